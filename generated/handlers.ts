@@ -1,0 +1,125 @@
+// DO NOT EDIT: generated from openapi/v3.yaml by scripts/generate-server.mjs (npm run generate)
+
+import type { operations } from './v3.js'
+import type { OperationId } from './operations.js'
+
+/** The JSON body of an operation's 200 answer. */
+export type Reply<K extends OperationId> = operations[K]['responses'][200]['content']['application/json']
+
+/** One typed method per operation of openapi/v3.yaml. */
+export interface Handlers<Ctx> {
+  /** POST /apps: Add Application */
+  add_app: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["add_app"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"add_app">>
+  /** POST /auth: Authenticate an user */
+  auth_user: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["auth_user"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"auth_user">>
+  /** PUT /change_pwd/{username}: Change password for an user */
+  change_pwd: (input: { path: operations["change_pwd"]['parameters']['path'], query: Record<string, never>, body: operations["change_pwd"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"change_pwd">>
+  /** DELETE /connections/{clientid}/acl/{topic}: Clean ACL cache of a connection */
+  clean_acl_cache: (input: { path: operations["clean_acl_cache"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"clean_acl_cache">>
+  /** POST /banned: Create banned */
+  create_banned: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["create_banned"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"create_banned">>
+  /** POST /users: Create an user */
+  create_user: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["create_user"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"create_user">>
+  /** DELETE /apps/{appid}: Delete Application */
+  del_app: (input: { path: operations["del_app"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"del_app">>
+  /** DELETE /banned/{who}: Delete banned */
+  delete_banned: (input: { path: operations["delete_banned"]['parameters']['path'], query: NonNullable<operations["delete_banned"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"delete_banned">>
+  /** DELETE /users/{name}: Delete an user */
+  delete_user: (input: { path: operations["delete_user"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"delete_user">>
+  /** GET /configs: Get all configs */
+  get_all_configs: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"get_all_configs">>
+  /** GET /brokers/{node}: Get broker info of a node */
+  get_broker: (input: { path: operations["get_broker"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"get_broker">>
+  /** GET /nodes/{node}: Lookup a node in the cluster */
+  get_node: (input: { path: operations["get_node"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"get_node">>
+  /** GET /nodes/{node}/configs: Get all configs of a node */
+  get_node_configs: (input: { path: operations["get_node_configs"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"get_node_configs">>
+  /** GET /nodes/{node}/plugin_configs/{plugin}: Get configurations of a plugin on the node */
+  get_plugin_configs: (input: { path: operations["get_plugin_configs"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"get_plugin_configs">>
+  /** DELETE /connections/{clientid}: Kick out a connection */
+  kickout_connection: (input: { path: operations["kickout_connection"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"kickout_connection">>
+  /** GET /alarms: List all alarms */
+  list_all_alarms: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_all_alarms">>
+  /** GET /metrics: A list of metrics of all nodes in the cluster */
+  list_all_metrics: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_all_metrics">>
+  /** GET /plugins: List all plugins in the cluster */
+  list_all_plugins: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_all_plugins">>
+  /** GET /: List all API describe */
+  list_api: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_api">>
+  /** GET /apps: List Applications */
+  list_apps: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_apps">>
+  /** GET /banned: List banned */
+  list_banned: (input: { path: Record<string, never>, query: NonNullable<operations["list_banned"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_banned">>
+  /** GET /brokers: A list of brokers in the cluster */
+  list_brokers: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_brokers">>
+  /** GET /connections: A list of connections in the cluster */
+  list_connections: (input: { path: Record<string, never>, query: NonNullable<operations["list_connections"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_connections">>
+  /** GET /listeners: A list of listeners in the cluster */
+  list_listeners: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_listeners">>
+  /** GET /alarms/{node}: List alarms of a node */
+  list_node_alarms: (input: { path: operations["list_node_alarms"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_node_alarms">>
+  /** GET /nodes/{node}/connections: A list of connections on a node */
+  list_node_connections: (input: { path: operations["list_node_connections"]['parameters']['path'], query: NonNullable<operations["list_node_connections"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_node_connections">>
+  /** GET /nodes/{node}/listeners: A list of listeners on the node */
+  list_node_listeners: (input: { path: operations["list_node_listeners"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_node_listeners">>
+  /** GET /nodes/{node}/metrics: A list of metrics of a node */
+  list_node_metrics: (input: { path: operations["list_node_metrics"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_node_metrics">>
+  /** GET /nodes/{node}/plugins: List all plugins on a node */
+  list_node_plugins: (input: { path: operations["list_node_plugins"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_node_plugins">>
+  /** GET /nodes/{node}/sessions: A list of sessions on a node */
+  list_node_sessions: (input: { path: operations["list_node_sessions"]['parameters']['path'], query: NonNullable<operations["list_node_sessions"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_node_sessions">>
+  /** GET /nodes/{node}/subscriptions: A list of subscriptions on a node */
+  list_node_subscriptions: (input: { path: operations["list_node_subscriptions"]['parameters']['path'], query: NonNullable<operations["list_node_subscriptions"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_node_subscriptions">>
+  /** GET /nodes: A list of nodes in the cluster */
+  list_nodes: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_nodes">>
+  /** GET /routes: List routes */
+  list_routes: (input: { path: Record<string, never>, query: NonNullable<operations["list_routes"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_routes">>
+  /** GET /sessions: A list of sessions in the cluster */
+  list_sessions: (input: { path: Record<string, never>, query: NonNullable<operations["list_sessions"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_sessions">>
+  /** GET /stats: A list of stats of all nodes in the cluster */
+  list_stats: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_stats">>
+  /** GET /subscriptions: A list of subscriptions in the cluster */
+  list_subscriptions: (input: { path: Record<string, never>, query: NonNullable<operations["list_subscriptions"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_subscriptions">>
+  /** GET /users: List users */
+  list_users: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_users">>
+  /** PUT /nodes/{node}/plugins/{plugin}/load: Load a plugin */
+  load_plugin: (input: { path: operations["load_plugin"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"load_plugin">>
+  /** GET /apps/{appid}: Lookup Application */
+  lookup_app: (input: { path: operations["lookup_app"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_app">>
+  /** GET /subscriptions/{clientid}: A list of subscriptions of a client */
+  lookup_client_subscriptions: (input: { path: operations["lookup_client_subscriptions"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_client_subscriptions">>
+  /** GET /nodes/{node}/subscriptions/{clientid}: A list of subscriptions of a client on the node */
+  lookup_client_subscriptions_with_node: (input: { path: operations["lookup_client_subscriptions_with_node"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_client_subscriptions_with_node">>
+  /** GET /connections/{clientid}: Lookup a connection in the cluster */
+  lookup_connections: (input: { path: operations["lookup_connections"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_connections">>
+  /** GET /nodes/{node}/connections/{clientid}: Lookup a connection on node */
+  lookup_node_connections: (input: { path: operations["lookup_node_connections"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_node_connections">>
+  /** GET /nodes/{node}/sessions/{clientid}: Lookup a session on the node */
+  lookup_node_session: (input: { path: operations["lookup_node_session"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_node_session">>
+  /** GET /nodes/{node}/stats: A list of stats of a node */
+  lookup_node_stats: (input: { path: operations["lookup_node_stats"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_node_stats">>
+  /** GET /routes/{topic}: Lookup routes to a topic */
+  lookup_routes: (input: { path: operations["lookup_routes"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_routes">>
+  /** GET /sessions/{clientid}: Lookup a session in the cluster */
+  lookup_session: (input: { path: operations["lookup_session"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_session">>
+  /** POST /mqtt/publish: Publish a MQTT message */
+  mqtt_publish: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["mqtt_publish"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"mqtt_publish">>
+  /** POST /mqtt/subscribe: Subscribe a topic */
+  mqtt_subscribe: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["mqtt_subscribe"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"mqtt_subscribe">>
+  /** POST /mqtt/unsubscribe: Unsubscribe a topic */
+  mqtt_unsubscribe: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["mqtt_unsubscribe"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"mqtt_unsubscribe">>
+  /** PUT /nodes/{node}/plugins/{plugin}/unload: Unload a plugin */
+  unload_plugin: (input: { path: operations["unload_plugin"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"unload_plugin">>
+  /** PUT /apps/{appid}: Update Application */
+  update_app: (input: { path: operations["update_app"]['parameters']['path'], query: Record<string, never>, body: operations["update_app"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"update_app">>
+  /** PUT /configs/{app}: Update config of an application in the cluster */
+  update_config: (input: { path: operations["update_config"]['parameters']['path'], query: Record<string, never>, body: operations["update_config"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"update_config">>
+  /** PUT /nodes/{node}/configs/{app}: Update config of an application on a node */
+  update_node_config: (input: { path: operations["update_node_config"]['parameters']['path'], query: Record<string, never>, body: operations["update_node_config"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"update_node_config">>
+  /** PUT /nodes/{node}/plugin_configs/{plugin}: Update configurations of a plugin on the node */
+  update_plugin_configs: (input: { path: operations["update_plugin_configs"]['parameters']['path'], query: Record<string, never>, body: operations["update_plugin_configs"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"update_plugin_configs">>
+  /** PUT /users/{name}: Update an user */
+  update_user: (input: { path: operations["update_user"]['parameters']['path'], query: Record<string, never>, body: operations["update_user"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"update_user">>
+}
+
+export type Input<K extends OperationId> = Parameters<Handlers<unknown>[K]>[0]

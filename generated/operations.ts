@@ -1,0 +1,141 @@
+// DO NOT EDIT: generated from openapi/v3.yaml by scripts/generate-server.mjs (npm run generate)
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH'
+
+export type OperationId =
+  | "add_app"
+  | "auth_user"
+  | "change_pwd"
+  | "clean_acl_cache"
+  | "create_banned"
+  | "create_user"
+  | "del_app"
+  | "delete_banned"
+  | "delete_user"
+  | "get_all_configs"
+  | "get_broker"
+  | "get_node"
+  | "get_node_configs"
+  | "get_plugin_configs"
+  | "kickout_connection"
+  | "list_all_alarms"
+  | "list_all_metrics"
+  | "list_all_plugins"
+  | "list_api"
+  | "list_apps"
+  | "list_banned"
+  | "list_brokers"
+  | "list_connections"
+  | "list_listeners"
+  | "list_node_alarms"
+  | "list_node_connections"
+  | "list_node_listeners"
+  | "list_node_metrics"
+  | "list_node_plugins"
+  | "list_node_sessions"
+  | "list_node_subscriptions"
+  | "list_nodes"
+  | "list_routes"
+  | "list_sessions"
+  | "list_stats"
+  | "list_subscriptions"
+  | "list_users"
+  | "load_plugin"
+  | "lookup_app"
+  | "lookup_client_subscriptions"
+  | "lookup_client_subscriptions_with_node"
+  | "lookup_connections"
+  | "lookup_node_connections"
+  | "lookup_node_session"
+  | "lookup_node_stats"
+  | "lookup_routes"
+  | "lookup_session"
+  | "mqtt_publish"
+  | "mqtt_subscribe"
+  | "mqtt_unsubscribe"
+  | "unload_plugin"
+  | "update_app"
+  | "update_config"
+  | "update_node_config"
+  | "update_plugin_configs"
+  | "update_user"
+
+export interface OperationEntry {
+  readonly operationId: OperationId
+  readonly method: HttpMethod
+  /** OpenAPI path, relative to the server URL /api/v3 */
+  readonly path: string
+  readonly expressPath: string
+  /** name in EMQ X's GET /api/v3/ listing */
+  readonly emqxName: string
+  /** path as EMQ X's listing shows it */
+  readonly emqxPath: string
+  readonly descr: string
+  /** listed by GET /api/v3/ */
+  readonly indexed: boolean
+  /** needs HTTP Basic credentials */
+  readonly secured: boolean
+  readonly paginated: boolean
+  readonly pathParams: readonly string[]
+  readonly queryParams: readonly string[]
+  readonly hasBody: boolean
+}
+
+export const operations: readonly OperationEntry[] = [
+  { operationId: "add_app", method: "POST", path: "/apps", expressPath: "/apps", emqxName: "add_app", emqxPath: "/apps/", descr: "Add Application", indexed: true, secured: true, paginated: false, pathParams: [], queryParams: [], hasBody: true },
+  { operationId: "auth_user", method: "POST", path: "/auth", expressPath: "/auth", emqxName: "auth_user", emqxPath: "/auth", descr: "Authenticate an user", indexed: true, secured: false, paginated: false, pathParams: [], queryParams: [], hasBody: true },
+  { operationId: "change_pwd", method: "PUT", path: "/change_pwd/{username}", expressPath: "/change_pwd/:username", emqxName: "change_pwd", emqxPath: "/change_pwd/:username", descr: "Change password for an user", indexed: true, secured: true, paginated: false, pathParams: ["username"], queryParams: [], hasBody: true },
+  { operationId: "clean_acl_cache", method: "DELETE", path: "/connections/{clientid}/acl/{topic}", expressPath: "/connections/:clientid/acl/:topic", emqxName: "clean_acl_cache", emqxPath: "/connections/:clientid/acl/:topic", descr: "Clean ACL cache of a connection", indexed: true, secured: true, paginated: false, pathParams: ["clientid","topic"], queryParams: [], hasBody: false },
+  { operationId: "create_banned", method: "POST", path: "/banned", expressPath: "/banned", emqxName: "create_banned", emqxPath: "/banned/", descr: "Create banned", indexed: true, secured: true, paginated: false, pathParams: [], queryParams: [], hasBody: true },
+  { operationId: "create_user", method: "POST", path: "/users", expressPath: "/users", emqxName: "create_user", emqxPath: "/users/", descr: "Create an user", indexed: true, secured: true, paginated: false, pathParams: [], queryParams: [], hasBody: true },
+  { operationId: "del_app", method: "DELETE", path: "/apps/{appid}", expressPath: "/apps/:appid", emqxName: "del_app", emqxPath: "/apps/:appid", descr: "Delete Application", indexed: true, secured: true, paginated: false, pathParams: ["appid"], queryParams: [], hasBody: false },
+  { operationId: "delete_banned", method: "DELETE", path: "/banned/{who}", expressPath: "/banned/:who", emqxName: "delete_banned", emqxPath: "/banned/:who", descr: "Delete banned", indexed: true, secured: true, paginated: false, pathParams: ["who"], queryParams: ["as"], hasBody: false },
+  { operationId: "delete_user", method: "DELETE", path: "/users/{name}", expressPath: "/users/:name", emqxName: "delete_user", emqxPath: "/users/:name", descr: "Delete an user", indexed: true, secured: true, paginated: false, pathParams: ["name"], queryParams: [], hasBody: false },
+  { operationId: "get_all_configs", method: "GET", path: "/configs", expressPath: "/configs", emqxName: "get_all_configs", emqxPath: "/configs/", descr: "Get all configs", indexed: true, secured: true, paginated: false, pathParams: [], queryParams: [], hasBody: false },
+  { operationId: "get_broker", method: "GET", path: "/brokers/{node}", expressPath: "/brokers/:node", emqxName: "get_broker", emqxPath: "/brokers/:node", descr: "Get broker info of a node", indexed: true, secured: true, paginated: false, pathParams: ["node"], queryParams: [], hasBody: false },
+  { operationId: "get_node", method: "GET", path: "/nodes/{node}", expressPath: "/nodes/:node", emqxName: "get_node", emqxPath: "/nodes/:node", descr: "Lookup a node in the cluster", indexed: true, secured: true, paginated: false, pathParams: ["node"], queryParams: [], hasBody: false },
+  { operationId: "get_node_configs", method: "GET", path: "/nodes/{node}/configs", expressPath: "/nodes/:node/configs", emqxName: "get_all_configs", emqxPath: "/nodes/:node/configs/", descr: "Get all configs of a node", indexed: true, secured: true, paginated: false, pathParams: ["node"], queryParams: [], hasBody: false },
+  { operationId: "get_plugin_configs", method: "GET", path: "/nodes/{node}/plugin_configs/{plugin}", expressPath: "/nodes/:node/plugin_configs/:plugin", emqxName: "get_plugin_configs", emqxPath: "/nodes/:node/plugin_configs/:plugin", descr: "Get configurations of a plugin on the node", indexed: true, secured: true, paginated: false, pathParams: ["node","plugin"], queryParams: [], hasBody: false },
+  { operationId: "kickout_connection", method: "DELETE", path: "/connections/{clientid}", expressPath: "/connections/:clientid", emqxName: "kickout_connection", emqxPath: "/connections/:clientid", descr: "Kick out a connection", indexed: true, secured: true, paginated: false, pathParams: ["clientid"], queryParams: [], hasBody: false },
+  { operationId: "list_all_alarms", method: "GET", path: "/alarms", expressPath: "/alarms", emqxName: "list_all_alarms", emqxPath: "/alarms/", descr: "List all alarms", indexed: true, secured: true, paginated: false, pathParams: [], queryParams: [], hasBody: false },
+  { operationId: "list_all_metrics", method: "GET", path: "/metrics", expressPath: "/metrics", emqxName: "list_all_metrics", emqxPath: "/metrics/", descr: "A list of metrics of all nodes in the cluster", indexed: true, secured: true, paginated: false, pathParams: [], queryParams: [], hasBody: false },
+  { operationId: "list_all_plugins", method: "GET", path: "/plugins", expressPath: "/plugins", emqxName: "list_all_plugins", emqxPath: "/plugins/", descr: "List all plugins in the cluster", indexed: true, secured: true, paginated: false, pathParams: [], queryParams: [], hasBody: false },
+  { operationId: "list_api", method: "GET", path: "/", expressPath: "/", emqxName: "list_api", emqxPath: "/", descr: "List all API describe", indexed: false, secured: true, paginated: false, pathParams: [], queryParams: [], hasBody: false },
+  { operationId: "list_apps", method: "GET", path: "/apps", expressPath: "/apps", emqxName: "list_apps", emqxPath: "/apps/", descr: "List Applications", indexed: true, secured: true, paginated: false, pathParams: [], queryParams: [], hasBody: false },
+  { operationId: "list_banned", method: "GET", path: "/banned", expressPath: "/banned", emqxName: "list_banned", emqxPath: "/banned/", descr: "List banned", indexed: true, secured: true, paginated: true, pathParams: [], queryParams: ["_page","_limit"], hasBody: false },
+  { operationId: "list_brokers", method: "GET", path: "/brokers", expressPath: "/brokers", emqxName: "list_brokers", emqxPath: "/brokers/", descr: "A list of brokers in the cluster", indexed: true, secured: true, paginated: false, pathParams: [], queryParams: [], hasBody: false },
+  { operationId: "list_connections", method: "GET", path: "/connections", expressPath: "/connections", emqxName: "list_connections", emqxPath: "/connections/", descr: "A list of connections in the cluster", indexed: true, secured: true, paginated: true, pathParams: [], queryParams: ["_page","_limit"], hasBody: false },
+  { operationId: "list_listeners", method: "GET", path: "/listeners", expressPath: "/listeners", emqxName: "list_listeners", emqxPath: "/listeners/", descr: "A list of listeners in the cluster", indexed: true, secured: true, paginated: false, pathParams: [], queryParams: [], hasBody: false },
+  { operationId: "list_node_alarms", method: "GET", path: "/alarms/{node}", expressPath: "/alarms/:node", emqxName: "list_node_alarms", emqxPath: "/alarms/:node", descr: "List alarms of a node", indexed: true, secured: true, paginated: false, pathParams: ["node"], queryParams: [], hasBody: false },
+  { operationId: "list_node_connections", method: "GET", path: "/nodes/{node}/connections", expressPath: "/nodes/:node/connections", emqxName: "list_node_connections", emqxPath: "nodes/:node/connections/", descr: "A list of connections on a node", indexed: true, secured: true, paginated: true, pathParams: ["node"], queryParams: ["_page","_limit"], hasBody: false },
+  { operationId: "list_node_listeners", method: "GET", path: "/nodes/{node}/listeners", expressPath: "/nodes/:node/listeners", emqxName: "list_node_listeners", emqxPath: "/nodes/:node/listeners", descr: "A list of listeners on the node", indexed: true, secured: true, paginated: false, pathParams: ["node"], queryParams: [], hasBody: false },
+  { operationId: "list_node_metrics", method: "GET", path: "/nodes/{node}/metrics", expressPath: "/nodes/:node/metrics", emqxName: "list_node_metrics", emqxPath: "/nodes/:node/metrics/", descr: "A list of metrics of a node", indexed: true, secured: true, paginated: false, pathParams: ["node"], queryParams: [], hasBody: false },
+  { operationId: "list_node_plugins", method: "GET", path: "/nodes/{node}/plugins", expressPath: "/nodes/:node/plugins", emqxName: "list_node_plugins", emqxPath: "/nodes/:node/plugins/", descr: "List all plugins on a node", indexed: true, secured: true, paginated: false, pathParams: ["node"], queryParams: [], hasBody: false },
+  { operationId: "list_node_sessions", method: "GET", path: "/nodes/{node}/sessions", expressPath: "/nodes/:node/sessions", emqxName: "list_node_sessions", emqxPath: "nodes/:node/sessions/", descr: "A list of sessions on a node", indexed: true, secured: true, paginated: true, pathParams: ["node"], queryParams: ["_page","_limit"], hasBody: false },
+  { operationId: "list_node_subscriptions", method: "GET", path: "/nodes/{node}/subscriptions", expressPath: "/nodes/:node/subscriptions", emqxName: "list_node_subscriptions", emqxPath: "/nodes/:node/subscriptions/", descr: "A list of subscriptions on a node", indexed: true, secured: true, paginated: true, pathParams: ["node"], queryParams: ["_page","_limit"], hasBody: false },
+  { operationId: "list_nodes", method: "GET", path: "/nodes", expressPath: "/nodes", emqxName: "list_nodes", emqxPath: "/nodes/", descr: "A list of nodes in the cluster", indexed: true, secured: true, paginated: false, pathParams: [], queryParams: [], hasBody: false },
+  { operationId: "list_routes", method: "GET", path: "/routes", expressPath: "/routes", emqxName: "list_routes", emqxPath: "/routes/", descr: "List routes", indexed: true, secured: true, paginated: true, pathParams: [], queryParams: ["_page","_limit"], hasBody: false },
+  { operationId: "list_sessions", method: "GET", path: "/sessions", expressPath: "/sessions", emqxName: "list_sessions", emqxPath: "/sessions/", descr: "A list of sessions in the cluster", indexed: true, secured: true, paginated: true, pathParams: [], queryParams: ["_page","_limit"], hasBody: false },
+  { operationId: "list_stats", method: "GET", path: "/stats", expressPath: "/stats", emqxName: "list_stats", emqxPath: "/stats/", descr: "A list of stats of all nodes in the cluster", indexed: true, secured: true, paginated: false, pathParams: [], queryParams: [], hasBody: false },
+  { operationId: "list_subscriptions", method: "GET", path: "/subscriptions", expressPath: "/subscriptions", emqxName: "list_subscriptions", emqxPath: "/subscriptions/", descr: "A list of subscriptions in the cluster", indexed: true, secured: true, paginated: true, pathParams: [], queryParams: ["_page","_limit"], hasBody: false },
+  { operationId: "list_users", method: "GET", path: "/users", expressPath: "/users", emqxName: "list_users", emqxPath: "/users/", descr: "List users", indexed: true, secured: true, paginated: false, pathParams: [], queryParams: [], hasBody: false },
+  { operationId: "load_plugin", method: "PUT", path: "/nodes/{node}/plugins/{plugin}/load", expressPath: "/nodes/:node/plugins/:plugin/load", emqxName: "load_plugin", emqxPath: "/nodes/:node/plugins/:plugin/load", descr: "Load a plugin", indexed: true, secured: true, paginated: false, pathParams: ["node","plugin"], queryParams: [], hasBody: false },
+  { operationId: "lookup_app", method: "GET", path: "/apps/{appid}", expressPath: "/apps/:appid", emqxName: "lookup_app", emqxPath: "/apps/:appid", descr: "Lookup Application", indexed: true, secured: true, paginated: false, pathParams: ["appid"], queryParams: [], hasBody: false },
+  { operationId: "lookup_client_subscriptions", method: "GET", path: "/subscriptions/{clientid}", expressPath: "/subscriptions/:clientid", emqxName: "lookup_client_subscriptions", emqxPath: "/subscriptions/:clientid", descr: "A list of subscriptions of a client", indexed: true, secured: true, paginated: false, pathParams: ["clientid"], queryParams: [], hasBody: false },
+  { operationId: "lookup_client_subscriptions_with_node", method: "GET", path: "/nodes/{node}/subscriptions/{clientid}", expressPath: "/nodes/:node/subscriptions/:clientid", emqxName: "lookup_client_subscriptions_with_node", emqxPath: "/nodes/:node/subscriptions/:clientid", descr: "A list of subscriptions of a client on the node", indexed: true, secured: true, paginated: false, pathParams: ["node","clientid"], queryParams: [], hasBody: false },
+  { operationId: "lookup_connections", method: "GET", path: "/connections/{clientid}", expressPath: "/connections/:clientid", emqxName: "lookup_connections", emqxPath: "/connections/:clientid", descr: "Lookup a connection in the cluster", indexed: true, secured: true, paginated: false, pathParams: ["clientid"], queryParams: [], hasBody: false },
+  { operationId: "lookup_node_connections", method: "GET", path: "/nodes/{node}/connections/{clientid}", expressPath: "/nodes/:node/connections/:clientid", emqxName: "lookup_node_connections", emqxPath: "nodes/:node/connections/:clientid", descr: "Lookup a connection on node", indexed: true, secured: true, paginated: false, pathParams: ["node","clientid"], queryParams: [], hasBody: false },
+  { operationId: "lookup_node_session", method: "GET", path: "/nodes/{node}/sessions/{clientid}", expressPath: "/nodes/:node/sessions/:clientid", emqxName: "lookup_node_session", emqxPath: "nodes/:node/sessions/:clientid", descr: "Lookup a session on the node", indexed: true, secured: true, paginated: false, pathParams: ["node","clientid"], queryParams: [], hasBody: false },
+  { operationId: "lookup_node_stats", method: "GET", path: "/nodes/{node}/stats", expressPath: "/nodes/:node/stats", emqxName: "lookup_node_stats", emqxPath: "/nodes/:node/stats/", descr: "A list of stats of a node", indexed: true, secured: true, paginated: false, pathParams: ["node"], queryParams: [], hasBody: false },
+  { operationId: "lookup_routes", method: "GET", path: "/routes/{topic}", expressPath: "/routes/:topic", emqxName: "lookup_routes", emqxPath: "/routes/:topic", descr: "Lookup routes to a topic", indexed: true, secured: true, paginated: false, pathParams: ["topic"], queryParams: [], hasBody: false },
+  { operationId: "lookup_session", method: "GET", path: "/sessions/{clientid}", expressPath: "/sessions/:clientid", emqxName: "lookup_session", emqxPath: "/sessions/:clientid", descr: "Lookup a session in the cluster", indexed: true, secured: true, paginated: false, pathParams: ["clientid"], queryParams: [], hasBody: false },
+  { operationId: "mqtt_publish", method: "POST", path: "/mqtt/publish", expressPath: "/mqtt/publish", emqxName: "mqtt_publish", emqxPath: "/mqtt/publish", descr: "Publish a MQTT message", indexed: true, secured: true, paginated: false, pathParams: [], queryParams: [], hasBody: true },
+  { operationId: "mqtt_subscribe", method: "POST", path: "/mqtt/subscribe", expressPath: "/mqtt/subscribe", emqxName: "mqtt_subscribe", emqxPath: "/mqtt/subscribe", descr: "Subscribe a topic", indexed: true, secured: true, paginated: false, pathParams: [], queryParams: [], hasBody: true },
+  { operationId: "mqtt_unsubscribe", method: "POST", path: "/mqtt/unsubscribe", expressPath: "/mqtt/unsubscribe", emqxName: "mqtt_unsubscribe", emqxPath: "/mqtt/unsubscribe", descr: "Unsubscribe a topic", indexed: true, secured: true, paginated: false, pathParams: [], queryParams: [], hasBody: true },
+  { operationId: "unload_plugin", method: "PUT", path: "/nodes/{node}/plugins/{plugin}/unload", expressPath: "/nodes/:node/plugins/:plugin/unload", emqxName: "unload_plugin", emqxPath: "/nodes/:node/plugins/:plugin/unload", descr: "Unload a plugin", indexed: true, secured: true, paginated: false, pathParams: ["node","plugin"], queryParams: [], hasBody: false },
+  { operationId: "update_app", method: "PUT", path: "/apps/{appid}", expressPath: "/apps/:appid", emqxName: "update_app", emqxPath: "/apps/:appid", descr: "Update Application", indexed: true, secured: true, paginated: false, pathParams: ["appid"], queryParams: [], hasBody: true },
+  { operationId: "update_config", method: "PUT", path: "/configs/{app}", expressPath: "/configs/:app", emqxName: "update_config", emqxPath: "/configs/:app", descr: "Update config of an application in the cluster", indexed: true, secured: true, paginated: false, pathParams: ["app"], queryParams: [], hasBody: true },
+  { operationId: "update_node_config", method: "PUT", path: "/nodes/{node}/configs/{app}", expressPath: "/nodes/:node/configs/:app", emqxName: "update_node_config", emqxPath: "/nodes/:node/configs/:app", descr: "Update config of an application on a node", indexed: true, secured: true, paginated: false, pathParams: ["node","app"], queryParams: [], hasBody: true },
+  { operationId: "update_plugin_configs", method: "PUT", path: "/nodes/{node}/plugin_configs/{plugin}", expressPath: "/nodes/:node/plugin_configs/:plugin", emqxName: "update_plugin_configs", emqxPath: "/nodes/:node/plugin_configs/:plugin", descr: "Update configurations of a plugin on the node", indexed: true, secured: true, paginated: false, pathParams: ["node","plugin"], queryParams: [], hasBody: true },
+  { operationId: "update_user", method: "PUT", path: "/users/{name}", expressPath: "/users/:name", emqxName: "update_user", emqxPath: "/users/:name", descr: "Update an user", indexed: true, secured: true, paginated: false, pathParams: ["name"], queryParams: [], hasBody: true }
+]

@@ -1,0 +1,110 @@
+// Generates the server stubs from openapi/v3.yaml:
+//   generated/operations.ts  the operation table (operationId, method, path, EMQ X name and path, descr)
+//   generated/handlers.ts    a typed handler interface, one method per operation, over generated/v3.d.ts
+// The server binds `handlers satisfies Handlers<Ctx>`, so an operation without a handler, or a handler
+// returning the wrong shape, does not compile.
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { dirname, join } from 'node:path'
+import { parse } from 'yaml'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const spec = parse(readFileSync(join(root, 'openapi/v3.yaml'), 'utf8'))
+const METHODS = ['get', 'post', 'put', 'delete', 'patch']
+const BANNER = '// DO NOT EDIT: generated from openapi/v3.yaml by scripts/generate-server.mjs (npm run generate)\n'
+
+function resolveParam (p) {
+  if (!p.$ref) return p
+  const name = p.$ref.split('/').pop()
+  return spec.components.parameters[name]
+}
+
+const ops = []
+for (const [path, item] of Object.entries(spec.paths)) {
+  for (const method of METHODS) {
+    const op = item[method]
+    if (!op) continue
+    const params = (op.parameters ?? []).map(resolveParam)
+    ops.push({
+      operationId: op.operationId,
+      method: method.toUpperCase(),
+      path,
+      // express 5 route syntax; topics in path parameters may contain '/', see src/api/paths.ts
+      expressPath: path.replace(/\{([^}]+)\}/g, ':$1'),
+      emqxName: op['x-emqx-name'] ?? op.operationId,
+      emqxPath: op['x-emqx-path'] ?? path.replace(/\{([^}]+)\}/g, ':$1'),
+      descr: op.summary,
+      indexed: op['x-emqx-index'] !== false,
+      secured: !(Array.isArray(op.security) && op.security.length === 0),
+      paginated: params.some(p => p.name === '_page'),
+      pathParams: params.filter(p => p.in === 'path').map(p => p.name),
+      queryParams: params.filter(p => p.in === 'query').map(p => p.name),
+      hasBody: Boolean(op.requestBody)
+    })
+  }
+}
+ops.sort((a, b) => a.operationId < b.operationId ? -1 : a.operationId > b.operationId ? 1 : 0)
+
+const q = JSON.stringify
+const table = ops.map(o => `  { operationId: ${q(o.operationId)}, method: ${q(o.method)}, path: ${q(o.path)}, expressPath: ${q(o.expressPath)}, emqxName: ${q(o.emqxName)}, emqxPath: ${q(o.emqxPath)}, descr: ${q(o.descr)}, indexed: ${o.indexed}, secured: ${o.secured}, paginated: ${o.paginated}, pathParams: ${q(o.pathParams)}, queryParams: ${q(o.queryParams)}, hasBody: ${o.hasBody} }`).join(',\n')
+
+const operationsTs = `${BANNER}
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH'
+
+export type OperationId =
+${ops.map(o => `  | ${q(o.operationId)}`).join('\n')}
+
+export interface OperationEntry {
+  readonly operationId: OperationId
+  readonly method: HttpMethod
+  /** OpenAPI path, relative to the server URL /api/v3 */
+  readonly path: string
+  readonly expressPath: string
+  /** name in EMQ X's GET /api/v3/ listing */
+  readonly emqxName: string
+  /** path as EMQ X's listing shows it */
+  readonly emqxPath: string
+  readonly descr: string
+  /** listed by GET /api/v3/ */
+  readonly indexed: boolean
+  /** needs HTTP Basic credentials */
+  readonly secured: boolean
+  readonly paginated: boolean
+  readonly pathParams: readonly string[]
+  readonly queryParams: readonly string[]
+  readonly hasBody: boolean
+}
+
+export const operations: readonly OperationEntry[] = [
+${table}
+]
+`
+
+const methodLines = ops.map(o => {
+  const k = q(o.operationId)
+  const path = o.pathParams.length ? `operations[${k}]['parameters']['path']` : 'Record<string, never>'
+  const query = o.queryParams.length ? `NonNullable<operations[${k}]['parameters']['query']>` : 'Record<string, never>'
+  const body = o.hasBody ? `operations[${k}]['requestBody']['content']['application/json']` : 'undefined'
+  return `  /** ${o.method} ${o.path}: ${o.descr} */
+  ${o.operationId}: (input: { path: ${path}, query: ${query}, body: ${body} }, ctx: Ctx) => Promise<Reply<${k}>>`
+}).join('\n')
+
+const handlersTs = `${BANNER}
+import type { operations } from './v3.js'
+import type { OperationId } from './operations.js'
+
+/** The JSON body of an operation's 200 answer. */
+export type Reply<K extends OperationId> = operations[K]['responses'][200]['content']['application/json']
+
+/** One typed method per operation of openapi/v3.yaml. */
+export interface Handlers<Ctx> {
+${methodLines}
+}
+
+export type Input<K extends OperationId> = Parameters<Handlers<unknown>[K]>[0]
+`
+
+mkdirSync(join(root, 'generated'), { recursive: true })
+writeFileSync(join(root, 'generated/operations.ts'), operationsTs)
+writeFileSync(join(root, 'generated/handlers.ts'), handlersTs)
+console.log(`generated/operations.ts, generated/handlers.ts: ${ops.length} operations`)
