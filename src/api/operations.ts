@@ -1,0 +1,72 @@
+/**
+ * Binds every operation of the spec to its handler. `satisfies Handlers<Ctx>` (generated from the
+ * spec) makes a missing handler, an extra one, or a wrong reply shape a compile error.
+ */
+import { Router, type Request, type Response } from 'express'
+import { operations } from '../../generated/operations.js'
+import type { Handlers, OperationId } from './types.js'
+import type { Cluster } from '../cluster/cluster.js'
+import type { Store } from '../store/store.js'
+import type { BannedService } from '../services/banned.js'
+import type { UsersService } from '../services/users.js'
+import type { PublishMessage } from '../services/publish.js'
+import { apiIndex } from './handlers/api-index.js'
+import { brokers } from './handlers/brokers.js'
+import { nodes } from './handlers/nodes.js'
+import { connections } from './handlers/connections.js'
+import { sessions } from './handlers/sessions.js'
+import { subscriptions } from './handlers/subscriptions.js'
+import { routes } from './handlers/routes.js'
+import { pubsub } from './handlers/pubsub.js'
+import { plugins } from './handlers/plugins.js'
+import { listeners } from './handlers/listeners.js'
+import { metrics } from './handlers/metrics.js'
+import { stats } from './handlers/stats.js'
+import { configs } from './handlers/configs.js'
+import { alarms } from './handlers/alarms.js'
+import { banned } from './handlers/banned.js'
+import { apps } from './handlers/apps.js'
+import { users } from './handlers/users.js'
+
+export interface Ctx {
+  cluster: Cluster
+  store: Store
+  banned: BannedService
+  users: UsersService
+  publish: (msg: PublishMessage) => Promise<void>
+}
+
+export const handlers = {
+  ...apiIndex,
+  ...brokers,
+  ...nodes,
+  ...connections,
+  ...sessions,
+  ...subscriptions,
+  ...routes,
+  ...pubsub,
+  ...plugins,
+  ...listeners,
+  ...metrics,
+  ...stats,
+  ...configs,
+  ...alarms,
+  ...banned,
+  ...apps,
+  ...users
+} satisfies Handlers<Ctx>
+
+type AnyHandler = (input: { path: unknown, query: unknown, body: unknown }, ctx: Ctx) => Promise<unknown>
+
+export function bindOperations (ctx: Ctx): Router {
+  const router = Router({ strict: false })
+  for (const op of operations) {
+    const fn = (handlers as Record<OperationId, AnyHandler>)[op.operationId]
+    const method = op.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete'
+    router[method](op.expressPath, async (req: Request, res: Response) => {
+      // Express 5 forwards a rejected promise to the error handler
+      res.json(await fn({ path: req.params, query: req.query, body: req.body }, ctx))
+    })
+  }
+  return router
+}

@@ -1,0 +1,233 @@
+/** NodeApi answered from this process: its aedes broker, registry, metrics, plugins and settings. */
+import { loadavg } from 'node:os'
+import { readdirSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import type { NodeApi } from './cluster.js'
+import type { Broker, ConnInfo, SessionInfo, SubscriptionInfo } from '../broker/broker.js'
+import type {
+  BrokerInfoWire, ConfigItemWire, ConnectionWire, ListenerWire, MetricsWire, NodeInfoWire,
+  PluginConfigItemWire, Qos, RouteWire, SessionWire, StatsWire, SubscriptionWire, AlarmWire, PluginWire
+} from '../api/types.js'
+import type { Alarms } from '../services/alarms.js'
+import type { Plugins } from '../services/plugins.js'
+import type { Settings } from '../services/settings.js'
+import { datetime, orUndefined, uptime } from '../api/format.js'
+import { errors } from '../api/errors.js'
+
+export const SYSDESCR = 'EMQ X Broker'
+
+export interface LocalNodeDeps {
+  broker: Broker
+  alarms: Alarms
+  plugins: Plugins
+  settings: Settings
+  version: string
+  startedAt: number
+  /** extra listeners outside the broker (the management API itself) */
+  httpListeners: () => ListenerWire[]
+}
+
+export class LocalNode implements NodeApi {
+  constructor (private readonly d: LocalNodeDeps) {}
+
+  get name (): string { return this.d.broker.nodeName }
+
+  async brokerInfo (): Promise<BrokerInfoWire> {
+    return {
+      datetime: datetime(),
+      node_status: 'Running',
+      otp_release: `Node.js/${process.versions.node}`,
+      sysdescr: SYSDESCR,
+      uptime: uptime((Date.now() - this.d.startedAt) / 1000),
+      version: this.d.version
+    }
+  }
+
+  async nodeInfo (): Promise<NodeInfoWire> {
+    const mem = process.memoryUsage()
+    const [l1, l5, l15] = loadavg() as [number, number, number]
+    const fds = fileDescriptors()
+    return {
+      connections: this.d.broker.registry.connectionCount,
+      load1: l1.toFixed(2),
+      load5: l5.toFixed(2),
+      load15: l15.toFixed(2),
+      max_fds: fds.max,
+      memory_total: mem.rss,
+      memory_used: mem.heapUsed,
+      name: this.name,
+      node_status: 'Running',
+      otp_release: `Node.js/${process.versions.node}`,
+      process_available: Math.max(fds.max - fds.used, 0),
+      process_used: fds.used,
+      uptime: uptime((Date.now() - this.d.startedAt) / 1000),
+      version: this.d.version
+    }
+  }
+
+  async connections (): Promise<ConnectionWire[]> {
+    return this.d.broker.registry.connections().map(c => formatConnection(c, this.name))
+  }
+
+  async connection (clientId: string): Promise<ConnectionWire[]> {
+    const c = this.d.broker.registry.connection(clientId)
+    return c ? [formatConnection(c, this.name)] : []
+  }
+
+  async sessions (): Promise<SessionWire[]> {
+    return this.d.broker.registry.sessions().map(s => this.formatSession(s))
+  }
+
+  async session (clientId: string): Promise<SessionWire[]> {
+    const s = this.d.broker.registry.session(clientId)
+    return s ? [this.formatSession(s)] : []
+  }
+
+  private formatSession (s: SessionInfo): SessionWire {
+    const c = this.d.broker.registry.connection(s.clientId)?.counters
+    return formatSession(s, this.name, c ? c.recvPkt + c.sendPkt : 0)
+  }
+
+  async subscriptions (): Promise<SubscriptionWire[]> {
+    return this.d.broker.registry.subscriptions().map(s => formatSubscription(s, this.name))
+  }
+
+  async subscriptionsOf (clientId: string): Promise<SubscriptionWire[]> {
+    return this.d.broker.registry.subscriptionsOf(clientId).map(s => formatSubscription(s, this.name))
+  }
+
+  async routes (): Promise<RouteWire[]> {
+    return this.d.broker.registry.routes().flatMap(r => r.nodes.map(node => ({ topic: r.topic, node })))
+  }
+
+  async routesOf (topic: string): Promise<RouteWire[]> {
+    return this.d.broker.registry.lookupRoutes(topic).flatMap(r => r.nodes.map(node => ({ topic: r.topic, node })))
+  }
+
+  async listeners (): Promise<ListenerWire[]> {
+    const mqtt = this.d.broker.listeners().map(l => ({
+      acceptors: l.acceptors,
+      current_conns: l.currentConns,
+      listen_on: l.listenOn,
+      max_conns: l.maxConns,
+      protocol: l.protocol,
+      shutdown_count: Object.keys(l.shutdownCount).length ? l.shutdownCount : []
+    }))
+    return [...mqtt, ...this.d.httpListeners()]
+  }
+
+  async metrics (): Promise<MetricsWire> {
+    return this.d.broker.metrics.all() as MetricsWire
+  }
+
+  async stats (): Promise<StatsWire> {
+    return this.d.broker.metrics.stats() as StatsWire
+  }
+
+  async alarms (): Promise<AlarmWire[]> { return this.d.alarms.list() }
+
+  async plugins (): Promise<PluginWire[]> { return this.d.plugins.list() }
+
+  async loadPlugin (name: string): Promise<void> { await this.d.plugins.load(name) }
+
+  async unloadPlugin (name: string): Promise<void> { await this.d.plugins.unload(name) }
+
+  async pluginConfigs (name: string): Promise<PluginConfigItemWire[]> {
+    if (!this.d.plugins.has(name)) throw errors.notFound('plugin_not_found')
+    return this.d.settings.list(name).map(s => ({ key: s.key, value: s.value, desc: s.desc, required: true }))
+  }
+
+  async setPluginConfigs (name: string, values: Record<string, string>): Promise<void> {
+    if (!this.d.plugins.has(name)) throw errors.notFound('plugin_not_found')
+    await this.d.settings.set(name, values)
+  }
+
+  async configs (): Promise<ConfigItemWire[]> {
+    return this.d.settings.list().map(s => ({ key: s.key, value: s.value, datatpye: s.datatpye, app: s.app }))
+  }
+
+  async setConfig (app: string, key: string, value: string): Promise<void> {
+    if (!this.d.settings.hasApp(app)) throw errors.notFound(`unknown app ${app}`)
+    await this.d.settings.set(app, { [key]: value })
+  }
+
+  async kickout (clientId: string): Promise<boolean> { return this.d.broker.kickout(clientId) }
+
+  async cleanAclCache (clientId: string, _topic: string): Promise<boolean> { return this.d.broker.cleanAclCache(clientId) }
+
+  async subscribe (clientId: string, filters: string[], qos: Qos): Promise<boolean> {
+    return this.d.broker.subscribe(clientId, filters, qos)
+  }
+
+  async unsubscribe (clientId: string, filters: string[]): Promise<boolean> {
+    return this.d.broker.unsubscribe(clientId, filters)
+  }
+}
+
+/** The soft limit of open files, read once (it does not change while the process runs). */
+const MAX_FDS = ((): number => {
+  try {
+    const out = execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim()
+    return /^\d+$/.test(out) ? Number(out) : 1024
+  } catch {
+    return 1024
+  }
+})()
+
+/** Open file descriptors, from /proc where there is one. */
+function fileDescriptors (): { used: number, max: number } {
+  let used = 0
+  try { used = readdirSync('/proc/self/fd').length } catch {}
+  return { used, max: MAX_FDS }
+}
+
+function formatConnection (c: ConnInfo, node: string): ConnectionWire {
+  return {
+    clean_start: c.cleanStart,
+    client_id: c.clientId,
+    connected_at: datetime(c.connectedAt),
+    ipaddress: c.ipaddress,
+    is_bridge: c.isBridge,
+    is_super: false,
+    keepalive: c.keepalive,
+    mountpoint: 'undefined',
+    node,
+    peercert: c.peercert,
+    port: c.port,
+    proto_name: c.protoName,
+    proto_ver: c.protoVer,
+    username: orUndefined(c.username),
+    will_topic: orUndefined(c.willTopic),
+    zone: 'external'
+  }
+}
+
+function formatSession (s: SessionInfo, node: string, packets: number): SessionWire {
+  return {
+    awaiting_rel_len: s.awaitingRelLen,
+    binding: 'local',
+    clean_start: s.cleanStart,
+    client_id: s.clientId,
+    created_at: datetime(s.createdAt),
+    deliver_msg: s.deliverMsg,
+    enqueue_msg: s.enqueueMsg,
+    expiry_interval: s.expiryInterval,
+    heap_size: 0,
+    inflight_len: s.inflightLen,
+    mailbox_len: 0,
+    max_awaiting_rel: s.maxAwaitingRel,
+    max_inflight: s.maxInflight,
+    max_mqueue: s.maxMqueue,
+    max_subscriptions: s.maxSubscriptions,
+    mqueue_dropped: s.mqueueDropped,
+    mqueue_len: s.mqueueLen,
+    node,
+    reductions: packets,
+    subscriptions_count: s.subscriptionsCount,
+    username: orUndefined(s.username)
+  }
+}
+
+function formatSubscription (s: SubscriptionInfo, node: string): SubscriptionWire {
+  return { client_id: s.clientId, node, qos: s.qos, topic: s.topic }
+}

@@ -1,0 +1,95 @@
+/** The only place that reads process.env. A bad value stops the start with one clear line. */
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+
+export interface Config {
+  mqttPort: number
+  wsPort: number | null
+  apiPort: number
+  host: string
+  nodeName: string
+  dataDir: string
+  mongodbUrl: string | null
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  tls: { port: number, cert: string, key: string, ca?: string } | null
+  /** express trust proxy setting; false = ignore X-Forwarded-For */
+  trustProxy: boolean
+  /** allowed CORS origins; empty = CORS off */
+  corsOrigins: string[]
+  bodyLimit: string
+  maxConns: number
+  /** validate every response against the spec (tests) */
+  validateResponses: boolean
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+type Env = Record<string, string | undefined>
+
+function port (env: Env, name: string, def: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return def
+  const n = Number(raw)
+  if (!/^\d+$/.test(raw) || n < 0 || n > 65535) throw new ConfigError(`${name}=${raw} is not a port (0-65535)`)
+  return n
+}
+
+function positiveInt (env: Env, name: string, def: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return def
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new ConfigError(`${name}=${raw} is not a positive integer`)
+  return Number(raw)
+}
+
+function bool (env: Env, name: string, def: boolean): boolean {
+  const raw = env[name]?.toLowerCase()
+  if (raw === undefined || raw === '') return def
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false
+  throw new ConfigError(`${name}=${env[name]} is not a boolean (true/false)`)
+}
+
+function readPem (env: Env, name: string): string {
+  const path = env[name] as string
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError(`${name}=${path} cannot be read: ${(err as Error).message}`)
+  }
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+export function loadConfig (env: Env = process.env): Config {
+  const logLevel = (env.LOG_LEVEL ?? 'info') as Config['logLevel']
+  if (!LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL=${env.LOG_LEVEL} is not one of ${LEVELS.join(', ')}`)
+  const nodeName = env.NODE_NAME ?? 'emqx@127.0.0.1'
+  if (!/^[^\s/@]+@[^\s/@]+$/.test(nodeName)) throw new ConfigError(`NODE_NAME=${nodeName} must look like name@host`)
+  const wsDisabled = env.MQTT_WS_PORT === 'off'
+  let tls: Config['tls'] = null
+  if (env.MQTT_TLS_CERT || env.MQTT_TLS_KEY) {
+    if (!env.MQTT_TLS_CERT || !env.MQTT_TLS_KEY) throw new ConfigError('MQTT_TLS_CERT and MQTT_TLS_KEY go together')
+    tls = { port: port(env, 'MQTT_TLS_PORT', 8883), cert: readPem(env, 'MQTT_TLS_CERT'), key: readPem(env, 'MQTT_TLS_KEY') }
+    if (env.MQTT_TLS_CA) tls.ca = readPem(env, 'MQTT_TLS_CA')
+  }
+  const bodyLimit = env.API_BODY_LIMIT ?? '1mb'
+  if (!/^\d+(b|kb|mb)$/i.test(bodyLimit)) throw new ConfigError(`API_BODY_LIMIT=${bodyLimit} must look like 512kb or 1mb`)
+  return {
+    mqttPort: port(env, 'MQTT_PORT', 1883),
+    wsPort: wsDisabled ? null : port(env, 'MQTT_WS_PORT', 8083),
+    apiPort: port(env, 'API_PORT', 8080),
+    host: env.HOST ?? '0.0.0.0',
+    nodeName,
+    dataDir: resolve(env.DATA_DIR ?? './data'),
+    mongodbUrl: env.MONGODB_URL || null,
+    logLevel,
+    tls,
+    trustProxy: bool(env, 'TRUST_PROXY', false),
+    corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map(s => s.trim()).filter(Boolean),
+    bodyLimit,
+    maxConns: positiveInt(env, 'MQTT_MAX_CONNS', 1024000),
+    validateResponses: bool(env, 'API_VALIDATE_RESPONSES', false)
+  }
+}

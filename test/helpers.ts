@@ -1,0 +1,97 @@
+// Test vocabulary: a real node on free ports with a temporary store, real HTTP, real MQTT clients.
+import type { TestContext } from 'node:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pino from 'pino'
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
+import { loadConfig, type Config } from '../src/config.ts'
+import { startNode, type RunningNode } from '../src/node.ts'
+
+export const ADMIN = { user: 'admin', pass: 'public' }
+
+export interface TestNode {
+  node: RunningNode
+  base: string
+  mqttUrl: string
+  wsUrl: string
+  nodeName: string
+  api: (method: string, path: string, opts?: { body?: unknown, raw?: string, auth?: { user: string, pass: string } | null, headers?: Record<string, string> }) => Promise<{ status: number, body: any, headers: Headers }>
+  client: (opts?: IClientOptions & { ws?: boolean }) => Promise<MqttClient>
+}
+
+export async function startTestNode (t: TestContext, env: Record<string, string> = {}): Promise<TestNode> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'emqx-api-test-'))
+  const config: Config = loadConfig({
+    MQTT_PORT: '0',
+    MQTT_WS_PORT: '0',
+    API_PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    API_VALIDATE_RESPONSES: 'true',
+    ...env
+  })
+  const node = await startNode(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }))
+  const clients: MqttClient[] = []
+  t.after(async () => {
+    await Promise.all(clients.map(c => c.endAsync(true).catch(() => {})))
+    await node.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+  const base = `http://127.0.0.1:${node.ports.api}/api/v3`
+  return {
+    node,
+    base,
+    nodeName: config.nodeName,
+    mqttUrl: `mqtt://127.0.0.1:${node.ports.mqtt}`,
+    wsUrl: `ws://127.0.0.1:${node.ports.ws}/mqtt`,
+    async api (method, path, opts = {}) {
+      const headers: Record<string, string> = { ...opts.headers }
+      const auth = opts.auth === undefined ? ADMIN : opts.auth
+      if (auth) headers.authorization = 'Basic ' + Buffer.from(`${auth.user}:${auth.pass}`).toString('base64')
+      let body: string | undefined
+      if (opts.raw !== undefined) body = opts.raw
+      else if (opts.body !== undefined) {
+        body = JSON.stringify(opts.body)
+        headers['content-type'] ??= 'application/json'
+      }
+      const res = await fetch(base + path, { method, headers, body })
+      const text = await res.text()
+      let parsed: unknown = text
+      try { parsed = JSON.parse(text) } catch {}
+      return { status: res.status, body: parsed, headers: res.headers }
+    },
+    async client (opts = {}) {
+      const { ws, ...rest } = opts
+      const c = await mqtt.connectAsync(ws ? `ws://127.0.0.1:${node.ports.ws}/mqtt` : `mqtt://127.0.0.1:${node.ports.mqtt}`, { reconnectPeriod: 0, connectTimeout: 5000, ...rest })
+      clients.push(c)
+      return c
+    }
+  }
+}
+
+/** Polls until fn returns a truthy value (state fed by broker events settles asynchronously). */
+export async function eventually<T> (fn: () => Promise<T> | T, timeoutMs = 3000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  for (;;) {
+    try {
+      const v = await fn()
+      if (v) return v
+    } catch (err) { last = err }
+    if (Date.now() > deadline) throw last instanceof Error ? last : new Error('condition not met in time')
+    await new Promise(resolve => setTimeout(resolve, 25))
+  }
+}
+
+export function nextMessage (c: MqttClient, timeoutMs = 3000): Promise<{ topic: string, payload: string, retain: boolean, qos: number }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { c.off('message', on); reject(new Error('no message in time')) }, timeoutMs)
+    const on = (topic: string, payload: Buffer, packet: { retain: boolean, qos: number }): void => {
+      clearTimeout(timer)
+      c.off('message', on)
+      resolve({ topic, payload: payload.toString(), retain: packet.retain, qos: packet.qos })
+    }
+    c.on('message', on)
+  })
+}
