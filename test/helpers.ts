@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
-import { loadConfig, type Config } from '../src/config.ts'
-import { startNode, type RunningNode } from '../src/node.ts'
+import { loadConfig, type Config } from '../src/config.js'
+import { startNode, type RunningNode } from '../src/node.js'
 
 export const ADMIN = { user: 'admin', pass: 'public' }
 
@@ -55,7 +55,7 @@ export async function startTestNode (t: TestContext, env: Record<string, string>
         body = JSON.stringify(opts.body)
         headers['content-type'] ??= 'application/json'
       }
-      const res = await fetch(base + path, { method, headers, body })
+      const res = await fetch(base + path, body === undefined ? { method, headers } : { method, headers, body })
       const text = await res.text()
       let parsed: unknown = text
       try { parsed = JSON.parse(text) } catch {}
@@ -71,13 +71,13 @@ export async function startTestNode (t: TestContext, env: Record<string, string>
 }
 
 /** Polls until fn returns a truthy value (state fed by broker events settles asynchronously). */
-export async function eventually<T> (fn: () => Promise<T> | T, timeoutMs = 3000): Promise<T> {
+export async function eventually<T> (fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 3000): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
   for (;;) {
     try {
       const v = await fn()
-      if (v) return v
+      if (v) return v as T
     } catch (err) { last = err }
     if (Date.now() > deadline) throw last instanceof Error ? last : new Error('condition not met in time')
     await new Promise(resolve => setTimeout(resolve, 25))

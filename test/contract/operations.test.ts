@@ -3,10 +3,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
-import { operations } from '../../generated/operations.ts'
-import { handlers } from '../../src/api/operations.ts'
-import { listApi } from '../../src/api/handlers/api-index.ts'
-import { spec } from './spec-helpers.ts'
+import { operations } from '../../generated/operations.js'
+import { handlers } from '../../src/api/operations.js'
+import { listApi } from '../../src/api/handlers/api-index.js'
+import { spec } from './spec-helpers.js'
 
 type Entry = { name: string, method: string, path: string, descr: string }
 const seed = JSON.parse(readFileSync(new URL('../fixtures/seed-index.json', import.meta.url), 'utf8')) as Entry[]

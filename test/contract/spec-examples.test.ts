@@ -1,7 +1,7 @@
 // Every example in openapi/v3.yaml validates against the schema it documents (ajv, all formats).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { specExamples, compileSchema } from './spec-helpers.ts'
+import { specExamples, compileSchema } from './spec-helpers.js'
 
 const examples = specExamples()
 

@@ -1,7 +1,7 @@
 // Apps, users, banned, plugins, hot configs and alarms, through the API and against real clients.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startTestNode, eventually } from '../helpers.ts'
+import { startTestNode, eventually } from '../helpers.js'
 
 test('apps: create shows the secret once; the app authenticates until disabled or expired', async (t) => {
   const n = await startTestNode(t)
@@ -63,7 +63,7 @@ test('users: create, list without passwords, update tags, change password, auth,
 test('banned: a banned client id, username and IP are refused at CONNECT, and admitted after delete', async (t) => {
   const n = await startTestNode(t)
   const live = await n.client({ clientId: 'bad-actor' })
-  const kicked = new Promise(resolve => live.once('close', resolve))
+  const kicked = new Promise<void>(resolve => live.once('close', () => resolve()))
   const created = await n.api('POST', '/banned', { body: { who: 'bad-actor', as: 'client_id', reason: 'spam' } })
   assert.deepEqual(created.body, { who: 'bad-actor', as: 'client_id', reason: 'spam', desc: 'undefined', by: 'undefined' })
   await kicked

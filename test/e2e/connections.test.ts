@@ -1,7 +1,7 @@
 // Connections, sessions, subscriptions and routes answer from what real MQTT clients did.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startTestNode, eventually } from '../helpers.ts'
+import { startTestNode, eventually } from '../helpers.js'
 
 test('a TCP client with a username and a WebSocket client without one are listed with their fields', async (t) => {
   const n = await startTestNode(t)
@@ -60,7 +60,7 @@ test('pages of connections do not overlap or skip, and count is the total', asyn
 test('kickout closes the client\'s socket at once; an unknown client is 404 not_found', async (t) => {
   const n = await startTestNode(t)
   const c = await n.client({ clientId: 'victim' })
-  const closed = new Promise(resolve => c.once('close', resolve))
+  const closed = new Promise<void>(resolve => c.once('close', () => resolve()))
   const r = await n.api('DELETE', '/connections/victim')
   assert.equal(r.status, 200)
   assert.equal(r.body, 'ok')

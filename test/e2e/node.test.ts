@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { startTestNode, eventually } from '../helpers.ts'
+import { startTestNode, eventually } from '../helpers.js'
 
 test('brokers and nodes describe the running process', async (t) => {
   const n = await startTestNode(t, { NODE_NAME: 'emqx@10.0.0.7' })
@@ -86,7 +86,7 @@ test('/status needs no credentials; the API needs them, with a Basic challenge',
   const n = await startTestNode(t)
   const status = await fetch(n.base.replace('/api/v3', '/status'))
   assert.equal(status.status, 200)
-  assert.equal((await status.json()).store, 'ok')
+  assert.equal((await status.json() as { store: string }).store, 'ok')
   const noAuth = await n.api('GET', '/brokers', { auth: null })
   assert.equal(noAuth.status, 401)
   assert.match(noAuth.headers.get('www-authenticate') ?? '', /^Basic realm=/)

@@ -3,9 +3,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { ReturnCode, toApiError, errors } from '../../src/api/errors.ts'
-import { StoreUnavailableError } from '../../src/store/store.ts'
-import { spec } from '../contract/spec-helpers.ts'
+import { ReturnCode, toApiError, errors } from '../../src/api/errors.js'
+import { StoreUnavailableError } from '../../src/store/store.js'
+import { spec } from '../contract/spec-helpers.js'
 
 const errorCodes = Object.values(ReturnCode).filter(c => c !== 0).sort((a, b) => a - b)
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { datetime, kmg, uptime } from '../../src/api/format.ts'
-import { paginate } from '../../src/api/paging.ts'
+import { datetime, kmg, uptime } from '../../src/api/format.js'
+import { paginate } from '../../src/api/paging.js'
 
 test('uptime reads like EMQ X (no space after "days,")', () => {
   assert.equal(uptime(11), '11 seconds')

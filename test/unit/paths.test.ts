@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { matchPath } from '../../src/api/paths.ts'
+import { matchPath } from '../../src/api/paths.js'
 
 const id = (m: ReturnType<typeof matchPath>): string | null => m && m !== 'method' ? m.op.operationId : null
 

@@ -1,0 +1,104 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { Framer } from '../../src/broker/framing.js'
+import { Metrics } from '../../src/broker/metrics.js'
+import { Registry } from '../../src/broker/registry.js'
+import { normalizeIp } from '../../src/broker/conn.js'
+import type { ConnInfo } from '../../src/broker/types.js'
+
+// CONNECT, PUBLISH QoS 1 id 0x0102 with a 200-byte payload (2-byte remaining length), PUBACK id 7, PINGREQ
+const big = Buffer.alloc(200, 1)
+const stream = Buffer.concat([
+  Buffer.from([0x10, 14, 0, 4]), Buffer.from('MQTT'), Buffer.from([4, 2, 0, 0, 0, 2]), Buffer.from('m1'),
+  Buffer.from([0x32, 0xcf, 0x01, 0, 3]), Buffer.from('a/b'), Buffer.from([1, 2]), big,
+  Buffer.from([0x40, 2, 0, 7]),
+  Buffer.from([0xc0, 0])
+])
+const expected = [[1, 0, -1], [3, 2, 0x0102], [4, 0, 7], [12, 0, -1]]
+
+test('the framer finds every packet and packet id whether bytes arrive at once or one by one', () => {
+  for (const size of [stream.length, 1, 3, 17]) {
+    const seen: number[][] = []
+    const f = new Framer((type, flags, id) => seen.push([type, flags, id]))
+    for (let i = 0; i < stream.length; i += size) f.feed(stream.subarray(i, i + size))
+    assert.deepEqual(seen, expected, `chunk size ${size}`)
+    assert.equal(f.bytes, stream.length)
+  }
+})
+
+test('the framer accepts string chunks as mqtt-packet writes topics', () => {
+  const seen: number[][] = []
+  const f = new Framer((type, flags, id) => seen.push([type, flags, id]))
+  f.feed(Buffer.from([0x32, 9, 0, 4]))
+  f.feed('é/b', 'utf8') // 4 bytes
+  f.feed(Buffer.from([0, 5]))
+  f.feed('x')
+  assert.deepEqual(seen, [[3, 2, 5]])
+  assert.equal(f.bytes, 11)
+})
+
+test('IPv4-mapped IPv6 addresses are shown as plain IPv4', () => {
+  assert.equal(normalizeIp('::ffff:10.0.0.1'), '10.0.0.1')
+  assert.equal(normalizeIp('::1'), '::1')
+  assert.equal(normalizeIp(undefined), '')
+})
+
+function info (clientId: string, cleanStart = true): ConnInfo {
+  return {
+    clientId,
+    username: null,
+    ipaddress: '127.0.0.1',
+    port: 1,
+    keepalive: 60,
+    protoName: 'MQTT',
+    protoVer: 4,
+    isBridge: false,
+    cleanStart,
+    connectedAt: 0,
+    willTopic: null,
+    peercert: 'nossl',
+    listener: 'mqtt:tcp',
+    counters: { recvPkt: 0, sendPkt: 0, recvOct: 0, sendOct: 0, recvMsg: 0, sendMsg: 0 }
+  }
+}
+
+test('10,000 clients with 20,000 subscriptions list sorted and page fast once built', () => {
+  const r = new Registry('n@h', new Metrics(), { maxAwaitingRel: 0 })
+  for (let i = 9999; i >= 0; i--) {
+    const id = `c${String(i).padStart(5, '0')}`
+    r.connected(info(id))
+    r.addSubscription(id, `t/${i}/b`, 1)
+    r.addSubscription(id, `t/${i}/a`, 0)
+  }
+  let t0 = performance.now()
+  const subs = r.subscriptions()
+  const conns = r.connections()
+  r.routes()
+  const built = performance.now() - t0
+  assert.equal(subs.length, 20000)
+  assert.deepEqual(subs.slice(0, 2).map(s => s.topic), ['t/0/a', 't/0/b'])
+  assert.equal(conns[0]?.clientId, 'c00000')
+  assert.equal(r.routeCount, 20000)
+  t0 = performance.now()
+  for (let p = 0; p < 1000; p++) r.subscriptions().slice(p * 20, p * 20 + 20)
+  const paged = performance.now() - t0
+  assert.ok(built < 500, `built in ${built}ms`)
+  assert.ok(paged < 50, `1000 pages in ${paged}ms`)
+})
+
+test('a persistent session outlives its connection until it expires; a clean one does not', () => {
+  const r = new Registry('n@h', new Metrics(), { maxAwaitingRel: 0 })
+  const p = info('p', false)
+  const c = info('c')
+  r.connected(p)
+  r.connected(c)
+  r.addSubscription('p', 'x', 1)
+  r.addSubscription('c', 'x', 1)
+  assert.deepEqual(r.routesOf('x'), [{ topic: 'x', nodes: ['n@h'] }])
+  r.disconnected(p, 1000)
+  r.disconnected(c, 1000)
+  assert.deepEqual(r.sessions().map(s => [s.clientId, s.connected]), [['p', false]])
+  assert.equal(r.routesOf('x').length, 1)
+  assert.deepEqual(r.expiredSessions(1000 + 7200 * 1000 - 1), [])
+  assert.deepEqual(r.expiredSessions(1000 + 7200 * 1000), ['p'])
+})
