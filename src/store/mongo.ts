@@ -1,0 +1,393 @@
+/**
+ * MongoDB-wire Store backend (MongoDB or FerretDB v1.24), official driver.
+ * Uses only CRUD, unique indexes and findAndModify: no TTL indexes, change streams or transactions,
+ * which FerretDB lacks. Filters are built only from String()-ed fields, so request values never
+ * become query operators; kv values are stored as JSON text so arbitrary keys ($x, a.b) stay literal.
+ */
+import {
+  MongoClient, MongoNetworkError, MongoNotConnectedError, MongoOperationTimeoutError,
+  MongoServerError, MongoServerSelectionError, MongoTopologyClosedError
+} from 'mongodb'
+import type { Collection, Db, WriteConcernSettings } from 'mongodb'
+import { StoreUnavailableError } from './store.js'
+import type {
+  AppPatch, AppRecord, AppRepo, BannedKind, BannedRecord, BannedRepo, KvRepo,
+  Store, UserPatch, UserRecord, UserRepo
+} from './store.js'
+
+export interface MongoStoreOptions {
+  url: string
+  /** default: the database in the URL, else 'emqx_api' */
+  dbName?: string
+  /** bound for server selection, connect and socket reads; default 3000 ms */
+  timeoutMs?: number
+  /** attempts made by init() when the server is unreachable; default 3 */
+  initRetries?: number
+}
+
+interface AppDoc {
+  app_id: string
+  name: string
+  desc: string
+  status: boolean
+  expired: number | null
+  secretHash: string
+}
+
+interface UserDoc {
+  username: string
+  tags: string
+  passwordHash: string
+}
+
+interface BannedDoc {
+  as: string
+  who: string
+  reason: string
+  desc: string
+  by: string
+  until: number | null
+  createdAt: number
+}
+
+interface KvDoc {
+  ns: string
+  key: string
+  /** JSON text */
+  value: string
+}
+
+const DEFAULT_DB_NAME = 'emqx_api'
+const DEFAULT_TIMEOUT_MS = 3000
+const DEFAULT_INIT_RETRIES = 3
+const INIT_RETRY_DELAY_MS = 500
+const DUPLICATE_KEY = 11000
+// majority equals the single node on a standalone server; j makes the ack wait for the journal
+const WRITE_CONCERN: WriteConcernSettings = { w: 'majority', j: true }
+// find() may project _id away; FerretDB v1.24 rejects a projection on findAndModify, and the
+// record mappers drop _id anyway
+const NO_ID = { projection: { _id: 0 } } as const
+
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+
+/** The path of mongodb://host[,host]/db?opts; the driver would default to 'test' instead. */
+function dbNameInUrl (url: string): string {
+  const afterScheme = url.slice(url.indexOf('://') + 3)
+  const slash = afterScheme.indexOf('/')
+  if (slash < 0) return ''
+  return decodeURIComponent(afterScheme.slice(slash + 1).split('?')[0] ?? '')
+}
+
+/** Errors that mean "the server cannot be reached in time" become StoreUnavailableError. */
+function isUnavailable (err: unknown): boolean {
+  return err instanceof MongoNetworkError ||
+    err instanceof MongoServerSelectionError ||
+    err instanceof MongoOperationTimeoutError ||
+    err instanceof MongoTopologyClosedError ||
+    err instanceof MongoNotConnectedError
+}
+
+function mapError (err: unknown): unknown {
+  return isUnavailable(err) ? new StoreUnavailableError(err) : err
+}
+
+const isDuplicateKey = (err: unknown): boolean => err instanceof MongoServerError && err.code === DUPLICATE_KEY
+
+// Records are copied field by field so stray document fields never leak out (and _id is dropped).
+const toApp = (d: AppDoc): AppRecord => ({
+  app_id: d.app_id,
+  name: d.name,
+  desc: d.desc,
+  status: d.status,
+  expired: d.expired ?? null,
+  secretHash: d.secretHash
+})
+
+const toUser = (d: UserDoc): UserRecord => ({ username: d.username, tags: d.tags, passwordHash: d.passwordHash })
+
+const toBanned = (d: BannedDoc): BannedRecord => ({
+  who: d.who,
+  as: d.as as BannedKind,
+  reason: d.reason,
+  desc: d.desc,
+  by: d.by,
+  until: d.until ?? null,
+  createdAt: d.createdAt
+})
+
+const appDoc = (a: AppRecord): AppDoc => ({
+  app_id: String(a.app_id),
+  name: String(a.name),
+  desc: String(a.desc),
+  status: Boolean(a.status),
+  expired: a.expired === null ? null : Number(a.expired),
+  secretHash: String(a.secretHash)
+})
+
+const userDoc = (u: UserRecord): UserDoc => ({
+  username: String(u.username),
+  tags: String(u.tags),
+  passwordHash: String(u.passwordHash)
+})
+
+const bannedDoc = (b: BannedRecord): BannedDoc => ({
+  as: String(b.as),
+  who: String(b.who),
+  reason: String(b.reason),
+  desc: String(b.desc),
+  by: String(b.by),
+  until: b.until === null ? null : Number(b.until),
+  createdAt: Number(b.createdAt)
+})
+
+const appSet = (p: AppPatch): Partial<AppDoc> => {
+  const set: Partial<AppDoc> = {}
+  if (p.name !== undefined) set.name = String(p.name)
+  if (p.desc !== undefined) set.desc = String(p.desc)
+  if (p.status !== undefined) set.status = Boolean(p.status)
+  if (p.expired !== undefined) set.expired = p.expired === null ? null : Number(p.expired)
+  return set
+}
+
+const userSet = (p: UserPatch): Partial<UserDoc> => {
+  const set: Partial<UserDoc> = {}
+  if (p.tags !== undefined) set.tags = String(p.tags)
+  if (p.passwordHash !== undefined) set.passwordHash = String(p.passwordHash)
+  return set
+}
+
+// JSON.stringify(undefined) is undefined; store null so the field is always a string
+const toJson = (value: unknown): string => JSON.stringify(value) ?? 'null'
+
+export class MongoStore implements Store {
+  readonly kind = 'mongo' as const
+  readonly apps: AppRepo
+  readonly users: UserRepo
+  readonly banned: BannedRepo
+  readonly kv: KvRepo
+  readonly #client: MongoClient
+  readonly #db: Db
+  readonly #initRetries: number
+  #connected = false
+  #indexed: Promise<void> | null = null
+
+  constructor (opts: MongoStoreOptions) {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
+    this.#initRetries = Math.max(1, opts.initRetries ?? DEFAULT_INIT_RETRIES)
+    this.#client = new MongoClient(opts.url, {
+      serverSelectionTimeoutMS: timeoutMs,
+      connectTimeoutMS: timeoutMs,
+      socketTimeoutMS: timeoutMs,
+      waitQueueTimeoutMS: timeoutMs,
+      // FerretDB has no sessions/transactions to retry writes with; a failed write is reported instead
+      retryWrites: false,
+      writeConcern: WRITE_CONCERN
+    })
+    this.#db = this.#client.db(opts.dbName ?? (dbNameInUrl(opts.url) || DEFAULT_DB_NAME))
+    this.apps = this.#appRepo()
+    this.users = this.#userRepo()
+    this.banned = this.#bannedRepo()
+    this.kv = this.#kvRepo()
+  }
+
+  async init (): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#ready()
+        return
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError) || attempt >= this.#initRetries) throw err
+        await sleep(INIT_RETRY_DELAY_MS)
+      }
+    }
+  }
+
+  async ping (): Promise<void> {
+    await this.#run(async () => { await this.#db.command({ ping: 1 }) })
+  }
+
+  async close (): Promise<void> {
+    this.#connected = false
+    this.#indexed = null
+    await this.#client.close()
+  }
+
+  /**
+   * Runs one operation with a connected client and maps unreachable-server errors.
+   * After a failed first connect the driver keeps a closed topology and never retries it,
+   * so connect explicitly until it has succeeded once; from then on the driver reconnects by itself.
+   */
+  async #run<T> (op: () => Promise<T>): Promise<T> {
+    try {
+      if (!this.#connected) {
+        await this.#client.connect()
+        this.#connected = true
+      }
+      return await op()
+    } catch (err) {
+      throw mapError(err)
+    }
+  }
+
+  /** Connects and creates the unique indexes once; writes wait for it so uniqueness always holds. */
+  async #ready (): Promise<void> {
+    this.#indexed ??= this.#run(async () => { await this.#createIndexes() }).catch((err: unknown) => {
+      this.#indexed = null
+      throw err
+    })
+    await this.#indexed
+  }
+
+  async #createIndexes (): Promise<void> {
+    await this.#apps().createIndex({ app_id: 1 }, { unique: true, name: 'app_id_unique' })
+    await this.#users().createIndex({ username: 1 }, { unique: true, name: 'username_unique' })
+    await this.#banned().createIndex({ as: 1, who: 1 }, { unique: true, name: 'as_who_unique' })
+    await this.#kv().createIndex({ ns: 1, key: 1 }, { unique: true, name: 'ns_key_unique' })
+  }
+
+  /** Writes go through here: indexes must exist before the first write relies on them. */
+  async #write<T> (op: () => Promise<T>): Promise<T> {
+    await this.#ready()
+    return await this.#run(op)
+  }
+
+  #apps (): Collection<AppDoc> { return this.#db.collection<AppDoc>('apps') }
+  #users (): Collection<UserDoc> { return this.#db.collection<UserDoc>('users') }
+  #banned (): Collection<BannedDoc> { return this.#db.collection<BannedDoc>('banned') }
+  #kv (): Collection<KvDoc> { return this.#db.collection<KvDoc>('kv') }
+
+  /** insertOne that reports a duplicate key as false instead of an error */
+  async #insert<D extends object> (coll: Collection<D>, doc: D): Promise<boolean> {
+    return await this.#write(async () => {
+      try {
+        // insertOne adds _id to the object it is given; give it a copy
+        await coll.insertOne({ ...doc } as Parameters<typeof coll.insertOne>[0])
+        return true
+      } catch (err) {
+        if (isDuplicateKey(err)) return false
+        throw err
+      }
+    })
+  }
+
+  #appRepo (): AppRepo {
+    const byId = (appId: string): { app_id: string } => ({ app_id: String(appId) })
+    const get = async (appId: string): Promise<AppRecord | null> => {
+      const d = await this.#run(async () => await this.#apps().findOne(byId(appId), NO_ID))
+      return d === null ? null : toApp(d)
+    }
+    return {
+      list: async () => (await this.#run(async () => await this.#apps().find({}, NO_ID).sort({ app_id: 1 }).toArray())).map(toApp),
+      get,
+      insert: async (app) => await this.#insert(this.#apps(), appDoc(app)),
+      update: async (appId, patch) => {
+        const set = appSet(patch)
+        // an empty $set is an error on the server; nothing to change means a plain read
+        if (Object.keys(set).length === 0) return await get(appId)
+        const d = await this.#write(async () =>
+          await this.#apps().findOneAndUpdate(byId(appId), { $set: set }, { returnDocument: 'after' }))
+        return d === null ? null : toApp(d)
+      },
+      delete: async (appId) =>
+        (await this.#write(async () => await this.#apps().deleteOne(byId(appId)))).deletedCount === 1
+    }
+  }
+
+  #userRepo (): UserRepo {
+    const byName = (username: string): { username: string } => ({ username: String(username) })
+    const get = async (username: string): Promise<UserRecord | null> => {
+      const d = await this.#run(async () => await this.#users().findOne(byName(username), NO_ID))
+      return d === null ? null : toUser(d)
+    }
+    return {
+      list: async () => (await this.#run(async () => await this.#users().find({}, NO_ID).sort({ username: 1 }).toArray())).map(toUser),
+      get,
+      count: async () => await this.#run(async () => await this.#users().countDocuments({})),
+      insert: async (user) => await this.#insert(this.#users(), userDoc(user)),
+      update: async (username, patch) => {
+        const set = userSet(patch)
+        if (Object.keys(set).length === 0) return await get(username)
+        const d = await this.#write(async () =>
+          await this.#users().findOneAndUpdate(byName(username), { $set: set }, { returnDocument: 'after' }))
+        return d === null ? null : toUser(d)
+      },
+      delete: async (username) =>
+        (await this.#write(async () => await this.#users().deleteOne(byName(username)))).deletedCount === 1
+    }
+  }
+
+  #bannedRepo (): BannedRepo {
+    const byKey = (as: string, who: string): { as: string, who: string } => ({ as: String(as), who: String(who) })
+    const replace = async (doc: BannedDoc): Promise<void> => {
+      await this.#banned().replaceOne(byKey(doc.as, doc.who), { ...doc }, { upsert: true })
+    }
+    return {
+      list: async () =>
+        (await this.#run(async () => await this.#banned().find({}, NO_ID).sort({ as: 1, who: 1 }).toArray())).map(toBanned),
+      get: async (as, who) => {
+        const d = await this.#run(async () => await this.#banned().findOne(byKey(as, who), NO_ID))
+        return d === null ? null : toBanned(d)
+      },
+      put: async (entry) => {
+        const doc = bannedDoc(entry)
+        await this.#write(async () => {
+          try {
+            await replace(doc)
+          } catch (err) {
+            // two concurrent upserts of a new key: the loser hits the unique index; now it exists, replace it
+            if (!isDuplicateKey(err)) throw err
+            await replace(doc)
+          }
+        })
+      },
+      delete: async (as, who) =>
+        (await this.#write(async () => await this.#banned().deleteOne(byKey(as, who)))).deletedCount === 1,
+      deleteExpired: async (nowSec) => {
+        // one findOneAndDelete per entry: each returned entry is exactly one this call removed
+        // ($lt on a number never matches null, so entries without expiry stay)
+        const filter = { until: { $lt: Number(nowSec) } }
+        const removed: BannedRecord[] = []
+        await this.#write(async () => {
+          for (;;) {
+            const d = await this.#banned().findOneAndDelete(filter, { sort: { as: 1, who: 1 } })
+            if (d === null) return
+            removed.push(toBanned(d))
+          }
+        })
+        return removed
+      }
+    }
+  }
+
+  #kvRepo (): KvRepo {
+    const byKey = (ns: string, key: string): { ns: string, key: string } => ({ ns: String(ns), key: String(key) })
+    return {
+      all: async (ns) => {
+        const docs = await this.#run(async () => await this.#kv().find({ ns: String(ns) }, NO_ID).sort({ key: 1 }).toArray())
+        // fromEntries defines own properties, so a key like "__proto__" stays a plain key
+        return Object.fromEntries(docs.map((d) => [d.key, JSON.parse(d.value) as unknown]))
+      },
+      get: async (ns, key) => {
+        const d = await this.#run(async () => await this.#kv().findOne(byKey(ns, key), NO_ID))
+        return d === null ? undefined : JSON.parse(d.value) as unknown
+      },
+      set: async (ns, key, value) => {
+        const json = toJson(value)
+        await this.#write(async () => {
+          const upsert = async (): Promise<void> => {
+            await this.#kv().updateOne(byKey(ns, key), { $set: { value: json } }, { upsert: true })
+          }
+          try {
+            await upsert()
+          } catch (err) {
+            // concurrent first writes of one key: retry once as a plain update
+            if (!isDuplicateKey(err)) throw err
+            await upsert()
+          }
+        })
+      },
+      delete: async (ns, key) =>
+        (await this.#write(async () => await this.#kv().deleteOne(byKey(ns, key)))).deletedCount === 1
+    }
+  }
+}

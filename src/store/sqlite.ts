@@ -1,0 +1,293 @@
+/**
+ * Embedded Store backend: one SQLite file, <dataDir>/emqx-api.db, through better-sqlite3.
+ * better-sqlite3 is synchronous; methods are async so errors surface as rejections.
+ * WAL + synchronous=FULL: a resolved write has been fsynced and survives a crash or power loss.
+ */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import type { Database as Db, Statement } from 'better-sqlite3'
+import { StoreUnavailableError } from './store.js'
+import type {
+  AppPatch, AppRecord, AppRepo, BannedKind, BannedRecord, BannedRepo, KvRepo,
+  Store, UserPatch, UserRecord, UserRepo
+} from './store.js'
+
+export const SQLITE_FILE = 'emqx-api.db'
+
+// `desc` and `by` are SQL keywords, hence description/by_who
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS apps (
+  app_id TEXT NOT NULL PRIMARY KEY,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  expired INTEGER,
+  secret_hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS users (
+  username TEXT NOT NULL PRIMARY KEY,
+  tags TEXT NOT NULL,
+  password_hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS banned (
+  kind TEXT NOT NULL,
+  who TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  description TEXT NOT NULL,
+  by_who TEXT NOT NULL,
+  until INTEGER,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (kind, who)
+);
+CREATE INDEX IF NOT EXISTS banned_until ON banned (until);
+CREATE TABLE IF NOT EXISTS kv (
+  ns TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (ns, key)
+);
+`
+
+interface AppRow {
+  app_id: string
+  name: string
+  description: string
+  status: number
+  expired: number | null
+  secret_hash: string
+}
+
+interface UserRow {
+  username: string
+  tags: string
+  password_hash: string
+}
+
+interface BannedRow {
+  kind: string
+  who: string
+  reason: string
+  description: string
+  by_who: string
+  until: number | null
+  created_at: number
+}
+
+interface KvRow {
+  key: string
+  value: string
+}
+
+const toApp = (r: AppRow): AppRecord => ({
+  app_id: r.app_id,
+  name: r.name,
+  desc: r.description,
+  status: r.status !== 0,
+  expired: r.expired,
+  secretHash: r.secret_hash
+})
+
+const toUser = (r: UserRow): UserRecord => ({
+  username: r.username,
+  tags: r.tags,
+  passwordHash: r.password_hash
+})
+
+const toBanned = (r: BannedRow): BannedRecord => ({
+  who: r.who,
+  as: r.kind as BannedKind,
+  reason: r.reason,
+  desc: r.description,
+  by: r.by_who,
+  until: r.until,
+  createdAt: r.created_at
+})
+
+// JSON.stringify(undefined) is undefined; keep the column NOT NULL by storing null instead
+const toJson = (value: unknown): string => JSON.stringify(value) ?? 'null'
+
+/** Builds `SET a = ?, b = ?` from a whitelist of columns; only defined patch fields are included. */
+function setClause (fields: Array<[column: string, value: unknown]>): { sql: string, params: unknown[] } {
+  const present = fields.filter(([, v]) => v !== undefined)
+  return {
+    sql: present.map(([c]) => `${c} = ?`).join(', '),
+    params: present.map(([, v]) => v)
+  }
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const
+  readonly apps: AppRepo
+  readonly users: UserRepo
+  readonly banned: BannedRepo
+  readonly kv: KvRepo
+  readonly file: string
+  readonly #dataDir: string
+  #db: Db | null = null
+  #stmts = new Map<string, Statement>()
+
+  constructor (opts: { dataDir: string }) {
+    this.#dataDir = opts.dataDir
+    this.file = join(opts.dataDir, SQLITE_FILE)
+    this.apps = this.#appRepo()
+    this.users = this.#userRepo()
+    this.banned = this.#bannedRepo()
+    this.kv = this.#kvRepo()
+  }
+
+  async init (): Promise<void> {
+    if (this.#db !== null) return
+    mkdirSync(this.#dataDir, { recursive: true })
+    const db = new Database(this.file)
+    try {
+      db.pragma('journal_mode = WAL')
+      db.pragma('synchronous = FULL')
+      // another process (e.g. a CLI) may hold the write lock briefly
+      db.pragma('busy_timeout = 5000')
+      db.exec(SCHEMA)
+    } catch (err) {
+      db.close()
+      throw err
+    }
+    this.#db = db
+  }
+
+  async ping (): Promise<void> {
+    try {
+      this.#open().prepare('SELECT 1').get()
+    } catch (err) {
+      throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(err)
+    }
+  }
+
+  async close (): Promise<void> {
+    const db = this.#db
+    this.#db = null
+    this.#stmts.clear()
+    db?.close()
+  }
+
+  #open (): Db {
+    if (this.#db === null) throw new StoreUnavailableError(new Error('sqlite store is not open'))
+    return this.#db
+  }
+
+  /** prepared once per open database; every SQL text here is a constant, values are bound */
+  #stmt (sql: string): Statement {
+    const db = this.#open()
+    let stmt = this.#stmts.get(sql)
+    if (stmt === undefined) {
+      stmt = db.prepare(sql)
+      this.#stmts.set(sql, stmt)
+    }
+    return stmt
+  }
+
+  #appRepo (): AppRepo {
+    const cols = 'app_id, name, description, status, expired, secret_hash'
+    const get = (appId: string): AppRecord | null => {
+      const row = this.#stmt(`SELECT ${cols} FROM apps WHERE app_id = ?`).get(appId) as AppRow | undefined
+      return row === undefined ? null : toApp(row)
+    }
+    return {
+      list: async () => (this.#stmt(`SELECT ${cols} FROM apps ORDER BY app_id`).all() as AppRow[]).map(toApp),
+      get: async (appId) => get(appId),
+      insert: async (app) => {
+        const info = this.#stmt(`INSERT INTO apps (${cols}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (app_id) DO NOTHING`)
+          .run(app.app_id, app.name, app.desc, app.status ? 1 : 0, app.expired, app.secretHash)
+        return info.changes === 1
+      },
+      update: async (appId, patch: AppPatch) => {
+        const set = setClause([
+          ['name', patch.name],
+          ['description', patch.desc],
+          ['status', patch.status === undefined ? undefined : (patch.status ? 1 : 0)],
+          ['expired', patch.expired]
+        ])
+        return this.#open().transaction(() => {
+          if (set.params.length > 0) {
+            this.#stmt(`UPDATE apps SET ${set.sql} WHERE app_id = ?`).run(...set.params, appId)
+          }
+          return get(appId)
+        }).immediate()
+      },
+      delete: async (appId) => this.#stmt('DELETE FROM apps WHERE app_id = ?').run(appId).changes === 1
+    }
+  }
+
+  #userRepo (): UserRepo {
+    const cols = 'username, tags, password_hash'
+    const get = (username: string): UserRecord | null => {
+      const row = this.#stmt(`SELECT ${cols} FROM users WHERE username = ?`).get(username) as UserRow | undefined
+      return row === undefined ? null : toUser(row)
+    }
+    return {
+      list: async () => (this.#stmt(`SELECT ${cols} FROM users ORDER BY username`).all() as UserRow[]).map(toUser),
+      get: async (username) => get(username),
+      count: async () => (this.#stmt('SELECT COUNT(*) AS n FROM users').get() as { n: number }).n,
+      insert: async (user) => {
+        const info = this.#stmt(`INSERT INTO users (${cols}) VALUES (?, ?, ?) ON CONFLICT (username) DO NOTHING`)
+          .run(user.username, user.tags, user.passwordHash)
+        return info.changes === 1
+      },
+      update: async (username, patch: UserPatch) => {
+        const set = setClause([['tags', patch.tags], ['password_hash', patch.passwordHash]])
+        return this.#open().transaction(() => {
+          if (set.params.length > 0) {
+            this.#stmt(`UPDATE users SET ${set.sql} WHERE username = ?`).run(...set.params, username)
+          }
+          return get(username)
+        }).immediate()
+      },
+      delete: async (username) => this.#stmt('DELETE FROM users WHERE username = ?').run(username).changes === 1
+    }
+  }
+
+  #bannedRepo (): BannedRepo {
+    const cols = 'kind, who, reason, description, by_who, until, created_at'
+    return {
+      list: async () => (this.#stmt(`SELECT ${cols} FROM banned ORDER BY kind, who`).all() as BannedRow[]).map(toBanned),
+      get: async (as, who) => {
+        const row = this.#stmt(`SELECT ${cols} FROM banned WHERE kind = ? AND who = ?`).get(as, who) as BannedRow | undefined
+        return row === undefined ? null : toBanned(row)
+      },
+      put: async (e) => {
+        // every column is replaced, so the entry is exactly the one just put
+        this.#stmt(`INSERT INTO banned (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?)
+          ON CONFLICT (kind, who) DO UPDATE SET reason = excluded.reason, description = excluded.description,
+          by_who = excluded.by_who, until = excluded.until, created_at = excluded.created_at`)
+          .run(e.as, e.who, e.reason, e.desc, e.by, e.until, e.createdAt)
+      },
+      delete: async (as, who) => this.#stmt('DELETE FROM banned WHERE kind = ? AND who = ?').run(as, who).changes === 1,
+      deleteExpired: async (nowSec) => {
+        // one transaction so the returned rows are exactly the deleted ones
+        return this.#open().transaction(() => {
+          const rows = this.#stmt(`SELECT ${cols} FROM banned WHERE until IS NOT NULL AND until < ? ORDER BY kind, who`)
+            .all(nowSec) as BannedRow[]
+          this.#stmt('DELETE FROM banned WHERE until IS NOT NULL AND until < ?').run(nowSec)
+          return rows.map(toBanned)
+        }).immediate()
+      }
+    }
+  }
+
+  #kvRepo (): KvRepo {
+    return {
+      all: async (ns) => {
+        const rows = this.#stmt('SELECT key, value FROM kv WHERE ns = ? ORDER BY key').all(ns) as KvRow[]
+        // fromEntries defines own properties, so a key like "__proto__" stays a plain key
+        return Object.fromEntries(rows.map((r) => [r.key, JSON.parse(r.value) as unknown]))
+      },
+      get: async (ns, key) => {
+        const row = this.#stmt('SELECT value FROM kv WHERE ns = ? AND key = ?').get(ns, key) as { value: string } | undefined
+        return row === undefined ? undefined : JSON.parse(row.value) as unknown
+      },
+      set: async (ns, key, value) => {
+        this.#stmt('INSERT INTO kv (ns, key, value) VALUES (?, ?, ?) ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value')
+          .run(ns, key, toJson(value))
+      },
+      delete: async (ns, key) => this.#stmt('DELETE FROM kv WHERE ns = ? AND key = ?').run(ns, key).changes === 1
+    }
+  }
+}

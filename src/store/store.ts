@@ -1,0 +1,115 @@
+/**
+ * The one interface for everything the server keeps (apps, dashboard users, banned entries and
+ * key/value settings such as hot configs, plugin states and plugin configs).
+ * Backends: SqliteStore (embedded default, DATA_DIR) and MongoStore (MONGODB_URL).
+ * Every backend passes test/store/store.suite.ts.
+ *
+ * Records are not wire types: handlers map them to the spec's shapes.
+ * Every write is atomic (whole or absent) and acknowledged before the promise resolves.
+ */
+
+export type BannedKind = 'client_id' | 'username' | 'ip_address'
+
+export interface AppRecord {
+  app_id: string
+  name: string
+  desc: string
+  status: boolean
+  /** epoch seconds; null = never expires */
+  expired: number | null
+  /** salted KDF hash of the secret; the secret itself is never stored */
+  secretHash: string
+}
+
+export interface UserRecord {
+  username: string
+  tags: string
+  /** salted KDF hash of the password */
+  passwordHash: string
+}
+
+export interface BannedRecord {
+  who: string
+  as: BannedKind
+  reason: string
+  desc: string
+  by: string
+  /** epoch seconds; null = no expiry */
+  until: number | null
+  /** epoch milliseconds when the entry was written */
+  createdAt: number
+}
+
+export interface AppPatch {
+  name?: string
+  desc?: string
+  status?: boolean
+  expired?: number | null
+}
+
+export interface UserPatch {
+  tags?: string
+  passwordHash?: string
+}
+
+export interface AppRepo {
+  /** sorted by app_id */
+  list (): Promise<AppRecord[]>
+  get (appId: string): Promise<AppRecord | null>
+  /** false when an app with that id exists (nothing written) */
+  insert (app: AppRecord): Promise<boolean>
+  /** only the fields present in the patch change; null when absent */
+  update (appId: string, patch: AppPatch): Promise<AppRecord | null>
+  /** false when absent */
+  delete (appId: string): Promise<boolean>
+}
+
+export interface UserRepo {
+  /** sorted by username */
+  list (): Promise<UserRecord[]>
+  get (username: string): Promise<UserRecord | null>
+  count (): Promise<number>
+  insert (user: UserRecord): Promise<boolean>
+  update (username: string, patch: UserPatch): Promise<UserRecord | null>
+  delete (username: string): Promise<boolean>
+}
+
+export interface BannedRepo {
+  /** sorted by (as, who) so pages are stable */
+  list (): Promise<BannedRecord[]>
+  get (as: BannedKind, who: string): Promise<BannedRecord | null>
+  /** insert or replace the entry with the same (as, who) */
+  put (entry: BannedRecord): Promise<void>
+  delete (as: BannedKind, who: string): Promise<boolean>
+  /** removes entries whose `until` is before nowSec; returns them */
+  deleteExpired (nowSec: number): Promise<BannedRecord[]>
+}
+
+/** Namespaced JSON values: hot configs, plugin states, plugin configs. */
+export interface KvRepo {
+  all (ns: string): Promise<Record<string, unknown>>
+  get (ns: string, key: string): Promise<unknown>
+  set (ns: string, key: string, value: unknown): Promise<void>
+  delete (ns: string, key: string): Promise<boolean>
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'mongo'
+  readonly apps: AppRepo
+  readonly users: UserRepo
+  readonly banned: BannedRepo
+  readonly kv: KvRepo
+  /** opens the backend and creates tables/collections and indexes */
+  init (): Promise<void>
+  /** resolves when the backend answers; rejects with StoreUnavailableError otherwise */
+  ping (): Promise<void>
+  close (): Promise<void>
+}
+
+/** Thrown by a backend when it cannot be reached in time; the API maps it to 503 store_unavailable. */
+export class StoreUnavailableError extends Error {
+  constructor (cause?: unknown) {
+    super('store_unavailable', { cause })
+    this.name = 'StoreUnavailableError'
+  }
+}
