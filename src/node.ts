@@ -16,6 +16,7 @@ import { BannedService } from './services/banned.js'
 import { UsersService } from './services/users.js'
 import { Plugins } from './services/plugins.js'
 import { Settings } from './services/settings.js'
+import { StoreHealth } from './services/store-health.js'
 import type { PublishMessage } from './services/publish.js'
 import { LocalNode } from './cluster/local-node.js'
 import { SingleNodeCluster } from './cluster/cluster.js'
@@ -59,6 +60,8 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
   await banned.start()
   const users = new UsersService(store, alarms)
   await users.start()
+  const health = new StoreHealth(store, alarms, log)
+  health.start()
 
   /** the retainer keeps a retained message only while loaded and within its limits */
   const keepRetained = (payload: Buffer): boolean =>
@@ -109,12 +112,8 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
     validateResponses: config.validateResponses,
     log: log.child({ component: 'api' }),
     status: async () => {
-      try {
-        await store.ping()
-        return { code: 200, body: { node: config.nodeName, status: 'running', store: 'ok' } }
-      } catch {
-        return { code: 503, body: { node: config.nodeName, status: 'running', store: 'unavailable' } }
-      }
+      const ok = await health.check()
+      return { code: ok ? 200 : 503, body: { node: config.nodeName, status: 'running', store: ok ? 'ok' : 'unavailable' } }
     }
   })
   server = createServer(app)
@@ -144,6 +143,7 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
         http.closeIdleConnections()
       })
       banned.stop()
+      health.stop()
       await running.close()
       await store.close()
       log.info({ node: config.nodeName }, 'node stopped')

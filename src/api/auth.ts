@@ -3,7 +3,7 @@
  * expired) or a dashboard user (DECISIONS.md "Security"). Unknown ids cost the same KDF time as
  * wrong secrets, and every failure has the same answer.
  */
-import type { Store } from '../store/store.js'
+import { StoreUnavailableError, type AppRecord, type Store, type UserRecord } from '../store/store.js'
 import { DUMMY_HASH, verifySecret } from '../services/secrets.js'
 
 export type Principal = { kind: 'app', id: string } | { kind: 'user', id: string }
@@ -18,14 +18,34 @@ export function parseBasic (header: string | undefined): { id: string, secret: s
   return { id: decoded.slice(0, colon), secret: decoded.slice(colon + 1) }
 }
 
+/**
+ * The last record read for each id, so that while the store is unreachable the credentials it
+ * last confirmed still open the API (live broker state stays manageable during an outage).
+ */
+const lastKnown = new Map<string, { app: AppRecord | null, user: UserRecord | null }>()
+const LAST_KNOWN_MAX = 10000
+
+async function lookup (store: Store, id: string): Promise<{ app: AppRecord | null, user: UserRecord | null }> {
+  try {
+    const app = await store.apps.get(id)
+    const user = app ? null : await store.users.get(id)
+    if (lastKnown.size >= LAST_KNOWN_MAX) lastKnown.clear()
+    lastKnown.set(id, { app, user })
+    return { app, user }
+  } catch (err) {
+    const known = lastKnown.get(id)
+    if (err instanceof StoreUnavailableError && known) return known
+    throw err
+  }
+}
+
 export async function authenticate (store: Store, id: string, secret: string, nowSec = Math.floor(Date.now() / 1000)): Promise<Principal | null> {
-  const app = await store.apps.get(id)
+  const { app, user } = await lookup(store, id)
   if (app) {
     const ok = await verifySecret(app.secretHash, secret)
     const usable = app.status && (app.expired === null || app.expired >= nowSec)
     return ok && usable ? { kind: 'app', id } : null
   }
-  const user = await store.users.get(id)
   const ok = await verifySecret(user?.passwordHash ?? DUMMY_HASH, secret)
   return user && ok ? { kind: 'user', id } : null
 }
