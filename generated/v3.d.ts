@@ -933,7 +933,7 @@ export interface components {
          * @enum {string}
          */
         Ok: "ok";
-        Error: {
+        ErrorBody: {
             /** @description The reason, e.g. `not_found`, `already_started`, `store_unavailable`. */
             message: string;
             /**
@@ -1423,7 +1423,7 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorBody"];
             };
         };
         /** @description Missing or wrong credentials (code 103). */
@@ -1439,7 +1439,7 @@ export interface components {
                  *       "code": 103
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorBody"];
             };
         };
         /** @description Unknown node, plugin, app, user, banned entry, client not connected (`not_found`), or unknown path. */
@@ -1454,7 +1454,7 @@ export interface components {
                  *       "code": 102
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorBody"];
             };
         };
         /** @description The resource exists or is in a state that forbids the action. */
@@ -1469,7 +1469,7 @@ export interface components {
                  *       "code": 110
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorBody"];
             };
         };
         /** @description Body larger than the configured limit. */
@@ -1484,7 +1484,7 @@ export interface components {
                  *       "code": 102
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorBody"];
             };
         };
         /** @description A body that is not `application/json` (code 109). */
@@ -1499,7 +1499,7 @@ export interface components {
                  *       "code": 109
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorBody"];
             };
         };
         /** @description Too many failed authentication attempts from this address. */
@@ -1515,7 +1515,7 @@ export interface components {
                  *       "code": 102
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorBody"];
             };
         };
         /** @description The store (MongoDB or the embedded store) cannot be reached. */
@@ -1530,7 +1530,7 @@ export interface components {
                  *       "code": 102
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorBody"];
             };
         };
     };
@@ -2248,7 +2248,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             503: components["responses"]["StoreUnavailable"];

@@ -17,7 +17,7 @@ test('every catalog code is in openapi/README.md and nothing else is', () => {
 
 test('the spec\'s Error schema allows exactly the catalog codes', () => {
   const schemas = (spec.components as { schemas: Record<string, { properties: { code: { enum: number[] } } }> }).schemas
-  assert.deepEqual(schemas.Error?.properties.code.enum, errorCodes)
+  assert.deepEqual(schemas.ErrorBody?.properties.code.enum, errorCodes)
 })
 
 test('store outages map to 503 store_unavailable', () => {
