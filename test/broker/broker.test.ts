@@ -298,6 +298,7 @@ test('a client silent past 1.5 x its keepalive is dropped and counted as keepali
   const b = await start(t, { wsPort: null })
   const sock = net.connect(b.ports.mqtt, '127.0.0.1')
   sock.on('error', () => {})
+  sock.resume() // read the CONNACK so that the server's FIN surfaces as 'close'
   await once(sock, 'connect')
   // CONNECT, clean, keepalive 1 s, client id 'ka'; then nothing, not even PINGREQ
   sock.write(Buffer.concat([Buffer.from([0x10, 14, 0, 4]), Buffer.from('MQTT'), Buffer.from([4, 2, 0, 1, 0, 2]), Buffer.from('ka')]))

@@ -1,0 +1,287 @@
+/**
+ * Live connections, sessions, subscriptions and routes of this node, fed by the aedes wiring in
+ * broker.ts. Reads are cheap: sorted views are rebuilt lazily, only after a change, and counts are
+ * kept incrementally so the stats never scan.
+ */
+
+import type { Metrics } from './metrics.js'
+import type { ConnInfo, QoS, RouteInfo, SessionInfo, SubscriptionInfo } from './types.js'
+
+/** EMQ X v3 default session expiry for clean_start = false (zone.session_expiry_interval = 2h). */
+export const DEFAULT_EXPIRY_SECONDS = 7200
+
+export interface SessionLimits {
+  /** aedes' maxInflightInbound: QoS 2 receive window; 0 = unlimited */
+  maxAwaitingRel: number
+}
+
+export class Session implements SessionInfo {
+  connected = true
+  mqueueLen = 0
+  /** aedes' offline queue is unbounded, so nothing is ever dropped from it */
+  readonly mqueueDropped = 0
+  deliverMsg = 0
+  enqueueMsg = 0
+  /** aedes has no outgoing window or queue cap and no subscription cap: 0 = unlimited */
+  readonly maxInflight = 0
+  readonly maxMqueue = 0
+  readonly maxSubscriptions = 0
+  /** epoch ms after which an offline session is discarded; 0 while connected */
+  expiresAt = 0
+  /** topic filter → granted QoS */
+  readonly subs = new Map<string, QoS>()
+  /** packet ids of outgoing QoS 1/2 PUBLISH not yet completed (PUBACK, or PUBCOMP for QoS 2) */
+  readonly inflight = new Set<number>()
+  /** packet ids of incoming QoS 2 PUBLISH awaiting PUBREL [MQTT-4.3.3] */
+  readonly awaitingRel = new Set<number>()
+  /** sorted view of `subs` keys, rebuilt lazily */
+  sortedTopics: string[] | null = null
+
+  constructor (
+    readonly clientId: string,
+    public username: string | null,
+    readonly cleanStart: boolean,
+    readonly createdAt: number,
+    readonly maxAwaitingRel: number
+  ) {}
+
+  get subscriptionsCount (): number { return this.subs.size }
+  get inflightLen (): number { return this.inflight.size }
+  get awaitingRelLen (): number { return this.awaitingRel.size }
+  get expiryInterval (): number { return this.cleanStart ? 0 : DEFAULT_EXPIRY_SECONDS }
+
+  topics (): string[] {
+    this.sortedTopics ??= [...this.subs.keys()].sort()
+    return this.sortedTopics
+  }
+}
+
+const byKey = (a: string, b: string): number => a < b ? -1 : a > b ? 1 : 0
+const isShared = (topic: string): boolean => topic.startsWith('$share/') || topic.startsWith('$queue/')
+
+export class Registry {
+  private readonly conns = new Map<string, ConnInfo>()
+  private readonly sess = new Map<string, Session>()
+  /** topic filter → number of subscribers on this node */
+  private readonly routeRefs = new Map<string, number>()
+  private readonly nodes: readonly string[]
+  private subCount = 0
+  private sharedCount = 0
+  private persistentCount = 0
+
+  private connView: ConnInfo[] | null = null
+  private sessView: Session[] | null = null
+  private subView: SubscriptionInfo[] | null = null
+  private routeView: RouteInfo[] | null = null
+
+  constructor (nodeName: string, private readonly metrics: Metrics, private readonly limits: SessionLimits) {
+    this.nodes = Object.freeze([nodeName])
+    this.publishStats()
+  }
+
+  // ---- reads ----
+
+  get connectionCount (): number { return this.conns.size }
+  get sessionCount (): number { return this.sess.size }
+  get subscriptionCount (): number { return this.subCount }
+  get routeCount (): number { return this.routeRefs.size }
+
+  /** sorted by client id */
+  connections (): readonly ConnInfo[] {
+    this.connView ??= [...this.conns.values()].sort((a, b) => byKey(a.clientId, b.clientId))
+    return this.connView
+  }
+
+  connection (clientId: string): ConnInfo | undefined {
+    return this.conns.get(clientId)
+  }
+
+  /** sorted by client id; the entries are live (counters move in place) */
+  sessions (): readonly SessionInfo[] {
+    return this.sortedSessions()
+  }
+
+  session (clientId: string): SessionInfo | undefined {
+    return this.sess.get(clientId)
+  }
+
+  /** sorted by (client id, topic) */
+  subscriptions (): readonly SubscriptionInfo[] {
+    if (this.subView === null) {
+      const out: SubscriptionInfo[] = []
+      for (const s of this.sortedSessions()) {
+        for (const topic of s.topics()) out.push({ clientId: s.clientId, topic, qos: s.subs.get(topic) ?? 0 })
+      }
+      this.subView = out
+    }
+    return this.subView
+  }
+
+  subscriptionsOf (clientId: string): SubscriptionInfo[] {
+    const s = this.sess.get(clientId)
+    if (s === undefined) return []
+    return s.topics().map(topic => ({ clientId, topic, qos: s.subs.get(topic) ?? 0 }))
+  }
+
+  /** sorted by topic filter */
+  routes (): readonly RouteInfo[] {
+    this.routeView ??= [...this.routeRefs.keys()].sort(byKey).map(topic => ({ topic, nodes: this.nodes }))
+    return this.routeView
+  }
+
+  /** exact filter lookup (no wildcard matching), as an EMQ X route list of 0 or 1 entries */
+  routesOf (topic: string): RouteInfo[] {
+    return this.routeRefs.has(topic) ? [{ topic, nodes: this.nodes }] : []
+  }
+
+  lookupRoutes (topic: string): RouteInfo[] {
+    return this.routesOf(topic)
+  }
+
+  /** internal: the mutable session, for the wire tap and persistence tap */
+  liveSession (clientId: string): Session | undefined {
+    return this.sess.get(clientId)
+  }
+
+  /** offline sessions whose expiry has passed */
+  expiredSessions (now: number): string[] {
+    const out: string[] = []
+    for (const s of this.sess.values()) {
+      if (!s.connected && s.expiresAt > 0 && s.expiresAt <= now) out.push(s.clientId)
+    }
+    return out
+  }
+
+  // ---- writes (broker wiring only) ----
+
+  /**
+   * A client finished CONNECT. A clean start discards any previous session [MQTT-3.1.2-6];
+   * otherwise a stored one resumes [MQTT-3.1.2-4].
+   */
+  connected (info: ConnInfo): Session {
+    const id = info.clientId
+    let s = this.sess.get(id)
+    if (s !== undefined && (info.cleanStart || s.cleanStart)) {
+      this.dropSession(id)
+      s = undefined
+    }
+    if (s === undefined) {
+      s = new Session(id, info.username, info.cleanStart, info.connectedAt, this.limits.maxAwaitingRel)
+      this.sess.set(id, s)
+      if (!info.cleanStart) this.persistentCount++
+      this.sessView = null
+    } else {
+      s.username = info.username
+    }
+    s.connected = true
+    s.expiresAt = 0
+    this.conns.set(id, info)
+    this.connView = null
+    this.publishStats()
+    return s
+  }
+
+  /** The connection of `info` closed. Only that exact connection is removed (a takeover may have replaced it). */
+  disconnected (info: ConnInfo, now: number): void {
+    if (this.conns.get(info.clientId) !== info) return
+    this.conns.delete(info.clientId)
+    this.connView = null
+    const s = this.sess.get(info.clientId)
+    if (s !== undefined) {
+      // aedes keeps a clean=false session only through its stored subscriptions and queues
+      const keep = !s.cleanStart && (s.subs.size > 0 || s.inflight.size > 0 || s.mqueueLen > 0)
+      if (keep) {
+        s.connected = false
+        s.expiresAt = now + s.expiryInterval * 1000
+      } else {
+        this.dropSession(info.clientId)
+      }
+    }
+    this.publishStats()
+  }
+
+  addSubscription (clientId: string, topic: string, qos: QoS): void {
+    const s = this.sess.get(clientId)
+    if (s === undefined) return
+    const had = s.subs.has(topic)
+    s.subs.set(topic, qos)
+    this.subView = null
+    if (had) return
+    s.sortedTopics = null
+    this.subCount++
+    if (isShared(topic)) this.sharedCount++
+    const refs = this.routeRefs.get(topic) ?? 0
+    this.routeRefs.set(topic, refs + 1)
+    if (refs === 0) this.routeView = null
+    this.publishStats()
+  }
+
+  removeSubscription (clientId: string, topic: string): void {
+    const s = this.sess.get(clientId)
+    if (s === undefined || !s.subs.delete(topic)) return
+    s.sortedTopics = null
+    this.subView = null
+    this.unref(topic)
+    this.publishStats()
+  }
+
+  /** Replaces a session's subscriptions with what aedes actually holds (after a session restore). */
+  resetSubscriptions (clientId: string, subs: Iterable<[string, QoS]>): void {
+    const s = this.sess.get(clientId)
+    if (s === undefined) return
+    const next = new Map(subs)
+    for (const topic of [...s.subs.keys()]) {
+      if (!next.has(topic)) this.removeSubscription(clientId, topic)
+    }
+    for (const [topic, qos] of next) this.addSubscription(clientId, topic, qos)
+  }
+
+  dropSession (clientId: string): void {
+    const s = this.sess.get(clientId)
+    if (s === undefined) return
+    for (const topic of s.subs.keys()) this.unref(topic)
+    s.subs.clear()
+    this.sess.delete(clientId)
+    if (!s.cleanStart) this.persistentCount--
+    this.sessView = null
+    this.subView = null
+    this.publishStats()
+  }
+
+  setRetained (count: number): void {
+    this.metrics.retained = count
+    this.metrics.setStat('retained', count)
+  }
+
+  private unref (topic: string): void {
+    this.subCount--
+    if (isShared(topic)) this.sharedCount--
+    const refs = (this.routeRefs.get(topic) ?? 1) - 1
+    if (refs > 0) {
+      this.routeRefs.set(topic, refs)
+    } else {
+      this.routeRefs.delete(topic)
+      this.routeView = null
+    }
+  }
+
+  private sortedSessions (): Session[] {
+    this.sessView ??= [...this.sess.values()].sort((a, b) => byKey(a.clientId, b.clientId))
+    return this.sessView
+  }
+
+  private publishStats (): void {
+    const m = this.metrics
+    m.setStat('connections', this.conns.size)
+    m.setStat('sessions', this.sess.size)
+    m.setStat('sessions/persistent', this.persistentCount)
+    m.setStat('subscriptions', this.subCount)
+    m.setStat('subscriptions/shared', this.sharedCount)
+    // EMQ X v3 keeps one subscriber row and one suboption row per (subscriber, filter) pair
+    m.setStat('subscribers', this.subCount)
+    m.setStat('suboptions', this.subCount)
+    // one node: every route is a distinct topic filter
+    m.setStat('topics', this.routeRefs.size)
+    m.setStat('routes', this.routeRefs.size)
+  }
+}

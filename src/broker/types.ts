@@ -1,0 +1,128 @@
+/** Public shapes of the broker module; the REST layer maps these to EMQ X wire types. */
+
+import type { Registry } from './registry.js'
+import type { Metrics } from './metrics.js'
+
+export type ListenerProtocol = 'mqtt:tcp' | 'mqtt:ws' | 'mqtt:ssl'
+export type QoS = 0 | 1 | 2
+
+/** Live per-connection traffic; the object is updated in place by the wire tap. */
+export interface ConnCounters {
+  recvPkt: number
+  sendPkt: number
+  recvOct: number
+  sendOct: number
+  recvMsg: number
+  sendMsg: number
+}
+
+export interface ConnInfo {
+  readonly clientId: string
+  readonly username: string | null
+  readonly ipaddress: string
+  readonly port: number
+  readonly keepalive: number
+  readonly protoName: 'MQTT' | 'MQIsdp'
+  readonly protoVer: 3 | 4
+  /** bridge bit of the protocol version byte (0x80), set by bridging brokers */
+  readonly isBridge: boolean
+  readonly cleanStart: boolean
+  /** epoch ms of the CONNECT */
+  readonly connectedAt: number
+  readonly willTopic: string | null
+  /** 'nossl', or the CN of a TLS client certificate that verified against the listener's CA */
+  readonly peercert: string
+  readonly listener: ListenerProtocol
+  readonly counters: Readonly<ConnCounters>
+}
+
+export interface SessionInfo {
+  readonly clientId: string
+  readonly username: string | null
+  readonly cleanStart: boolean
+  readonly createdAt: number
+  readonly connected: boolean
+  readonly subscriptionsCount: number
+  readonly inflightLen: number
+  readonly mqueueLen: number
+  readonly mqueueDropped: number
+  readonly deliverMsg: number
+  readonly enqueueMsg: number
+  readonly awaitingRelLen: number
+  readonly maxInflight: number
+  readonly maxMqueue: number
+  readonly maxAwaitingRel: number
+  readonly maxSubscriptions: number
+  readonly expiryInterval: number
+}
+
+export interface SubscriptionInfo {
+  readonly clientId: string
+  readonly topic: string
+  readonly qos: QoS
+}
+
+export interface RouteInfo {
+  readonly topic: string
+  readonly nodes: readonly string[]
+}
+
+export interface ListenerInfo {
+  protocol: ListenerProtocol
+  listenOn: string
+  acceptors: number
+  maxConns: number
+  currentConns: number
+  shutdownCount: Record<string, number>
+}
+
+export interface Logger {
+  info (o: object, msg?: string): void
+  warn (o: object, msg?: string): void
+  error (o: object, msg?: string): void
+}
+
+export interface BrokerHooks {
+  /** 0 = accept, else the CONNACK return code to refuse with (4 bad user/password, 5 not authorized) */
+  authenticate?: (c: ConnInfo, username: string | undefined, password: Buffer | undefined) => Promise<number>
+  /** false drops the message silently (it is still acknowledged) */
+  authorizePublish?: (clientId: string | null, topic: string, payload: Buffer, retain: boolean) => boolean
+  /** for a PUBLISH with the retain flag: false delivers it but does not keep it as the retained message */
+  keepRetained?: (topic: string, payload: Buffer) => boolean
+}
+
+export interface BrokerOptions {
+  nodeName: string
+  host?: string
+  mqttPort: number
+  wsPort: number | null
+  tls?: { port: number, cert: string, key: string, ca?: string } | undefined
+  persistence?: unknown
+  mq?: unknown
+  maxConns?: number
+  hooks?: BrokerHooks
+  log?: Logger
+}
+
+export interface PublishRequest {
+  topic: string
+  payload: Buffer
+  qos: QoS
+  retain: boolean
+  clientId?: string
+}
+
+export interface Broker {
+  readonly aedes: unknown
+  readonly nodeName: string
+  readonly ports: { mqtt: number, ws: number | null, tls: number | null }
+  readonly registry: Registry
+  readonly metrics: Metrics
+  listeners (): ListenerInfo[]
+  kickout (clientId: string): boolean
+  publish (msg: PublishRequest): Promise<void>
+  subscribe (clientId: string, filters: string[], qos: QoS): Promise<boolean>
+  unsubscribe (clientId: string, filters: string[]): Promise<boolean>
+  cleanAclCache (clientId: string): boolean
+  close (): Promise<void>
+}
