@@ -46,12 +46,15 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
   const store = openStore(config)
   await store.init()
   const alarms = new Alarms((id, raised) => log.warn({ alarm: id, raised }, raised ? 'alarm raised' : 'alarm cleared'))
-  const settings = new Settings(store, config.nodeName)
+  let broker: Broker | null = null
+  const settings = new Settings(store, config.nodeName, (key) => {
+    // publish decisions are cached per client and topic (clean_acl_cache); a new limit voids them
+    if (key === 'mqtt.max_topic_levels') for (const c of broker?.registry.connections() ?? []) broker?.cleanAclCache(c.clientId)
+  })
   const plugins = new Plugins(store, config.nodeName, VERSION)
   await settings.start()
   await plugins.start()
 
-  let broker: Broker | null = null
   const banned = new BannedService(store, async (matches) => {
     for (const c of broker?.registry.connections() ?? []) {
       if (matches(identity(c))) broker?.kickout(c.clientId)
@@ -85,13 +88,14 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
       authorizePublish (_clientId, topic) {
         const max = settings.number('mqtt.max_topic_levels')
         return max === 0 || topic.split('/').length <= max
-      }
+      },
+      keepRetained: (_topic, payload) => keepRetained(payload)
     }
   })
   const running = broker
 
   const publish = async (m: PublishMessage): Promise<void> => {
-    await running.publish({ topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain && keepRetained(m.payload), clientId: m.clientId })
+    await running.publish({ topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain, clientId: m.clientId })
   }
 
   let server: Server | null = null

@@ -31,7 +31,8 @@ export function createApp (ctx: Ctx, opts: AppOptions): express.Express {
   app.disable('x-powered-by')
   app.set('trust proxy', opts.trustProxy)
   app.set('query parser', 'extended')
-  app.use(helmet())
+  // no upgrade-insecure-requests: the API and Swagger UI are often served over plain HTTP on a private network
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }))
   app.use(accessLog(opts.log))
   if (opts.corsOrigins.length > 0) app.use(cors(opts.corsOrigins))
 

@@ -52,7 +52,8 @@ export class Settings {
   private values = new Map<string, string>()
   private readonly ns: string
 
-  constructor (private readonly store: Store, node: string) {
+  /** onChange runs after a value is written, e.g. to drop decisions cached under the old value */
+  constructor (private readonly store: Store, node: string, private readonly onChange: (key: string) => void = () => {}) {
     this.ns = `settings@${node}`
   }
 
@@ -84,6 +85,7 @@ export class Settings {
     for (const [key, value] of Object.entries(pairs)) {
       await this.store.kv.set(this.ns, key, value.trim())
       this.values.set(key, value.trim())
+      this.onChange(key)
     }
   }
 

@@ -105,9 +105,9 @@ test('banned: bad input is a 400 and writes nothing', async (t) => {
 
 test('an expired ban stops applying and leaves the list', async (t) => {
   const n = await startTestNode(t)
-  await n.api('POST', '/banned', { body: { who: 'brief', as: 'client_id', until: Math.floor(Date.now() / 1000) + 1 } })
+  await n.api('POST', '/banned', { body: { who: 'brief', as: 'client_id', until: Math.floor(Date.now() / 1000) + 2 } })
   await assert.rejects(n.client({ clientId: 'brief' }), /authorized/i)
-  await eventually(async () => (await n.api('GET', '/banned')).body.meta.count === 0, 4000)
+  await eventually(async () => (await n.api('GET', '/banned')).body.meta.count === 0, 5000)
   await n.client({ clientId: 'brief' })
 })
 
@@ -121,9 +121,33 @@ test('plugins: load/unload switch state, 409 on repeats, builtins stay, unknown 
   assert.equal((await n.api('PUT', `${base}/emqx_retainer/unload`)).body, 'ok')
   assert.equal(await active('emqx_retainer'), false)
   assert.deepEqual((await n.api('PUT', `${base}/emqx_retainer/unload`)).body, { message: 'not_started', code: 111 })
+  const pub = await n.client({ clientId: 'retainer-off' })
+  await pub.publishAsync('kept/not', 'x', { retain: true, qos: 1 })
+  const reader = await n.client({ clientId: 'retainer-reader' })
+  let got = 0
+  reader.on('message', () => { got++ })
+  await reader.subscribeAsync('kept/not')
+  await new Promise(resolve => setTimeout(resolve, 150))
+  assert.equal(got, 0, 'an unloaded retainer keeps no retained message')
   assert.equal((await n.api('PUT', `${base}/emqx_management/unload`)).status, 409)
   assert.equal((await n.api('PUT', `${base}/emqx_nope/load`)).status, 404)
   assert.equal((await n.api('PUT', '/nodes/ghost@x/plugins/emqx_retainer/load')).status, 404)
+})
+
+test('hot configs: mqtt.max_topic_levels applies to the next publish of connected clients', async (t) => {
+  const n = await startTestNode(t)
+  const sub = await n.client({ clientId: 'lv-sub' })
+  await sub.subscribeAsync('#')
+  const got: string[] = []
+  sub.on('message', (topic) => got.push(topic))
+  const pub = await n.client({ clientId: 'lv-pub' })
+  await pub.publishAsync('a/b/c', '1', { qos: 1 })
+  await eventually(() => got.length === 1)
+  assert.equal((await n.api('PUT', '/configs/emqx', { body: { key: 'mqtt.max_topic_levels', value: '2' } })).body, 'ok')
+  await pub.publishAsync('a/b/c', '2', { qos: 1 })
+  await pub.publishAsync('a/b', '3', { qos: 1 })
+  await eventually(() => got.length === 2)
+  assert.deepEqual(got, ['a/b/c', 'a/b'])
 })
 
 test('hot configs: listed, validated, applied at once (mqtt.allow_anonymous)', async (t) => {
@@ -149,11 +173,13 @@ test('plugin configs: the retainer\'s max_payload_size applies to the next retai
   assert.equal((await n.api('PUT', path, { body: { 'retainer.max_payload_size': 'lots' } })).status, 400)
   assert.equal((await n.api('PUT', path, { body: { 'retainer.max_payload_size': '4' } })).body, 'ok')
   await n.api('POST', '/mqtt/publish', { body: { topic: 'big', payload: 'more than four', retain: true } })
+  const mq = await n.client({ clientId: 'retain-writer' })
+  await mq.publishAsync('big2', 'also too big', { retain: true, qos: 1 })
   await n.api('POST', '/mqtt/publish', { body: { topic: 'small', payload: 'ok', retain: true } })
   const c = await n.client({ clientId: 'reader' })
   const got: string[] = []
   c.on('message', (topic) => got.push(topic))
-  await c.subscribeAsync(['big', 'small'])
+  await c.subscribeAsync(['big', 'big2', 'small'])
   await eventually(() => got.includes('small'))
   await new Promise(resolve => setTimeout(resolve, 100))
   assert.deepEqual(got, ['small'])
