@@ -11,6 +11,9 @@ import type { Store } from './store/store.js'
 import { SqliteStore } from './store/sqlite.js'
 import { MongoStore } from './store/mongo.js'
 import { startBroker, type Broker, type ConnInfo } from './broker/broker.js'
+import { createSqlitePersistence } from './broker/sqlite-persistence.js'
+import { createMongoPersistence } from './broker/mongo-persistence.js'
+import { mongoStoredSessions, type StoredSession } from './broker/stored-sessions.js'
 import { Alarms } from './services/alarms.js'
 import { BannedService } from './services/banned.js'
 import { UsersService } from './services/users.js'
@@ -36,6 +39,28 @@ export interface RunningNode {
 
 export function openStore (config: Config): Store {
   return config.mongodbUrl ? new MongoStore({ url: config.mongodbUrl }) : new SqliteStore({ dataDir: config.dataDir })
+}
+
+const MQTT_COLLECTION_PREFIX = 'mqtt_'
+
+interface MqttPersistence {
+  persistence: unknown
+  storedSessions: () => Promise<StoredSession[]>
+  close: () => Promise<void>
+}
+
+/** The MQTT session state lives beside the store: aedes-persistence-mongodb, or SQLite under DATA_DIR. */
+async function openMqttPersistence (store: Store, config: Config): Promise<MqttPersistence> {
+  if (store instanceof MongoStore) {
+    const db = store.database
+    return {
+      persistence: createMongoPersistence(db, MQTT_COLLECTION_PREFIX),
+      storedSessions: () => mongoStoredSessions(db, MQTT_COLLECTION_PREFIX),
+      close: async () => {}
+    }
+  }
+  const p = await createSqlitePersistence({ dataDir: config.dataDir })
+  return { persistence: p, storedSessions: async () => p.storedSessions(), close: async () => { p.close() } }
 }
 
 /** [MQTT-3.2.2-3] CONNACK return codes used by the hooks. */
@@ -70,13 +95,17 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
   const keepRetained = (payload: Buffer): boolean =>
     plugins.isActive('emqx_retainer') && payload.length <= settings.number('retainer.max_payload_size')
 
+  const mqtt = await openMqttPersistence(store, config)
   broker = await startBroker({
+    persistence: mqtt.persistence,
+    storedSessions: mqtt.storedSessions,
     nodeName: config.nodeName,
     host: config.host,
     mqttPort: config.mqttPort,
     wsPort: config.wsPort,
     tls: config.tls ?? undefined,
     maxConns: config.maxConns,
+    trustProxy: config.trustProxy,
     log,
     hooks: {
       async authenticate (c) {
@@ -149,6 +178,7 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
       banned.stop()
       health.stop()
       await running.close()
+      await mqtt.close()
       await store.close()
       log.info({ node: config.nodeName }, 'node stopped')
     }

@@ -29,7 +29,8 @@ export interface AppOptions {
 export function createApp (ctx: Ctx, opts: AppOptions): express.Express {
   const app = express()
   app.disable('x-powered-by')
-  app.set('trust proxy', opts.trustProxy)
+  // one trusted hop: req.ip is the address our proxy appended, not a left-most entry the client could forge
+  app.set('trust proxy', opts.trustProxy ? 1 : false)
   app.set('query parser', 'extended')
   // no upgrade-insecure-requests: the API and Swagger UI are often served over plain HTTP on a private network
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }))

@@ -16,6 +16,7 @@ const INDEX = `<!doctype html>
   <meta charset="utf-8">
   <title>EMQ X v3 API</title>
   <link rel="stylesheet" href="./swagger-ui.css">
+  <link rel="icon" type="image/png" href="./favicon-32x32.png">
 </head>
 <body>
   <div id="swagger-ui"></div>
@@ -37,6 +38,9 @@ const INIT = `window.ui = SwaggerUIBundle({
     if (req.url.indexOf(window.location.origin + '/api/v3') === 0 && base) {
       req.url = window.location.origin + base + req.url.slice(window.location.origin.length)
     }
+    // no browser credentials, only the Authorization header set by Authorize: with them, a 401 with a
+    // Basic challenge makes the browser pop up its own login dialog (and a headless one hang) instead of showing the 401
+    req.credentials = 'omit'
     return req
   }
 })

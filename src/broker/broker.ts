@@ -138,6 +138,8 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
 
   const aedes = await Aedes.createBroker(aedesOpts)
   const internals = aedes as unknown as AedesInternals
+  const restoredAt = Date.now()
+  for (const s of await opts.storedSessions?.() ?? []) registry.restoreOffline(s.clientId, s.subscriptions, s.queued, restoredAt)
 
   // a denied publish is still acknowledged by aedes' handler (PUBACK/PUBREC) but goes nowhere
   const publish = internals.publish.bind(aedes)
@@ -246,7 +248,8 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
     host: opts.host ?? '0.0.0.0',
     maxConns: opts.maxConns ?? DEFAULT_MAX_CONNS,
     log,
-    onConnection
+    onConnection,
+    trustProxy: opts.trustProxy ?? false
   }
   const listeners: Listener[] = []
   let tcp: Listener, ws: Listener | undefined, ssl: Listener | undefined

@@ -81,6 +81,8 @@ export interface ListenerConfig {
   maxConns: number
   log: Logger
   onConnection: OnConnection
+  /** a reverse proxy is in front: MQTT over WebSocket takes the client address from X-Forwarded-For */
+  trustProxy?: boolean
 }
 
 export async function tcpListener (cfg: ListenerConfig, port: number): Promise<Listener> {
@@ -135,7 +137,7 @@ export async function wsListener (cfg: ListenerConfig, port: number): Promise<Li
   wss.on('connection', (ws, req) => {
     const stream = createWebSocketStream(ws)
     stream.on('error', () => {}) // aedes attaches its own handler; this covers the refused case
-    l.accept(stream, { ...wsPeer(req), peercert: 'nossl' }, cfg.onConnection, req)
+    l.accept(stream, { ...wsPeer(req, cfg.trustProxy ?? false), peercert: 'nossl' }, cfg.onConnection, req)
   })
   wss.on('error', (err) => cfg.log.error({ err: err.message }, 'websocket server error'))
   await l.listen(port)
@@ -143,10 +145,17 @@ export async function wsListener (cfg: ListenerConfig, port: number): Promise<Li
 }
 
 /**
- * The peer of a WebSocket connection is the socket under the HTTP upgrade request.
- * This is the spot to honour X-Forwarded-For / X-Forwarded-Port behind a trusted proxy, behind a
- * flag: never by default, as any client can send those headers.
+ * The peer of a WebSocket connection: the socket under the HTTP upgrade request, or, with trustProxy,
+ * the right-most X-Forwarded-For entry: the address our one trusted proxy (the socket's peer) saw and
+ * appended. Entries left of it were sent by the client and can be forged, so they are never used.
+ * Off by default: any client can send the header. The client's port is not forwarded: 0 then.
  */
-function wsPeer (req: IncomingMessage): { ip: string, port: number } {
-  return { ip: normalizeIp(req.socket.remoteAddress), port: req.socket.remotePort ?? 0 }
+export function wsPeer (req: IncomingMessage, trustProxy: boolean): { ip: string, port: number } {
+  const socket = { ip: normalizeIp(req.socket.remoteAddress), port: req.socket.remotePort ?? 0 }
+  if (!trustProxy) return socket
+  const xff = req.headers['x-forwarded-for']
+  // repeated headers count as one comma-separated list (RFC 9110 §5.3)
+  const hops = (Array.isArray(xff) ? xff.join(',') : xff ?? '').split(',').map(s => s.trim()).filter(Boolean)
+  const last = hops.at(-1)
+  return last !== undefined && net.isIP(normalizeIp(last)) !== 0 ? { ip: normalizeIp(last), port: 0 } : socket
 }

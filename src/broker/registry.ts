@@ -181,6 +181,20 @@ export class Registry {
     return s
   }
 
+  /** A persistent session found in the persistence at start: listed offline until its client returns. */
+  restoreOffline (clientId: string, subs: Iterable<[string, QoS]>, queued: number, now: number): void {
+    if (this.sess.has(clientId)) return
+    const s = new Session(clientId, null, false, now, this.limits.maxAwaitingRel)
+    s.connected = false
+    s.mqueueLen = queued
+    s.expiresAt = now + s.expiryInterval * 1000
+    this.sess.set(clientId, s)
+    this.persistentCount++
+    this.sessView = null
+    for (const [topic, qos] of subs) this.addSubscription(clientId, topic, qos)
+    this.publishStats()
+  }
+
   /** The connection of `info` closed. Only that exact connection is removed (a takeover may have replaced it). */
   disconnected (info: ConnInfo, now: number): void {
     if (this.conns.get(info.clientId) !== info) return

@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import Database from 'better-sqlite3'
 import type { Database as Db, Statement } from 'better-sqlite3'
+import { collectStoredSessions, type StoredSession } from './stored-sessions.js'
 
 export const MQTT_SESSIONS_FILE = 'mqtt-sessions.db'
 
@@ -231,6 +232,14 @@ export class SqlitePersistence extends MemoryPersistenceBase {
     for (const r of db.prepare('SELECT * FROM wills ORDER BY rowid').all() as Array<PacketRow & { client_id: string }>) {
       this.#wills.set(r.client_id, decodePacket(r))
     }
+  }
+
+  /** Persistent sessions kept here (subscriptions and queued messages), to list them after a restart. */
+  storedSessions (): StoredSession[] {
+    return collectStoredSessions(
+      this.#db.prepare('SELECT client_id, topic, qos FROM subscriptions ORDER BY client_id, topic').all() as Array<{ client_id: string, topic: string, qos: number }>,
+      [...this.#outgoing].map(([clientId, q]) => [clientId, q.length])
+    )
   }
 
   /** Closes the database; idempotent. Later writes reject, reads keep answering from memory. */

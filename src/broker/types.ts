@@ -102,6 +102,10 @@ export interface BrokerOptions {
   maxConns?: number
   hooks?: BrokerHooks
   log?: Logger
+  /** behind a reverse proxy: MQTT over WebSocket takes the client address from X-Forwarded-For */
+  trustProxy?: boolean
+  /** persistent sessions kept by `persistence`, listed as offline sessions at start */
+  storedSessions?: () => Promise<ReadonlyArray<{ clientId: string, subscriptions: ReadonlyArray<[string, QoS]>, queued: number }>>
 }
 
 export interface PublishRequest {

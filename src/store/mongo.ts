@@ -202,6 +202,9 @@ export class MongoStore implements Store {
     }
   }
 
+  /** The database, shared with the MQTT session persistence (one connection pool). */
+  get database (): Db { return this.#db }
+
   async ping (): Promise<void> {
     await this.#run(async () => { await this.#db.command({ ping: 1 }) })
   }
