@@ -10,6 +10,8 @@ export interface Config {
   nodeName: string
   dataDir: string
   mongodbUrl: string | null
+  /** start attempts against MongoDB before giving up (about 3.5 s each) */
+  mongodbInitRetries: number
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   tls: { port: number, cert: string, key: string, ca?: string } | null
   /** express trust proxy setting; false = ignore X-Forwarded-For */
@@ -84,6 +86,7 @@ export function loadConfig (env: Env = process.env): Config {
     nodeName,
     dataDir: resolve(env.DATA_DIR ?? './data'),
     mongodbUrl: env.MONGODB_URL || null,
+    mongodbInitRetries: positiveInt(env, 'MONGODB_START_RETRIES', 5),
     logLevel,
     tls,
     trustProxy: bool(env, 'TRUST_PROXY', false),

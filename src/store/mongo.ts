@@ -23,6 +23,8 @@ export interface MongoStoreOptions {
   timeoutMs?: number
   /** attempts made by init() when the server is unreachable; default 3 */
   initRetries?: number
+  /** told of each failed start attempt that will be retried */
+  onInitRetry?: (attempt: number, of: number, err: Error) => void
 }
 
 interface AppDoc {
@@ -168,12 +170,14 @@ export class MongoStore implements Store {
   readonly #client: MongoClient
   readonly #db: Db
   readonly #initRetries: number
+  readonly #onInitRetry: MongoStoreOptions['onInitRetry']
   #connected = false
   #indexed: Promise<void> | null = null
 
   constructor (opts: MongoStoreOptions) {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
     this.#initRetries = Math.max(1, opts.initRetries ?? DEFAULT_INIT_RETRIES)
+    this.#onInitRetry = opts.onInitRetry
     this.#client = new MongoClient(opts.url, {
       serverSelectionTimeoutMS: timeoutMs,
       connectTimeoutMS: timeoutMs,
@@ -197,6 +201,7 @@ export class MongoStore implements Store {
         return
       } catch (err) {
         if (!(err instanceof StoreUnavailableError) || attempt >= this.#initRetries) throw err
+        this.#onInitRetry?.(attempt, this.#initRetries, err)
         await sleep(INIT_RETRY_DELAY_MS)
       }
     }
