@@ -2,55 +2,14 @@
 // QoS 1 messages, retained messages, apps, users, bans, hot configs and plugin states.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createServer } from 'node:net'
 import mqtt from 'mqtt'
 import { eventually } from '../helpers.js'
+import { call, processStores, startProcess, stop } from '../process.js'
 
-const MONGO = process.env.MONGODB_TEST_URL
-const stores = [{ name: 'embedded', env: {} as Record<string, string> }]
-if (MONGO) stores.push({ name: 'mongodb', env: { MONGODB_URL: `${MONGO.replace(/\/?$/, '/')}restart_${process.pid}_${Date.now()}` } })
-
-function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    }).on('error', reject)
-  })
-}
-
-interface Proc { child: ChildProcess, api: string, mqtt: string }
-
-async function startProcess (env: Record<string, string>): Promise<Proc> {
-  const [mqttPort, apiPort] = [await freePort(), await freePort()]
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, ...env, MQTT_PORT: String(mqttPort), MQTT_WS_PORT: 'off', API_PORT: String(apiPort), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit']
-  })
-  const api = `http://127.0.0.1:${apiPort}/api/v3`
-  await eventually(async () => (await fetch(api.replace('/api/v3', '/status'))).ok, 20000)
-  return { child, api, mqtt: `mqtt://127.0.0.1:${mqttPort}` }
-}
-
-async function stop (p: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-  const exited = new Promise<number | null>(resolve => p.child.once('exit', code => resolve(code)))
-  p.child.kill(signal)
-  return exited
-}
-
-async function call (p: Proc, method: string, path: string, body?: unknown, auth = 'admin:public'): Promise<{ status: number, body: any }> {
-  const headers: Record<string, string> = { authorization: 'Basic ' + Buffer.from(auth).toString('base64') }
-  if (body !== undefined) headers['content-type'] = 'application/json'
-  const res = await fetch(p.api + path, body === undefined ? { method, headers } : { method, headers, body: JSON.stringify(body) })
-  const text = await res.text()
-  return { status: res.status, body: text ? JSON.parse(text) : null }
-}
-
-for (const store of stores) {
+for (const store of processStores('restart')) {
   test(`${store.name}: a stopped and restarted server loses nothing`, { timeout: 120000 }, async (t) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'restart-'))
     t.after(() => rmSync(dataDir, { recursive: true, force: true }))

@@ -1,0 +1,75 @@
+// MongoDB going away and coming back, through a TCP proxy we can cut: store-backed calls answer
+// 503 in bounded time, /status and an alarm say so, connected clients keep exchanging QoS 0
+// messages, and everything recovers without a restart.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createServer, connect, type Server, type Socket } from 'node:net'
+import { startTestNode, eventually, nextMessage } from '../helpers.js'
+
+const MONGO = process.env.MONGODB_TEST_URL
+
+/** A TCP proxy to the MongoDB test server that can drop every connection and refuse new ones. */
+class CuttableProxy {
+  private server: Server | null = null
+  private readonly sockets = new Set<Socket>()
+  port = 0
+
+  constructor (private readonly target: { host: string, port: number }) {}
+
+  async open (): Promise<void> {
+    this.server = createServer(client => {
+      const upstream = connect(this.target.port, this.target.host)
+      for (const s of [client, upstream]) {
+        this.sockets.add(s)
+        s.on('close', () => this.sockets.delete(s))
+        s.on('error', () => {})
+      }
+      client.pipe(upstream).pipe(client)
+    })
+    await new Promise<void>(resolve => this.server?.listen(this.port, '127.0.0.1', resolve))
+    this.port = (this.server.address() as { port: number }).port
+  }
+
+  async cut (): Promise<void> {
+    for (const s of this.sockets) s.destroy()
+    await new Promise<void>(resolve => this.server ? this.server.close(() => resolve()) : resolve())
+    this.server = null
+  }
+}
+
+test('MongoDB unreachable: 503 in bounded time, alarm, QoS 0 keeps flowing; back: all recovers', { skip: MONGO ? false : 'MONGODB_TEST_URL not set', timeout: 120000 }, async (t) => {
+  const target = new URL(MONGO as string)
+  const proxy = new CuttableProxy({ host: target.hostname, port: Number(target.port) })
+  await proxy.open()
+  t.after(() => proxy.cut())
+  const n = await startTestNode(t, { MONGODB_URL: `mongodb://127.0.0.1:${proxy.port}/faults_${process.pid}` })
+  const sub = await n.client({ clientId: 'f-sub' })
+  const pub = await n.client({ clientId: 'f-pub' })
+  await sub.subscribeAsync('live/#', { qos: 0 })
+  assert.equal((await n.api('GET', '/apps')).status, 200)
+
+  await proxy.cut()
+  const started = Date.now()
+  const down = await n.api('GET', '/apps')
+  assert.deepEqual([down.status, down.body], [503, { message: 'store_unavailable', code: 102 }])
+  assert.ok(Date.now() - started < 10000, `503 took ${Date.now() - started} ms`)
+  const write = await n.api('POST', '/banned', { body: { who: 'x', as: 'client_id' } })
+  assert.equal(write.status, 503)
+  const status = await fetch(n.base.replace('/api/v3', '/status'))
+  assert.equal(status.status, 503)
+  const alarms = await eventually(async () => {
+    const r = await n.api('GET', `/alarms/${n.nodeName}`)
+    return r.body.some?.((a: { id: string }) => a.id === 'store_unavailable') ? r : null
+  }, 10000)
+  assert.equal(alarms.status, 200, 'live state stays readable with the last confirmed credentials')
+  assert.equal((await n.api('GET', '/connections')).body.meta.count, 2)
+  const got = nextMessage(sub)
+  pub.publish('live/1', 'still here', { qos: 0 })
+  assert.equal((await got).payload, 'still here')
+
+  await proxy.open()
+  await eventually(async () => (await n.api('GET', '/apps')).status === 200, 20000)
+  await eventually(async () => (await fetch(n.base.replace('/api/v3', '/status'))).status === 200, 10000)
+  await eventually(async () => !(await n.api('GET', `/alarms/${n.nodeName}`)).body.some((a: { id: string }) => a.id === 'store_unavailable'), 10000)
+  assert.equal((await n.api('POST', '/banned', { body: { who: 'after', as: 'client_id' } })).status, 200)
+})
