@@ -20,9 +20,9 @@ for (const store of processStores('crash')) {
     const acked = new Map<string, string>()
     const bannedAcked: string[] = []
     let n = 0
-    let killed = false
+    const burst = { killed: false }
     const writer = async (): Promise<void> => {
-      while (!killed) {
+      while (!burst.killed) {
         const i = n++
         try {
           const app = await call(p, 'POST', '/apps', { app_id: `app-${i}`, name: `name-${i}`, desc: 'd'.repeat(200) })
@@ -34,7 +34,7 @@ for (const store of processStores('crash')) {
     }
     const writers = Array.from({ length: WRITERS }, writer)
     while (acked.size < 40) await new Promise(resolve => setTimeout(resolve, 10))
-    killed = true
+    burst.killed = true
     p.child.kill('SIGKILL')
     await Promise.all(writers)
     await stop(p)
