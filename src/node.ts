@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { readFileSync } from 'node:fs'
+import { totalmem } from 'node:os'
 import pino, { type Logger } from 'pino'
 import type { Config } from './config.js'
 import type { Store } from './store/store.js'
@@ -14,15 +15,23 @@ import { startBroker, type Broker, type ConnInfo } from './broker/broker.js'
 import { createSqlitePersistence } from './broker/sqlite-persistence.js'
 import { createMongoPersistence } from './broker/mongo-persistence.js'
 import { mongoStoredSessions, type StoredSession } from './broker/stored-sessions.js'
-import { Alarms } from './services/alarms.js'
+import { Alarms, AlarmMonitor } from './services/alarms.js'
 import { BannedService } from './services/banned.js'
 import { UsersService } from './services/users.js'
 import { Plugins } from './services/plugins.js'
-import { Settings } from './services/settings.js'
+import { Settings, coreSettings } from './services/settings.js'
 import { StoreHealth } from './services/store-health.js'
 import type { PublishMessage } from './services/publish.js'
+import { dashboard, management, type Plugin, type PluginContext } from './plugins/plugin.js'
+import { Retainer } from './plugins/retainer.js'
+import { DelayedPublish } from './plugins/delayed-publish.js'
+import { AuthPlugin } from './plugins/auth.js'
+import { BrokerEvents } from './plugins/events.js'
+import { WebHook, type WebHookOptions } from './plugins/web-hook.js'
 import { LocalNode } from './cluster/local-node.js'
 import { SingleNodeCluster } from './cluster/cluster.js'
+import { Clustering } from './cluster/setup.js'
+import type { ClientIdentity } from './services/banned.js'
 import { createApp } from './api/app.js'
 import { findUp } from './package-root.js'
 
@@ -37,8 +46,13 @@ export interface RunningNode {
   close (): Promise<void>
 }
 
-export function openStore (config: Config): Store {
-  return config.mongodbUrl ? new MongoStore({ url: config.mongodbUrl }) : new SqliteStore({ dataDir: config.dataDir })
+export function openStore (config: Config, log?: Logger): Store {
+  if (!config.mongodbUrl) return new SqliteStore({ dataDir: config.dataDir })
+  return new MongoStore({
+    url: config.mongodbUrl,
+    initRetries: config.mongodbInitRetries,
+    onInitRetry: (attempt, of, err) => log?.warn({ attempt, of, err: err.message }, 'MongoDB unreachable at start, retrying')
+  })
 }
 
 const MQTT_COLLECTION_PREFIX = 'mqtt_'
@@ -64,53 +78,101 @@ async function openMqttPersistence (store: Store, config: Config): Promise<MqttP
 }
 
 /** [MQTT-3.2.2-3] CONNACK return codes used by the hooks. */
-const CONNACK = { IDENTIFIER_REJECTED: 2, NOT_AUTHORIZED: 5 } as const
+const CONNACK = { IDENTIFIER_REJECTED: 2, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const
 
-export async function startNode (config: Config, log: Logger = pino({ level: config.logLevel })): Promise<RunningNode> {
+/** Timings tests shorten; production uses the defaults. */
+export interface NodeOptions {
+  /** how often resource alarms (high_memory, listener_near_max_conns) are checked; default 5000 ms */
+  alarmCheckMs?: number
+  /** how often expired retained messages are removed; default 1000 ms */
+  retainerSweepMs?: number
+  webHook?: WebHookOptions
+}
+
+export async function startNode (config: Config, log: Logger = pino({ level: config.logLevel }), opts: NodeOptions = {}): Promise<RunningNode> {
   const startedAt = Date.now()
-  const store = openStore(config)
-  await store.init()
+  const store = openStore(config, log)
+  try {
+    await store.init()
+  } catch (err) {
+    throw new Error(config.mongodbUrl
+      ? `MongoDB at MONGODB_URL cannot be reached (${(err as Error).message}); check the URL and that the server is up`
+      : `the embedded store under DATA_DIR=${config.dataDir} cannot be opened: ${(err as Error).message}`, { cause: err })
+  }
+  // a cluster node joins first: an unreachable bus or a name in use refuses the start
+  const clustering = config.cluster
+    ? await Clustering.open({ config: config.cluster, nodeName: config.nodeName, host: config.host, apiPort: config.apiPort, version: VERSION, startedAt, store, log })
+    : null
   const alarms = new Alarms((id, raised) => log.warn({ alarm: id, raised }, raised ? 'alarm raised' : 'alarm cleared'))
   let broker: Broker | null = null
-  const settings = new Settings(store, config.nodeName, (key) => {
+  const settings = new Settings(store, config.nodeName, coreSettings(config.maxConns))
+
+  // plugins: one module each (src/plugins/), their settings declared next to them
+  const ctx: PluginContext = {
+    node: config.nodeName,
+    store,
+    settings,
+    alarms,
+    log: log.child({ component: 'plugins' }),
+    broker: () => { if (broker === null) throw new Error('broker not started'); return broker },
+    isActive: (name) => plugins.isActive(name)
+  }
+  const events = new BrokerEvents(config.nodeName)
+  const retainer = new Retainer(ctx, opts.retainerSweepMs)
+  const delayed = new DelayedPublish(ctx)
+  const authUsername = new AuthPlugin(ctx, 'username')
+  const authClientid = new AuthPlugin(ctx, 'clientid')
+  const webHook = new WebHook(ctx, events, opts.webHook)
+  const all: Plugin[] = [dashboard, management, retainer, delayed, authUsername, authClientid, webHook]
+  const plugins = new Plugins(store, config.nodeName, VERSION, all)
+  for (const p of all) settings.declare(p.settings ?? [])
+  let monitor: AlarmMonitor | null = null
+  settings.onChange((key) => {
     // publish decisions are cached per client and topic (clean_acl_cache); a new limit voids them
     if (key === 'mqtt.max_topic_levels') for (const c of broker?.registry.connections() ?? []) broker?.cleanAclCache(c.clientId)
+    if (key === 'listener.tcp.external.max_connections') broker?.setMaxConns('mqtt:tcp', settings.number(key))
+    if (key === 'sysmon.memory_high_watermark' || key === 'listener.tcp.external.max_connections') monitor?.check()
   })
-  const plugins = new Plugins(store, config.nodeName, VERSION)
   await settings.start()
-  await plugins.start()
+  await plugins.restore()
 
-  const banned = new BannedService(store, async (matches) => {
+  const kickBanned = async (matches: (c: ClientIdentity) => boolean): Promise<void> => {
     for (const c of broker?.registry.connections() ?? []) {
       if (matches(identity(c))) broker?.kickout(c.clientId)
     }
-  })
+  }
+  const banned = clustering?.banned(kickBanned) ?? new BannedService(store, kickBanned)
   await banned.start()
   const users = new UsersService(store, alarms)
   await users.start()
   const health = new StoreHealth(store, alarms, log)
   health.start()
 
-  /** the retainer keeps a retained message only while loaded and within its limits */
-  const keepRetained = (payload: Buffer): boolean =>
-    plugins.isActive('emqx_retainer') && payload.length <= settings.number('retainer.max_payload_size')
-
   const mqtt = await openMqttPersistence(store, config)
+  retainer.attach(mqtt.persistence as Parameters<Retainer['attach']>[0])
   broker = await startBroker({
     persistence: mqtt.persistence,
-    storedSessions: mqtt.storedSessions,
+    storedSessions: clustering?.storedSessions(mqtt.storedSessions) ?? mqtt.storedSessions,
+    mq: clustering?.bus,
     nodeName: config.nodeName,
     host: config.host,
     mqttPort: config.mqttPort,
     wsPort: config.wsPort,
     tls: config.tls ?? undefined,
     maxConns: config.maxConns,
+    maxPacketSize: () => settings.number('mqtt.max_packet_size'),
     trustProxy: config.trustProxy,
     log,
     hooks: {
-      async authenticate (c) {
+      async authenticate (c, username, password) {
         if (c.clientId.length > settings.number('mqtt.max_clientid_len')) return CONNACK.IDENTIFIER_REJECTED
         if (banned.isBanned(identity(c))) return CONNACK.NOT_AUTHORIZED
+        // auth plugins in turn: a listed client passes or fails here; an unlisted one falls through
+        for (const [plugin, id] of [[authUsername, username], [authClientid, c.clientId]] as const) {
+          const r = await plugin.check(id, password)
+          if (r === 'ok') return 0
+          if (r === 'bad') return CONNACK.BAD_USERNAME_OR_PASSWORD
+        }
         if (!settings.bool('mqtt.allow_anonymous')) return CONNACK.NOT_AUTHORIZED
         return 0
       },
@@ -118,10 +180,28 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
         const max = settings.number('mqtt.max_topic_levels')
         return max === 0 || topic.split('/').length <= max
       },
-      keepRetained: (_topic, payload) => keepRetained(payload)
+      // a $delayed/... message is judged when it is published to its real topic
+      keepRetained: (topic, payload) => topic.startsWith('$delayed/') || retainer.keep(topic, payload),
+      publish (clientId, msg) {
+        if (delayed.intercept(msg)) return true
+        events.published(clientId, msg)
+        return false
+      },
+      delivered: (clientId, msg) => { events.delivered(clientId, msg) }
     }
   })
   const running = broker
+  await retainer.load()
+  events.attach(running)
+  running.setMaxConns('mqtt:tcp', settings.number('listener.tcp.external.max_connections'))
+  await plugins.startActive()
+  monitor = new AlarmMonitor(alarms, {
+    watermark: () => settings.number('sysmon.memory_high_watermark'),
+    rss: () => process.memoryUsage.rss(),
+    totalMemory: totalmem,
+    listeners: () => running.listeners()
+  }, opts.alarmCheckMs)
+  monitor.start()
 
   const publish = async (m: PublishMessage): Promise<void> => {
     await running.publish({ topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain, clientId: m.clientId })
@@ -137,12 +217,14 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
     startedAt,
     httpListeners: () => server ? [httpListener(server, config.apiPort, httpConns)] : []
   })
-  const cluster = new SingleNodeCluster(local)
+  const joined = clustering?.attach(local, broker, mqtt.storedSessions)
+  const cluster = joined?.cluster ?? new SingleNodeCluster(local)
   const app = createApp({ cluster, store, banned, users, publish }, {
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
     corsOrigins: config.corsOrigins,
     validateResponses: config.validateResponses,
+    internal: joined?.internal,
     log: log.child({ component: 'api' }),
     status: async () => {
       const ok = await health.check()
@@ -161,6 +243,7 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
     http.listen(config.apiPort, config.host, () => { http.off('error', reject); resolve() })
   })
   const ports = { ...broker.ports, api: (http.address() as AddressInfo).port }
+  await clustering?.start(ports.api)
   log.info({ node: config.nodeName, ports, store: store.kind }, 'node started')
 
   return {
@@ -170,13 +253,17 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
     log,
     ports,
     async close () {
-      // stop taking requests, let in-flight ones finish, then the broker, then the store
+      // leave the cluster (peers stop asking), stop taking requests, let in-flight ones finish,
+      // then the broker, then the store
+      await clustering?.stop()
       await new Promise<void>(resolve => {
         http.close(() => resolve())
         http.closeIdleConnections()
       })
       banned.stop()
       health.stop()
+      monitor?.stop()
+      await plugins.stopAll()
       await running.close()
       await mqtt.close()
       await store.close()

@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import pino from 'pino'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { loadConfig, type Config } from '../src/config.js'
-import { startNode, type RunningNode } from '../src/node.js'
+import { startNode, type NodeOptions, type RunningNode } from '../src/node.js'
+import { MongoStore } from '../src/store/mongo.js'
 
 export const ADMIN = { user: 'admin', pass: 'public' }
 
@@ -20,8 +21,24 @@ export interface TestNode {
   client: (opts?: IClientOptions & { ws?: boolean }) => Promise<MqttClient>
 }
 
-export async function startTestNode (t: TestContext, env: Record<string, string> = {}): Promise<TestNode> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'emqx-api-test-'))
+let dbCounter = 0
+
+/**
+ * TEST_STORE=mongo runs the node on MongoDB (MONGODB_TEST_URL, a fresh database per node) instead
+ * of the embedded store, so the same end-to-end suites prove both backends.
+ */
+function storeEnv (): Record<string, string> {
+  if (process.env.TEST_STORE !== 'mongo') return {}
+  const url = process.env.MONGODB_TEST_URL
+  if (!url) throw new Error('TEST_STORE=mongo needs MONGODB_TEST_URL')
+  return { MONGODB_URL: `${url.replace(/\/?$/, '/')}e2e_${process.pid}_${++dbCounter}` }
+}
+
+export const testStore = process.env.TEST_STORE === 'mongo' ? 'mongo' : 'embedded'
+
+/** `opts.dataDir`: reuse a data dir (a restart); the caller then removes it. `opts.node`: timings. */
+export async function startTestNode (t: TestContext, env: Record<string, string> = {}, opts: { dataDir?: string, node?: NodeOptions } = {}): Promise<TestNode> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'emqx-api-test-'))
   const config: Config = loadConfig({
     MQTT_PORT: '0',
     MQTT_WS_PORT: '0',
@@ -29,14 +46,16 @@ export async function startTestNode (t: TestContext, env: Record<string, string>
     HOST: '127.0.0.1',
     DATA_DIR: dataDir,
     API_VALIDATE_RESPONSES: 'true',
+    ...storeEnv(),
     ...env
   })
-  const node = await startNode(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }))
+  const node = await startNode(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), opts.node)
   const clients: MqttClient[] = []
   t.after(async () => {
     await Promise.all(clients.map(c => c.endAsync(true).catch(() => {})))
+    if (node.store instanceof MongoStore) await node.store.database.dropDatabase().catch(() => {})
     await node.close()
-    rmSync(dataDir, { recursive: true, force: true })
+    if (opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true })
   })
   const base = `http://127.0.0.1:${node.ports.api}/api/v3`
   return {

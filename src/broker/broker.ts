@@ -110,6 +110,8 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       }).catch((err: unknown) => log.error({ err: String(err), clientId: client.id }, 'authenticate failed'))
     },
     authorizePublish (client, packet, done) {
+      // the frame check closes the connection on the header, but aedes still parses the chunk it read
+      if (client !== null && opts.maxPacketSize !== undefined && publishLength(packet) > opts.maxPacketSize()) return done(new Error('packet too large'))
       // decided per message, never cached: it depends on the payload and on live settings
       if (packet.retain && hooks.keepRetained !== undefined && !hooks.keepRetained(packet.topic, toBuffer(packet.payload))) packet.retain = false
       if (client !== null && packet.topic.startsWith(SYS)) {
@@ -118,7 +120,10 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
         return done(null)
       }
       const hook = hooks.authorizePublish
-      if (hook === undefined) return done(null)
+      if (hook === undefined) {
+        if (taken(client, packet)) denied.add(packet)
+        return done(null)
+      }
       const st = stateOf(client)
       let allow = st?.aclGet(packet.topic)
       if (allow === undefined) {
@@ -130,9 +135,27 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
           allow = false // fail closed, and do not cache a failure
         }
       }
-      if (!allow) denied.add(packet)
+      if (!allow || taken(client, packet)) denied.add(packet)
       done(null)
     }
+  }
+  if (hooks.delivered !== undefined) {
+    const delivered = hooks.delivered
+    aedesOpts.authorizeForward = (client, packet) => {
+      try {
+        delivered(client.id, { topic: packet.topic, payload: toBuffer(packet.payload), qos: toQoS(packet.qos), retain: packet.retain })
+      } catch (err) {
+        log.error({ err: String(err) }, 'delivered hook failed')
+      }
+      return packet
+    }
+  }
+  /** the publish hook took the message (e.g. a delayed publish): acknowledge it, route nothing */
+  function taken (client: Client | null, packet: PublishPacket): boolean {
+    if (hooks.publish === undefined) return false
+    const msg: PublishRequest = { topic: packet.topic, payload: toBuffer(packet.payload), qos: toQoS(packet.qos), retain: packet.retain }
+    if (client !== null) msg.clientId = client.id
+    return hooks.publish(client?.id ?? null, msg)
   }
   if (opts.mq !== undefined) aedesOpts.mq = opts.mq
 
@@ -237,7 +260,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
     const st = new ConnState(listener.protocol, peer, MAX_AWAITING_REL)
     states.set(stream, st)
     aedes.handle(stream, req)
-    tapConnection(stream, st, metrics)
+    tapConnection(stream, st, metrics, opts.maxPacketSize)
     return () => {
       if (st.info !== null) registry.disconnected(st.info, Date.now())
       return closing && st.reason === null ? 'shutdown' : st.shutdownReason()
@@ -304,6 +327,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
     async publish (msg: PublishRequest) {
       const retain = msg.retain && (hooks.keepRetained === undefined || hooks.keepRetained(msg.topic, msg.payload))
       const packet: PublishPacket = { cmd: 'publish', topic: msg.topic, payload: msg.payload, qos: msg.qos, retain, dup: false }
+      if (hooks.publish?.(msg.clientId ?? null, { ...msg, retain }) === true) return
       const from = msg.clientId === undefined ? null : clientOf(msg.clientId) ?? null
       await new Promise<void>((resolve, reject) => {
         internals.publish(packet, from, (err?: Error) => { if (err != null) reject(err); else resolve() })
@@ -331,6 +355,12 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
         c.unsubscribe({ cmd: 'unsubscribe', unsubscriptions: filters }, (err) => { if (err != null) reject(err); else resolve() })
       })
       return true
+    },
+
+    setMaxConns (protocol, maxConns) {
+      const l = listeners.find(x => x.protocol === protocol)
+      if (l !== undefined) l.maxConns = maxConns
+      return l !== undefined
     },
 
     cleanAclCache (clientId) {
@@ -363,6 +393,11 @@ function snapshot (p: ConnectPacket): NonNullable<ConnState['connect']> {
   }
   if (p.username !== undefined) s.username = p.username
   return s
+}
+
+/** the Remaining Length of a PUBLISH [MQTT-3.3.2]: topic, packet id when QoS > 0, payload */
+function publishLength (p: PublishPacket): number {
+  return 2 + Buffer.byteLength(p.topic) + (p.qos > 0 ? 2 : 0) + toBuffer(p.payload).length
 }
 
 function toBuffer (payload: unknown): Buffer {

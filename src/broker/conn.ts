@@ -103,8 +103,10 @@ export function normalizeIp (addr: string | undefined): string {
  * what aedes reads) and a wrapper around `write` on the outbound side.
  * Must be installed after aedes attached its 'readable' listener.
  */
-export function tapConnection (stream: Duplex, state: ConnState, metrics: Metrics): void {
+export function tapConnection (stream: Duplex, state: ConnState, metrics: Metrics, maxPacketSize?: () => number): void {
   const c = state.counters
+  // a frame above the limit closes the connection on its header, before aedes buffers its body
+  const limit = maxPacketSize && { max: maxPacketSize, exceeded: () => { state.errored = true; stream.destroy() } }
 
   const inbound = new Framer((type, flags, id) => {
     metrics.pktIn[type]!++
@@ -136,7 +138,7 @@ export function tapConnection (stream: Duplex, state: ConnState, metrics: Metric
         if (!s.inflight.delete(id)) metrics.pubcompMissed++
         break
     }
-  })
+  }, limit)
 
   const outbound = new Framer((type, flags, id) => {
     metrics.pktOut[type]!++

@@ -31,7 +31,8 @@ export class Framer {
   /** total bytes fed, including any after a malformed header */
   bytes = 0
 
-  constructor (private readonly sink: PacketSink) {}
+  /** `limit`: the largest Remaining Length allowed; a larger header stops the scan and calls `exceeded` */
+  constructor (private readonly sink: PacketSink, private readonly limit?: { max: () => number, exceeded: () => void }) {}
 
   /** Feeds a chunk as given to `socket.write` or emitted by `'data'`. */
   feed (chunk: Buffer | Uint8Array | string, encoding?: BufferEncoding): void {
@@ -84,7 +85,10 @@ export class Framer {
           const b = buf[i++] as number
           this.remaining += (b & 0x7f) * this.multiplier
           this.multiplier *= 128
-          if (b < 0x80) this.body()
+          if (b < 0x80 && this.limit !== undefined && this.remaining > this.limit.max()) {
+            this.st = St.Broken
+            this.limit.exceeded()
+          } else if (b < 0x80) this.body()
           // [MQTT-2.2.3]: at most four length bytes; the broker drops such a peer anyway
           else if (this.multiplier > 128 ** 4) this.st = St.Broken
           break

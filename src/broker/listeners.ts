@@ -25,7 +25,8 @@ export class Listener {
   constructor (
     readonly protocol: ListenerProtocol,
     private readonly host: string,
-    readonly maxConns: number,
+    /** changeable at runtime (listener.tcp.external.max_connections) */
+    public maxConns: number,
     private readonly server: net.Server,
     private readonly log: Logger
   ) {}

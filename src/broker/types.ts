@@ -89,6 +89,13 @@ export interface BrokerHooks {
   authorizePublish?: (clientId: string | null, topic: string, payload: Buffer, retain: boolean) => boolean
   /** for a PUBLISH with the retain flag: false delivers it but does not keep it as the retained message */
   keepRetained?: (topic: string, payload: Buffer) => boolean
+  /**
+   * every PUBLISH about to be routed: from a client (after authorizePublish allowed it) or through
+   * Broker.publish; true takes the message (it is still acknowledged, but not routed)
+   */
+  publish?: (clientId: string | null, msg: PublishRequest) => boolean
+  /** a message is being forwarded to the subscriber `clientId` (aedes' authorizeForward) */
+  delivered?: (clientId: string, msg: PublishRequest) => void
 }
 
 export interface BrokerOptions {
@@ -105,6 +112,8 @@ export interface BrokerOptions {
   /** behind a reverse proxy: MQTT over WebSocket takes the client address from X-Forwarded-For */
   trustProxy?: boolean
   /** persistent sessions kept by `persistence`, listed as offline sessions at start */
+  /** live limit on a client packet's remaining length: a larger frame closes the connection */
+  maxPacketSize?: () => number
   storedSessions?: () => Promise<ReadonlyArray<{ clientId: string, subscriptions: ReadonlyArray<[string, QoS]>, queued: number }>>
 }
 
@@ -128,5 +137,7 @@ export interface Broker {
   subscribe (clientId: string, filters: string[], qos: QoS): Promise<boolean>
   unsubscribe (clientId: string, filters: string[]): Promise<boolean>
   cleanAclCache (clientId: string): boolean
+  /** changes a listener's max_conns at once (existing connections stay); false when there is none */
+  setMaxConns (protocol: ListenerProtocol, maxConns: number): boolean
   close (): Promise<void>
 }

@@ -32,3 +32,56 @@ export class Alarms {
       .map(a => ({ id: a.id, severity: a.severity, title: a.title, summary: a.summary, timestamp: datetime(a.since) }))
   }
 }
+
+export const HIGH_MEMORY = 'high_memory'
+export const LISTENER_NEAR_MAX_CONNS = 'listener_near_max_conns'
+/** share of a listener's max_conns above which listener_near_max_conns is raised */
+const NEAR_MAX_CONNS = 0.9
+
+export interface MonitorSources {
+  /** the memory watermark, a fraction of total system memory */
+  watermark: () => number
+  rss: () => number
+  totalMemory: () => number
+  listeners: () => ReadonlyArray<{ protocol: string, listenOn: string, currentConns: number, maxConns: number }>
+}
+
+/**
+ * Periodic checks that raise and clear resource alarms (EMQ X's os_mon/sysmon): high_memory and
+ * listener_near_max_conns. `check()` may also be called after a change, e.g. of a setting.
+ */
+export class AlarmMonitor {
+  private timer: NodeJS.Timeout | null = null
+
+  constructor (private readonly alarms: Alarms, private readonly src: MonitorSources, private readonly intervalMs = 5000) {}
+
+  start (): void {
+    this.check()
+    this.timer = setInterval(() => this.check(), this.intervalMs)
+    this.timer.unref()
+  }
+
+  stop (): void {
+    if (this.timer !== null) clearInterval(this.timer)
+    this.timer = null
+  }
+
+  check (): void {
+    const rss = this.src.rss()
+    const total = this.src.totalMemory()
+    const mark = this.src.watermark()
+    if (total > 0 && rss > mark * total) {
+      this.alarms.raise(HIGH_MEMORY, 'warning', 'High memory usage', `process uses ${pct(rss / total)} of system memory, above the watermark ${pct(mark)}`)
+    } else this.alarms.clear(HIGH_MEMORY)
+
+    const near = this.src.listeners().filter(l => l.maxConns > 0 && l.currentConns > NEAR_MAX_CONNS * l.maxConns)
+    if (near.length > 0) {
+      const which = near.map(l => `${l.protocol} ${l.listenOn}: ${l.currentConns}/${l.maxConns}`).join(', ')
+      this.alarms.raise(LISTENER_NEAR_MAX_CONNS, 'warning', 'Listener near its connection limit', `above ${pct(NEAR_MAX_CONNS)} of max_conns: ${which}`)
+    } else this.alarms.clear(LISTENER_NEAR_MAX_CONNS)
+  }
+}
+
+function pct (f: number): string {
+  return `${(f * 100).toFixed(f < 0.01 ? 4 : 1)}%`
+}

@@ -1,39 +1,40 @@
 /**
  * Plugins of one node. Only plugins that exist and work are listed (DECISIONS.md). Their state is
- * switched at once and persisted, so it survives a restart.
+ * switched at once and persisted, so it survives a restart; each plugin module (src/plugins/)
+ * starts and stops its behaviour when loaded and unloaded.
  */
 import type { Store } from '../store/store.js'
 import type { PluginWire } from '../api/types.js'
+import type { Plugin } from '../plugins/plugin.js'
 import { errors, ReturnCode } from '../api/errors.js'
-
-export interface PluginDef {
-  name: string
-  description: string
-  /** the API and its docs cannot be switched off from the API itself */
-  alwaysOn: boolean
-  defaultActive: boolean
-}
-
-export const PLUGINS: PluginDef[] = [
-  { name: 'emqx_dashboard', description: 'EMQ X Web Dashboard', alwaysOn: true, defaultActive: true },
-  { name: 'emqx_management', description: 'EMQ X Management API and CLI', alwaysOn: true, defaultActive: true },
-  { name: 'emqx_retainer', description: 'EMQ X Retainer', alwaysOn: false, defaultActive: true }
-]
 
 export class Plugins {
   private readonly active = new Map<string, boolean>()
   private readonly ns: string
+  private readonly defs: Plugin[]
 
-  constructor (private readonly store: Store, node: string, private readonly version: string) {
+  constructor (private readonly store: Store, node: string, private readonly version: string, plugins: readonly Plugin[]) {
     this.ns = `plugins@${node}`
+    this.defs = [...plugins].sort((a, b) => a.name < b.name ? -1 : 1)
   }
 
-  async start (): Promise<void> {
+  /** Reads the persisted states (hooks consult isActive from the first CONNECT on). */
+  async restore (): Promise<void> {
     const saved = await this.store.kv.all(this.ns)
-    for (const p of PLUGINS) {
+    for (const p of this.defs) {
       const s = saved[p.name]
-      this.active.set(p.name, p.alwaysOn || (typeof s === 'boolean' ? s : p.defaultActive))
+      this.active.set(p.name, p.alwaysOn === true || (typeof s === 'boolean' ? s : p.defaultActive))
     }
+  }
+
+  /** Starts the behaviour of every loaded plugin, once the broker runs. */
+  async startActive (): Promise<void> {
+    for (const p of this.defs) if (this.isActive(p.name)) await p.start?.()
+  }
+
+  /** Stops every loaded plugin's behaviour (node shutdown); their state stays as persisted. */
+  async stopAll (): Promise<void> {
+    for (const p of this.defs) if (this.isActive(p.name)) await p.stop?.()
   }
 
   has (name: string): boolean { return this.active.has(name) }
@@ -41,26 +42,28 @@ export class Plugins {
   isActive (name: string): boolean { return this.active.get(name) === true }
 
   list (): PluginWire[] {
-    return PLUGINS.map(p => ({ name: p.name, version: this.version, description: p.description, active: this.isActive(p.name) }))
+    return this.defs.map(p => ({ name: p.name, version: this.version, description: p.description, active: this.isActive(p.name) }))
   }
 
   async load (name: string): Promise<void> {
-    this.def(name)
+    const def = this.def(name)
     if (this.isActive(name)) throw errors.conflict('already_started', ReturnCode.PLUGIN_ALREADY_STARTED)
     await this.store.kv.set(this.ns, name, true)
     this.active.set(name, true)
+    await def.start?.()
   }
 
   async unload (name: string): Promise<void> {
     const def = this.def(name)
     if (!this.isActive(name)) throw errors.conflict('not_started', ReturnCode.PLUGIN_NOT_STARTED)
-    if (def.alwaysOn) throw errors.conflict('cannot_unload_builtin', ReturnCode.UNKNOWN_ERROR)
+    if (def.alwaysOn === true) throw errors.conflict('cannot_unload_builtin', ReturnCode.UNKNOWN_ERROR)
     await this.store.kv.set(this.ns, name, false)
     this.active.set(name, false)
+    await def.stop?.()
   }
 
-  private def (name: string): PluginDef {
-    const def = PLUGINS.find(p => p.name === name)
+  private def (name: string): Plugin {
+    const def = this.defs.find(p => p.name === name)
     if (!def) throw errors.notFound('plugin_not_found')
     return def
   }
