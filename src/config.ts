@@ -1,6 +1,7 @@
 /** The only place that reads process.env. A bad value stops the start with one clear line. */
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { readClusterConfig, type ClusterConfig } from './cluster/config.js'
 
 export interface Config {
   mqttPort: number
@@ -22,6 +23,8 @@ export interface Config {
   maxConns: number
   /** validate every response against the spec (tests) */
   validateResponses: boolean
+  /** CLUSTER_BUS_URL, CLUSTER_SECRET, API_ADVERTISE_URL; null = a node alone */
+  cluster: ClusterConfig | null
 }
 
 export class ConfigError extends Error {
@@ -76,6 +79,7 @@ export function loadConfig (env: Env = process.env): Config {
     tls = { port: port(env, 'MQTT_TLS_PORT', 8883), cert: readPem(env, 'MQTT_TLS_CERT'), key: readPem(env, 'MQTT_TLS_KEY') }
     if (env.MQTT_TLS_CA) tls.ca = readPem(env, 'MQTT_TLS_CA')
   }
+  const mongodbUrl = env.MONGODB_URL || null
   const bodyLimit = env.API_BODY_LIMIT ?? '1mb'
   if (!/^\d+(b|kb|mb)$/i.test(bodyLimit)) throw new ConfigError(`API_BODY_LIMIT=${bodyLimit} must look like 512kb or 1mb`)
   return {
@@ -85,7 +89,7 @@ export function loadConfig (env: Env = process.env): Config {
     host: env.HOST ?? '0.0.0.0',
     nodeName,
     dataDir: resolve(env.DATA_DIR ?? './data'),
-    mongodbUrl: env.MONGODB_URL || null,
+    mongodbUrl,
     mongodbInitRetries: positiveInt(env, 'MONGODB_START_RETRIES', 5),
     logLevel,
     tls,
@@ -93,6 +97,7 @@ export function loadConfig (env: Env = process.env): Config {
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map(s => s.trim()).filter(Boolean),
     bodyLimit,
     maxConns: positiveInt(env, 'MQTT_MAX_CONNS', 1024000),
-    validateResponses: bool(env, 'API_VALIDATE_RESPONSES', false)
+    validateResponses: bool(env, 'API_VALIDATE_RESPONSES', false),
+    cluster: readClusterConfig(env, mongodbUrl, message => new ConfigError(message))
   }
 }

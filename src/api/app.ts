@@ -8,8 +8,10 @@ import helmet from 'helmet'
 import * as OpenApiValidator from 'express-openapi-validator'
 import type { Logger } from 'pino'
 import { errorHandler, errors, sendError } from './errors.js'
-import { matchPath } from './paths.js'
+import { matchPath, repeatedQueryKey } from './paths.js'
 import { authenticate, parseBasic } from './auth.js'
+import { AuthLimiter, type AuthLimiterOptions } from './auth-limiter.js'
+import { HELMET_OPTIONS } from './client-error.js'
 import { bindOperations, type Ctx } from './operations.js'
 import { loadSpec } from './spec.js'
 import { swaggerUi } from './swagger.js'
@@ -24,6 +26,10 @@ export interface AppOptions {
   log: Logger
   /** GET /status: the node's state without credentials */
   status: () => Promise<{ code: number, body: unknown }>
+  /** brute-force brake on credential checks; defaults: 10 failures in 60 s lock an address for 60 s, doubling */
+  authLimit?: Partial<AuthLimiterOptions>
+  /** cluster peers' calls (src/cluster/rpc.ts), under /internal; absent (404) when clustering is off */
+  internal?: express.Router | undefined
 }
 
 export function createApp (ctx: Ctx, opts: AppOptions): express.Express {
@@ -33,7 +39,7 @@ export function createApp (ctx: Ctx, opts: AppOptions): express.Express {
   app.set('trust proxy', opts.trustProxy ? 1 : false)
   app.set('query parser', 'extended')
   // no upgrade-insecure-requests: the API and Swagger UI are often served over plain HTTP on a private network
-  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }))
+  app.use(helmet(HELMET_OPTIONS))
   app.use(accessLog(opts.log))
   if (opts.corsOrigins.length > 0) app.use(cors(opts.corsOrigins))
 
@@ -42,8 +48,10 @@ export function createApp (ctx: Ctx, opts: AppOptions): express.Express {
     res.status(code).json(body)
   })
   app.use('/api-docs', swaggerUi())
+  if (opts.internal !== undefined) app.use('/internal', opts.internal)
 
-  app.use(API_BASE, canonicalPath, requireAuth(ctx), requireJson)
+  const limiter = new AuthLimiter(opts.authLimit)
+  app.use(API_BASE, canonicalPath, requireAuth(ctx, limiter), requireJson)
   app.use(API_BASE, express.json({ limit: opts.bodyLimit, type: () => true, strict: false }))
   app.use(OpenApiValidator.middleware({
     apiSpec: loadSpec() as never,
@@ -54,7 +62,7 @@ export function createApp (ctx: Ctx, opts: AppOptions): express.Express {
     ignoreUndocumented: false,
     ignorePaths: (path: string) => !path.startsWith(API_BASE)
   }))
-  app.use(API_BASE, bindOperations(ctx))
+  app.use(API_BASE, secretCheckBrake(limiter), bindOperations(ctx))
   app.use((_req, _res, next) => next(errors.notFound()))
   app.use(errorHandler(opts.log))
   return app
@@ -65,6 +73,8 @@ function canonicalPath (req: Request, _res: Response, next: NextFunction): void 
   const [path = '/', query] = req.url.split('?', 2) as [string, string | undefined]
   const m = matchPath(req.method, path)
   if (m === null || m === 'method') return next(errors.notFound())
+  const repeated = query === undefined ? null : repeatedQueryKey(query)
+  if (repeated !== null) return next(errors.badParam(`query parameter ${repeated} must be given once, as a plain key`))
   req.url = m.canonicalPath + (query !== undefined ? `?${query}` : '')
   req.originalUrl = API_BASE + req.url
   res(req).locals.operation = m.op
@@ -73,21 +83,55 @@ function canonicalPath (req: Request, _res: Response, next: NextFunction): void 
 
 function res (req: Request): Response { return req.res as Response }
 
-function requireAuth (ctx: Ctx) {
+function requireAuth (ctx: Ctx, limiter: AuthLimiter) {
   return async (req: Request, response: Response, next: NextFunction): Promise<void> => {
     if (!response.locals.operation?.secured) return next()
+    // a locked-out address is refused before any credential check, so guessing costs it nothing but time
+    const wait = limiter.retryAfter(req.ip)
+    if (wait > 0) return sendError(response, errors.tooManyRequests(wait))
     const creds = parseBasic(req.headers.authorization)
-    const principal = creds ? await authenticate(ctx.store, creds.id, creds.secret) : null
-    if (!principal) return sendError(response, errors.unauthorized())
+    // no (or unreadable) credentials is not a guess: only checked credentials count as failures
+    if (!creds) return sendError(response, errors.unauthorized())
+    const principal = await authenticate(ctx.store, creds.id, creds.secret)
+    if (!principal) {
+      limiter.failure(req.ip)
+      return sendError(response, errors.unauthorized())
+    }
+    limiter.success(req.ip)
     response.locals.principal = principal
     next()
   }
 }
 
-/** Only application/json bodies where a body is expected: also blocks cross-site form posts. */
+/**
+ * POST /auth and the old password of PUT /change_pwd check a secret too: the same brake as Basic
+ * auth. It runs after request validation, so a malformed body is a 400 that costs no attempt.
+ */
+function secretCheckBrake (limiter: AuthLimiter) {
+  return (req: Request, response: Response, next: NextFunction): void => {
+    const op = response.locals.operation?.operationId
+    if (op !== 'auth_user' && op !== 'change_pwd') return next()
+    const wait = limiter.retryAfter(req.ip)
+    if (wait > 0) return sendError(response, errors.tooManyRequests(wait))
+    response.once('finish', () => {
+      // past validation, a 401 from /auth is a wrong password or unknown user, a 400 from change_pwd a wrong old_pwd
+      if ((op === 'auth_user' && response.statusCode === 401) || (op === 'change_pwd' && response.statusCode === 400)) limiter.failure(req.ip)
+      else if (op === 'auth_user' && response.statusCode === 200) limiter.success(req.ip)
+    })
+    next()
+  }
+}
+
+/**
+ * Only application/json bodies where a body is expected: also blocks cross-site form and text/plain
+ * posts, whatever the method. A body on an operation whose spec has none is a 400 (never silently
+ * ignored), refused before it is read.
+ */
 function requireJson (req: Request, response: Response, next: NextFunction): void {
   const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined
-  if (hasBody && !req.is('application/json')) return sendError(response, errors.unsupportedMediaType())
+  if (!hasBody) return next()
+  if (!req.is('application/json')) return sendError(response, errors.unsupportedMediaType())
+  if (response.locals.operation?.hasBody === false) return sendError(response, errors.badParam('this operation takes no request body'))
   next()
 }
 
@@ -102,14 +146,18 @@ function accessLog (log: Logger) {
   }
 }
 
-/** CORS only for configured origins, never `*` with credentials. */
+/**
+ * CORS only for configured origins, echoed one by one, never `*` (a configured `*` matches nothing:
+ * a wildcard with credentials would let any site drive the API with a logged-in browser).
+ */
 function cors (origins: string[]) {
-  const allowed = new Set(origins)
+  const allowed = new Set(origins.filter(o => o !== '*'))
   return (req: Request, response: Response, next: NextFunction): void => {
     const origin = req.headers.origin
+    // the answer depends on Origin whether or not it is allowed: caches must keep them apart
+    response.vary('Origin')
     if (origin && allowed.has(origin)) {
       response.setHeader('Access-Control-Allow-Origin', origin)
-      response.setHeader('Vary', 'Origin')
       response.setHeader('Access-Control-Allow-Credentials', 'true')
       response.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type')
       response.setHeader('Access-Control-Allow-Methods', 'GET, POST, PUT, DELETE')

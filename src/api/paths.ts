@@ -50,3 +50,18 @@ export function matchPath (method: string, path: string): Matched | null | 'meth
   }
   return pathExists ? 'method' : null
 }
+
+/**
+ * The first query key that appears more than once (`?_page=1&_page=2`), also through qs bracket
+ * forms (`_page[]=1`, `_page[a]=1`), or null. No operation takes a list in the query, so a repeat is
+ * always a mistake or an attempt to have two layers read different values.
+ */
+export function repeatedQueryKey (query: string): string | null {
+  const seen = new Set<string>()
+  for (const rawKey of new URLSearchParams(query).keys()) {
+    const key = rawKey.replace(/\[.*$/, '')
+    if (seen.has(key) || key !== rawKey) return key
+    seen.add(key)
+  }
+  return null
+}

@@ -1,12 +1,13 @@
 /**
- * Every per-node operation goes through a NodeApi, answered locally or (later) by a peer, as
- * emqx_mgmt.erl does with `Node =:= node()` / rpc:call. Handlers never branch on "is this me?".
+ * Every per-node operation goes through a NodeApi, answered locally (LocalNode) or by a peer over
+ * HTTP (RemoteNode, src/cluster/remote-node.ts), as emqx_mgmt.erl does with `Node =:= node()` /
+ * rpc:call. Handlers never branch on "is this me?".
  */
 import type {
   AlarmWire, BrokerInfoWire, ConfigItemWire, ConnectionWire, ListenerWire, MetricsWire, NodeInfoWire,
   PluginConfigItemWire, PluginWire, Qos, RouteWire, SessionWire, StatsWire, SubscriptionWire
 } from '../api/types.js'
-import { errors } from '../api/errors.js'
+import { ApiError, ReturnCode, errors } from '../api/errors.js'
 
 export interface NodeApi {
   readonly name: string
@@ -42,12 +43,26 @@ export interface NodeApi {
   unsubscribe (clientId: string, filters: string[]): Promise<boolean>
 }
 
+/** What GET /nodes/ and GET /brokers/ show of a member, live or stopped. */
+export type MemberView = Pick<NodeApi, 'name' | 'brokerInfo' | 'nodeInfo'>
+
 export interface Cluster {
   readonly self: string
   /** live nodes, sorted by name */
   nodes (): Promise<NodeApi[]>
   /** a live node by name; 404 when unknown */
   node (name: string): Promise<NodeApi>
+  /** every known member, sorted by name: the live ones and those stopped (node_status "Stopped") */
+  members (): Promise<MemberView[]>
+}
+
+/** A peer that did not answer in time (or at all): 503, EMQ X's badrpc. */
+export function badRpc (): ApiError {
+  return new ApiError(503, ReturnCode.BADRPC, 'badrpc')
+}
+
+export function isBadRpc (err: unknown): boolean {
+  return err instanceof ApiError && err.code === ReturnCode.BADRPC
 }
 
 /** One node alone: the cluster is this process. */
@@ -62,16 +77,36 @@ export class SingleNodeCluster implements Cluster {
     if (name !== this.local.name) throw errors.notFound('node_not_found')
     return this.local
   }
+
+  async members (): Promise<MemberView[]> { return [this.local] }
 }
 
-/** Runs fn on every live node and concatenates, in node order (stable pages across the cluster). */
+/**
+ * Runs fn on every live node and concatenates, in node order (stable pages across the cluster).
+ * A peer that does not answer in time is left out (its heartbeat will soon drop it from the
+ * cluster anyway) rather than failing or holding up the whole list; other errors propagate.
+ */
 export async function acrossNodes<T> (cluster: Cluster, fn: (n: NodeApi) => Promise<T[]>): Promise<T[]> {
   const nodes = await cluster.nodes()
-  return (await Promise.all(nodes.map(fn))).flat()
+  const results = await Promise.allSettled(nodes.map(fn))
+  const out: T[] = []
+  for (const r of results) {
+    if (r.status === 'fulfilled') out.push(...r.value)
+    else if (!isBadRpc(r.reason)) throw r.reason
+  }
+  return out
 }
 
-/** Runs fn on every live node; true when any node did it (kickout, subscribe on behalf, ...). */
+/**
+ * Runs fn on every live node; true when any node did it (kickout, subscribe on behalf, ...).
+ * When none did and a peer did not answer, the client may be on that peer: 503 badrpc, not "not found".
+ */
 export async function onAnyNode (cluster: Cluster, fn: (n: NodeApi) => Promise<boolean>): Promise<boolean> {
   const nodes = await cluster.nodes()
-  return (await Promise.all(nodes.map(fn))).some(Boolean)
+  const results = await Promise.allSettled(nodes.map(fn))
+  if (results.some(r => r.status === 'fulfilled' && r.value)) return true
+  for (const r of results) {
+    if (r.status === 'rejected') throw r.reason
+  }
+  return false
 }

@@ -12,7 +12,7 @@ import type { Collection, Db, WriteConcernSettings } from 'mongodb'
 import { StoreUnavailableError } from './store.js'
 import type {
   AppPatch, AppRecord, AppRepo, BannedKind, BannedRecord, BannedRepo, KvRepo,
-  Store, UserPatch, UserRecord, UserRepo
+  MemberRecord, MemberRepo, Store, UserPatch, UserRecord, UserRepo
 } from './store.js'
 
 export interface MongoStoreOptions {
@@ -50,6 +50,17 @@ interface BannedDoc {
   by: string
   until: number | null
   createdAt: number
+}
+
+interface MemberDoc {
+  name: string
+  instance: string
+  apiUrl: string
+  version: string
+  otpRelease: string
+  startedAt: number
+  heartbeatAt: number
+  running: boolean
 }
 
 interface KvDoc {
@@ -158,6 +169,28 @@ const userSet = (p: UserPatch): Partial<UserDoc> => {
   return set
 }
 
+const toMember = (d: MemberDoc): MemberRecord => ({
+  name: d.name,
+  instance: d.instance,
+  apiUrl: d.apiUrl,
+  version: d.version,
+  otpRelease: d.otpRelease,
+  startedAt: d.startedAt,
+  heartbeatAt: d.heartbeatAt,
+  running: d.running
+})
+
+const memberDoc = (m: MemberRecord): MemberDoc => ({
+  name: String(m.name),
+  instance: String(m.instance),
+  apiUrl: String(m.apiUrl),
+  version: String(m.version),
+  otpRelease: String(m.otpRelease),
+  startedAt: Number(m.startedAt),
+  heartbeatAt: Number(m.heartbeatAt),
+  running: Boolean(m.running)
+})
+
 // JSON.stringify(undefined) is undefined; store null so the field is always a string
 const toJson = (value: unknown): string => JSON.stringify(value) ?? 'null'
 
@@ -167,6 +200,7 @@ export class MongoStore implements Store {
   readonly users: UserRepo
   readonly banned: BannedRepo
   readonly kv: KvRepo
+  readonly members: MemberRepo
   readonly #client: MongoClient
   readonly #db: Db
   readonly #initRetries: number
@@ -192,6 +226,7 @@ export class MongoStore implements Store {
     this.users = this.#userRepo()
     this.banned = this.#bannedRepo()
     this.kv = this.#kvRepo()
+    this.members = this.#memberRepo()
   }
 
   async init (): Promise<void> {
@@ -251,6 +286,7 @@ export class MongoStore implements Store {
     await this.#users().createIndex({ username: 1 }, { unique: true, name: 'username_unique' })
     await this.#banned().createIndex({ as: 1, who: 1 }, { unique: true, name: 'as_who_unique' })
     await this.#kv().createIndex({ ns: 1, key: 1 }, { unique: true, name: 'ns_key_unique' })
+    await this.#members().createIndex({ name: 1 }, { unique: true, name: 'name_unique' })
   }
 
   /** Writes go through here: indexes must exist before the first write relies on them. */
@@ -263,6 +299,7 @@ export class MongoStore implements Store {
   #users (): Collection<UserDoc> { return this.#db.collection<UserDoc>('users') }
   #banned (): Collection<BannedDoc> { return this.#db.collection<BannedDoc>('banned') }
   #kv (): Collection<KvDoc> { return this.#db.collection<KvDoc>('kv') }
+  #members (): Collection<MemberDoc> { return this.#db.collection<MemberDoc>('members') }
 
   /** insertOne that reports a duplicate key as false instead of an error */
   async #insert<D extends object> (coll: Collection<D>, doc: D): Promise<boolean> {
@@ -364,6 +401,44 @@ export class MongoStore implements Store {
         })
         return removed
       }
+    }
+  }
+
+  #memberRepo (): MemberRepo {
+    const byName = (name: string): { name: string } => ({ name: String(name) })
+    return {
+      list: async () =>
+        (await this.#run(async () => await this.#members().find({}, NO_ID).sort({ name: 1 }).toArray())).map(toMember),
+      get: async (name) => {
+        const d = await this.#run(async () => await this.#members().findOne(byName(name), NO_ID))
+        return d === null ? null : toMember(d)
+      },
+      claim: async (m, staleBefore) => {
+        const doc = memberDoc(m)
+        // replaces only a free entry (ours, stopped or stale); when a live one holds the name the
+        // filter misses and the upsert's insert hits the unique index: refused
+        const free = {
+          name: doc.name,
+          $or: [{ instance: doc.instance }, { running: false }, { heartbeatAt: { $lt: Number(staleBefore) } }]
+        }
+        return await this.#write(async () => {
+          try {
+            await this.#members().replaceOne(free, { ...doc }, { upsert: true })
+            return true
+          } catch (err) {
+            if (isDuplicateKey(err)) return false
+            throw err
+          }
+        })
+      },
+      heartbeat: async (name, instance, at, running) => {
+        const r = await this.#write(async () => await this.#members().updateOne(
+          { name: String(name), instance: String(instance) },
+          { $set: { heartbeatAt: Number(at), running: Boolean(running) } }))
+        return r.matchedCount === 1
+      },
+      delete: async (name) =>
+        (await this.#write(async () => await this.#members().deleteOne(byName(name)))).deletedCount === 1
     }
   }
 

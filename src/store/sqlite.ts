@@ -10,7 +10,7 @@ import type { Database as Db, Statement } from 'better-sqlite3'
 import { StoreUnavailableError } from './store.js'
 import type {
   AppPatch, AppRecord, AppRepo, BannedKind, BannedRecord, BannedRepo, KvRepo,
-  Store, UserPatch, UserRecord, UserRepo
+  MemberRecord, MemberRepo, Store, UserPatch, UserRecord, UserRepo
 } from './store.js'
 
 export const SQLITE_FILE = 'emqx-api.db'
@@ -47,6 +47,16 @@ CREATE TABLE IF NOT EXISTS kv (
   value TEXT NOT NULL,
   PRIMARY KEY (ns, key)
 );
+CREATE TABLE IF NOT EXISTS members (
+  name TEXT NOT NULL PRIMARY KEY,
+  instance TEXT NOT NULL,
+  api_url TEXT NOT NULL,
+  version TEXT NOT NULL,
+  otp_release TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  heartbeat_at INTEGER NOT NULL,
+  running INTEGER NOT NULL
+);
 `
 
 interface AppRow {
@@ -73,6 +83,28 @@ interface BannedRow {
   until: number | null
   created_at: number
 }
+
+interface MemberRow {
+  name: string
+  instance: string
+  api_url: string
+  version: string
+  otp_release: string
+  started_at: number
+  heartbeat_at: number
+  running: number
+}
+
+const toMember = (r: MemberRow): MemberRecord => ({
+  name: r.name,
+  instance: r.instance,
+  apiUrl: r.api_url,
+  version: r.version,
+  otpRelease: r.otp_release,
+  startedAt: r.started_at,
+  heartbeatAt: r.heartbeat_at,
+  running: r.running !== 0
+})
 
 interface KvRow {
   key: string
@@ -122,6 +154,7 @@ export class SqliteStore implements Store {
   readonly users: UserRepo
   readonly banned: BannedRepo
   readonly kv: KvRepo
+  readonly members: MemberRepo
   readonly file: string
   readonly #dataDir: string
   #db: Db | null = null
@@ -134,6 +167,7 @@ export class SqliteStore implements Store {
     this.users = this.#userRepo()
     this.banned = this.#bannedRepo()
     this.kv = this.#kvRepo()
+    this.members = this.#memberRepo()
   }
 
   async init (): Promise<void> {
@@ -269,6 +303,32 @@ export class SqliteStore implements Store {
           return rows.map(toBanned)
         }).immediate()
       }
+    }
+  }
+
+  #memberRepo (): MemberRepo {
+    const cols = 'name, instance, api_url, version, otp_release, started_at, heartbeat_at, running'
+    const get = (name: string): MemberRecord | null => {
+      const row = this.#stmt(`SELECT ${cols} FROM members WHERE name = ?`).get(name) as MemberRow | undefined
+      return row === undefined ? null : toMember(row)
+    }
+    return {
+      list: async () => (this.#stmt(`SELECT ${cols} FROM members ORDER BY name`).all() as MemberRow[]).map(toMember),
+      get: async (name) => get(name),
+      claim: async (m, staleBefore) => {
+        // the condition and the write in one statement: a live holder of the name keeps it
+        const info = this.#stmt(`INSERT INTO members (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+          ON CONFLICT (name) DO UPDATE SET instance = excluded.instance, api_url = excluded.api_url,
+          version = excluded.version, otp_release = excluded.otp_release, started_at = excluded.started_at,
+          heartbeat_at = excluded.heartbeat_at, running = excluded.running
+          WHERE members.instance = excluded.instance OR members.running = 0 OR members.heartbeat_at < ?`)
+          .run(m.name, m.instance, m.apiUrl, m.version, m.otpRelease, m.startedAt, m.heartbeatAt, m.running ? 1 : 0, staleBefore)
+        return info.changes === 1
+      },
+      heartbeat: async (name, instance, at, running) =>
+        this.#stmt('UPDATE members SET heartbeat_at = ?, running = ? WHERE name = ? AND instance = ?')
+          .run(at, running ? 1 : 0, name, instance).changes === 1,
+      delete: async (name) => this.#stmt('DELETE FROM members WHERE name = ?').run(name).changes === 1
     }
   }
 

@@ -1,6 +1,6 @@
 /**
- * The one interface for everything the server keeps (apps, dashboard users, banned entries and
- * key/value settings such as hot configs, plugin states and plugin configs).
+ * The one interface for everything the server keeps (apps, dashboard users, banned entries,
+ * key/value settings such as hot configs, plugin states and plugin configs, and cluster members).
  * Backends: SqliteStore (embedded default, DATA_DIR) and MongoStore (MONGODB_URL).
  * Every backend passes test/store/store.suite.ts.
  *
@@ -93,12 +93,49 @@ export interface KvRepo {
   delete (ns: string, key: string): Promise<boolean>
 }
 
+/** A cluster node as it registered itself (src/cluster/membership.ts). */
+export interface MemberRecord {
+  /** the node name (NODE_NAME), unique among live members */
+  name: string
+  /** random per process start: tells a running node from an earlier run under the same name */
+  instance: string
+  /** where peers reach its API (API_ADVERTISE_URL) */
+  apiUrl: string
+  version: string
+  /** the runtime release, shown while the node is stopped */
+  otpRelease: string
+  /** epoch ms */
+  startedAt: number
+  /** epoch ms of the last heartbeat */
+  heartbeatAt: number
+  /** false once the node stopped cleanly */
+  running: boolean
+}
+
+export interface MemberRepo {
+  /** sorted by name */
+  list (): Promise<MemberRecord[]>
+  get (name: string): Promise<MemberRecord | null>
+  /**
+   * Writes `m` (insert or replace by name) unless another instance holds the name, running, with a
+   * heartbeat at or after `staleBefore`: then false and nothing written. Atomic: of two concurrent
+   * claims of a free name at most one wins.
+   */
+  claim (m: MemberRecord, staleBefore: number): Promise<boolean>
+  /** sets heartbeatAt and running of (name, instance); false when that instance no longer holds the name */
+  heartbeat (name: string, instance: string, at: number, running: boolean): Promise<boolean>
+  /** false when absent */
+  delete (name: string): Promise<boolean>
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'mongo'
   readonly apps: AppRepo
   readonly users: UserRepo
   readonly banned: BannedRepo
   readonly kv: KvRepo
+  /** cluster membership (only a clustered node writes it) */
+  readonly members: MemberRepo
   /** opens the backend and creates tables/collections and indexes */
   init (): Promise<void>
   /** resolves when the backend answers; rejects with StoreUnavailableError otherwise */

@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test'
 import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import type { AppRecord, BannedKind, BannedRecord, Store, UserRecord } from '../../src/store/store.js'
+import type { AppRecord, BannedKind, BannedRecord, MemberRecord, Store, UserRecord } from '../../src/store/store.js'
 
 export interface StoreFixture {
   store: Store
@@ -40,6 +40,18 @@ const ban = (as: BannedKind, who: string, extra: Partial<BannedRecord> = {}): Ba
   by: 'admin',
   until: null,
   createdAt: 1_700_000_000_123,
+  ...extra
+})
+
+const member = (name: string, extra: Partial<MemberRecord> = {}): MemberRecord => ({
+  name,
+  instance: `i-${name}`,
+  apiUrl: `http://${name.split('@')[1] ?? 'h'}:8080`,
+  version: '1.0.0',
+  otpRelease: 'Node.js/20.0.0',
+  startedAt: 1_700_000_000_000,
+  heartbeatAt: 1_700_000_005_000,
+  running: true,
   ...extra
 })
 
@@ -404,12 +416,73 @@ export function storeSuite (name: string, makeStore: () => Promise<StoreFixture>
       })
     })
 
+    describe('members', () => {
+      test('claim inserts, list is sorted by name, get finds one', async (t) => {
+        const { store } = await open(t)
+        assert.deepEqual(await store.members.list(), [])
+        assert.equal(await store.members.claim(member('n2@h'), 0), true)
+        assert.equal(await store.members.claim(member('n1@h'), 0), true)
+        assert.deepEqual(await store.members.list(), [member('n1@h'), member('n2@h')])
+        assert.deepEqual(await store.members.get('n2@h'), member('n2@h'))
+        assert.equal(await store.members.get('absent@h'), null)
+      })
+
+      test('a live holder keeps its name; a stale, stopped or same instance is replaced', async (t) => {
+        const { store } = await open(t)
+        const hb = 1_700_000_005_000
+        await store.members.claim(member('n@h'), 0)
+        // another instance while the holder's heartbeat is fresh: refused, nothing written
+        assert.equal(await store.members.claim(member('n@h', { instance: 'other', apiUrl: 'x' }), hb - 1000), false)
+        assert.deepEqual(await store.members.get('n@h'), member('n@h'))
+        // the same instance may re-claim (e.g. after its entry was taken over and given back)
+        assert.equal(await store.members.claim(member('n@h', { apiUrl: 'y' }), hb - 1000), true)
+        // heartbeat older than staleBefore: replaced
+        assert.equal(await store.members.claim(member('n@h', { instance: 'other' }), hb + 1), true)
+        assert.equal((await store.members.get('n@h'))?.instance, 'other')
+        // stopped cleanly: replaced at once
+        assert.equal(await store.members.heartbeat('n@h', 'other', hb, false), true)
+        assert.equal(await store.members.claim(member('n@h', { instance: 'third' }), 0), true)
+        assert.equal((await store.members.get('n@h'))?.instance, 'third')
+      })
+
+      test('concurrent claims of a free name: exactly one wins', async (t) => {
+        const { store } = await open(t)
+        const results = await Promise.all(['a', 'b', 'c', 'd'].map(async i => await store.members.claim(member('race@h', { instance: i }), 0)))
+        assert.equal(results.filter(Boolean).length, 1)
+        const winner = ['a', 'b', 'c', 'd'][results.indexOf(true)]
+        assert.equal((await store.members.get('race@h'))?.instance, winner)
+      })
+
+      test('heartbeat updates only the instance holding the name; delete removes', async (t) => {
+        const { store } = await open(t)
+        await store.members.claim(member('n@h'), 0)
+        assert.equal(await store.members.heartbeat('n@h', 'i-n@h', 1_800_000_000_000, true), true)
+        assert.equal((await store.members.get('n@h'))?.heartbeatAt, 1_800_000_000_000)
+        assert.equal(await store.members.heartbeat('n@h', 'not-me', 1_900_000_000_000, true), false)
+        assert.equal(await store.members.heartbeat('absent@h', 'i', 1, true), false)
+        assert.equal((await store.members.get('n@h'))?.heartbeatAt, 1_800_000_000_000)
+        assert.equal(await store.members.delete('n@h'), true)
+        assert.equal(await store.members.delete('n@h'), false)
+        assert.deepEqual(await store.members.list(), [])
+      })
+
+      test('request values never act as query operators', async (t) => {
+        const { store } = await open(t)
+        await store.members.claim(member('n@h'), 0)
+        await assertNoMatch(store.members.get(operator), null)
+        await assertNoMatch(store.members.heartbeat(operator, operator, 1, true), false)
+        await assertNoMatch(store.members.delete(operator), false)
+        assert.deepEqual(await store.members.list(), [member('n@h')])
+      })
+    })
+
     test('data survives close() and a new store on the same backend', async (t) => {
       const { store, reopen } = await open(t)
       await store.apps.insert(app('keep', { expired: 1_900_000_000 }))
       await store.users.insert(user('keeper'))
       await store.banned.put(ban('ip_address', '10.1.1.1', { until: 1_900_000_000 }))
       await store.kv.set('hot_config', 'k', { v: [1, 2] })
+      await store.members.claim(member('n@h'), 0)
       await store.close()
 
       const again = reopen()
@@ -419,6 +492,7 @@ export function storeSuite (name: string, makeStore: () => Promise<StoreFixture>
       assert.equal(await again.users.count(), 1)
       assert.deepEqual(await again.banned.list(), [ban('ip_address', '10.1.1.1', { until: 1_900_000_000 })])
       assert.deepEqual(await again.kv.all('hot_config'), { k: { v: [1, 2] } })
+      assert.deepEqual(await again.members.list(), [member('n@h')])
       await again.ping()
     })
   })

@@ -4,7 +4,7 @@ import type { Input } from '../types.js'
 
 export const brokers = {
   async list_brokers (_input: Input<'list_brokers'>, { cluster }: Ctx) {
-    const nodes = await cluster.nodes()
+    const nodes = await cluster.members()
     return Promise.all(nodes.map(async n => ({ ...await n.brokerInfo(), node: n.name })))
   },
   async get_broker ({ path }: Input<'get_broker'>, { cluster }: Ctx) {

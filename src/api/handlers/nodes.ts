@@ -5,7 +5,7 @@ import { kmg } from '../format.js'
 
 export const nodes = {
   async list_nodes (_input: Input<'list_nodes'>, { cluster }: Ctx) {
-    const all = await cluster.nodes()
+    const all = await cluster.members()
     return Promise.all(all.map(async n => formatListItem(n.name, await n.nodeInfo())))
   },
   async get_node ({ path }: Input<'get_node'>, { cluster }: Ctx) {

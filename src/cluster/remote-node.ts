@@ -1,0 +1,44 @@
+/** NodeApi answered by a peer over POST /internal/rpc (src/cluster/rpc.ts), each call bounded in time. */
+import type { NodeApi } from './cluster.js'
+import { rpcCall, type RpcMethod } from './rpc.js'
+import type {
+  AlarmWire, BrokerInfoWire, ConfigItemWire, ConnectionWire, ListenerWire, MetricsWire, NodeInfoWire,
+  PluginConfigItemWire, PluginWire, Qos, RouteWire, SessionWire, StatsWire, SubscriptionWire
+} from '../api/types.js'
+
+export class RemoteNode implements NodeApi {
+  constructor (readonly name: string, readonly apiUrl: string, private readonly secret: string) {}
+
+  private async call<T> (method: RpcMethod, ...args: unknown[]): Promise<T> {
+    return await rpcCall<T>(this.apiUrl, this.secret, method, args)
+  }
+
+  brokerInfo (): Promise<BrokerInfoWire> { return this.call('brokerInfo') }
+  nodeInfo (): Promise<NodeInfoWire> { return this.call('nodeInfo') }
+  connections (): Promise<ConnectionWire[]> { return this.call('connections') }
+  connection (clientId: string): Promise<ConnectionWire[]> { return this.call('connection', clientId) }
+  sessions (): Promise<SessionWire[]> { return this.call('sessions') }
+  session (clientId: string): Promise<SessionWire[]> { return this.call('session', clientId) }
+  subscriptions (): Promise<SubscriptionWire[]> { return this.call('subscriptions') }
+  subscriptionsOf (clientId: string): Promise<SubscriptionWire[]> { return this.call('subscriptionsOf', clientId) }
+  routes (): Promise<RouteWire[]> { return this.call('routes') }
+  routesOf (topic: string): Promise<RouteWire[]> { return this.call('routesOf', topic) }
+  listeners (): Promise<ListenerWire[]> { return this.call('listeners') }
+  metrics (): Promise<MetricsWire> { return this.call('metrics') }
+  stats (): Promise<StatsWire> { return this.call('stats') }
+  alarms (): Promise<AlarmWire[]> { return this.call('alarms') }
+  plugins (): Promise<PluginWire[]> { return this.call('plugins') }
+  loadPlugin (name: string): Promise<void> { return this.call('loadPlugin', name) }
+  unloadPlugin (name: string): Promise<void> { return this.call('unloadPlugin', name) }
+  pluginConfigs (name: string): Promise<PluginConfigItemWire[]> { return this.call('pluginConfigs', name) }
+  setPluginConfigs (name: string, values: Record<string, string>): Promise<void> { return this.call('setPluginConfigs', name, values) }
+  configs (): Promise<ConfigItemWire[]> { return this.call('configs') }
+  setConfig (app: string, key: string, value: string): Promise<void> { return this.call('setConfig', app, key, value) }
+  kickout (clientId: string): Promise<boolean> { return this.call('kickout', clientId) }
+  cleanAclCache (clientId: string, topic: string): Promise<boolean> { return this.call('cleanAclCache', clientId, topic) }
+  subscribe (clientId: string, filters: string[], qos: Qos): Promise<boolean> { return this.call('subscribe', clientId, filters, qos) }
+  unsubscribe (clientId: string, filters: string[]): Promise<boolean> { return this.call('unsubscribe', clientId, filters) }
+
+  /** the peer re-reads the bans and disconnects its clients that a new ban matches */
+  refreshBans (): Promise<void> { return this.call('refreshBans') }
+}
