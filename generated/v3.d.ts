@@ -1417,7 +1417,11 @@ export interface components {
                 "application/json": components["schemas"]["Ok"];
             };
         };
-        /** @description Bad request: 107 missing parameter, 108 parameter of the wrong type or value, 109 body not JSON, 115 bad topic. */
+        /**
+         * @description Bad request: 107 missing parameter, 108 parameter of the wrong type or value, 109 body not JSON, 115 bad topic.
+         *     Also 108 for an unknown or repeated query parameter, a body field the schema does not define, a path
+         *     segment that is not valid percent-encoding, and a body sent to an operation that takes none.
+         */
         BadRequest: {
             headers: {
                 [name: string]: unknown;
@@ -1487,7 +1491,7 @@ export interface components {
                 "application/json": components["schemas"]["ErrorBody"];
             };
         };
-        /** @description A body that is not `application/json` (code 109). */
+        /** @description A body that is not `application/json` (code 109), on any operation (this also refuses cross-site form and `text/plain` posts). */
         UnsupportedMediaType: {
             headers: {
                 [name: string]: unknown;
@@ -1502,7 +1506,11 @@ export interface components {
                 "application/json": components["schemas"]["ErrorBody"];
             };
         };
-        /** @description Too many failed authentication attempts from this address. */
+        /**
+         * @description Too many failed credential checks from this address (HTTP Basic on any operation, `POST /auth`, the old
+         *     password of `PUT /change_pwd`): 10 within 60 s lock the address out for 60 s, doubling on each repeat up to
+         *     an hour. Other addresses are not affected; `Retry-After` says when to try again.
+         */
         TooManyRequests: {
             headers: {
                 "Retry-After": components["headers"]["Retry-After"];
@@ -1518,7 +1526,25 @@ export interface components {
                 "application/json": components["schemas"]["ErrorBody"];
             };
         };
-        /** @description The store (MongoDB or the embedded store) cannot be reached. */
+        /**
+         * @description The request line and headers together exceed the HTTP server's limit (16 KB), e.g. a very long
+         *     percent-encoded client id or topic in the path. The connection is closed after the answer.
+         */
+        RequestHeaderTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "message": "request_header_fields_too_large",
+                 *       "code": 102
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description The store (MongoDB or the embedded store) cannot be reached (also while checking credentials that were never seen before). */
         StoreUnavailable: {
             headers: {
                 [name: string]: unknown;
@@ -1535,7 +1561,7 @@ export interface components {
         };
     };
     parameters: {
-        /** @description Page number, from 1. */
+        /** @description Page number, from 1 to 2147483647 (larger pages are a 400, never echoed back as a float). */
         Page: number;
         /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
         Limit: number;
@@ -1586,7 +1612,12 @@ export interface operations {
                     "application/json": components["schemas"]["ApiEntry"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     list_brokers: {
@@ -1607,7 +1638,12 @@ export interface operations {
                     "application/json": components["schemas"]["Broker"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     get_broker: {
@@ -1631,8 +1667,13 @@ export interface operations {
                     "application/json": components["schemas"]["BrokerInfo"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     list_nodes: {
@@ -1653,7 +1694,12 @@ export interface operations {
                     "application/json": components["schemas"]["NodeListItem"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     get_node: {
@@ -1677,14 +1723,19 @@ export interface operations {
                     "application/json": components["schemas"]["NodeInfo"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     list_connections: {
         parameters: {
             query?: {
-                /** @description Page number, from 1. */
+                /** @description Page number, from 1 to 2147483647 (larger pages are a 400, never echoed back as a float). */
                 _page?: components["parameters"]["Page"];
                 /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
                 _limit?: components["parameters"]["Limit"];
@@ -1706,12 +1757,16 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     list_node_connections: {
         parameters: {
             query?: {
-                /** @description Page number, from 1. */
+                /** @description Page number, from 1 to 2147483647 (larger pages are a 400, never echoed back as a float). */
                 _page?: components["parameters"]["Page"];
                 /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
                 _limit?: components["parameters"]["Limit"];
@@ -1737,6 +1792,10 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     lookup_connections: {
@@ -1760,7 +1819,12 @@ export interface operations {
                     "application/json": components["schemas"]["Connection"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     kickout_connection: {
@@ -1776,8 +1840,13 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["Ok"];
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     lookup_node_connections: {
@@ -1803,8 +1872,13 @@ export interface operations {
                     "application/json": components["schemas"]["Connection"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     clean_acl_cache: {
@@ -1822,14 +1896,19 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["Ok"];
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     list_sessions: {
         parameters: {
             query?: {
-                /** @description Page number, from 1. */
+                /** @description Page number, from 1 to 2147483647 (larger pages are a 400, never echoed back as a float). */
                 _page?: components["parameters"]["Page"];
                 /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
                 _limit?: components["parameters"]["Limit"];
@@ -1851,12 +1930,16 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     list_node_sessions: {
         parameters: {
             query?: {
-                /** @description Page number, from 1. */
+                /** @description Page number, from 1 to 2147483647 (larger pages are a 400, never echoed back as a float). */
                 _page?: components["parameters"]["Page"];
                 /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
                 _limit?: components["parameters"]["Limit"];
@@ -1882,6 +1965,10 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     lookup_session: {
@@ -1905,7 +1992,12 @@ export interface operations {
                     "application/json": components["schemas"]["Session"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     lookup_node_session: {
@@ -1931,14 +2023,19 @@ export interface operations {
                     "application/json": components["schemas"]["Session"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     list_subscriptions: {
         parameters: {
             query?: {
-                /** @description Page number, from 1. */
+                /** @description Page number, from 1 to 2147483647 (larger pages are a 400, never echoed back as a float). */
                 _page?: components["parameters"]["Page"];
                 /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
                 _limit?: components["parameters"]["Limit"];
@@ -1960,6 +2057,10 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     lookup_client_subscriptions: {
@@ -1983,13 +2084,18 @@ export interface operations {
                     "application/json": components["schemas"]["Subscription"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     list_node_subscriptions: {
         parameters: {
             query?: {
-                /** @description Page number, from 1. */
+                /** @description Page number, from 1 to 2147483647 (larger pages are a 400, never echoed back as a float). */
                 _page?: components["parameters"]["Page"];
                 /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
                 _limit?: components["parameters"]["Limit"];
@@ -2015,6 +2121,10 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     lookup_client_subscriptions_with_node: {
@@ -2040,14 +2150,19 @@ export interface operations {
                     "application/json": components["schemas"]["Subscription"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     list_routes: {
         parameters: {
             query?: {
-                /** @description Page number, from 1. */
+                /** @description Page number, from 1 to 2147483647 (larger pages are a 400, never echoed back as a float). */
                 _page?: components["parameters"]["Page"];
                 /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
                 _limit?: components["parameters"]["Limit"];
@@ -2069,6 +2184,10 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     lookup_routes: {
@@ -2092,7 +2211,12 @@ export interface operations {
                     "application/json": components["schemas"]["Route"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     mqtt_publish: {
@@ -2121,6 +2245,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     mqtt_subscribe: {
@@ -2149,6 +2276,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     mqtt_unsubscribe: {
@@ -2177,6 +2307,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     list_all_plugins: {
@@ -2197,7 +2330,12 @@ export interface operations {
                     "application/json": components["schemas"]["NodePlugins"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     list_node_plugins: {
@@ -2221,8 +2359,13 @@ export interface operations {
                     "application/json": components["schemas"]["Plugin"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     load_plugin: {
@@ -2240,6 +2383,7 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["Ok"];
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             /** @description The plugin is already started (code 110). */
@@ -2251,6 +2395,9 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -2269,9 +2416,13 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["Ok"];
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -2308,8 +2459,12 @@ export interface operations {
                     "application/json": components["schemas"]["PluginConfigItem"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -2342,6 +2497,8 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -2363,7 +2520,12 @@ export interface operations {
                     "application/json": components["schemas"]["NodeListeners"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     list_node_listeners: {
@@ -2387,8 +2549,13 @@ export interface operations {
                     "application/json": components["schemas"]["Listener"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     list_all_metrics: {
@@ -2409,7 +2576,12 @@ export interface operations {
                     "application/json": components["schemas"]["NodeMetrics"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     list_node_metrics: {
@@ -2433,8 +2605,13 @@ export interface operations {
                     "application/json": components["schemas"]["Metrics"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     list_stats: {
@@ -2455,7 +2632,12 @@ export interface operations {
                     "application/json": components["schemas"]["NodeStats"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     lookup_node_stats: {
@@ -2479,8 +2661,13 @@ export interface operations {
                     "application/json": components["schemas"]["Stats"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     get_all_configs: {
@@ -2501,7 +2688,11 @@ export interface operations {
                     "application/json": components["schemas"]["NodeConfigs"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -2526,8 +2717,12 @@ export interface operations {
                     "application/json": components["schemas"]["ConfigItem"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -2553,6 +2748,8 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -2580,6 +2777,8 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -2601,7 +2800,12 @@ export interface operations {
                     "application/json": components["schemas"]["NodeAlarms"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     list_node_alarms: {
@@ -2625,14 +2829,19 @@ export interface operations {
                     "application/json": components["schemas"]["Alarm"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     list_banned: {
         parameters: {
             query?: {
-                /** @description Page number, from 1. */
+                /** @description Page number, from 1 to 2147483647 (larger pages are a 400, never echoed back as a float). */
                 _page?: components["parameters"]["Page"];
                 /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
                 _limit?: components["parameters"]["Limit"];
@@ -2654,6 +2863,9 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -2683,6 +2895,8 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -2705,6 +2919,9 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -2736,7 +2953,11 @@ export interface operations {
                     "application/json": components["schemas"]["App"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -2784,6 +3005,8 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -2816,8 +3039,12 @@ export interface operations {
                     "application/json": components["schemas"]["App"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -2847,6 +3074,8 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -2862,8 +3091,12 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["Ok"];
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -2893,7 +3126,11 @@ export interface operations {
                     "application/json": components["schemas"]["User"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -2923,6 +3160,8 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -2952,6 +3191,8 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -2967,9 +3208,13 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["Ok"];
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -3000,6 +3245,8 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -3028,6 +3275,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
             503: components["responses"]["StoreUnavailable"];
         };
     };

@@ -33,6 +33,7 @@ import { SingleNodeCluster } from './cluster/cluster.js'
 import { Clustering } from './cluster/setup.js'
 import type { ClientIdentity } from './services/banned.js'
 import { createApp } from './api/app.js'
+import { handleClientError } from './api/client-error.js'
 import { findUp } from './package-root.js'
 
 export const VERSION: string = (JSON.parse(readFileSync(findUp('package.json'), 'utf8')) as { version: string }).version
@@ -232,6 +233,8 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
     }
   })
   server = createServer(app)
+  // answers a malformed or oversized request head with JSON and a clean close, not a bare reset
+  server.on('clientError', handleClientError)
   const http = server
   let httpConns = 0
   http.on('connection', (socket) => {

@@ -31,8 +31,17 @@ export async function verifySecret (stored: string, secret: string): Promise<boo
   const parts = stored.split('$')
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false
   const [, n, r, p, saltB64, keyB64] = parts as [string, string, string, string, string, string]
+  const params = { N: Number(n), r: Number(r), p: Number(p) }
+  // a damaged record must not become a 500 or an expensive KDF call: only sane parameters are tried
+  if (!(params.N >= 2 && params.N <= 2 ** 20 && params.r >= 1 && params.r <= 32 && params.p >= 1 && params.p <= 16)) return false
   const expected = Buffer.from(keyB64, 'base64')
-  const key = await scrypt(secret, Buffer.from(saltB64, 'base64'), expected.length || KEYLEN, { N: Number(n), r: Number(r), p: Number(p) })
+  if (expected.length < 16 || expected.length > 64) return false
+  let key: Buffer
+  try {
+    key = await scrypt(secret, Buffer.from(saltB64, 'base64'), expected.length, { ...params, maxmem: 256 * 1024 * 1024 })
+  } catch {
+    return false
+  }
   const ok = key.length === expected.length && timingSafeEqual(key, expected)
   if (ok) {
     if (verified.size >= CACHE_MAX) verified.clear()

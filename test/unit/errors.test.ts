@@ -45,3 +45,13 @@ test('401 carries a Basic challenge', () => {
 test('an unknown error is not mapped (it becomes a logged 500)', () => {
   assert.equal(toApiError(new Error('boom')), null)
 })
+
+test('a damaged stored hash is "no match", never a throw', async () => {
+  const { verifySecret, hashSecret } = await import('../../src/services/secrets.js')
+  assert.equal(await verifySecret('scrypt$0$0$0$AAAA$AAAA', 'x'), false)
+  assert.equal(await verifySecret('scrypt$16384$8$1$c2FsdA==$', 'x'), false)
+  assert.equal(await verifySecret('nonsense', 'x'), false)
+  const good = await hashSecret('right')
+  assert.equal(await verifySecret(good, 'right'), true)
+  assert.equal(await verifySecret(good, 'wrong'), false)
+})
