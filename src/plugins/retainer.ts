@@ -91,11 +91,17 @@ export class Retainer implements Plugin {
   /** For a PUBLISH with the retain flag: keep it as the topic's retained message? */
   keep (topic: string, payload: Buffer): boolean {
     if (!this.active) return false
-    if (payload.length === 0) return true // clearing a retained message [MQTT-3.3.1-10]
+    if (payload.length === 0) { // clearing a retained message [MQTT-3.3.1-10]: frees its place now
+      this.forget(topic)
+      return true
+    }
     if (payload.length > this.ctx.settings.number('retainer.max_payload_size')) return false
     const max = this.ctx.settings.number('retainer.max_retained_messages')
     // replacing a retained topic is fine; a new one beyond the limit is not kept
-    return max === 0 || this.index.has(topic) || this.index.size < max
+    if (max !== 0 && !this.index.has(topic) && this.index.size >= max) return false
+    // counted now, not when the (possibly asynchronous) store finishes, so the next publish sees it
+    if (!topic.startsWith(SYS)) this.remember(topic, Date.now())
+    return true
   }
 
   start (): void {

@@ -43,8 +43,10 @@ test('web hook: connected → subscribe → publish → delivered → acked → 
   const got = new Promise(resolve => c.once('message', resolve))
   await c.publishAsync('w/1', 'hello', { qos: 1 })
   await got
-  await c.endAsync()
   const mine = (): any[] => r.events.filter(e => e.client_id === 'wh-1' || e.from_client_id === 'wh-1')
+  // the ack is known to the broker once its persistence has cleared the message (async on MongoDB)
+  await eventually(() => mine().some(e => e.action === 'message_acked'))
+  await c.endAsync()
   await eventually(() => mine().some(e => e.action === 'client_disconnected'))
   assert.deepEqual(mine().map(e => e.action), ['client_connected', 'client_subscribe', 'message_publish', 'message_delivered', 'message_acked', 'client_disconnected'])
   const [conn, sub, pub] = mine()
