@@ -1,5 +1,4 @@
 import { test } from 'node:test'
-import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { once } from 'node:events'
@@ -8,32 +7,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import net from 'node:net'
 import mqtt from 'mqtt'
-import type { IClientOptions, MqttClient } from 'mqtt'
+import type { MqttClient } from 'mqtt'
 import { startBroker } from '../../src/broker/broker.js'
-import type { Broker, BrokerOptions } from '../../src/broker/broker.js'
-
-const NODE = 'emqx@127.0.0.1'
-
-async function start (t: TestContext, extra: Partial<BrokerOptions> = {}): Promise<Broker> {
-  const b = await startBroker({ nodeName: NODE, host: '127.0.0.1', mqttPort: 0, wsPort: 0, ...extra })
-  t.after(() => b.close())
-  return b
-}
-
-async function connect (t: TestContext, b: Broker, opts: IClientOptions = {}, ws = false): Promise<MqttClient> {
-  const url = ws ? `ws://127.0.0.1:${b.ports.ws}/mqtt` : `mqtt://127.0.0.1:${b.ports.mqtt}`
-  const c = await mqtt.connectAsync(url, { reconnectPeriod: 0, ...opts })
-  t.after(() => c.endAsync(true))
-  return c
-}
-
-async function until (cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 2000
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 5))
-  }
-}
+import { NODE, connect, start, until } from './helpers.js'
 
 const localPort = (c: MqttClient): number => (c.stream as unknown as { localPort: number }).localPort
 

@@ -1,31 +1,7 @@
 import { test } from 'node:test'
-import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
-import mqtt from 'mqtt'
-import type { IClientOptions, MqttClient } from 'mqtt'
-import { startBroker } from '../../src/broker/broker.js'
-import type { Broker } from '../../src/broker/broker.js'
-
-async function start (t: TestContext): Promise<Broker> {
-  const b = await startBroker({ nodeName: 'emqx@127.0.0.1', host: '127.0.0.1', mqttPort: 0, wsPort: null })
-  t.after(() => b.close())
-  return b
-}
-
-async function connect (t: TestContext, b: Broker, opts: IClientOptions = {}): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${b.ports.mqtt}`, { reconnectPeriod: 0, ...opts })
-  t.after(() => c.endAsync(true))
-  return c
-}
-
-async function until (cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 2000
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 5))
-  }
-}
+import { connect, start, until } from './helpers.js'
 
 /** A hand-driven MQTT 3.1.1 client on a raw socket: exact control over every byte. */
 class RawClient {
