@@ -2,10 +2,20 @@
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0')
 
+/** Formatted seconds: lists format many timestamps from the same few seconds. */
+const formatted = new Map<number, string>()
+const FORMATTED_MAX = 4096
+
 /** Server-local `YYYY-MM-DD HH:MM:SS` (emqx_mgmt_util:strftime). */
 export function datetime (ms: number = Date.now()): string {
-  const d = new Date(ms)
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
+  const sec = Math.floor(ms / 1000)
+  const hit = formatted.get(sec)
+  if (hit !== undefined) return hit
+  const d = new Date(sec * 1000)
+  const s = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
+  if (formatted.size >= FORMATTED_MAX) formatted.clear()
+  formatted.set(sec, s)
+  return s
 }
 
 /** emqx_sys:uptime/2: "3 days,18 hours, 25 minutes, 11 seconds" (no space after "days,"). */

@@ -65,13 +65,24 @@ export class LocalNode implements NodeApi {
     }
   }
 
+  /**
+   * Connection records never change once made, so each is formatted once and reused: a page of a
+   * 10,000-client list then costs lookups, not 10,000 date formats on the event loop.
+   */
+  private readonly connWire = new WeakMap<ConnInfo, ConnectionWire>()
+  private wireOf (c: ConnInfo): ConnectionWire {
+    let w = this.connWire.get(c)
+    if (w === undefined) this.connWire.set(c, w = formatConnection(c, this.name))
+    return w
+  }
+
   async connections (): Promise<ConnectionWire[]> {
-    return this.d.broker.registry.connections().map(c => formatConnection(c, this.name))
+    return this.d.broker.registry.connections().map(c => this.wireOf(c))
   }
 
   async connection (clientId: string): Promise<ConnectionWire[]> {
     const c = this.d.broker.registry.connection(clientId)
-    return c ? [formatConnection(c, this.name)] : []
+    return c ? [this.wireOf(c)] : []
   }
 
   async sessions (): Promise<SessionWire[]> {
@@ -88,8 +99,14 @@ export class LocalNode implements NodeApi {
     return formatSession(s, this.name, c ? c.recvPkt + c.sendPkt : 0)
   }
 
+  private readonly subWire = new WeakMap<SubscriptionInfo, SubscriptionWire>()
+
   async subscriptions (): Promise<SubscriptionWire[]> {
-    return this.d.broker.registry.subscriptions().map(s => formatSubscription(s, this.name))
+    return this.d.broker.registry.subscriptions().map(s => {
+      let w = this.subWire.get(s)
+      if (w === undefined) this.subWire.set(s, w = formatSubscription(s, this.name))
+      return w
+    })
   }
 
   async subscriptionsOf (clientId: string): Promise<SubscriptionWire[]> {

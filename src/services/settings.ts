@@ -87,6 +87,8 @@ export class Settings {
   private readonly defs: Map<string, SettingDef>
   private readonly families: SettingDef[]
   private readonly values = new Map<string, string>()
+  /** parsed values: read on hot paths (every packet header, every PUBLISH), parsed once per change */
+  private readonly parsed = new Map<string, Value>()
   private readonly listeners: Listener[] = []
   private readonly ns: string
 
@@ -110,6 +112,7 @@ export class Settings {
     for (const [k, v] of Object.entries(saved)) {
       if (this.defOf(k) !== undefined && typeof v === 'string') this.values.set(k, v)
     }
+    this.parsed.clear()
   }
 
   /** fn runs after a value is written or removed, e.g. to drop decisions cached under the old value */
@@ -154,6 +157,7 @@ export class Settings {
         await this.store.kv.set(this.ns, key, value)
         this.values.set(key, value)
       }
+      this.parsed.delete(key)
       for (const fn of this.listeners) fn(key)
     }
   }
@@ -170,9 +174,13 @@ export class Settings {
   }
 
   private get (key: string): Value {
+    const hit = this.parsed.get(key)
+    if (hit !== undefined) return hit
     const def = this.defs.get(key)
     if (def === undefined) throw new Error(`setting ${key} is not declared`)
-    return parseValue(def, this.values.get(key) ?? def.default) ?? (parseValue(def, def.default) as Value)
+    const v = parseValue(def, this.values.get(key) ?? def.default) ?? (parseValue(def, def.default) as Value)
+    this.parsed.set(key, v)
+    return v
   }
 
   private defOf (key: string): SettingDef | undefined {

@@ -1,0 +1,53 @@
+/** What every scenario gets: the mode's sizes, how to run our node, and the load-generator processes. */
+import type { Worker } from './lib/proc.js'
+import type { OursRuntime } from './systems.js'
+
+export interface Profile {
+  /** rounds per measurement; systems alternate within each round */
+  rounds: number
+  /** rounds for the slow measurements (fresh process per connection run, API endpoints, stores) */
+  smallRounds: number
+  warmupMs: number
+  durationMs: number
+  /** publishes outstanding end to end (closed loop) in the throughput runs */
+  window: number
+  /** clients in the connection and API scenarios */
+  connections: number
+  /** duration of one HTTP measurement */
+  httpMs: number
+  /** an unrecorded run per system before the rounds (JIT warm-up) */
+  warmupRunMs: number
+  /** QoS 1 messages queued for an offline session in the store scenario */
+  persistentMessages: number
+}
+
+export const PROFILES: Record<'quick' | 'full', Profile> = {
+  quick: { rounds: 2, smallRounds: 1, warmupMs: 200, durationMs: 500, window: 200, connections: 1000, httpMs: 700, persistentMessages: 1000, warmupRunMs: 1000 },
+  full: { rounds: 3, smallRounds: 2, warmupMs: 500, durationMs: 2500, window: 200, connections: 10000, httpMs: 3000, persistentMessages: 10000, warmupRunMs: 3000 }
+}
+
+export interface Ctx {
+  mode: 'quick' | 'full'
+  p: Profile
+  runtime: OursRuntime
+  /** the MQTT load generator */
+  mqtt: Worker
+  /** a second MQTT load generator that holds idle clients while `mqtt` measures */
+  holder: Worker
+  http: Worker
+  mosquitto: boolean
+  log (s: string): void
+  /** set when our node should be CPU-profiled (scenario name → directory) */
+  cpuProfDir?: string
+}
+
+/** `items` rotated left by `k`: round r starts with a different system, so no one always goes first. */
+export function rotate<T> (items: readonly T[], k: number): T[] {
+  const n = items.length
+  return n === 0 ? [] : items.map((_, i) => items[(i + k) % n] as T)
+}
+
+let tagSeq = 0
+export function tag (prefix: string): string {
+  return `${prefix}${Date.now().toString(36)}${(tagSeq++).toString(36)}`
+}

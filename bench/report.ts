@@ -1,0 +1,152 @@
+/** Goals, the JSON results file and the markdown summary. */
+import type { ApiResult } from './scenarios/api.js'
+import type { ConnectionsResult } from './scenarios/connections.js'
+import type { StoresResult } from './scenarios/stores.js'
+import type { CaseResult } from './scenarios/throughput.js'
+import type { Spread } from './lib/stats.js'
+import { LABELS, type SystemName } from './systems.js'
+
+export interface Meta {
+  date: string
+  mode: 'quick' | 'full'
+  command: string
+  machine: { cpuModel: string, cores: number, memoryGiB: number, os: string, fdLimit: string }
+  versions: { node: string, aedes: string, mosquitto: string | null, mqttLoad: string }
+  ours: string
+  git: string
+  profile: object
+  durationSec?: number
+}
+
+export interface Results {
+  meta: Meta
+  throughput?: { systems: SystemName[], cases: CaseResult[] }
+  connections?: ConnectionsResult
+  api?: ApiResult
+  stores?: StoresResult
+  goals: Goal[]
+  skipped: string[]
+}
+
+export interface Goal { goal: string, met: boolean | null, detail: string }
+
+const f = (v: number, d = 2): string => Number.isFinite(v) ? v.toFixed(d) : 'n/a'
+const k = (v: number): string => Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : 'n/a'
+const sp = (s: Spread | undefined, fmt: (v: number) => string): string => s === undefined ? 'n/a' : `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`
+
+export function evaluate (r: Results): Goal[] {
+  const goals: Goal[] = []
+  const cases = r.throughput?.cases ?? []
+  for (const base of ['aedes-sqlite', 'aedes-memory'] as const) {
+    if (cases.length === 0) break
+    const worst = (key: 'throughput' | 'p50' | 'p99'): { v: number, id: string } =>
+      cases.reduce((w, c) => {
+        const v = c.ratios[base]?.[key] ?? NaN
+        return Number.isFinite(v) && v < w.v ? { v, id: c.id } : w
+      }, { v: Infinity, id: '' })
+    const tp = worst('throughput')
+    const p50 = worst('p50')
+    const p99 = worst('p99')
+    goals.push({
+      goal: `MQTT throughput ≥ 0.9 × ${LABELS[base]}, every case`,
+      met: tp.v >= 0.9,
+      detail: `worst ours/${base} = ${f(tp.v)} (${tp.id}); ${cases.filter(c => (c.ratios[base]?.throughput ?? 0) >= 0.9).length}/${cases.length} cases met`
+    })
+    goals.push({
+      goal: `MQTT latency ≥ 0.9 × ${LABELS[base]} (${base}/ours latency), every case`,
+      met: p50.v >= 0.9 && p99.v >= 0.9,
+      detail: `worst p50 ratio ${f(p50.v)} (${p50.id}), worst p99 ratio ${f(p99.v)} (${p99.id})`
+    })
+  }
+  const lossy = cases.flatMap(c => Object.entries(c.systems).filter(([, s]) => s.lost > 0).map(([n, s]) => `${n} ${c.id}: ${s.lost}/${s.expected}`))
+  if (cases.length > 0) goals.push({ goal: 'No message lost (QoS 0 and 1)', met: lossy.length === 0, detail: lossy.length === 0 ? 'every published message was delivered to every subscriber' : lossy.join('; ') })
+  const conn = r.connections
+  if (conn !== undefined) {
+    const m = conn.ratios['aedes-memory']?.memory ?? NaN
+    goals.push({
+      goal: 'Memory per connection ≤ 1.2 × bare aedes (in-memory)',
+      met: Number.isFinite(m) ? m <= 1.2 : null,
+      detail: `ours ${k(conn.systems.ours?.bytesPerConn.median ?? NaN)} B vs ${k(conn.systems['aedes-memory']?.bytesPerConn.median ?? NaN)} B per connection (×${f(m)}) at ${conn.n} clients`
+    })
+  }
+  const api = r.api
+  if (api !== undefined) {
+    const first = api.endpoints[0]
+    const deep = api.endpoints[1]
+    goals.push({
+      goal: `A page of 100 connections < 20 ms at p99 (${api.clients} clients)`,
+      met: first === undefined ? null : first.p99Ms.median < 20 && (deep?.p99Ms.median ?? Infinity) < 20,
+      detail: `first page p99 ${f(first?.p99Ms.median ?? NaN)} ms, ${deep?.id ?? 'deep page'} p99 ${f(deep?.p99Ms.median ?? NaN)} ms (one connection)`
+    })
+    goals.push({ goal: 'Deep page ≤ 2 × first page (p99)', met: Number.isFinite(api.deepPageRatio) ? api.deepPageRatio <= 2 : null, detail: `×${f(api.deepPageRatio)}` })
+    goals.push({
+      goal: 'API load lowers MQTT throughput by < 10% (QoS 0 fan-in 64 B)',
+      met: api.mqttUnderApi.hammeredRatio >= 0.9,
+      detail: `hammered (4 conns, ${k(api.mqttUnderApi.apiPerSecWhileHammered.median)} req/s): ×${f(api.mqttUnderApi.hammeredRatio)}; polled at 20 req/s: ×${f(api.mqttUnderApi.polledRatio)}`
+    })
+  }
+  return goals
+}
+
+export function markdown (r: Results): string {
+  const L: string[] = []
+  const m = r.meta
+  L.push(`Run ${m.date}, mode **${m.mode}**${m.durationSec === undefined ? '' : `, ${Math.round(m.durationSec)} s`}: \`${m.command}\``, '')
+  L.push(`Machine: ${m.machine.cores} cores (${m.machine.cpuModel}), ${m.machine.memoryGiB} GiB, ${m.machine.os}, open files limit ${m.machine.fdLimit}. ` +
+    `Versions: Node ${m.versions.node}, aedes ${m.versions.aedes}, Mosquitto ${m.versions.mosquitto ?? 'not installed'}. Our node: \`${m.ours}\`, git ${m.git}.`, '')
+  L.push('### Goals', '', '| goal | met | numbers |', '|---|---|---|')
+  for (const g of r.goals) L.push(`| ${g.goal} | ${g.met === null ? 'n/a' : g.met ? 'met' : '**missed**'} | ${g.detail} |`)
+  L.push('')
+  if (r.throughput !== undefined) {
+    const names = r.throughput.systems
+    L.push('### MQTT throughput (deliveries/s, median (min–max) of rounds)', '')
+    L.push(`| case | ${names.join(' | ')} | ${names.filter(n => n !== 'ours').map(n => `ours/${n}`).join(' | ')} |`)
+    L.push(`|---|${names.map(() => '---:').join('|')}|${names.filter(n => n !== 'ours').map(() => '---:').join('|')}|`)
+    for (const c of r.throughput.cases) {
+      L.push(`| ${c.id} | ${names.map(n => sp(c.systems[n]?.deliveredPerSec, k)).join(' | ')} | ${names.filter(n => n !== 'ours').map(n => f(c.ratios[n]?.throughput ?? NaN)).join(' | ')} |`)
+    }
+    L.push('', '### End-to-end latency, ms: p50 / p99 (medians of rounds; closed loop, 200 publishes outstanding)', '')
+    L.push(`| case | ${names.join(' | ')} |`, `|---|${names.map(() => '---:').join('|')}|`)
+    for (const c of r.throughput.cases) {
+      L.push(`| ${c.id} | ${names.map(n => `${f(c.systems[n]?.latencyP50Ms.median ?? NaN, 1)} / ${f(c.systems[n]?.latencyP99Ms.median ?? NaN, 1)}`).join(' | ')} |`)
+    }
+    L.push('', '### Broker CPU per delivered message, µs (median) and messages lost (all rounds)', '')
+    L.push(`| case | ${names.join(' | ')} |`, `|---|${names.map(() => '---:').join('|')}|`)
+    for (const c of r.throughput.cases) {
+      L.push(`| ${c.id} | ${names.map(n => `${f(c.systems[n]?.cpuUsPerMsg.median ?? NaN, 1)} µs, lost ${c.systems[n]?.lost ?? 'n/a'}/${c.systems[n]?.expected ?? 'n/a'}`).join(' | ')} |`)
+    }
+    L.push('')
+  }
+  const conn = r.connections
+  if (conn !== undefined) {
+    L.push(`### Connections (${conn.n} idle clients, fresh broker each round)`, '', '| system | connects/s | bytes per connection (RSS delta / N) | failed | ours/system (rate, memory) |', '|---|---:|---:|---:|---|')
+    for (const [n, s] of Object.entries(conn.systems)) {
+      const ratios = conn.ratios[n as SystemName]
+      L.push(`| ${n} | ${sp(s.connectPerSec, k)} | ${sp(s.bytesPerConn, k)} | ${s.failed}${s.firstError === null ? '' : ` (${s.firstError})`} | ${ratios === undefined ? '' : `${f(ratios.connectRate)}, ${f(ratios.memory)}`} |`)
+    }
+    L.push('')
+  }
+  const api = r.api
+  if (api !== undefined) {
+    L.push(`### API under load (${api.clients} clients, ${api.subscriptions} subscriptions)`, '', '| request | p50 ms (1 conn) | p99 ms (1 conn) | req/s (8 conns) | p99 ms (8 conns) | errors |', '|---|---:|---:|---:|---:|---:|')
+    for (const e of api.endpoints) L.push(`| \`${e.method} ${e.path}\` | ${sp(e.p50Ms, v => f(v))} | ${sp(e.p99Ms, v => f(v))} | ${sp(e.perSec, k)} | ${f(e.p99At8Ms.median)} | ${e.errors} |`)
+    const u = api.mqttUnderApi
+    L.push('', '| QoS 0 fan-in 64 B while … | deliveries/s | vs no API load |', '|---|---:|---:|')
+    L.push(`| no API load | ${sp(u.idle, k)} | 1.00 |`)
+    L.push(`| API hammered (4 conns on connections page 1, ${k(u.apiPerSecWhileHammered.median)} req/s) | ${sp(u.hammered, k)} | ${f(u.hammeredRatio)} |`)
+    L.push(`| API polled (20 req/s) | ${sp(u.polled, k)} | ${f(u.polledRatio)} |`, '')
+  }
+  const st = r.stores
+  if (st !== undefined) {
+    L.push(`### Stores (MongoDB: ${st.mongo})`, '', '| system | POST /banned/ per s (4 conns) | p99 ms | offline QoS 1 queued/s | drained/s | not drained within the bound |', '|---|---:|---:|---:|---:|---:|')
+    const names = new Set<string>([...Object.keys(st.apiWrites), ...Object.keys(st.persistent)])
+    for (const n of names) {
+      const w = st.apiWrites[n as SystemName]
+      const p = st.persistent[n as SystemName]
+      L.push(`| ${n} | ${w === undefined ? '—' : sp(w.perSec, k)} | ${w === undefined ? '—' : f(w.p99Ms.median, 1)} | ${p === undefined ? 'n/a' : sp(p.enqueuedPerSec, k)} | ${p === undefined ? 'n/a' : sp(p.drainedPerSec, k)} | ${p === undefined ? 'n/a' : `${p.lost}/${p.queued}`} |`)
+    }
+    L.push('')
+  }
+  if (r.skipped.length > 0) L.push('Skipped: ' + r.skipped.join('; '), '')
+  return L.join('\n')
+}

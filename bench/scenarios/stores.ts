@@ -1,0 +1,80 @@
+/**
+ * Scenario 4: the stores. API writes per second (POST /banned/, a distinct `who` each) on the embedded
+ * store and on MongoDB (FerretDB, skipped visibly without Go), and QoS 1 messages per second for an
+ * offline persistent session: queued (publisher QoS 1, each PUBACK awaited within a window of 100),
+ * then drained on reconnect; bare aedes and Mosquitto alongside.
+ */
+import type { Ctx } from '../context.js'
+import { rotate, tag } from '../context.js'
+import { spread, type Spread } from '../lib/stats.js'
+import { startFerret, startSystem, type MongoServer, type System, type SystemName } from '../systems.js'
+import type { HttpResult } from '../workers/http-load.js'
+import type { PersistentResult } from '../workers/mqtt-load.js'
+
+export interface StoresResult {
+  mongo: string
+  apiWrites: Partial<Record<SystemName, { perSec: Spread, p99Ms: Spread, errors: number }>>
+  persistent: Partial<Record<SystemName, { enqueuedPerSec: Spread, drainedPerSec: Spread, queued: number, lost: number }>>
+}
+
+export async function runStores (ctx: Ctx): Promise<StoresResult> {
+  const ferret = await startFerret(ctx.log)
+  const mongo: MongoServer | null = 'url' in ferret ? ferret : null
+  let mongoNote = mongo === null ? `skipped: ${(ferret as { skipped: string }).skipped}` : 'FerretDB v1.24.2 (SQLite backend) via scripts/ferretdb.sh'
+  if (mongo === null) ctx.log(`  MongoDB store ${mongoNote}`)
+  const names: SystemName[] = ['ours']
+  if (mongo !== null) names.push('ours-mongo')
+  names.push('aedes-memory', 'aedes-sqlite')
+  if (ctx.mosquitto) names.push('mosquitto')
+  const systems: System[] = []
+  try {
+    for (const n of names) {
+      try {
+        systems.push(await startSystem(n, ctx.runtime, mongo === null ? {} : { mongoUrl: mongo.url }))
+      } catch (err) {
+        if (n !== 'ours-mongo') throw err
+        mongoNote = `skipped: our node did not start on FerretDB: ${(err as Error).message}`
+        ctx.log(`  MongoDB store ${mongoNote}`)
+      }
+    }
+    const writes = new Map<SystemName, HttpResult[]>()
+    const queued = new Map<SystemName, PersistentResult[]>()
+    const rounds = ctx.p.smallRounds
+    for (let r = 0; r < rounds; r++) {
+      for (const s of rotate(systems, r)) {
+        if (s.api !== null) {
+          const h = await ctx.http.call<HttpResult>({
+            kind: 'http',
+            url: `${s.api}/banned/`,
+            method: 'POST',
+            auth: 'admin:public',
+            body: `{"who":"${tag('w')}-{{seq}}","as":"client_id","reason":"bench"}`,
+            concurrency: 4,
+            durationMs: ctx.p.httpMs
+          })
+          writes.set(s.name, [...writes.get(s.name) ?? [], h])
+        }
+        const p = await ctx.mqtt.call<PersistentResult>({ kind: 'persistent', port: s.mqttPort, tag: tag('p'), messages: ctx.p.persistentMessages, window: 100, payloadSize: 64, limitMs: ctx.mode === 'quick' ? 5000 : 30000 })
+        queued.set(s.name, [...queued.get(s.name) ?? [], p])
+      }
+    }
+    const result: StoresResult = { mongo: mongoNote, apiWrites: {}, persistent: {} }
+    for (const [n, list] of writes) {
+      result.apiWrites[n] = { perSec: spread(list.map(x => x.perSec)), p99Ms: spread(list.map(x => x.latencyMs.p99)), errors: list.reduce((a, x) => a + x.errors, 0) }
+      ctx.log(`  ${n}: POST /banned/ ${Math.round(result.apiWrites[n].perSec.median)}/s, p99 ${result.apiWrites[n].p99Ms.median.toFixed(1)} ms`)
+    }
+    for (const [n, list] of queued) {
+      result.persistent[n] = {
+        enqueuedPerSec: spread(list.map(x => x.enqueuedPerSec)),
+        drainedPerSec: spread(list.map(x => x.drainedPerSec)),
+        queued: list.reduce((a, x) => a + x.queued, 0),
+        lost: list.reduce((a, x) => a + x.lost, 0)
+      }
+      ctx.log(`  ${n}: offline QoS 1 queued ${Math.round(result.persistent[n].enqueuedPerSec.median)}/s, drained ${Math.round(result.persistent[n].drainedPerSec.median)}/s, lost ${result.persistent[n].lost}`)
+    }
+    return result
+  } finally {
+    for (const s of systems) await s.stop()
+    await mongo?.stop()
+  }
+}
