@@ -62,6 +62,7 @@ export class WebHook implements Plugin {
     this.queue = []
     this.head = 0
     this.wake?.()
+    this.failures = 0
     this.ctx.alarms.clear(WEB_HOOK_ALARM)
   }
 
@@ -123,6 +124,8 @@ export class WebHook implements Plugin {
       await res.body?.cancel()
       ok = res.ok
     } catch {}
+    // unloaded while this POST was in flight: its outcome no longer raises or clears anything
+    if (this.off === null) return ok
     if (ok) {
       this.failures = 0
       this.ctx.alarms.clear(WEB_HOOK_ALARM)
