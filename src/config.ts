@@ -21,6 +21,12 @@ export interface Config {
   corsOrigins: string[]
   bodyLimit: string
   maxConns: number
+  /** MQTT_CONNECT_TIMEOUT: seconds a new MQTT connection has to send CONNECT */
+  connectTimeout: number
+  /** MQTT_MAX_MQUEUE: most messages queued for an offline persistent session (0 = unlimited) */
+  maxMqueue: number
+  /** MQTT_SLOW_CONSUMER_BYTES / _SECONDS: unsent bytes a subscriber may hold, and for how long */
+  slowConsumer: { bytes: number, seconds: number }
   /** validate every response against the spec (tests) */
   validateResponses: boolean
   /** CLUSTER_BUS_URL, CLUSTER_SECRET, API_ADVERTISE_URL; null = a node alone */
@@ -45,6 +51,13 @@ function positiveInt (env: Env, name: string, def: number): number {
   const raw = env[name]
   if (raw === undefined || raw === '') return def
   if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new ConfigError(`${name}=${raw} is not a positive integer`)
+  return Number(raw)
+}
+
+function nonNegativeInt (env: Env, name: string, def: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return def
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw new ConfigError(`${name}=${raw} is not a non-negative integer`)
   return Number(raw)
 }
 
@@ -97,6 +110,9 @@ export function loadConfig (env: Env = process.env): Config {
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map(s => s.trim()).filter(Boolean),
     bodyLimit,
     maxConns: positiveInt(env, 'MQTT_MAX_CONNS', 1024000),
+    connectTimeout: positiveInt(env, 'MQTT_CONNECT_TIMEOUT', 10),
+    maxMqueue: nonNegativeInt(env, 'MQTT_MAX_MQUEUE', 1000),
+    slowConsumer: { bytes: positiveInt(env, 'MQTT_SLOW_CONSUMER_BYTES', 16 * 1024 * 1024), seconds: positiveInt(env, 'MQTT_SLOW_CONSUMER_SECONDS', 5) },
     validateResponses: bool(env, 'API_VALIDATE_RESPONSES', false),
     cluster: readClusterConfig(env, mongodbUrl, message => new ConfigError(message))
   }

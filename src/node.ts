@@ -162,6 +162,9 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
     tls: config.tls ?? undefined,
     maxConns: config.maxConns,
     maxPacketSize: () => settings.number('mqtt.max_packet_size'),
+    connectTimeout: config.connectTimeout * 1000,
+    maxMqueue: config.maxMqueue,
+    slowConsumer: config.slowConsumer,
     trustProxy: config.trustProxy,
     log,
     hooks: {

@@ -9,6 +9,9 @@ import { createRequire } from 'node:module'
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { ConnState, tapConnection } from './conn.js'
+import { slowConsumerGuard, strictParser } from './guard.js'
+import { limitMqueue } from './mqueue.js'
+import { markRedeliveries } from './redelivery.js'
 import type { Peer } from './conn.js'
 import { Listener, tcpListener, tlsListener, wsListener } from './listeners.js'
 import type { ListenerConfig } from './listeners.js'
@@ -26,6 +29,10 @@ const DEFAULT_MAX_CONNS = 1024000
 /** aedes' maxInflightInbound (its default): the QoS 2 receive window, reported as max_awaiting_rel */
 const MAX_AWAITING_REL = 1000
 const EXPIRY_SWEEP_MS = 30_000
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
+/** EMQ X v3 zone.max_mqueue_len */
+const DEFAULT_MAX_MQUEUE = 1000
+const DEFAULT_SLOW_CONSUMER = { bytes: 16 * 1024 * 1024, seconds: 5 }
 const SYS = '$SYS/'
 
 /** aedes internals this module depends on (present in aedes 1.2, absent from its typings). */
@@ -49,7 +56,9 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
   const log = opts.log ?? silent
   const hooks = opts.hooks ?? {}
   const metrics = new Metrics()
-  const registry = new Registry(opts.nodeName, metrics, { maxAwaitingRel: MAX_AWAITING_REL })
+  const maxMqueue = opts.maxMqueue ?? DEFAULT_MAX_MQUEUE
+  const slow = opts.slowConsumer ?? DEFAULT_SLOW_CONSUMER
+  const registry = new Registry(opts.nodeName, metrics, { maxAwaitingRel: MAX_AWAITING_REL, maxMqueue })
   const ownPersistence = opts.persistence === undefined
   const persistence = (opts.persistence ?? memoryPersistence()) as PersistenceLike
   const states = new WeakMap<object, ConnState>()
@@ -83,10 +92,32 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
     }
   })
 
+  markRedeliveries(persistence)
+  if (maxMqueue > 0) {
+    limitMqueue(persistence, {
+      full (clientId, pending) {
+        const s = registry.liveSession(clientId)
+        return s !== undefined && !s.connected && s.mqueueLen + pending >= maxMqueue
+      },
+      dropped (clientIds, packet, all) {
+        for (const id of clientIds) {
+          const s = registry.liveSession(id)
+          if (s !== undefined) s.mqueueDropped++
+          metrics.dropped++
+        }
+        // nobody got it: keep the matcher below from counting the same message again
+        if (all && countDrops) persisted.set(packet.topic, (persisted.get(packet.topic) ?? 0) + 1)
+      }
+    })
+  }
+
   const aedesOpts: AedesOptions = {
     persistence,
     maxInflightInbound: MAX_AWAITING_REL,
+    connectTimeout: opts.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS,
     preConnect (client, packet, done) {
+      // [MQTT-3.1.2-22]: no password without a user name (MQTT 3.1.1); malformed, so close
+      if (packet.password !== undefined && packet.username === undefined) return done(new Error('password flag without user name flag'), false)
       const st = stateOf(client)
       if (st !== undefined) st.connect = snapshot(packet)
       done(null, true)
@@ -96,7 +127,9 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       if (st === undefined) return done(null, false)
       const info = st.toInfo(client.id)
       const hook = hooks.authenticate
-      Promise.resolve().then(() => hook === undefined ? 0 : hook(info, username, password)).catch((err: unknown) => {
+      // [MQTT-3.1.3-8]: an empty client id needs a clean session, else CONNACK 2 and close
+      const emptyId = st.connect?.emptyId === true && st.connect.clean === false
+      Promise.resolve().then(() => emptyId ? 2 : hook === undefined ? 0 : hook(info, username, password)).catch((err: unknown) => {
         log.error({ err: String(err), clientId: client.id }, 'authenticate hook failed')
         return 3 // [MQTT-3.2.2-6] Server unavailable
       }).then(rc => {
@@ -259,7 +292,14 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
   const onConnection = (stream: Duplex, listener: Listener, peer: Peer, req?: IncomingMessage): () => string => {
     const st = new ConnState(listener.protocol, peer, MAX_AWAITING_REL)
     states.set(stream, st)
-    aedes.handle(stream, req)
+    const client = aedes.handle(stream, req)
+    strictParser(client)
+    slowConsumerGuard(client, {
+      maxBytes: slow.bytes,
+      seconds: slow.seconds,
+      onSlow: () => { st.reason ??= 'slow_consumer' },
+      onDrop: () => { metrics.dropped++ }
+    })
     tapConnection(stream, st, metrics, opts.maxPacketSize)
     return () => {
       if (st.info !== null) registry.disconnected(st.info, Date.now())
@@ -389,7 +429,8 @@ function snapshot (p: ConnectPacket): NonNullable<ConnState['connect']> {
     bridgeMode: (p as { bridgeMode?: boolean }).bridgeMode === true,
     keepalive: p.keepalive ?? 0,
     clean: p.clean !== false,
-    will: p.will === undefined ? null : { topic: p.will.topic }
+    will: p.will === undefined ? null : { topic: p.will.topic },
+    emptyId: p.clientId === ''
   }
   if (p.username !== undefined) s.username = p.username
   return s

@@ -30,6 +30,8 @@ export interface ConnectSnapshot {
   clean?: boolean
   username?: string
   will?: { topic?: string } | null
+  /** the CONNECT carried a zero-length client id (aedes then assigns one) */
+  emptyId?: boolean
 }
 
 export class ConnState {

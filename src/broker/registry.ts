@@ -13,18 +13,19 @@ export const DEFAULT_EXPIRY_SECONDS = 7200
 export interface SessionLimits {
   /** aedes' maxInflightInbound: QoS 2 receive window; 0 = unlimited */
   maxAwaitingRel: number
+  /** offline queue bound (mqueue.ts); 0 = unlimited */
+  maxMqueue?: number
 }
 
 export class Session implements SessionInfo {
   connected = true
   mqueueLen = 0
-  /** aedes' offline queue is unbounded, so nothing is ever dropped from it */
-  readonly mqueueDropped = 0
+  /** messages not queued because the offline queue held maxMqueue (mqueue.ts) */
+  mqueueDropped = 0
   deliverMsg = 0
   enqueueMsg = 0
-  /** aedes has no outgoing window or queue cap and no subscription cap: 0 = unlimited */
+  /** aedes has no outgoing window and no subscription cap: 0 = unlimited */
   readonly maxInflight = 0
-  readonly maxMqueue = 0
   readonly maxSubscriptions = 0
   /** epoch ms after which an offline session is discarded; 0 while connected */
   expiresAt = 0
@@ -42,7 +43,8 @@ export class Session implements SessionInfo {
     public username: string | null,
     readonly cleanStart: boolean,
     readonly createdAt: number,
-    readonly maxAwaitingRel: number
+    readonly maxAwaitingRel: number,
+    readonly maxMqueue = 0
   ) {}
 
   get subscriptionsCount (): number { return this.subs.size }
@@ -166,7 +168,7 @@ export class Registry {
       s = undefined
     }
     if (s === undefined) {
-      s = new Session(id, info.username, info.cleanStart, info.connectedAt, this.limits.maxAwaitingRel)
+      s = new Session(id, info.username, info.cleanStart, info.connectedAt, this.limits.maxAwaitingRel, this.limits.maxMqueue)
       this.sess.set(id, s)
       if (!info.cleanStart) this.persistentCount++
       this.sessView = null
@@ -184,7 +186,7 @@ export class Registry {
   /** A persistent session found in the persistence at start: listed offline until its client returns. */
   restoreOffline (clientId: string, subs: Iterable<[string, QoS]>, queued: number, now: number): void {
     if (this.sess.has(clientId)) return
-    const s = new Session(clientId, null, false, now, this.limits.maxAwaitingRel)
+    const s = new Session(clientId, null, false, now, this.limits.maxAwaitingRel, this.limits.maxMqueue)
     s.connected = false
     s.mqueueLen = queued
     s.expiresAt = now + s.expiryInterval * 1000

@@ -114,6 +114,12 @@ export interface BrokerOptions {
   /** persistent sessions kept by `persistence`, listed as offline sessions at start */
   /** live limit on a client packet's remaining length: a larger frame closes the connection */
   maxPacketSize?: () => number
+  /** ms a new connection has to send CONNECT before it is closed (aedes connectTimeout); default 10 000 */
+  connectTimeout?: number
+  /** most QoS 1/2 messages queued for an offline persistent session; newer ones are dropped; 0 = unlimited, default 1000 */
+  maxMqueue?: number
+  /** a subscriber with more than `bytes` unsent for `seconds` is disconnected (slow_consumer); default 16 MB, 5 s */
+  slowConsumer?: { bytes: number, seconds: number }
   storedSessions?: () => Promise<ReadonlyArray<{ clientId: string, subscriptions: ReadonlyArray<[string, QoS]>, queued: number }>>
 }
 

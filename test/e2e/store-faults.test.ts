@@ -12,6 +12,8 @@ const MONGO = process.env.MONGODB_TEST_URL
 class CuttableProxy {
   private server: Server | null = null
   private readonly sockets = new Set<Socket>()
+  private paused = false
+  private held: Array<[Socket, Buffer]> = []
   port = 0
 
   constructor (private readonly target: { host: string, port: number }) {}
@@ -24,10 +26,27 @@ class CuttableProxy {
         s.on('close', () => this.sockets.delete(s))
         s.on('error', () => {})
       }
-      client.pipe(upstream).pipe(client)
+      // forwarded by hand so a pause can hold bytes back, as a stopped process's socket buffers would
+      const forward = (from: Socket, to: Socket): void => {
+        from.on('data', (chunk: Buffer) => { if (this.paused) this.held.push([to, chunk]); else to.write(chunk) })
+        from.on('end', () => to.end())
+      }
+      forward(client, upstream)
+      forward(upstream, client)
     })
     await new Promise<void>(resolve => this.server?.listen(this.port, '127.0.0.1', resolve))
     this.port = (this.server.address() as { port: number }).port
+  }
+
+  /** Like a SIGSTOPped server: connections stay open and accepted, but nothing moves. */
+  pause (): void {
+    this.paused = true
+  }
+
+  resume (): void {
+    this.paused = false
+    for (const [to, chunk] of this.held) if (!to.destroyed) to.write(chunk)
+    this.held = []
   }
 
   async cut (): Promise<void> {
@@ -72,4 +91,31 @@ test('MongoDB unreachable: 503 in bounded time, alarm, QoS 0 keeps flowing; back
   await eventually(async () => (await fetch(n.base.replace('/api/v3', '/status'))).status === 200, 10000)
   await eventually(async () => !(await n.api('GET', `/alarms/${n.nodeName}`)).body.some((a: { id: string }) => a.id === 'store_unavailable'), 10000)
   assert.equal((await n.api('POST', '/banned', { body: { who: 'after', as: 'client_id' } })).status, 200)
+})
+
+test('MongoDB paused (connections open, no answers): 503 in bounded time, never a hang; resumes', { skip: MONGO ? false : 'MONGODB_TEST_URL not set', timeout: 120000 }, async (t) => {
+  const target = new URL(MONGO as string)
+  const proxy = new CuttableProxy({ host: target.hostname, port: Number(target.port) })
+  await proxy.open()
+  t.after(() => proxy.cut())
+  const n = await startTestNode(t, { MONGODB_URL: `mongodb://127.0.0.1:${proxy.port}/paused_${process.pid}` })
+  const sub = await n.client({ clientId: 'p-sub' })
+  const pub = await n.client({ clientId: 'p-pub' })
+  await sub.subscribeAsync('live/#', { qos: 0 })
+  assert.equal((await n.api('GET', '/apps')).status, 200)
+
+  proxy.pause()
+  const started = Date.now()
+  const r = await n.api('POST', '/apps', { body: { app_id: 'during-pause' } })
+  assert.equal(r.status, 503)
+  assert.ok(Date.now() - started < 15000, `503 took ${Date.now() - started} ms`)
+  const got = nextMessage(sub)
+  pub.publish('live/2', 'paused store', { qos: 0 })
+  assert.equal((await got).payload, 'paused store')
+
+  proxy.resume()
+  await eventually(async () => (await n.api('GET', '/apps')).status === 200, 30000)
+  // the write that answered 503 is whole or absent, never half there
+  const app = await n.api('GET', '/apps/during-pause')
+  assert.ok(app.status === 404 || (app.status === 200 && app.body.app_id === 'during-pause'))
 })
