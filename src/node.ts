@@ -31,6 +31,7 @@ import { WebHook, type WebHookOptions } from './plugins/web-hook.js'
 import { LocalNode } from './cluster/local-node.js'
 import { SingleNodeCluster } from './cluster/cluster.js'
 import { Clustering } from './cluster/setup.js'
+import { observeReceivers } from './cluster/bus.js'
 import type { ClientIdentity } from './services/banned.js'
 import { createApp } from './api/app.js'
 import { handleClientError } from './api/client-error.js'
@@ -155,6 +156,7 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
     persistence: mqtt.persistence,
     storedSessions: clustering?.storedSessions(mqtt.storedSessions) ?? mqtt.storedSessions,
     mq: clustering?.bus,
+    busReceivers: clustering !== null ? fn => { observeReceivers(clustering.bus, fn) } : undefined,
     nodeName: config.nodeName,
     host: config.host,
     mqttPort: config.mqttPort,

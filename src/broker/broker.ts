@@ -68,8 +68,10 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
   const denied = new WeakSet<object>()
   /** topic → pending QoS>0 publishes that reached a stored (possibly offline) session */
   const persisted = new Map<string, number>()
+  /** the same, by packet, where the packet published is the one stored (clustered: see busReceivers) */
+  const storedPackets = new WeakSet<object>()
   const retained = new Set<string>()
-  /** set once the mqemitter's matcher is observable (aedes' default mqemitter; not e.g. a Redis one) */
+  /** set once the local mqemitter's matcher is observed (one node alone) */
   let countDrops = false
   let closing = false
 
@@ -81,6 +83,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
     },
     enqueued (clientIds, packet) {
       if (countDrops) persisted.set(packet.topic, (persisted.get(packet.topic) ?? 0) + 1)
+      storedPackets.add(packet)
       for (const id of clientIds) {
         const s = registry.liveSession(id)
         // aedes queues for online persistent subscribers too, then delivers at once: only offline ones wait
@@ -107,6 +110,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
         }
         // nobody got it: keep the matcher below from counting the same message again
         if (all && countDrops) persisted.set(packet.topic, (persisted.get(packet.topic) ?? 0) + 1)
+        if (all) storedPackets.add(packet)
       }
     })
   }
@@ -220,7 +224,12 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
 
   // messages/dropped: a publish that matched no live subscriber and no stored session
   const matcher = internals.mq._matcher
-  if (matcher !== undefined && typeof matcher.match === 'function') {
+  if (opts.busReceivers !== undefined) {
+    opts.busReceivers((packet, receivers) => {
+      const topic = (packet as { topic?: unknown }).topic
+      if (receivers === 0 && !storedPackets.has(packet) && typeof topic === 'string' && !topic.startsWith(SYS)) metrics.dropped++
+    })
+  } else if (matcher !== undefined && typeof matcher.match === 'function') {
     countDrops = true
     const match = matcher.match.bind(matcher)
     matcher.match = (topic, ...rest) => {

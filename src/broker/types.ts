@@ -106,6 +106,12 @@ export interface BrokerOptions {
   tls?: { port: number, cert: string, key: string, ca?: string } | undefined
   persistence?: unknown
   mq?: unknown
+  /**
+   * Clustered: each node's aedes only sees the messages its own clients subscribed to, so
+   * `messages/dropped` is counted where a message is published, from how many nodes the bus
+   * delivered it to (`receivers`), not from the local subscriptions.
+   */
+  busReceivers?: ((fn: (packet: object, receivers: number) => void) => void) | undefined
   maxConns?: number
   hooks?: BrokerHooks
   log?: Logger

@@ -7,9 +7,11 @@ import { createRequire } from 'node:module'
 import type { MembershipLog } from './membership.js'
 
 interface RedisConn { ping (): Promise<string> }
+interface RedisPubConn extends RedisConn { publish (channel: string, message: Buffer): Promise<number> }
 export interface Bus {
-  pubConn: RedisConn
+  pubConn: RedisPubConn
   subConn: RedisConn
+  emit (msg: object, done?: (err?: Error) => void): void
   state: { on (event: 'error', fn: (err: Error) => void): void }
   close (cb: () => void): void
 }
@@ -37,4 +39,30 @@ export async function openBus (url: string, log: MembershipLog): Promise<Bus> {
     clearTimeout(timer)
   }
   return mq
+}
+
+/**
+ * Calls `fn` with each message this node publishes on the bus and the number of Redis
+ * subscriptions it reached (PUBLISH's answer): 0 means no node has a subscriber for its topic.
+ * mqemitter-redis publishes synchronously inside `emit`, which is how the two are paired.
+ */
+export function observeReceivers (bus: Bus, fn: (msg: object, receivers: number) => void): void {
+  let current: object | null = null
+  const publish = bus.pubConn.publish.bind(bus.pubConn)
+  bus.pubConn.publish = (channel, message) => {
+    const msg = current
+    current = null
+    const sent = publish(channel, message)
+    if (msg !== null) sent.then(n => { fn(msg, n) }, () => {})
+    return sent
+  }
+  const emit = bus.emit.bind(bus)
+  bus.emit = (msg, done) => {
+    current = msg
+    try {
+      emit(msg, done)
+    } finally {
+      current = null
+    }
+  }
 }

@@ -119,6 +119,28 @@ test('three nodes act as one broker and one API', { skip: SKIP, timeout: 120000 
     assert.deepEqual(sorted(got3), ['api', 'q0', 'q1'])
   })
 
+  await t.test('messages/dropped counts a message no node had a subscriber for, once, where it was published', async () => {
+    const dropped = async (): Promise<number[]> => await Promise.all(names.map(async n => (await call(n2, 'GET', `/nodes/${n}/metrics`)).body['messages/dropped'] as number))
+    // a persistent session whose client is away: its messages are queued, not dropped
+    const away = await client(t, n2, 'away-1', { clean: false })
+    await away.subscribeAsync('away/1', { qos: 1 })
+    await away.endAsync()
+    const before = await dropped()
+    await pub.publishAsync('nobody/here', 'a', { qos: 0 })
+    await pub.publishAsync('nobody/here', 'b', { qos: 1 })
+    // reaches sub-2 (x/#) on n2; n3 gets it from Redis too (x/+/b is the pattern x/*/b there) and delivers nothing
+    await pub.publishAsync('x/q/r/b', 'c', { qos: 1 })
+    await pub.publishAsync('away/1', 'd', { qos: 1 })
+    await eventually(async () => (await dropped())[0] === (before[0] as number) + 2, 3000)
+      .catch(async () => { assert.fail(`messages/dropped per node went from ${before} to ${await dropped()}`) })
+    await new Promise(resolve => setTimeout(resolve, 300))
+    assert.deepEqual((await dropped()).map((n, i) => n - (before[i] as number)), [2, 0, 0])
+    await eventually(() => got2.includes('c'), 3000)
+    got2.splice(got2.indexOf('c'), 1)
+    // a clean session ends the stored one, so the lists below hold only the three clients
+    await (await client(t, n2, 'away-1')).endAsync()
+  })
+
   await t.test('cluster-wide lists and counts are the same from every node, with each row\'s node', async () => {
     const expectConns = [['pub-1', names[0]], ['sub-2', names[1]], ['sub-3', names[2]]]
     let first: unknown
