@@ -39,6 +39,8 @@ export interface Ctx {
   log (s: string): void
   /** set when our node should be CPU-profiled (scenario name → directory) */
   cpuProfDir?: string
+  /** throughput cases to run (`--cases=qos1-fan-out-64B,...`); all when unset */
+  cases?: string[]
 }
 
 /** `items` rotated left by `k`: round r starts with a different system, so no one always goes first. */

@@ -1,5 +1,6 @@
 /**
  * npm run bench [-- --quick] [-- --only=throughput,connections,api,stores] [-- --cpu-prof]
+ *   [-- --cases=qos1-fan-out-64B,...] (throughput cases by id, spaces as dashes)
  *
  * Runs each scenario with our node and its baselines side by side (alternating, several rounds),
  * writes bench/results/<date>-<mode>.json and latest[-quick].json/.md, and prints the summary.
@@ -62,6 +63,8 @@ async function main (): Promise<void> {
     mosquitto: MOSQUITTO !== null,
     log
   }
+  const cases = args.find(a => a.startsWith('--cases='))?.slice('--cases='.length).split(',')
+  if (cases !== undefined) ctx.cases = cases
   if (args.includes('--cpu-prof')) {
     ctx.cpuProfDir = join(ROOT, 'bench/results/profiles')
     mkdirSync(ctx.cpuProfDir, { recursive: true })

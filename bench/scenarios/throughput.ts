@@ -82,7 +82,8 @@ export async function runThroughput (ctx: Ctx): Promise<{ systems: SystemName[],
       }
     }
     const cases: CaseResult[] = []
-    for (const c of CASES) {
+    const wanted = ctx.cases
+    for (const c of CASES.filter(c => wanted === undefined || wanted.includes(c.id.replaceAll(' ', '-')))) {
       const runs = new Map<SystemName, Array<ThroughputResult & { cpuUsPerMsg: number }>>()
       for (let r = 0; r < ctx.p.rounds; r++) {
         for (const s of rotate(systems, r)) {
