@@ -4,8 +4,15 @@
  * delivered (those already stored stay, and are delivered again once it is loaded).
  *
  * aedes stores and reads retained messages through its persistence; this module wraps the
- * persistence's storeRetained / createRetainedStreamCombi before the broker taps them, and keeps an
- * index topic → stored-at (persisted in the store's kv) for the count limit and the expiry.
+ * persistence's storeRetained / createRetainedStreamCombi before the broker taps them. Each stored
+ * message carries the time it was stored (`retainedAt`), so whichever node reads it knows its age.
+ * An index topic → stored-at serves the count limit and the expiry sweep:
+ * - embedded store (one node): the index is the truth, persisted in the store's kv, because the
+ *   SQLite persistence keeps only the packet fields aedes needs across a restart;
+ * - MongoDB (aedes-persistence-mongodb keeps the whole packet): the retained messages are shared
+ *   by every node using that database (a cluster), so the index is a copy of the shared set, read
+ *   again from it while a limit is set, and the limits and the expiry apply cluster-wide as in
+ *   EMQ X, whose retainer table is replicated on every node.
  */
 import { Readable, Transform, pipeline } from 'node:stream'
 import type { Plugin, PluginContext } from './plugin.js'
@@ -14,8 +21,15 @@ import type { SettingDef } from '../services/settings.js'
 const NAME = 'emqx_retainer'
 const SYS = '$SYS/'
 
+export interface RetainedPacket {
+  topic: string
+  payload?: Buffer | string
+  /** epoch ms when it was stored; absent on messages stored before it was recorded */
+  retainedAt?: number
+}
+
 export interface RetainPersistence {
-  storeRetained (packet: { topic: string, payload?: Buffer | string }, ...rest: unknown[]): Promise<void>
+  storeRetained (packet: RetainedPacket, ...rest: unknown[]): Promise<void>
   createRetainedStream? (pattern: string): Readable
   createRetainedStreamCombi (patterns: string[]): Readable
 }
@@ -33,31 +47,32 @@ export class Retainer implements Plugin {
   readonly settings = SETTINGS
   /** retained topic (outside $SYS) → epoch ms when it was stored */
   private readonly index = new Map<string, number>()
+  /** changes made here while a refresh reads the persistence (null: clearing), applied over what it read */
+  private changes: Map<string, number | null> | null = null
   private persistence: RetainPersistence | null = null
   private sweep: NodeJS.Timeout | null = null
   private readonly ns: string
+  /** the retained messages are shared with other nodes (MongoDB) */
+  private readonly shared: boolean
+  private refreshing = false
+  private refreshAfter = 0
 
   constructor (private readonly ctx: PluginContext, private readonly sweepMs = 1000) {
     this.ns = `retained@${ctx.node}`
+    this.shared = ctx.store.kind === 'mongo'
   }
 
   private get active (): boolean { return this.ctx.isActive(NAME) }
 
   /** Indexes the retained messages the persistence already holds; after aedes has set it up (MongoDB connects then). */
   async load (): Promise<void> {
-    const p = this.persistence
-    if (p === null) return
+    if (this.persistence === null) return
     const saved = await this.ctx.store.kv.all(this.ns)
-    const now = Date.now()
-    if (typeof p.createRetainedStream === 'function') {
-      for await (const packet of p.createRetainedStream('#') as AsyncIterable<{ topic: string }>) {
-        if (packet.topic.startsWith(SYS)) continue
-        const at = saved[packet.topic]
-        // stored before its time was recorded: its age counts from now
-        if (!this.index.has(packet.topic)) this.index.set(packet.topic, typeof at === 'number' ? at : now)
-      }
+    const untimed = await this.refresh(saved)
+    // a saved time is needed only by a retained message that does not carry its own
+    for (const topic of Object.keys(saved)) {
+      if (!untimed.has(topic)) this.ctx.store.kv.delete(this.ns, topic).catch(() => {})
     }
-    for (const topic of Object.keys(saved)) if (!this.index.has(topic)) this.forget(topic)
   }
 
   /** Wraps the persistence, before the broker taps it. */
@@ -65,10 +80,16 @@ export class Retainer implements Plugin {
     this.persistence = p
     const store = p.storeRetained.bind(p)
     p.storeRetained = async (packet, ...rest) => {
-      await store(packet, ...rest)
-      if (packet.topic.startsWith(SYS)) return
-      if ((packet.payload?.length ?? 0) > 0) this.remember(packet.topic, Date.now())
-      else this.forget(packet.topic)
+      if (packet.topic.startsWith(SYS)) return await store(packet, ...rest)
+      if ((packet.payload?.length ?? 0) === 0) {
+        await store(packet, ...rest)
+        this.forget(packet.topic)
+        return
+      }
+      // a copy: aedes goes on to send this packet over the cluster bus
+      const at = Date.now()
+      await store({ ...packet, retainedAt: at }, ...rest)
+      this.remember(packet.topic, at)
     }
     const read = p.createRetainedStreamCombi.bind(p)
     p.createRetainedStreamCombi = (patterns) => {
@@ -77,8 +98,8 @@ export class Retainer implements Plugin {
       if (this.expiryMs() === 0) return src
       const fresh = new Transform({
         objectMode: true,
-        transform: (packet: { topic: string }, _enc, done) => {
-          if (this.expired(packet.topic, Date.now())) {
+        transform: (packet: RetainedPacket, _enc, done) => {
+          if (this.expired(this.storedAt(packet), Date.now())) {
             this.remove(packet.topic)
             done()
           } else done(null, packet)
@@ -96,7 +117,7 @@ export class Retainer implements Plugin {
       return true
     }
     if (payload.length > this.ctx.settings.number('retainer.max_payload_size')) return false
-    const max = this.ctx.settings.number('retainer.max_retained_messages')
+    const max = this.maxRetained()
     // replacing a retained topic is fine; a new one beyond the limit is not kept
     if (max !== 0 && !this.index.has(topic) && this.index.size >= max) return false
     // counted now, not when the (possibly asynchronous) store finishes, so the next publish sees it
@@ -105,7 +126,7 @@ export class Retainer implements Plugin {
   }
 
   start (): void {
-    this.sweep = setInterval(() => { this.removeExpired() }, this.sweepMs)
+    this.sweep = setInterval(() => { this.tick() }, this.sweepMs)
     this.sweep.unref()
   }
 
@@ -115,9 +136,66 @@ export class Retainer implements Plugin {
   }
 
   private expiryMs (): number { return this.ctx.settings.number('retainer.expiry_interval') * 1000 }
+  private maxRetained (): number { return this.ctx.settings.number('retainer.max_retained_messages') }
 
-  private expired (topic: string, now: number): boolean {
-    const at = this.index.get(topic)
+  private tick (): void {
+    if (!this.shared) {
+      this.removeExpired()
+      return
+    }
+    // other nodes store and clear too: read the shared set again, then sweep what it holds. Only
+    // while a limit needs the index, and scanning at most a tenth of the time on a large set.
+    if (this.refreshing || (this.expiryMs() === 0 && this.maxRetained() === 0) || Date.now() < this.refreshAfter) return
+    this.refreshing = true
+    const began = Date.now()
+    this.refresh()
+      .then(() => { this.removeExpired() })
+      .catch((err: unknown) => { this.ctx.log.warn({ err: String(err) }, 'retainer: reading the retained messages failed') })
+      .finally(() => {
+        this.refreshing = false
+        this.refreshAfter = Date.now() + 9 * (Date.now() - began)
+      })
+  }
+
+  /**
+   * Reads every retained message's topic and stored-at time into the index; returns the topics
+   * whose message does not carry its time (these keep the time they have, from `saved`, or now).
+   */
+  private async refresh (saved: Record<string, unknown> = {}): Promise<Set<string>> {
+    const untimed = new Set<string>()
+    const p = this.persistence
+    if (p === null || typeof p.createRetainedStream !== 'function') return untimed
+    const read = new Map<string, number>()
+    const now = Date.now()
+    this.changes = new Map()
+    try {
+      for await (const packet of p.createRetainedStream('#') as AsyncIterable<RetainedPacket>) {
+        if (packet.topic.startsWith(SYS)) continue
+        let at = packet.retainedAt
+        if (typeof at !== 'number') {
+          untimed.add(packet.topic)
+          const s = saved[packet.topic]
+          at = this.index.get(packet.topic) ?? (typeof s === 'number' ? s : now)
+        }
+        read.set(packet.topic, at)
+      }
+      for (const [topic, at] of this.changes) {
+        if (at === null) read.delete(topic)
+        else read.set(topic, at)
+      }
+    } finally {
+      this.changes = null
+    }
+    this.index.clear()
+    for (const [topic, at] of read) this.index.set(topic, at)
+    return untimed
+  }
+
+  private storedAt (packet: RetainedPacket): number | undefined {
+    return typeof packet.retainedAt === 'number' ? packet.retainedAt : this.index.get(packet.topic)
+  }
+
+  private expired (at: number | undefined, now: number): boolean {
     const ms = this.expiryMs()
     return at !== undefined && ms > 0 && now - at >= ms
   }
@@ -125,25 +203,32 @@ export class Retainer implements Plugin {
   private removeExpired (): void {
     if (this.expiryMs() === 0) return
     const now = Date.now()
-    for (const topic of this.index.keys()) if (this.expired(topic, now)) this.remove(topic)
+    for (const [topic, at] of this.index) if (this.expired(at, now)) this.remove(topic)
   }
 
-  /** Clears a retained message through the (tapped) persistence, so retained/count follows. */
+  /**
+   * Clears a retained message through the (tapped) persistence, so retained/count follows. On a
+   * shared store this is not conditional: a message retained on another node in the instant
+   * between reading the old one and this removal is removed too.
+   */
   private remove (topic: string): void {
     const p = this.persistence
     if (p === null) return
     this.index.delete(topic)
-    p.storeRetained({ topic, payload: Buffer.alloc(0), cmd: 'publish', qos: 0, retain: true, dup: false } as { topic: string, payload: Buffer })
+    p.storeRetained({ topic, payload: Buffer.alloc(0), cmd: 'publish', qos: 0, retain: true, dup: false } as RetainedPacket)
       .catch((err: unknown) => this.ctx.log.warn({ topic, err: String(err) }, 'retainer: removing an expired message failed'))
   }
 
   private remember (topic: string, at: number): void {
     this.index.set(topic, at)
-    this.ctx.store.kv.set(this.ns, topic, at).catch(() => {}) // the age restarts from boot if lost
+    this.changes?.set(topic, at)
+    // the shared store keeps the time on the message itself
+    if (!this.shared) this.ctx.store.kv.set(this.ns, topic, at).catch(() => {}) // the age restarts from boot if lost
   }
 
   private forget (topic: string): void {
     this.index.delete(topic)
-    this.ctx.store.kv.delete(this.ns, topic).catch(() => {})
+    this.changes?.set(topic, null)
+    if (!this.shared) this.ctx.store.kv.delete(this.ns, topic).catch(() => {})
   }
 }
