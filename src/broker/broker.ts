@@ -309,7 +309,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       onSlow: () => { st.reason ??= 'slow_consumer' },
       onDrop: () => { metrics.dropped++ }
     })
-    tapConnection(stream, st, metrics, opts.maxPacketSize)
+    tapConnection(client, stream, st, metrics, opts.maxPacketSize)
     return () => {
       if (st.info !== null) registry.disconnected(st.info, Date.now())
       return closing && st.reason === null ? 'shutdown' : st.shutdownReason()

@@ -1,14 +1,19 @@
 /**
  * Per-connection state and the wire tap that feeds metrics, connection counters and the session's
- * in-flight bookkeeping from raw MQTT bytes (see framing.ts).
+ * in-flight bookkeeping from the packets aedes parses and writes.
  */
 
+import { createRequire } from 'node:module'
 import type { Duplex } from 'node:stream'
-import { Framer, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL } from './framing.js'
 import type { Metrics } from './metrics.js'
 import type { Session } from './registry.js'
 import type { ConnCounters, ConnInfo, ListenerProtocol } from './types.js'
 
+const PUBLISH = 3
+const PUBACK = 4
+const PUBREC = 5
+const PUBREL = 6
+const PUBCOMP = 7
 const DISCONNECT = 14
 
 /** Bound of the per-client authorizePublish cache (EMQ X v3 acl_cache_max_size default). */
@@ -99,23 +104,84 @@ export function normalizeIp (addr: string | undefined): string {
   return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr
 }
 
-/**
- * Observes both directions of `stream` without sitting in the data path: a 'data' listener on the
- * inbound side (aedes reads in paused mode via 'readable', which keeps precedence, so this only sees
- * what aedes reads) and a wrapper around `write` on the outbound side.
- * Must be installed after aedes attached its 'readable' listener.
- */
-export function tapConnection (stream: Duplex, state: ConnState, metrics: Metrics, maxPacketSize?: () => number): void {
-  const c = state.counters
-  // a frame above the limit closes the connection on its header, before aedes buffers its body
-  const limit = maxPacketSize && { max: maxPacketSize, exceeded: () => { state.errored = true; stream.destroy() } }
+/** MQTT control packet types [MQTT-2.2.1] by mqtt-packet's `cmd` (the index is the type) */
+const TYPE: Readonly<Record<string, number>> = Object.fromEntries([
+  'reserved', 'connect', 'connack', 'publish', 'puback', 'pubrec', 'pubrel', 'pubcomp',
+  'subscribe', 'suback', 'unsubscribe', 'unsuback', 'pingreq', 'pingresp', 'disconnect'
+].map((cmd, type) => [cmd, type]))
 
-  const inbound = new Framer((type, flags, id) => {
+/** A packet as mqtt-packet parses or writes it: the fields the counters need. */
+interface WirePacket { cmd: string, qos?: number, messageId?: number, length?: number }
+
+/** the aedes Client internals used here (aedes 1.2, mqtt-packet 9) */
+interface ClientWire {
+  _parser: {
+    packet: { length: number }
+    _parseLength: () => boolean
+    prependListener: (event: 'packet', fn: (packet: WirePacket) => void) => void
+  }
+}
+
+type WriteToStream = ((packet: WirePacket, stream: object, opts?: unknown) => boolean) & { cacheNumbers?: boolean }
+
+/** stream → what to do with each packet aedes writes to it */
+const outbound = new WeakMap<object, (packet: WirePacket) => void>()
+let writesTapped = false
+
+/**
+ * aedes writes every packet with mqtt-packet's `writeToStream(packet, conn)`, looked up on the
+ * module object at each call: wrapping it there gives one call per packet written, with the packet
+ * itself, instead of re-reading the bytes. Other users of mqtt-packet in the process (mqtt.js in
+ * tests) pass through: only streams registered by tapConnection are observed.
+ */
+function tapPacketWrites (): void {
+  if (writesTapped) return
+  writesTapped = true
+  const mqttPacket = createRequire(import.meta.resolve('aedes'))('mqtt-packet') as { writeToStream: WriteToStream }
+  const write = mqttPacket.writeToStream
+  const tapped: WriteToStream = function writeToStream (packet, stream, opts) {
+    const result = write(packet, stream, opts) // throws on a malformed packet: then nothing was sent
+    outbound.get(stream)?.(packet)
+    return result
+  }
+  // mqtt.js switches number caching off through this property of the function
+  Object.defineProperty(tapped, 'cacheNumbers', { get: () => write.cacheNumbers, set: (v: boolean) => { write.cacheNumbers = v } })
+  mqttPacket.writeToStream = tapped
+}
+
+/**
+ * Feeds the metrics, the connection's counters and the session's in-flight bookkeeping: packets
+ * from aedes' own parser (each parsed packet) and its writes (tapPacketWrites), bytes from the
+ * stream (a 'data' listener: aedes reads in paused mode via 'readable', which keeps precedence, so
+ * this sees exactly what aedes reads; and a wrapper around `write`).
+ * Must be installed right after `aedes.handle`.
+ */
+export function tapConnection (client: unknown, stream: Duplex, state: ConnState, metrics: Metrics, maxPacketSize?: () => number): void {
+  tapPacketWrites()
+  const c = state.counters
+  const parser = (client as ClientWire)._parser
+
+  if (maxPacketSize !== undefined) {
+    // a frame above the limit closes the connection on its header, before its body is buffered
+    const parseLength = parser._parseLength
+    parser._parseLength = function limitedLength (this: ClientWire['_parser']): boolean {
+      if (!parseLength.call(this)) return false
+      if (this.packet.length <= maxPacketSize()) return true
+      state.errored = true
+      stream.destroy()
+      return false
+    }
+  }
+
+  // before aedes' own listener, so a QoS 2 refused for the in-flight limit is seen as such
+  parser.prependListener('packet', (packet) => {
+    const type = TYPE[packet.cmd] ?? 0
     metrics.pktIn[type]!++
     c.recvPkt++
+    const id = packet.messageId ?? -1
     if (type === PUBLISH) {
-      const qos = (flags >> 1) & 3
-      if (qos < 3) metrics.msgIn[qos]!++
+      const qos = packet.qos ?? 0
+      metrics.msgIn[qos]!++
       c.recvMsg++
       if (qos === 2) receivedQoS2(state, metrics, id)
       return
@@ -140,18 +206,20 @@ export function tapConnection (stream: Duplex, state: ConnState, metrics: Metric
         if (!s.inflight.delete(id)) metrics.pubcompMissed++
         break
     }
-  }, limit)
+  })
 
-  const outbound = new Framer((type, flags, id) => {
+  outbound.set(stream, (packet) => {
+    const type = TYPE[packet.cmd] ?? 0
     metrics.pktOut[type]!++
     c.sendPkt++
     const s = state.session
     if (type === PUBLISH) {
-      const qos = (flags >> 1) & 3
-      if (qos < 3) metrics.msgOut[qos]!++
+      const qos = packet.qos ?? 0
+      metrics.msgOut[qos]!++
       c.sendMsg++
       if (s === null) return
       s.deliverMsg++
+      const id = packet.messageId ?? -1
       if (qos > 0 && !s.inflight.has(id)) {
         s.inflight.add(id)
         // a fresh packet id on a resumed session is a queued message being drained
@@ -159,26 +227,21 @@ export function tapConnection (stream: Duplex, state: ConnState, metrics: Metric
       }
     } else if (type === PUBREL && s !== null) {
       // a PUBREL re-sent on session resume keeps its QoS 2 message in flight
-      s.inflight.add(id)
+      s.inflight.add(packet.messageId ?? -1)
     }
   })
 
   stream.on('data', (chunk: Buffer) => {
     metrics.bytesIn += chunk.length
-    inbound.feed(chunk)
-    c.recvOct = inbound.bytes
+    c.recvOct += chunk.length
   })
 
   const write = stream.write
-  stream.write = function tappedWrite (this: Duplex, ...args: unknown[]): boolean {
-    const [chunk, enc] = args
-    if (typeof chunk === 'string' || chunk instanceof Uint8Array) {
-      const before = outbound.bytes
-      outbound.feed(chunk, typeof enc === 'string' ? enc as BufferEncoding : undefined)
-      metrics.bytesOut += outbound.bytes - before
-      c.sendOct = outbound.bytes
-    }
-    return (write as (...a: unknown[]) => boolean).apply(this, args)
+  stream.write = function tappedWrite (this: Duplex, chunk: unknown, enc?: unknown, cb?: unknown): boolean {
+    const n = typeof chunk === 'string' ? Buffer.byteLength(chunk, typeof enc === 'string' ? enc as BufferEncoding : 'utf8') : (chunk as Uint8Array).length
+    metrics.bytesOut += n
+    c.sendOct += n
+    return (write as (chunk: unknown, enc?: unknown, cb?: unknown) => boolean).call(this, chunk, enc, cb)
   } as Duplex['write']
 }
 

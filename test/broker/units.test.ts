@@ -1,41 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Framer } from '../../src/broker/framing.js'
 import { Metrics } from '../../src/broker/metrics.js'
 import { Registry } from '../../src/broker/registry.js'
 import { normalizeIp } from '../../src/broker/conn.js'
 import type { ConnInfo } from '../../src/broker/types.js'
-
-// CONNECT, PUBLISH QoS 1 id 0x0102 with a 200-byte payload (2-byte remaining length), PUBACK id 7, PINGREQ
-const big = Buffer.alloc(200, 1)
-const stream = Buffer.concat([
-  Buffer.from([0x10, 14, 0, 4]), Buffer.from('MQTT'), Buffer.from([4, 2, 0, 0, 0, 2]), Buffer.from('m1'),
-  Buffer.from([0x32, 0xcf, 0x01, 0, 3]), Buffer.from('a/b'), Buffer.from([1, 2]), big,
-  Buffer.from([0x40, 2, 0, 7]),
-  Buffer.from([0xc0, 0])
-])
-const expected = [[1, 0, -1], [3, 2, 0x0102], [4, 0, 7], [12, 0, -1]]
-
-test('the framer finds every packet and packet id whether bytes arrive at once or one by one', () => {
-  for (const size of [stream.length, 1, 3, 17]) {
-    const seen: number[][] = []
-    const f = new Framer((type, flags, id) => seen.push([type, flags, id]))
-    for (let i = 0; i < stream.length; i += size) f.feed(stream.subarray(i, i + size))
-    assert.deepEqual(seen, expected, `chunk size ${size}`)
-    assert.equal(f.bytes, stream.length)
-  }
-})
-
-test('the framer accepts string chunks as mqtt-packet writes topics', () => {
-  const seen: number[][] = []
-  const f = new Framer((type, flags, id) => seen.push([type, flags, id]))
-  f.feed(Buffer.from([0x32, 9, 0, 4]))
-  f.feed('é/b', 'utf8') // 4 bytes
-  f.feed(Buffer.from([0, 5]))
-  f.feed('x')
-  assert.deepEqual(seen, [[3, 2, 5]])
-  assert.equal(f.bytes, 11)
-})
 
 test('IPv4-mapped IPv6 addresses are shown as plain IPv4', () => {
   assert.equal(normalizeIp('::ffff:10.0.0.1'), '10.0.0.1')
