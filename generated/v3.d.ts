@@ -1544,9 +1544,14 @@ export interface components {
                 "application/json": components["schemas"]["ErrorBody"];
             };
         };
-        /** @description The store (MongoDB or the embedded store) cannot be reached (also while checking credentials that were never seen before). */
+        /**
+         * @description `store_unavailable`: the store (MongoDB or the embedded store) cannot be reached (also while checking
+         *     credentials that were never seen before). `busy`: MQTT traffic keeps the node busy and the API's queue of
+         *     waiting requests is full (`API_LOOP_SHARE`); `Retry-After` says when to try again.
+         */
         StoreUnavailable: {
             headers: {
+                "Retry-After": components["headers"]["Retry-After"];
                 [name: string]: unknown;
             };
             content: {

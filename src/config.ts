@@ -19,6 +19,8 @@ export interface Config {
   trustProxy: boolean
   /** allowed CORS origins; empty = CORS off */
   corsOrigins: string[]
+  /** the most of the event loop the API takes while MQTT keeps it busy (src/api/loop-share.ts) */
+  loopShare: number
   bodyLimit: string
   maxConns: number
   /** MQTT_CONNECT_TIMEOUT: seconds a new MQTT connection has to send CONNECT */
@@ -93,6 +95,8 @@ export function loadConfig (env: Env = process.env): Config {
     if (env.MQTT_TLS_CA) tls.ca = readPem(env, 'MQTT_TLS_CA')
   }
   const mongodbUrl = env.MONGODB_URL || null
+  const loopShare = Number(env.API_LOOP_SHARE ?? '0.1')
+  if (!(loopShare > 0 && loopShare <= 1)) throw new ConfigError(`API_LOOP_SHARE=${env.API_LOOP_SHARE} must be a number above 0 and at most 1`)
   const bodyLimit = env.API_BODY_LIMIT ?? '1mb'
   if (!/^\d+(b|kb|mb)$/i.test(bodyLimit)) throw new ConfigError(`API_BODY_LIMIT=${bodyLimit} must look like 512kb or 1mb`)
   return {
@@ -114,6 +118,7 @@ export function loadConfig (env: Env = process.env): Config {
     maxMqueue: nonNegativeInt(env, 'MQTT_MAX_MQUEUE', 1000),
     slowConsumer: { bytes: positiveInt(env, 'MQTT_SLOW_CONSUMER_BYTES', 16 * 1024 * 1024), seconds: positiveInt(env, 'MQTT_SLOW_CONSUMER_SECONDS', 5) },
     validateResponses: bool(env, 'API_VALIDATE_RESPONSES', false),
+    loopShare,
     cluster: readClusterConfig(env, mongodbUrl, message => new ConfigError(message))
   }
 }

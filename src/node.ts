@@ -230,6 +230,7 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
     trustProxy: config.trustProxy,
     corsOrigins: config.corsOrigins,
     validateResponses: config.validateResponses,
+    loopShare: config.loopShare,
     internal: joined?.internal,
     log: log.child({ component: 'api' }),
     status: async () => {

@@ -13,6 +13,7 @@ import { authenticate, parseBasic } from './auth.js'
 import { AuthLimiter, type AuthLimiterOptions } from './auth-limiter.js'
 import { HELMET_OPTIONS } from './client-error.js'
 import { bindOperations, type Ctx } from './operations.js'
+import { LoopShare } from './loop-share.js'
 import { loadSpec } from './spec.js'
 import { swaggerUi } from './swagger.js'
 
@@ -30,6 +31,8 @@ export interface AppOptions {
   authLimit?: Partial<AuthLimiterOptions>
   /** cluster peers' calls (src/cluster/rpc.ts), under /internal; absent (404) when clustering is off */
   internal?: express.Router | undefined
+  /** the most of the event loop the API takes while MQTT keeps it busy; default 1 (no limit) */
+  loopShare?: number
 }
 
 export function createApp (ctx: Ctx, opts: AppOptions): express.Express {
@@ -51,6 +54,7 @@ export function createApp (ctx: Ctx, opts: AppOptions): express.Express {
   if (opts.internal !== undefined) app.use('/internal', opts.internal)
 
   const limiter = new AuthLimiter(opts.authLimit)
+  app.use(API_BASE, takeTurn(new LoopShare({ share: opts.loopShare ?? 1 })))
   app.use(API_BASE, canonicalPath, requireAuth(ctx, limiter), requireJson)
   app.use(API_BASE, express.json({ limit: opts.bodyLimit, type: () => true, strict: false }))
   app.use(OpenApiValidator.middleware({
@@ -82,6 +86,22 @@ function canonicalPath (req: Request, _res: Response, next: NextFunction): void 
 }
 
 function res (req: Request): Response { return req.res as Response }
+
+/** Each API request waits for the API's turn on the event loop (loop-share.ts); a full queue is 503 busy. */
+function takeTurn (gate: LoopShare) {
+  return (req: Request, response: Response, next: NextFunction): void => {
+    const admitted = gate.admit((done) => {
+      // the client may have gone while it waited: nothing to answer
+      if (req.socket.destroyed) return done()
+      // 'prefinish' comes inside res.end(), when the answer is made: its cost, without the flush;
+      // 'close' covers a request aborted before that
+      response.once('prefinish', done)
+      response.once('close', done)
+      next()
+    })
+    if (!admitted) sendError(response, errors.busy())
+  }
+}
 
 function requireAuth (ctx: Ctx, limiter: AuthLimiter) {
   return async (req: Request, response: Response, next: NextFunction): Promise<void> => {
