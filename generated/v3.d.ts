@@ -1546,8 +1546,8 @@ export interface components {
         };
         /**
          * @description `store_unavailable`: the store (MongoDB or the embedded store) cannot be reached (also while checking
-         *     credentials that were never seen before). `busy`: MQTT traffic keeps the node busy and the API's queue of
-         *     waiting requests is full (`API_LOOP_SHARE`); `Retry-After` says when to try again.
+         *     credentials that were never seen before). `busy`: the broker is busy with MQTT traffic and the API's queue
+         *     of waiting requests is full (`API_LOOP_SHARE`); `Retry-After` says when to try again.
          */
         StoreUnavailable: {
             headers: {

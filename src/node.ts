@@ -32,6 +32,7 @@ import { LocalNode } from './cluster/local-node.js'
 import { SingleNodeCluster } from './cluster/cluster.js'
 import { Clustering } from './cluster/setup.js'
 import { observeReceivers } from './cluster/bus.js'
+import { packetRate } from './api/loop-share.js'
 import type { ClientIdentity } from './services/banned.js'
 import { createApp } from './api/app.js'
 import { handleClientError } from './api/client-error.js'
@@ -81,6 +82,9 @@ async function openMqttPersistence (store: Store, config: Config): Promise<MqttP
 
 /** [MQTT-3.2.2-3] CONNACK return codes used by the hooks. */
 const CONNACK = { IDENTIFIER_REJECTED: 2, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const
+
+/** MQTT packets a second (in and out) from which the API is held to API_LOOP_SHARE: a few percent of one core */
+const BUSY_PACKETS_PER_SEC = 2000
 
 /** Timings tests shorten; production uses the defaults. */
 export interface NodeOptions {
@@ -230,7 +234,7 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
     trustProxy: config.trustProxy,
     corsOrigins: config.corsOrigins,
     validateResponses: config.validateResponses,
-    loopShare: config.loopShare,
+    loopShare: { share: config.loopShare, busy: packetRate(() => running.metrics.packets(), BUSY_PACKETS_PER_SEC) },
     internal: joined?.internal,
     log: log.child({ component: 'api' }),
     status: async () => {

@@ -13,7 +13,7 @@ import { authenticate, parseBasic } from './auth.js'
 import { AuthLimiter, type AuthLimiterOptions } from './auth-limiter.js'
 import { HELMET_OPTIONS } from './client-error.js'
 import { bindOperations, type Ctx } from './operations.js'
-import { LoopShare } from './loop-share.js'
+import { LoopShare, type LoopShareOptions } from './loop-share.js'
 import { loadSpec } from './spec.js'
 import { swaggerUi } from './swagger.js'
 
@@ -31,8 +31,8 @@ export interface AppOptions {
   authLimit?: Partial<AuthLimiterOptions>
   /** cluster peers' calls (src/cluster/rpc.ts), under /internal; absent (404) when clustering is off */
   internal?: express.Router | undefined
-  /** the most of the event loop the API takes while MQTT keeps it busy; default 1 (no limit) */
-  loopShare?: number
+  /** the most of the event loop the API takes while the broker is busy; absent: no limit */
+  loopShare?: LoopShareOptions | undefined
 }
 
 export function createApp (ctx: Ctx, opts: AppOptions): express.Express {
@@ -54,7 +54,7 @@ export function createApp (ctx: Ctx, opts: AppOptions): express.Express {
   if (opts.internal !== undefined) app.use('/internal', opts.internal)
 
   const limiter = new AuthLimiter(opts.authLimit)
-  app.use(API_BASE, takeTurn(new LoopShare({ share: opts.loopShare ?? 1 })))
+  if (opts.loopShare !== undefined) app.use(API_BASE, takeTurn(new LoopShare(opts.loopShare)))
   app.use(API_BASE, canonicalPath, requireAuth(ctx, limiter), requireJson)
   app.use(API_BASE, express.json({ limit: opts.bodyLimit, type: () => true, strict: false }))
   app.use(OpenApiValidator.middleware({

@@ -1,22 +1,26 @@
 /**
- * The API and the MQTT broker share one event loop. While other work (MQTT traffic) keeps the loop
- * busy, API requests get at most `share` of the loop's time: they wait their turn, one at a time,
- * instead of running at once, so a script hammering the API slows its own answers, not message
- * delivery. When the loop is otherwise quiet the API runs unthrottled.
+ * The API and the MQTT broker share one event loop. While the broker is busy (`busy()`, checked
+ * once per window: in production, MQTT packets above a rate), API requests get at most `share` of
+ * the loop's time: they wait their turn, one at a time, so a script hammering the API slows its
+ * own answers, not message delivery. When the broker is quiet the API runs unthrottled.
+ *
+ * Busy is the broker's own traffic, not the loop's utilisation: under a hammering API a starved
+ * broker's load looks small precisely because it is being starved.
  *
  * A request's cost is the time from its start until its answer is made, which for this API
- * (in-memory lists, a local or nearby store) is close to the loop time it took. Costs are paid back at `share` of
- * wall time, so one large answer (10,000 subscriptions) is followed by a proportionate pause.
+ * (in-memory lists, a local or nearby store) is close to the loop time it took. Costs are paid
+ * back at `share` of wall time, so one large answer (10,000 subscriptions) is followed by a
+ * proportionate pause.
  */
-import { performance, type EventLoopUtilization } from 'node:perf_hooks'
+import { performance } from 'node:perf_hooks'
 
 export interface LoopShareOptions {
-  /** the most of the loop's time the API may take while the loop is busy, 0 < share ≤ 1 (1: no limit) */
+  /** the most of the loop's time the API may take while the broker is busy, 0 < share ≤ 1 (1: no limit) */
   share: number
-  /** how often the loop's other load is re-measured, ms */
+  /** whether the broker is busy; called at most once per window */
+  busy: () => boolean
+  /** how often `busy` is asked, ms */
   windowMs?: number
-  /** utilisation by other work above which the API is held to its share */
-  busyAbove?: number
   /** requests waiting beyond this are refused (the caller answers 503 with Retry-After) */
   maxQueue?: number
 }
@@ -24,27 +28,25 @@ export interface LoopShareOptions {
 export class LoopShare {
   private readonly share: number
   private readonly windowMs: number
-  private readonly busyAbove: number
   private readonly maxQueue: number
+  private readonly busySignal: () => boolean
   private readonly queue: Array<() => void> = []
   private running = 0
   /** API time not yet paid back, ms */
   private debt = 0
   private paidAt = performance.now()
   private busy = false
-  private windowStart = performance.now()
-  private windowApiMs = 0
-  private elu: EventLoopUtilization = performance.eventLoopUtilization()
+  private checkedAt = -Infinity
   private timer: NodeJS.Timeout | null = null
 
   constructor (opts: LoopShareOptions) {
     this.share = opts.share
+    this.busySignal = opts.busy
     this.windowMs = opts.windowMs ?? 100
-    this.busyAbove = opts.busyAbove ?? 0.5
     this.maxQueue = opts.maxQueue ?? 1000
   }
 
-  /** whether the API is being held to its share now (for tests and logs) */
+  /** whether the API is being held to its share now */
   get throttled (): boolean {
     this.measure()
     return this.busy
@@ -77,9 +79,7 @@ export class LoopShare {
       if (finished) return
       finished = true
       this.running--
-      const ms = performance.now() - t0
-      this.debt += ms
-      this.windowApiMs += ms
+      this.debt += performance.now() - t0
       this.drain()
     })
   }
@@ -91,20 +91,15 @@ export class LoopShare {
     return this.running === 0 && this.debt <= 0
   }
 
-  /** Re-measures the loop's other load once per window and pays back debt for the time passed. */
+  /** Pays back debt for the time passed; asks whether the broker is busy once per window. */
   private measure (): void {
     const now = performance.now()
     this.debt = Math.max(0, this.debt - (now - this.paidAt) * this.share)
     this.paidAt = now
-    const elapsed = now - this.windowStart
-    if (elapsed < this.windowMs) return
-    const elu = performance.eventLoopUtilization(this.elu)
-    this.elu = performance.eventLoopUtilization()
-    const other = elu.utilization - this.windowApiMs / elapsed
-    this.busy = other > this.busyAbove
+    if (now - this.checkedAt < this.windowMs) return
+    this.checkedAt = now
+    this.busy = this.busySignal()
     if (!this.busy) this.debt = 0
-    this.windowStart = now
-    this.windowApiMs = 0
   }
 
   private drain (): void {
@@ -114,11 +109,28 @@ export class LoopShare {
 
   private schedule (): void {
     if (this.timer !== null || this.running > 0) return
-    // when the debt is paid, or at the next re-measurement, whichever comes first
-    const wait = Math.max(1, Math.min(this.debt / this.share, this.windowMs - (performance.now() - this.windowStart)))
+    // when the debt is paid, or at the next check of the broker, whichever comes first
+    const wait = Math.max(1, Math.min(this.debt / this.share, this.windowMs - (performance.now() - this.checkedAt)))
     this.timer = setTimeout(() => {
       this.timer = null
       this.drain()
     }, wait)
+  }
+}
+
+/**
+ * The broker counts as busy while it handles at least `perSec` MQTT packets a second (in and out),
+ * measured between calls: light device traffic leaves the API alone.
+ */
+export function packetRate (packets: () => number, perSec: number): () => boolean {
+  let last = packets()
+  let at = performance.now()
+  return () => {
+    const now = performance.now()
+    const n = packets()
+    const rate = (n - last) * 1000 / Math.max(1, now - at)
+    last = n
+    at = now
+    return rate >= perSec
   }
 }

@@ -34,6 +34,11 @@ export class Metrics {
     STAT_NAMES.map(n => [n, { count: 0, max: 0 }])
   )
 
+  /** MQTT packets received and sent so far */
+  packets (): number {
+    return sum(this.pktIn) + sum(this.pktOut)
+  }
+
   all (): Record<string, number> {
     const i = this.pktIn
     const o = this.pktOut

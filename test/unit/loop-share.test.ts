@@ -1,23 +1,23 @@
-// The API's share of a busy event loop (src/api/loop-share.ts), with real timers and real loop load.
+// The API's share of the event loop while the broker is busy (src/api/loop-share.ts), with real
+// timers and real loop load.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { performance } from 'node:perf_hooks'
-import { LoopShare } from '../../src/api/loop-share.js'
+import { LoopShare, packetRate } from '../../src/api/loop-share.js'
 
 const spin = (ms: number): void => { const end = performance.now() + ms; while (performance.now() < end); }
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
-/** other work that keeps the loop busy: `ms` of CPU per turn, until stopped */
-function loadLoop (ms: number): () => void {
+/** other work that keeps the loop busy: `ms` of CPU per turn, until stopped; `on` is the busy signal */
+function loadLoop (ms: number): { stop: () => void, busy: () => boolean } {
   let on = true
   const turn = (): void => { if (!on) return; spin(ms); setImmediate(turn) }
   setImmediate(turn)
-  return () => { on = false }
+  return { stop: () => { on = false }, busy: () => on }
 }
 
 test('on a quiet loop requests start at once, side by side', async () => {
-  const gate = new LoopShare({ share: 0.1, windowMs: 20 })
-  await sleep(30)
+  const gate = new LoopShare({ share: 0.1, windowMs: 20, busy: () => false })
   const started: number[] = []
   const finish: Array<() => void> = []
   for (let i = 0; i < 5; i++) gate.admit((done) => { started.push(i); finish.push(done) })
@@ -28,10 +28,10 @@ test('on a quiet loop requests start at once, side by side', async () => {
 
 test('on a busy loop the API takes about its share, one request at a time, and every request is answered', async () => {
   const share = 0.1
-  const gate = new LoopShare({ share, windowMs: 50 })
-  const stop = loadLoop(5)
+  const load = loadLoop(5)
+  const stop = load.stop
+  const gate = new LoopShare({ share, windowMs: 50, busy: load.busy })
   try {
-    await sleep(120) // the load is seen after one window
     assert.equal(gate.throttled, true)
     let apiMs = 0
     let running = 0
@@ -65,10 +65,10 @@ test('on a busy loop the API takes about its share, one request at a time, and e
 })
 
 test('beyond the queue bound a request is refused and never run', async () => {
-  const gate = new LoopShare({ share: 0.1, windowMs: 20, maxQueue: 2 })
-  const stop = loadLoop(5)
+  const load = loadLoop(5)
+  const stop = load.stop
+  const gate = new LoopShare({ share: 0.1, windowMs: 20, maxQueue: 2, busy: load.busy })
   try {
-    await sleep(60)
     const ran: number[] = []
     const hold: Array<() => void> = []
     const results = [0, 1, 2, 3].map(i => gate.admit((done) => { ran.push(i); hold.push(done) }))
@@ -86,14 +86,25 @@ test('beyond the queue bound a request is refused and never run', async () => {
 })
 
 test('share 1 is no limit, even on a busy loop', async () => {
-  const gate = new LoopShare({ share: 1, windowMs: 20 })
-  const stop = loadLoop(5)
+  const load = loadLoop(5)
+  const stop = load.stop
+  const gate = new LoopShare({ share: 1, windowMs: 20, busy: load.busy })
   try {
-    await sleep(60)
     let started = 0
     for (let i = 0; i < 3; i++) gate.admit(() => { started++ })
     assert.equal(started, 3)
   } finally {
     stop()
   }
+})
+
+test('busy is a packet rate measured between checks', async () => {
+  let packets = 0
+  const busy = packetRate(() => packets, 1000)
+  await sleep(100)
+  packets += 50 // 500 a second
+  assert.equal(busy(), false)
+  await sleep(100)
+  packets += 200 // 2000 a second
+  assert.equal(busy(), true)
 })
