@@ -82,7 +82,7 @@ function guard (child: ChildProcess, name: string): () => void {
 async function startOurs (name: SystemName, runtime: OursRuntime, opts: StartOptions): Promise<System> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-ours-'))
   const [mqttPort, apiPort] = [await freePort(), await freePort()]
-  const flags = opts.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`]
+  const flags = opts.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProfDir, name)}`]
   const env: Record<string, string | undefined> = {
     ...process.env,
     MQTT_PORT: String(mqttPort),
@@ -115,9 +115,12 @@ async function startOurs (name: SystemName, runtime: OursRuntime, opts: StartOpt
   }
 }
 
-async function startBareAedes (name: SystemName, persistence: 'memory' | 'sqlite'): Promise<System> {
+async function startBareAedes (name: SystemName, persistence: 'memory' | 'sqlite', opts: StartOptions): Promise<System> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-aedes-'))
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bare-aedes.ts'], {
+  // profiled too, so a profile of ours can be read against the same code without the management layer
+  // (one directory per system: the tsx loader thread writes a profile of its own)
+  const flags = opts.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProfDir, name)}`]
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'bench/bare-aedes.ts'], {
     cwd: ROOT,
     env: { ...process.env, BENCH_PERSISTENCE: persistence, BENCH_DATA_DIR: dir, BENCH_PORT: '0', NODE_OPTIONS: undefined },
     stdio: ['ignore', 'pipe', 'inherit']
@@ -184,8 +187,8 @@ export async function startSystem (name: SystemName, runtime: OursRuntime, opts:
     case 'ours-mongo':
       if (opts.mongoUrl === undefined) throw new Error('ours-mongo needs a MongoDB URL')
       return startOurs(name, runtime, opts)
-    case 'aedes-memory': return startBareAedes(name, 'memory')
-    case 'aedes-sqlite': return startBareAedes(name, 'sqlite')
+    case 'aedes-memory': return startBareAedes(name, 'memory', opts)
+    case 'aedes-sqlite': return startBareAedes(name, 'sqlite', opts)
     case 'mosquitto': return startMosquitto()
   }
 }
