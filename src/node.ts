@@ -63,6 +63,8 @@ const MQTT_COLLECTION_PREFIX = 'mqtt_'
 interface MqttPersistence {
   persistence: unknown
   storedSessions: () => Promise<StoredSession[]>
+  /** retained messages held in the store (every node's, when shared) */
+  retainedCount?: () => Promise<number>
   close: () => Promise<void>
 }
 
@@ -73,6 +75,7 @@ async function openMqttPersistence (store: Store, config: Config): Promise<MqttP
     return {
       persistence: createMongoPersistence(db, MQTT_COLLECTION_PREFIX),
       storedSessions: () => mongoStoredSessions(db, MQTT_COLLECTION_PREFIX),
+      retainedCount: async () => await db.collection(`${MQTT_COLLECTION_PREFIX}retained`).countDocuments(),
       close: async () => {}
     }
   }
@@ -161,6 +164,7 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
     storedSessions: clustering?.storedSessions(mqtt.storedSessions) ?? mqtt.storedSessions,
     mq: clustering?.bus,
     busReceivers: clustering !== null ? fn => { observeReceivers(clustering.bus, fn) } : undefined,
+    retainedCount: clustering !== null ? mqtt.retainedCount : undefined,
     nodeName: config.nodeName,
     host: config.host,
     mqttPort: config.mqttPort,

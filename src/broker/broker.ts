@@ -71,12 +71,15 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
   /** the same, by packet, where the packet published is the one stored (clustered: see busReceivers) */
   const storedPackets = new WeakSet<object>()
   const retained = new Set<string>()
+  // retained messages other nodes store too (a cluster): counted in the shared store itself
+  const sharedRetained = opts.retainedCount === undefined ? undefined : pollCount(opts.retainedCount, n => { registry.setRetained(n) }, log)
   /** set once the local mqemitter's matcher is observed (one node alone) */
   let countDrops = false
   let closing = false
 
   tapPersistence(persistence, {
     retained (topic, present) {
+      if (sharedRetained !== undefined) return sharedRetained.refresh()
       if (present) retained.add(topic)
       else retained.delete(topic)
       registry.setRetained(retained.size)
@@ -295,8 +298,11 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
     return s != null && registry.liveSession(client.id) === s
   }
 
-  for (const topic of await retainedTopics(persistence)) retained.add(topic)
-  registry.setRetained(retained.size)
+  if (sharedRetained !== undefined) await sharedRetained.refresh()
+  else {
+    for (const topic of await retainedTopics(persistence)) retained.add(topic)
+    registry.setRetained(retained.size)
+  }
 
   const onConnection = (stream: Duplex, listener: Listener, peer: Peer, req?: IncomingMessage): () => string => {
     const st = new ConnState(listener.protocol, peer, MAX_AWAITING_REL)
@@ -423,6 +429,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       if (closing) return
       closing = true
       clearInterval(sweep)
+      sharedRetained?.stop()
       await new Promise<void>(resolve => aedes.close(resolve))
       await Promise.all(listeners.map(l => l.close()))
       if (ownPersistence) await persistence.destroy()
@@ -457,4 +464,27 @@ function toBuffer (payload: unknown): Buffer {
 
 function toQoS (n: number | undefined): QoS {
   return n === 1 || n === 2 ? n : 0
+}
+
+/** Reads `count` every second and after each `refresh()`, one read at a time; a failed read keeps the last value. */
+function pollCount (count: () => Promise<number>, set: (n: number) => void, log: Logger): { refresh: () => Promise<void>, stop: () => void } {
+  let reading: Promise<void> | null = null
+  let again = false
+  const refresh = async (): Promise<void> => {
+    if (reading !== null) { again = true; return await reading }
+    reading = (async () => {
+      do {
+        again = false
+        try {
+          set(await count())
+        } catch (err) {
+          log.warn({ err: String(err) }, 'retained messages could not be counted')
+        }
+      } while (again)
+    })()
+    try { await reading } finally { reading = null }
+  }
+  const timer = setInterval(() => { refresh().catch(() => {}) }, 1000)
+  timer.unref()
+  return { refresh, stop: () => { clearInterval(timer) } }
 }

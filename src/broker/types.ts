@@ -112,6 +112,8 @@ export interface BrokerOptions {
    * delivered it to (`receivers`), not from the local subscriptions.
    */
   busReceivers?: ((fn: (packet: object, receivers: number) => void) => void) | undefined
+  /** clustered: other nodes store retained messages in the same store, so retained/count is counted there */
+  retainedCount?: (() => Promise<number>) | undefined
   maxConns?: number
   hooks?: BrokerHooks
   log?: Logger

@@ -107,6 +107,20 @@ test('the retainer and delayed publish act cluster-wide', { skip: SKIP, timeout:
     await eventually(async () => (await storedTopics()).length === 0, 3000)
   })
 
+  await t.test('retained/count is the cluster\'s count on every node', async () => {
+    // each node's own figure, asked on the other node
+    const counts = async (): Promise<number[]> => await Promise.all(names.map(async (n, i) =>
+      (await call(cl.nodes[1 - i] as Proc, 'GET', `/nodes/${n}/stats`)).body['retained/count'] as number))
+    await pa.publishAsync('n/a', 'x', { qos: 1, retain: true })
+    await pb.publishAsync('n/b', 'y', { qos: 1, retain: true })
+    await eventually(async () => (await counts()).every(n => n === 2), 4000)
+      .catch(async () => { assert.fail(`retained/count per node: ${await counts()}`) })
+    await pb.publishAsync('n/a', '', { qos: 1, retain: true })
+    await pa.publishAsync('n/b', '', { qos: 1, retain: true })
+    await eventually(async () => (await counts()).every(n => n === 0), 4000)
+      .catch(async () => { assert.fail(`retained/count per node after clearing: ${await counts()}`) })
+  })
+
   await t.test('max_retained_messages counts the topics retained through every node', async () => {
     await setRetainer(a, 'max_retained_messages', '2')
     await pa.publishAsync('c/1', '1', { qos: 1, retain: true })
