@@ -28,7 +28,12 @@ async function run (from: Proc, to: Proc, qos: 0 | 1, n: number, tag: string): P
       while (next < n) { const i = next++; await pub.publishAsync(`bench/${tag}`, `m${i}`, { qos }) }
     }))
   }
-  await Promise.race([done, new Promise((_resolve, reject) => setTimeout(() => reject(new Error(`${tag}: ${got}/${n} received`)), 120000))])
+  let timer: NodeJS.Timeout | undefined
+  try {
+    await Promise.race([done, new Promise((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`${tag}: ${got}/${n} received`)), 120000) })])
+  } finally {
+    clearTimeout(timer) // else it holds the process open for two minutes after the last run
+  }
   const secs = Number(process.hrtime.bigint() - started) / 1e9
   await pub.endAsync(); await sub.endAsync()
   return Math.round(n / secs)
@@ -51,6 +56,7 @@ try {
   const rows: Array<[string, number, number]> = []
   for (const [name, from, to] of [['single node (no bus)', single, single], ['cluster, same node', a, a], ['cluster, cross-node', a, b]] as const) {
     const tag = name.replace(/\W+/g, '')
+    console.error(`${new Date().toISOString()} ${name}`)
     rows.push([name, await run(from, to, 0, N0, `${tag}0`), await run(from, to, 1, N1, `${tag}1`)])
   }
   console.log(`| path | QoS 0 msg/s (N=${N0}) | QoS 1 msg/s (N=${N1}, ${process.env.INFLIGHT ?? 100} in flight) |\n|---|---:|---:|`)
