@@ -30,6 +30,8 @@ export interface System {
 
 export interface StartOptions {
   mongoUrl?: string
+  /** more environment for our node */
+  env?: Record<string, string>
   /** write a V8 CPU profile of our node into this directory when it stops */
   cpuProfDir?: string
 }
@@ -94,6 +96,7 @@ async function startOurs (name: SystemName, runtime: OursRuntime, opts: StartOpt
     NODE_OPTIONS: undefined
   }
   if (name === 'ours-mongo' && opts.mongoUrl !== undefined) env.MONGODB_URL = opts.mongoUrl
+  Object.assign(env, opts.env)
   const child = spawn(process.execPath, [...flags, ...runtime.argv], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] })
   child.stdout?.pipe(createWriteStream(join(dir, 'stdout.log')))
   const unguard = guard(child, name)

@@ -30,7 +30,10 @@ export async function runStores (ctx: Ctx): Promise<StoresResult> {
   try {
     for (const n of names) {
       try {
-        systems.push(await startSystem(n, ctx.runtime, mongo === null ? {} : { mongoUrl: mongo.url }))
+        // the offline queue unbounded, like the baselines': its default of 1,000 (EMQ X's max_mqueue_len)
+        // would drop most of the messages queued here, and this measures the queue, not its limit
+        const env = { MQTT_MAX_MQUEUE: '0' }
+        systems.push(await startSystem(n, ctx.runtime, mongo === null ? { env } : { env, mongoUrl: mongo.url }))
       } catch (err) {
         if (n !== 'ours-mongo') throw err
         mongoNote = `skipped: our node did not start on FerretDB: ${(err as Error).message}`
