@@ -9,7 +9,7 @@ import { createRequire } from 'node:module'
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { ConnState, tapConnection } from './conn.js'
-import { slowConsumerGuard, strictParser } from './guard.js'
+import { guardClient, type Guards } from './guard.js'
 import { limitMqueue } from './mqueue.js'
 import { markRedeliveries } from './redelivery.js'
 import type { Peer } from './conn.js'
@@ -304,18 +304,20 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
     registry.setRetained(retained.size)
   }
 
+  const guards: Guards = {
+    maxPacketSize: opts.maxPacketSize,
+    slowBytes: slow.bytes,
+    slowSeconds: slow.seconds,
+    onSlow: (client) => { const st = stateOf(client as Client); if (st !== undefined) st.reason ??= 'slow_consumer' },
+    onDrop: () => { metrics.dropped++ },
+    onOversize: (client) => { const st = stateOf(client as Client); if (st !== undefined) st.errored = true }
+  }
   const onConnection = (stream: Duplex, listener: Listener, peer: Peer, req?: IncomingMessage): () => string => {
     const st = new ConnState(listener.protocol, peer, MAX_AWAITING_REL)
     states.set(stream, st)
     const client = aedes.handle(stream, req)
-    strictParser(client)
-    slowConsumerGuard(client, {
-      maxBytes: slow.bytes,
-      seconds: slow.seconds,
-      onSlow: () => { st.reason ??= 'slow_consumer' },
-      onDrop: () => { metrics.dropped++ }
-    })
-    tapConnection(client, stream, st, metrics, opts.maxPacketSize)
+    guardClient(client, guards)
+    tapConnection(client, stream, st, metrics)
     return () => {
       if (st.info !== null) registry.disconnected(st.info, Date.now())
       return closing && st.reason === null ? 'shutdown' : st.shutdownReason()
@@ -421,7 +423,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
     cleanAclCache (clientId) {
       const st = stateOf(clientOf(clientId))
       if (st === undefined) return false
-      st.acl.clear()
+      st.aclClear()
       return true
     },
 

@@ -51,8 +51,8 @@ export class ConnState {
   reason: string | null = null
   sawDisconnect = false
   errored = false
-  /** topic → authorizePublish decision, insertion-ordered for FIFO eviction */
-  readonly acl = new Map<string, boolean>()
+  /** topic → authorizePublish decision, insertion-ordered for FIFO eviction; made on first use */
+  private acl: Map<string, boolean> | null = null
 
   constructor (readonly listener: ListenerProtocol, readonly peer: Peer, readonly maxAwaitingRel: number) {}
 
@@ -86,15 +86,20 @@ export class ConnState {
   }
 
   aclGet (topic: string): boolean | undefined {
-    return this.acl.get(topic)
+    return this.acl?.get(topic)
   }
 
   aclSet (topic: string, allow: boolean): void {
-    if (this.acl.size >= ACL_CACHE_MAX) {
-      const oldest = this.acl.keys().next()
-      if (oldest.done !== true) this.acl.delete(oldest.value)
+    const acl = this.acl ??= new Map()
+    if (acl.size >= ACL_CACHE_MAX) {
+      const oldest = acl.keys().next()
+      if (oldest.done !== true) acl.delete(oldest.value)
     }
-    this.acl.set(topic, allow)
+    acl.set(topic, allow)
+  }
+
+  aclClear (): void {
+    this.acl = null
   }
 }
 
@@ -115,11 +120,7 @@ interface WirePacket { cmd: string, qos?: number, messageId?: number, length?: n
 
 /** the aedes Client internals used here (aedes 1.2, mqtt-packet 9) */
 interface ClientWire {
-  _parser: {
-    packet: { length: number }
-    _parseLength: () => boolean
-    prependListener: (event: 'packet', fn: (packet: WirePacket) => void) => void
-  }
+  _parser: { prependListener: (event: 'packet', fn: (packet: WirePacket) => void) => void }
 }
 
 type WriteToStream = ((packet: WirePacket, stream: object, opts?: unknown) => boolean) & { cacheNumbers?: boolean }
@@ -156,22 +157,10 @@ function tapPacketWrites (): void {
  * this sees exactly what aedes reads; and a wrapper around `write`).
  * Must be installed right after `aedes.handle`.
  */
-export function tapConnection (client: unknown, stream: Duplex, state: ConnState, metrics: Metrics, maxPacketSize?: () => number): void {
+export function tapConnection (client: unknown, stream: Duplex, state: ConnState, metrics: Metrics): void {
   tapPacketWrites()
   const c = state.counters
   const parser = (client as ClientWire)._parser
-
-  if (maxPacketSize !== undefined) {
-    // a frame above the limit closes the connection on its header, before its body is buffered
-    const parseLength = parser._parseLength
-    parser._parseLength = function limitedLength (this: ClientWire['_parser']): boolean {
-      if (!parseLength.call(this)) return false
-      if (this.packet.length <= maxPacketSize()) return true
-      state.errored = true
-      stream.destroy()
-      return false
-    }
-  }
 
   // before aedes' own listener, so a QoS 2 refused for the in-flight limit is seen as such
   parser.prependListener('packet', (packet) => {

@@ -17,6 +17,15 @@ export interface SessionLimits {
   maxMqueue?: number
 }
 
+/** A set of packet ids whose table is made on first add: most connections never hold one (memory per connection). */
+export class PacketIds {
+  private ids: Set<number> | null = null
+  get size (): number { return this.ids?.size ?? 0 }
+  has (id: number): boolean { return this.ids?.has(id) === true }
+  add (id: number): void { (this.ids ??= new Set()).add(id) }
+  delete (id: number): boolean { return this.ids?.delete(id) === true }
+}
+
 export class Session implements SessionInfo {
   connected = true
   mqueueLen = 0
@@ -32,9 +41,9 @@ export class Session implements SessionInfo {
   /** topic filter → granted QoS */
   readonly subs = new Map<string, QoS>()
   /** packet ids of outgoing QoS 1/2 PUBLISH not yet completed (PUBACK, or PUBCOMP for QoS 2) */
-  readonly inflight = new Set<number>()
+  readonly inflight = new PacketIds()
   /** packet ids of incoming QoS 2 PUBLISH awaiting PUBREL [MQTT-4.3.3] */
-  readonly awaitingRel = new Set<number>()
+  readonly awaitingRel = new PacketIds()
   /** sorted view of `subs` keys, rebuilt lazily */
   sortedTopics: string[] | null = null
 
