@@ -4,66 +4,16 @@
 import { test } from 'node:test'
 import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createConnection } from 'node:net'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { eventually } from '../helpers.js'
 import { call, freePort, startProcess, stop, type Proc } from '../process.js'
+import { SECRET, SKIP, mongoUrl, startCluster, startRedis } from './harness.js'
 
-const MONGO = process.env.MONGODB_TEST_URL
-const HAS_REDIS = spawnSync('redis-server', ['--version']).status === 0
-const SKIP = !MONGO
-  ? 'MONGODB_TEST_URL not set: start FerretDB with scripts/ferretdb.sh'
-  : !HAS_REDIS ? 'redis-server not installed (apt-get install -y redis-server)' : false
-
-const SECRET = 'cluster-test-secret-0123456789'
 const names = ['n1@127.0.0.1', 'n2@127.0.0.1', 'n3@127.0.0.1'] as const
-
-async function startRedis (t: TestContext): Promise<string> {
-  const port = await freePort()
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: 'ignore' })
-  t.after(() => { child.kill('SIGKILL') })
-  await eventually(async () => await new Promise<boolean>(resolve => {
-    const s = createConnection(port, '127.0.0.1', () => { s.end(); resolve(true) }).on('error', () => resolve(false))
-  }), 5000)
-  return `redis://127.0.0.1:${port}`
-}
-
-interface Cluster { env: Record<string, string>, nodes: Proc[], start: (name: string) => Promise<Proc> }
-
-async function startCluster (t: TestContext, tag: string): Promise<Cluster> {
-  const bus = await startRedis(t)
-  const dataDir = mkdtempSync(join(tmpdir(), `cluster-${tag}-`))
-  t.after(() => rmSync(dataDir, { recursive: true, force: true }))
-  const env = {
-    MONGODB_URL: `${(MONGO as string).replace(/\/?$/, '/')}cluster_${tag}_${process.pid}_${Date.now()}`,
-    CLUSTER_BUS_URL: bus,
-    CLUSTER_SECRET: SECRET,
-    API_VALIDATE_RESPONSES: 'true'
-  }
-  const procs: Proc[] = []
-  t.after(() => { for (const p of procs) p.child.kill('SIGKILL') })
-  const start = async (name: string): Promise<Proc> => {
-    const p = await startProcess({ ...env, NODE_NAME: name, DATA_DIR: join(dataDir, name) })
-    procs.push(p)
-    return p
-  }
-  // the first start creates the admin user; the others join
-  const n1 = await start(names[0])
-  const rest = await Promise.all([start(names[1]), start(names[2])])
-  const nodes = [n1, ...rest]
-  // a node is listed once it claimed its name, Running once its API answers
-  for (const p of nodes) {
-    await eventually(async () => {
-      const all = (await call(p, 'GET', '/nodes')).body
-      return all.length === 3 && all.every((n: any) => n.node_status === 'Running')
-    }, 15000)
-  }
-  return { env, nodes, start }
-}
 
 async function client (t: TestContext, p: Proc, clientId: string, opts: IClientOptions = {}): Promise<MqttClient> {
   const c = await mqtt.connectAsync(p.mqtt, { clientId, reconnectPeriod: 0, ...opts })
@@ -81,7 +31,7 @@ const closed = (c: MqttClient): Promise<void> => new Promise(resolve => { if (c.
 const sorted = (xs: string[]): string[] => [...xs].sort()
 
 test('three nodes act as one broker and one API', { skip: SKIP, timeout: 120000 }, async (t) => {
-  const cl = await startCluster(t, 'main')
+  const cl = await startCluster(t, 'main', names)
   const [n1, n2, n3] = cl.nodes as [Proc, Proc, Proc]
 
   await t.test('every node lists the three members, running, and serves their brokers', async () => {
@@ -278,7 +228,7 @@ test('a node refuses to start under the name of a live node', { skip: SKIP, time
   const bus = await startRedis(t)
   const dataDir = mkdtempSync(join(tmpdir(), 'cluster-dup-'))
   t.after(() => rmSync(dataDir, { recursive: true, force: true }))
-  const env = { MONGODB_URL: `${(MONGO as string).replace(/\/?$/, '/')}cluster_dup_${process.pid}_${Date.now()}`, CLUSTER_BUS_URL: bus, CLUSTER_SECRET: SECRET, DATA_DIR: dataDir, NODE_NAME: 'same@127.0.0.1' }
+  const env = { MONGODB_URL: `${mongoUrl('dup')}`, CLUSTER_BUS_URL: bus, CLUSTER_SECRET: SECRET, DATA_DIR: dataDir, NODE_NAME: 'same@127.0.0.1' }
   const first = await startProcess(env)
   t.after(() => { first.child.kill('SIGKILL') })
   const [mqttPort, apiPort] = [await freePort(), await freePort()]

@@ -5,64 +5,15 @@
 import { test } from 'node:test'
 import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createConnection } from 'node:net'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { MongoClient } from 'mongodb'
 import { eventually } from '../helpers.js'
-import { call, freePort, startProcess, stop, type Proc } from '../process.js'
+import { call, stop, type Proc } from '../process.js'
+import { SKIP, startCluster } from './harness.js'
 
-const MONGO = process.env.MONGODB_TEST_URL
-const HAS_REDIS = spawnSync('redis-server', ['--version']).status === 0
-const SKIP = !MONGO
-  ? 'MONGODB_TEST_URL not set: start FerretDB with scripts/ferretdb.sh'
-  : !HAS_REDIS ? 'redis-server not installed (apt-get install -y redis-server)' : false
-
-const SECRET = 'cluster-test-secret-0123456789'
 const names = ['p1@127.0.0.1', 'p2@127.0.0.1'] as const
 
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
-
-async function startRedis (t: TestContext): Promise<string> {
-  const port = await freePort()
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: 'ignore' })
-  t.after(() => { child.kill('SIGKILL') })
-  await eventually(async () => await new Promise<boolean>(resolve => {
-    const s = createConnection(port, '127.0.0.1', () => { s.end(); resolve(true) }).on('error', () => resolve(false))
-  }), 5000)
-  return `redis://127.0.0.1:${port}`
-}
-
-async function startCluster (t: TestContext, tag: string): Promise<{ env: Record<string, string>, nodes: Proc[] }> {
-  const bus = await startRedis(t)
-  const dataDir = mkdtempSync(join(tmpdir(), `cluster-${tag}-`))
-  t.after(() => rmSync(dataDir, { recursive: true, force: true }))
-  const env = {
-    MONGODB_URL: `${(MONGO as string).replace(/\/?$/, '/')}cluster_${tag}_${process.pid}_${Date.now()}`,
-    CLUSTER_BUS_URL: bus,
-    CLUSTER_SECRET: SECRET,
-    API_VALIDATE_RESPONSES: 'true'
-  }
-  const procs: Proc[] = []
-  t.after(() => { for (const p of procs) p.child.kill('SIGKILL') })
-  const start = async (name: string): Promise<Proc> => {
-    const p = await startProcess({ ...env, NODE_NAME: name, DATA_DIR: join(dataDir, name) })
-    procs.push(p)
-    return p
-  }
-  // the first start creates the admin user; the other joins
-  const nodes = [await start(names[0]), await start(names[1])]
-  for (const p of nodes) {
-    await eventually(async () => {
-      const all = (await call(p, 'GET', '/nodes')).body
-      return all.length === 2 && all.every((n: any) => n.node_status === 'Running')
-    }, 15000)
-  }
-  return { env, nodes }
-}
 
 async function client (t: TestContext, p: Proc, clientId: string): Promise<MqttClient> {
   const c = await mqtt.connectAsync(p.mqtt, { clientId, reconnectPeriod: 0 })
@@ -86,7 +37,7 @@ const setRetainer = async (p: Proc, key: string, value: string): Promise<void> =
 }
 
 test('the retainer and delayed publish act cluster-wide', { skip: SKIP, timeout: 120000 }, async (t) => {
-  const cl = await startCluster(t, 'plugins')
+  const cl = await startCluster(t, 'plugins', names)
   const [a, b] = cl.nodes as [Proc, Proc]
   const mongo = new MongoClient(cl.env.MONGODB_URL as string)
   t.after(async () => { await mongo.close() })
