@@ -139,9 +139,15 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       Promise.resolve().then(() => emptyId ? 2 : hook === undefined ? 0 : hook(info, username, password)).catch((err: unknown) => {
         log.error({ err: String(err), clientId: client.id }, 'authenticate hook failed')
         return 3 // [MQTT-3.2.2-6] Server unavailable
-      }).then(rc => {
+      }).then(async rc => {
         if (rc === 0) {
           st.info = info
+          // [MQTT-3.1.2-6] a clean session discards the stored one: its queue in one delete, once the
+          // client is authenticated (aedes would clear it message by message after CONNACK)
+          const stored = registry.liveSession(client.id)
+          if (info.cleanStart && stored !== undefined && !stored.connected && stored.mqueueLen > 0 && persistence.purgeOutgoing !== undefined) {
+            await persistence.purgeOutgoing(client.id).catch((err: unknown) => log.warn({ clientId: client.id, err: String(err) }, 'purging the queue of a discarded session failed'))
+          }
           return done(null, true)
         }
         st.reason = rc === 4 ? 'bad_username_or_password' : rc === 5 ? 'not_authorized' : 'auth_failure'

@@ -23,6 +23,8 @@ export interface PersistenceLike {
   removeSubscriptions (client: ClientRef, topics: string[]): Promise<void>
   cleanSubscriptions (client: ClientRef): Promise<void>
   cleanIncoming? (client: ClientRef): Promise<void>
+  /** drops a client's whole outgoing queue at once (aedes clears it one message at a time) */
+  purgeOutgoing? (clientId: string): Promise<void>
   destroy (): Promise<void>
 }
 
@@ -76,8 +78,11 @@ export async function retainedTopics (p: PersistenceLike): Promise<string[]> {
 export async function purgeSession (p: PersistenceLike, clientId: string): Promise<void> {
   const client = { id: clientId }
   await p.cleanSubscriptions(client)
-  const queued: StoredPacket[] = []
-  for await (const packet of p.outgoingStream(client) as AsyncIterable<StoredPacket>) queued.push(packet)
-  for (const packet of queued) await p.outgoingClearMessageId(client, packet)
+  if (p.purgeOutgoing !== undefined) await p.purgeOutgoing(clientId)
+  else {
+    const queued: StoredPacket[] = []
+    for await (const packet of p.outgoingStream(client) as AsyncIterable<StoredPacket>) queued.push(packet)
+    for (const packet of queued) await p.outgoingClearMessageId(client, packet)
+  }
   if (typeof p.cleanIncoming === 'function') await p.cleanIncoming(client)
 }

@@ -159,7 +159,7 @@ export class SqlitePersistence extends MemoryPersistenceBase {
   readonly #db: Db
   readonly #stmt: Record<
     'subUpsert' | 'subDelete' | 'subClean' | 'retainedUpsert' | 'retainedDelete' |
-    'outInsert' | 'outSetMessageId' | 'outReplace' | 'outDelete' |
+    'outInsert' | 'outSetMessageId' | 'outReplace' | 'outDelete' | 'outPurge' |
     'inUpsert' | 'inDelete' | 'inClean' | 'willUpsert' | 'willDelete', Statement>
 
   // clientId → queue in delivery order; each entry remembers its row
@@ -188,6 +188,7 @@ export class SqlitePersistence extends MemoryPersistenceBase {
       outSetMessageId: db.prepare('UPDATE outgoing SET message_id = ? WHERE seq = ?'),
       outReplace: db.prepare(`UPDATE outgoing SET (${PACKET_COLS}) = (${PACKET_PARAMS}) WHERE seq = @seq`),
       outDelete: db.prepare('DELETE FROM outgoing WHERE seq = ?'),
+      outPurge: db.prepare('DELETE FROM outgoing WHERE client_id = ?'),
       inUpsert: db.prepare(`INSERT INTO incoming (client_id, key, ${PACKET_COLS}) VALUES (@client_id, @key, ${PACKET_PARAMS})
         ON CONFLICT (client_id, key) DO UPDATE SET ${PACKET_UPDATE}`),
       inDelete: db.prepare('DELETE FROM incoming WHERE client_id = ? AND key = ?'),
@@ -359,6 +360,11 @@ export class SqlitePersistence extends MemoryPersistenceBase {
     queue.splice(i, 1)
     if (queue.length === 0) this.#outgoing.delete(client.id)
     return entry.packet
+  }
+
+  async purgeOutgoing (clientId: string): Promise<void> {
+    this.#stmt.outPurge.run(clientId)
+    this.#outgoing.delete(clientId)
   }
 
   outgoingStream (client: ClientRef): Readable {

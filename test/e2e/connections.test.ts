@@ -94,6 +94,29 @@ test('sessions: a persistent session stays listed while its client is away, with
   assert.deepEqual((await n.api('GET', `/nodes/${n.nodeName}/sessions/nobody`)).body, [])
 })
 
+test('a clean CONNECT discards a stored session and everything queued for it [MQTT-3.1.2-6]', async (t) => {
+  const n = await startTestNode(t)
+  const sub = await n.client({ clientId: 'leaver', clean: false })
+  await sub.subscribeAsync('q/2', { qos: 1 })
+  await sub.endAsync()
+  for (let i = 0; i < 5; i++) await n.api('POST', '/mqtt/publish', { body: { topic: 'q/2', payload: `m${i}`, qos: 1 } })
+  await eventually(async () => (await n.api('GET', '/sessions/leaver')).body[0]?.mqueue_len === 5)
+  const clean = await n.client({ clientId: 'leaver', clean: true })
+  const got: string[] = []
+  clean.on('message', (_topic, payload) => got.push(payload.toString()))
+  await new Promise(resolve => setTimeout(resolve, 200))
+  await clean.endAsync()
+  assert.deepEqual(got, [])
+  await eventually(async () => (await n.api('GET', '/sessions/leaver')).body.length === 0)
+  // back as a persistent session: nothing of the old one is left
+  const again = await n.client({ clientId: 'leaver', clean: false })
+  t.after(() => again.endAsync(true))
+  again.on('message', (_topic, payload) => got.push(payload.toString()))
+  await new Promise(resolve => setTimeout(resolve, 200))
+  assert.deepEqual(got, [])
+  assert.equal((await n.api('GET', '/sessions/leaver')).body[0]?.mqueue_len, 0)
+})
+
 test('subscriptions and routes follow what clients subscribe and unsubscribe', async (t) => {
   const n = await startTestNode(t)
   const a = await n.client({ clientId: 'sub-a' })
