@@ -14,7 +14,7 @@ import type { PersistentResult } from '../workers/mqtt-load.js'
 export interface StoresResult {
   mongo: string
   apiWrites: Partial<Record<SystemName, { perSec: Spread, p99Ms: Spread, errors: number }>>
-  persistent: Partial<Record<SystemName, { enqueuedPerSec: Spread, drainedPerSec: Spread, queued: number, lost: number }>>
+  persistent: Partial<Record<SystemName, { enqueuedPerSec: Spread, drainedPerSec: Spread, queued: number, lost: number, publisherDropped: number }>>
 }
 
 export async function runStores (ctx: Ctx): Promise<StoresResult> {
@@ -71,9 +71,10 @@ export async function runStores (ctx: Ctx): Promise<StoresResult> {
         enqueuedPerSec: spread(list.map(x => x.enqueuedPerSec)),
         drainedPerSec: spread(list.map(x => x.drainedPerSec)),
         queued: list.reduce((a, x) => a + x.queued, 0),
-        lost: list.reduce((a, x) => a + x.lost, 0)
+        lost: list.reduce((a, x) => a + x.lost, 0),
+        publisherDropped: list.filter(x => x.publisherDropped).length
       }
-      ctx.log(`  ${n}: offline QoS 1 queued ${Math.round(result.persistent[n].enqueuedPerSec.median)}/s, drained ${Math.round(result.persistent[n].drainedPerSec.median)}/s, lost ${result.persistent[n].lost}`)
+      ctx.log(`  ${n}: offline QoS 1 queued ${Math.round(result.persistent[n].enqueuedPerSec.median)}/s, drained ${Math.round(result.persistent[n].drainedPerSec.median)}/s, lost ${result.persistent[n].lost}${result.persistent[n].publisherDropped > 0 ? `, publisher dropped by the broker in ${result.persistent[n].publisherDropped} round(s)` : ''}`)
     }
     return result
   } finally {

@@ -38,7 +38,15 @@ export interface ConnectResult { connected: number, failed: number, ms: number, 
 
 /** `limitMs` bounds each phase: a slow store queues fewer messages than asked, and says so */
 export interface PersistentJob { kind: 'persistent', port: number, tag: string, messages: number, window: number, payloadSize: number, limitMs: number }
-export interface PersistentResult { enqueuedPerSec: number, drainedPerSec: number, queued: number, drained: number, lost: number }
+export interface PersistentResult {
+  enqueuedPerSec: number
+  drainedPerSec: number
+  queued: number
+  drained: number
+  lost: number
+  /** the broker closed the publisher's connection before every PUBLISH was acknowledged */
+  publisherDropped: boolean
+}
 
 const held: RawClient[] = []
 
@@ -183,8 +191,13 @@ async function persistent (job: PersistentJob): Promise<PersistentResult> {
   let acked = 0
   const t0 = performance.now()
   let target = job.messages
+  let publisherDropped = false
   await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => { target = sent; if (acked >= target) resolve() }, job.limitMs)
+    // bounded whatever the broker does: a dropped connection or PUBACKs that never come end the phase
+    const giveUp = (): void => { clearTimeout(timer); clearTimeout(last); target = acked; resolve() }
+    pub.socket.once('close', () => { if (acked < target) { publisherDropped = true; giveUp() } })
+    const last = setTimeout(giveUp, job.limitMs + 10000)
+    const timer = setTimeout(() => { target = sent; if (acked >= target) { clearTimeout(last); resolve() } }, job.limitMs)
     const pump = (): void => {
       while (sent < target && sent - acked < job.window) {
         const out = Buffer.allocUnsafe(tpl.size)
@@ -195,7 +208,7 @@ async function persistent (job: PersistentJob): Promise<PersistentResult> {
     }
     pub.onPuback = () => {
       acked++
-      if (acked >= target) { clearTimeout(timer); resolve() } else pump()
+      if (acked >= target) { clearTimeout(timer); clearTimeout(last); resolve() } else pump()
     }
     pump()
   })
@@ -226,7 +239,8 @@ async function persistent (job: PersistentJob): Promise<PersistentResult> {
     drainedPerSec: drained / drainSec,
     queued: target,
     drained,
-    lost: target - drained
+    lost: target - drained,
+    publisherDropped
   }
 }
 
