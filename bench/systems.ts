@@ -32,6 +32,8 @@ export interface StartOptions {
   mongoUrl?: string
   /** more environment for our node */
   env?: Record<string, string>
+  /** Node-based systems: a full GC on SIGUSR2 (bench/gc-on-signal.cjs), before memory is read */
+  gcOnSignal?: boolean
   /** write a V8 CPU profile of our node into this directory when it stops */
   cpuProfDir?: string
 }
@@ -81,10 +83,15 @@ function guard (child: ChildProcess, name: string): () => void {
   return () => { child.off('exit', onExit) }
 }
 
+const profFlags = (opts: StartOptions, name: SystemName): string[] =>
+  opts.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProfDir, name)}`]
+const gcFlags = (opts: StartOptions): string[] =>
+  opts.gcOnSignal === true ? ['--expose-gc', '--require', join(ROOT, 'bench/gc-on-signal.cjs')] : []
+
 async function startOurs (name: SystemName, runtime: OursRuntime, opts: StartOptions): Promise<System> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-ours-'))
   const [mqttPort, apiPort] = [await freePort(), await freePort()]
-  const flags = opts.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProfDir, name)}`]
+  const flags = [...profFlags(opts, name), ...gcFlags(opts)]
   const env: Record<string, string | undefined> = {
     ...process.env,
     MQTT_PORT: String(mqttPort),
@@ -122,7 +129,7 @@ async function startBareAedes (name: SystemName, persistence: 'memory' | 'sqlite
   const dir = mkdtempSync(join(tmpdir(), 'bench-aedes-'))
   // profiled too, so a profile of ours can be read against the same code without the management layer
   // (one directory per system: the tsx loader thread writes a profile of its own)
-  const flags = opts.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProfDir, name)}`]
+  const flags = [...profFlags(opts, name), ...gcFlags(opts)]
   const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'bench/bare-aedes.ts'], {
     cwd: ROOT,
     env: { ...process.env, BENCH_PERSISTENCE: persistence, BENCH_DATA_DIR: dir, BENCH_PORT: '0', NODE_OPTIONS: undefined },

@@ -1,6 +1,7 @@
 /**
  * Scenario 2: N idle clients connect (full 10,000, quick 1,000): connect rate, and memory per
- * connection as the broker's RSS delta / N. Each measurement uses a fresh broker process.
+ * connection as the broker's RSS delta / N, each RSS read after a full garbage collection in the
+ * Node-based systems. Each measurement uses a fresh broker process.
  */
 import type { Ctx } from '../context.js'
 import { rotate, tag } from '../context.js'
@@ -31,13 +32,19 @@ export async function runConnections (ctx: Ctx, fdLimit: string): Promise<Connec
   const rounds = ctx.p.smallRounds
   for (let r = 0; r < rounds; r++) {
     for (const name of rotate(names, r)) {
-      const s = await startSystem(name, ctx.runtime)
+      const s = await startSystem(name, ctx.runtime, { gcOnSignal: true })
+      // Node-based systems collect garbage before each reading (mosquitto has none to collect)
+      const collected = async (): Promise<number> => {
+        if (s.name !== 'mosquitto') process.kill(s.pid, 'SIGUSR2')
+        await sleep(500)
+        return rssOf(s.pid)
+      }
       try {
         await sleep(1000)
-        const rss0 = rssOf(s.pid)
+        const rss0 = await collected()
         const res = await ctx.mqtt.call<ConnectResult>({ kind: 'connect', port: s.mqttPort, prefix: tag('c'), n, concurrency: 100, subscriptions: 0, qos: 0 })
-        await sleep(1500)
-        const rss1 = rssOf(s.pid)
+        await sleep(1000)
+        const rss1 = await collected()
         await ctx.mqtt.call({ kind: 'release' })
         const list = runs.get(name) ?? []
         list.push({ ...res, bytesPerConn: (rss1 - rss0) / Math.max(1, res.connected) })
