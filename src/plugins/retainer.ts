@@ -55,8 +55,6 @@ export class Retainer implements Plugin {
   /** the retained messages are shared with other nodes (MongoDB) */
   private readonly shared: boolean
   private refreshing = false
-  /** shared: the index was re-read since a limit has been set */
-  private fresh = false
   private refreshAfter = 0
 
   constructor (private readonly ctx: PluginContext, private readonly sweepMs = 1000) {
@@ -121,9 +119,7 @@ export class Retainer implements Plugin {
     if (payload.length > this.ctx.settings.number('retainer.max_payload_size')) return false
     const max = this.maxRetained()
     // replacing a retained topic is fine; a new one beyond the limit is not kept
-    // (shared: an index not re-read since a limit was set may hold topics other nodes cleared since;
-    // until it is, new topics are let in, a bounded overshoot like the one between nodes)
-    if (max !== 0 && (!this.shared || this.fresh) && !this.index.has(topic) && this.index.size >= max) return false
+    if (max !== 0 && !this.index.has(topic) && this.index.size >= max) return false
     // counted now, not when the (possibly asynchronous) store finishes, so the next publish sees it
     if (!topic.startsWith(SYS)) this.remember(topic, Date.now())
     return true
@@ -149,18 +145,11 @@ export class Retainer implements Plugin {
     }
     // other nodes store and clear too: read the shared set again, then sweep what it holds. Only
     // while a limit needs the index, and scanning at most a tenth of the time on a large set.
-    if (this.expiryMs() === 0 && this.maxRetained() === 0) {
-      this.fresh = false // not kept up to date while nothing needs it
-      return
-    }
-    if (this.refreshing || Date.now() < this.refreshAfter) return
+    if (this.refreshing || (this.expiryMs() === 0 && this.maxRetained() === 0) || Date.now() < this.refreshAfter) return
     this.refreshing = true
     const began = Date.now()
     this.refresh()
-      .then(() => {
-        this.fresh = true
-        this.removeExpired()
-      })
+      .then(() => { this.removeExpired() })
       .catch((err: unknown) => { this.ctx.log.warn({ err: String(err) }, 'retainer: reading the retained messages failed') })
       .finally(() => {
         this.refreshing = false
