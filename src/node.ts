@@ -71,7 +71,7 @@ interface MqttPersistence {
 /** The MQTT session state lives beside the store: aedes-persistence-mongodb, or SQLite under DATA_DIR. */
 async function openMqttPersistence (store: Store, config: Config): Promise<MqttPersistence> {
   if (store instanceof MongoStore) {
-    const db = store.database
+    const db = store.sessionDatabase
     return {
       persistence: createMongoPersistence(db, MQTT_COLLECTION_PREFIX),
       storedSessions: () => mongoStoredSessions(db, MQTT_COLLECTION_PREFIX),

@@ -72,6 +72,12 @@ interface KvDoc {
 
 const DEFAULT_DB_NAME = 'emqx_api'
 const DEFAULT_TIMEOUT_MS = 3000
+/**
+ * The MQTT session persistence's pool waits this long for a slow server: a failed session write
+ * costs aedes the client's connection, so it must not fail after the API's fast-fail timeout (the
+ * 3 s timeout dropped a QoS 1 publisher after 7,710 queued messages on a loaded FerretDB).
+ */
+const SESSION_TIMEOUT_MS = 30000
 const DEFAULT_INIT_RETRIES = 3
 const INIT_RETRY_DELAY_MS = 500
 const DUPLICATE_KEY = 11000
@@ -203,6 +209,8 @@ export class MongoStore implements Store {
   readonly members: MemberRepo
   readonly #client: MongoClient
   readonly #db: Db
+  readonly #sessionClient: MongoClient
+  readonly #sessionDb: Db
   readonly #initRetries: number
   readonly #onInitRetry: MongoStoreOptions['onInitRetry']
   #connected = false
@@ -222,6 +230,15 @@ export class MongoStore implements Store {
       writeConcern: WRITE_CONCERN
     })
     this.#db = this.#client.db(opts.dbName ?? (dbNameInUrl(opts.url) || DEFAULT_DB_NAME))
+    this.#sessionClient = new MongoClient(opts.url, {
+      serverSelectionTimeoutMS: Math.max(timeoutMs, SESSION_TIMEOUT_MS),
+      connectTimeoutMS: timeoutMs,
+      socketTimeoutMS: Math.max(timeoutMs, SESSION_TIMEOUT_MS),
+      waitQueueTimeoutMS: Math.max(timeoutMs, SESSION_TIMEOUT_MS),
+      retryWrites: false,
+      writeConcern: WRITE_CONCERN
+    })
+    this.#sessionDb = this.#sessionClient.db(this.#db.databaseName)
     this.apps = this.#appRepo()
     this.users = this.#userRepo()
     this.banned = this.#bannedRepo()
@@ -242,8 +259,11 @@ export class MongoStore implements Store {
     }
   }
 
-  /** The database, shared with the MQTT session persistence (one connection pool). */
+  /** The database as the store uses it: operations fail fast (the API answers 503). */
   get database (): Db { return this.#db }
+
+  /** The same database through the MQTT session persistence's own pool, patient with a slow server. */
+  get sessionDatabase (): Db { return this.#sessionDb }
 
   async ping (): Promise<void> {
     await this.#run(async () => { await this.#db.command({ ping: 1 }) })
@@ -252,7 +272,7 @@ export class MongoStore implements Store {
   async close (): Promise<void> {
     this.#connected = false
     this.#indexed = null
-    await this.#client.close()
+    await Promise.all([this.#client.close(), this.#sessionClient.close()])
   }
 
   /**
@@ -274,7 +294,11 @@ export class MongoStore implements Store {
 
   /** Connects and creates the unique indexes once; writes wait for it so uniqueness always holds. */
   async #ready (): Promise<void> {
-    this.#indexed ??= this.#run(async () => { await this.#createIndexes() }).catch((err: unknown) => {
+    this.#indexed ??= this.#run(async () => {
+      await this.#createIndexes()
+      // connected explicitly once, like the store's own client (see #run)
+      await this.#sessionClient.connect()
+    }).catch((err: unknown) => {
       this.#indexed = null
       throw err
     })
