@@ -119,3 +119,28 @@ test('MongoDB paused (connections open, no answers): 503 in bounded time, never 
   const app = await n.api('GET', '/apps/during-pause')
   assert.ok(app.status === 404 || (app.status === 200 && app.body.app_id === 'during-pause'))
 })
+
+test('a store slower than the API\'s 3 s timeout holds a QoS 1 session write; the client stays connected', { skip: MONGO ? false : 'MONGODB_TEST_URL not set', timeout: 120000 }, async (t) => {
+  const target = new URL(MONGO as string)
+  const proxy = new CuttableProxy({ host: target.hostname, port: Number(target.port) })
+  await proxy.open()
+  t.after(() => proxy.cut())
+  const n = await startTestNode(t, { MONGODB_URL: `mongodb://127.0.0.1:${proxy.port}/slow_${process.pid}` })
+  const away = await n.client({ clientId: 's-away', clean: false })
+  await away.subscribeAsync('slow/1', { qos: 1 })
+  await away.endAsync()
+  const pub = await n.client({ clientId: 's-pub' })
+  let dropped = false
+  pub.on('close', () => { dropped = true })
+
+  proxy.pause()
+  // queued for the away session: the write waits on the paused store
+  const acked = pub.publishAsync('slow/1', 'held', { qos: 1 })
+  await new Promise(resolve => setTimeout(resolve, 4500))
+  proxy.resume()
+  await acked
+  assert.equal(dropped, false, 'the publisher was disconnected')
+  const back = await n.client({ clientId: 's-away', clean: false })
+  t.after(() => back.endAsync(true))
+  assert.equal((await nextMessage(back)).payload, 'held')
+})
