@@ -1,10 +1,10 @@
 // MongoDB going away and coming back, through a TCP proxy we can cut: store-backed calls answer
 // 503 in bounded time, /status and an alarm say so, connected clients keep exchanging QoS 0
 // messages, and everything recovers without a restart.
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, connect, type Server, type Socket } from 'node:net'
-import { startTestNode, eventually, nextMessage } from '../helpers.js'
+import { startTestNode, eventually, nextMessage, type TestNode } from '../helpers.js'
 
 const MONGO = process.env.MONGODB_TEST_URL
 
@@ -56,12 +56,18 @@ class CuttableProxy {
   }
 }
 
-test('MongoDB unreachable: 503 in bounded time, alarm, QoS 0 keeps flowing; back: all recovers', { skip: MONGO ? false : 'MONGODB_TEST_URL not set', timeout: 120000 }, async (t) => {
+/** A node whose MongoDB is reached through a proxy the test can cut or pause. */
+async function behindProxy (t: TestContext, db: string): Promise<{ proxy: CuttableProxy, n: TestNode }> {
   const target = new URL(MONGO as string)
   const proxy = new CuttableProxy({ host: target.hostname, port: Number(target.port) })
   await proxy.open()
   t.after(() => proxy.cut())
-  const n = await startTestNode(t, { MONGODB_URL: `mongodb://127.0.0.1:${proxy.port}/faults_${process.pid}` })
+  const n = await startTestNode(t, { MONGODB_URL: `mongodb://127.0.0.1:${proxy.port}/${db}_${process.pid}` })
+  return { proxy, n }
+}
+
+test('MongoDB unreachable: 503 in bounded time, alarm, QoS 0 keeps flowing; back: all recovers', { skip: MONGO ? false : 'MONGODB_TEST_URL not set', timeout: 120000 }, async (t) => {
+  const { proxy, n } = await behindProxy(t, 'faults')
   const sub = await n.client({ clientId: 'f-sub' })
   const pub = await n.client({ clientId: 'f-pub' })
   await sub.subscribeAsync('live/#', { qos: 0 })
@@ -94,11 +100,7 @@ test('MongoDB unreachable: 503 in bounded time, alarm, QoS 0 keeps flowing; back
 })
 
 test('MongoDB paused (connections open, no answers): 503 in bounded time, never a hang; resumes', { skip: MONGO ? false : 'MONGODB_TEST_URL not set', timeout: 120000 }, async (t) => {
-  const target = new URL(MONGO as string)
-  const proxy = new CuttableProxy({ host: target.hostname, port: Number(target.port) })
-  await proxy.open()
-  t.after(() => proxy.cut())
-  const n = await startTestNode(t, { MONGODB_URL: `mongodb://127.0.0.1:${proxy.port}/paused_${process.pid}` })
+  const { proxy, n } = await behindProxy(t, 'paused')
   const sub = await n.client({ clientId: 'p-sub' })
   const pub = await n.client({ clientId: 'p-pub' })
   await sub.subscribeAsync('live/#', { qos: 0 })
@@ -121,11 +123,7 @@ test('MongoDB paused (connections open, no answers): 503 in bounded time, never 
 })
 
 test('a store slower than the API\'s 3 s timeout holds a QoS 1 session write; the client stays connected', { skip: MONGO ? false : 'MONGODB_TEST_URL not set', timeout: 120000 }, async (t) => {
-  const target = new URL(MONGO as string)
-  const proxy = new CuttableProxy({ host: target.hostname, port: Number(target.port) })
-  await proxy.open()
-  t.after(() => proxy.cut())
-  const n = await startTestNode(t, { MONGODB_URL: `mongodb://127.0.0.1:${proxy.port}/slow_${process.pid}` })
+  const { proxy, n } = await behindProxy(t, 'slow')
   const away = await n.client({ clientId: 's-away', clean: false })
   await away.subscribeAsync('slow/1', { qos: 1 })
   await away.endAsync()
