@@ -29,7 +29,8 @@ async function main (): Promise<void> {
     throw new Error(`BENCH_PERSISTENCE=${kind}: memory or sqlite`)
   }
   const aedes = await Aedes.createBroker(opts)
-  const server = net.createServer((socket) => { aedes.handle(socket) })
+  // TCP_NODELAY as our node sets it by default (EMQ X's listener.tcp.external.nodelay = true)
+  const server = net.createServer({ noDelay: true }, (socket) => { aedes.handle(socket) })
   server.listen(port, '127.0.0.1', () => {
     const addr = server.address() as net.AddressInfo
     process.stdout.write(JSON.stringify({ ready: addr.port }) + '\n')

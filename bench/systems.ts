@@ -173,6 +173,8 @@ async function startMosquitto (): Promise<System> {
     'max_connections -1',
     'log_dest stderr',
     'log_type error',
+    // every system runs with TCP_NODELAY, our node's default (EMQ X's listener.tcp.external.nodelay = true)
+    'set_tcp_nodelay true',
     ''
   ].join('\n'))
   const child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] })

@@ -83,6 +83,8 @@ async function openMqttPersistence (store: Store, config: Config): Promise<MqttP
   return { persistence: p, storedSessions: async () => p.storedSessions(), close: async () => { p.close() } }
 }
 
+const NODELAY_KEYS = [['listener.tcp.external.nodelay', 'mqtt:tcp'], ['listener.ssl.external.nodelay', 'mqtt:ssl'], ['listener.ws.external.nodelay', 'mqtt:ws']] as const
+
 /** [MQTT-3.2.2-3] CONNACK return codes used by the hooks. */
 const CONNACK = { IDENTIFIER_REJECTED: 2, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const
 
@@ -136,13 +138,19 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
   const plugins = new Plugins(store, config.nodeName, VERSION, all)
   for (const p of all) settings.declare(p.settings ?? [])
   let monitor: AlarmMonitor | null = null
+  // read for every packet header: kept in a variable, refreshed when the setting changes
+  let maxPacketSize = 0
   settings.onChange((key) => {
+    if (key === 'mqtt.max_packet_size') maxPacketSize = settings.number(key)
     // publish decisions are cached per client and topic (clean_acl_cache); a new limit voids them
     if (key === 'mqtt.max_topic_levels') for (const c of broker?.registry.connections() ?? []) broker?.cleanAclCache(c.clientId)
     if (key === 'listener.tcp.external.max_connections') broker?.setMaxConns('mqtt:tcp', settings.number(key))
+    const nodelay = NODELAY_KEYS.find(([k]) => k === key)
+    if (nodelay !== undefined) broker?.setNoDelay(nodelay[1], settings.bool(key))
     if (key === 'sysmon.memory_high_watermark' || key === 'listener.tcp.external.max_connections') monitor?.check()
   })
   await settings.start()
+  maxPacketSize = settings.number('mqtt.max_packet_size')
   await plugins.restore()
 
   const kickBanned = async (matches: (c: ClientIdentity) => boolean): Promise<void> => {
@@ -171,7 +179,7 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
     wsPort: config.wsPort,
     tls: config.tls ?? undefined,
     maxConns: config.maxConns,
-    maxPacketSize: () => settings.number('mqtt.max_packet_size'),
+    maxPacketSize: () => maxPacketSize,
     connectTimeout: config.connectTimeout * 1000,
     maxMqueue: config.maxMqueue,
     slowConsumer: config.slowConsumer,
@@ -197,7 +205,7 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
       // a $delayed/... message is judged when it is published to its real topic
       keepRetained: (topic, payload) => topic.startsWith('$delayed/') || retainer.keep(topic, payload),
       publish (clientId, msg) {
-        if (delayed.intercept(msg)) return true
+        if (delayed.intercept(clientId, msg)) return true
         events.published(clientId, msg)
         return false
       },
@@ -208,6 +216,7 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
   await retainer.load()
   events.attach(running)
   running.setMaxConns('mqtt:tcp', settings.number('listener.tcp.external.max_connections'))
+  for (const [key, protocol] of NODELAY_KEYS) running.setNoDelay(protocol, settings.bool(key))
   await plugins.startActive()
   monitor = new AlarmMonitor(alarms, {
     watermark: () => settings.number('sysmon.memory_high_watermark'),

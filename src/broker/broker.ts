@@ -7,6 +7,7 @@ import { Aedes } from 'aedes'
 import type { AedesOptions, AuthenticateError, Client, ConnectPacket, PublishPacket, Subscription } from 'aedes'
 import { createRequire } from 'node:module'
 import type { IncomingMessage } from 'node:http'
+import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import { ConnState, tapConnection } from './conn.js'
 import { guardClient, type Guards } from './guard.js'
@@ -19,7 +20,7 @@ import { Metrics } from './metrics.js'
 import { purgeSession, retainedTopics, tapPersistence } from './persistence.js'
 import type { PersistenceLike } from './persistence.js'
 import { Registry } from './registry.js'
-import type { Broker, BrokerOptions, Logger, PublishRequest, QoS } from './types.js'
+import type { Broker, BrokerOptions, Logger, Message, PublishRequest, QoS } from './types.js'
 
 export type * from './types.js'
 export { Registry } from './registry.js'
@@ -189,7 +190,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
     const delivered = hooks.delivered
     aedesOpts.authorizeForward = (client, packet) => {
       try {
-        delivered(client.id, { topic: packet.topic, payload: toBuffer(packet.payload), qos: toQoS(packet.qos), retain: packet.retain })
+        delivered(client.id, asMessage(packet))
       } catch (err) {
         log.error({ err: String(err) }, 'delivered hook failed')
       }
@@ -199,9 +200,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
   /** the publish hook took the message (e.g. a delayed publish): acknowledge it, route nothing */
   function taken (client: Client | null, packet: PublishPacket): boolean {
     if (hooks.publish === undefined) return false
-    const msg: PublishRequest = { topic: packet.topic, payload: toBuffer(packet.payload), qos: toQoS(packet.qos), retain: packet.retain }
-    if (client !== null) msg.clientId = client.id
-    return hooks.publish(client?.id ?? null, msg)
+    return hooks.publish(client?.id ?? null, asMessage(packet))
   }
   if (opts.mq !== undefined) aedesOpts.mq = opts.mq
 
@@ -243,7 +242,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
     const match = matcher.match.bind(matcher)
     matcher.match = (topic, ...rest) => {
       const found = match(topic, ...rest)
-      const pending = persisted.get(topic)
+      const pending = persisted.size === 0 ? undefined : persisted.get(topic)
       if (pending !== undefined) {
         if (pending > 1) persisted.set(topic, pending - 1)
         else persisted.delete(topic)
@@ -319,12 +318,16 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
     onOversize: (client) => { const st = stateOf(client as Client); if (st !== undefined) st.errored = true }
   }
   const onConnection = (stream: Duplex, listener: Listener, peer: Peer, req?: IncomingMessage): () => string => {
-    const st = new ConnState(listener.protocol, peer, MAX_AWAITING_REL)
+    // the socket's own byte counters: the stream itself (TCP, TLS) or the HTTP connection under a WebSocket
+    const socket = req?.socket ?? (stream instanceof net.Socket ? stream : null)
+    const st = new ConnState(listener.protocol, peer, MAX_AWAITING_REL, metrics, socket)
     states.set(stream, st)
+    if (socket !== null) metrics.track(socket)
     const client = aedes.handle(stream, req)
     guardClient(client, guards)
-    tapConnection(client, stream, st, metrics)
+    tapConnection(client, stream, st)
     return () => {
+      if (socket !== null) metrics.untrack(socket)
       if (st.info !== null) registry.disconnected(st.info, Date.now())
       return closing && st.reason === null ? 'shutdown' : st.shutdownReason()
     }
@@ -390,7 +393,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
     async publish (msg: PublishRequest) {
       const retain = msg.retain && (hooks.keepRetained === undefined || hooks.keepRetained(msg.topic, msg.payload))
       const packet: PublishPacket = { cmd: 'publish', topic: msg.topic, payload: msg.payload, qos: msg.qos, retain, dup: false }
-      if (hooks.publish?.(msg.clientId ?? null, { ...msg, retain }) === true) return
+      if (hooks.publish?.(msg.clientId ?? null, packet as Message) === true) return
       const from = msg.clientId === undefined ? null : clientOf(msg.clientId) ?? null
       await new Promise<void>((resolve, reject) => {
         internals.publish(packet, from, (err?: Error) => { if (err != null) reject(err); else resolve() })
@@ -423,6 +426,12 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
     setMaxConns (protocol, maxConns) {
       const l = listeners.find(x => x.protocol === protocol)
       if (l !== undefined) l.maxConns = maxConns
+      return l !== undefined
+    },
+
+    setNoDelay (protocol, on) {
+      const l = listeners.find(x => x.protocol === protocol)
+      if (l !== undefined) l.noDelay = on
       return l !== undefined
     },
 
@@ -460,9 +469,16 @@ function snapshot (p: ConnectPacket): NonNullable<ConnState['connect']> {
   return s
 }
 
-/** the Remaining Length of a PUBLISH [MQTT-3.3.2]: topic, packet id when QoS > 0, payload */
-function publishLength (p: PublishPacket): number {
+/** the Remaining Length of a PUBLISH [MQTT-3.3.2]: as parsed, else topic, packet id when QoS > 0, payload */
+function publishLength (p: PublishPacket & { length?: number }): number {
+  if (typeof p.length === 'number' && p.length >= 0) return p.length
   return 2 + Buffer.byteLength(p.topic) + (p.qos > 0 ? 2 : 0) + toBuffer(p.payload).length
+}
+
+/** The packet itself as a hook's Message: parsed packets carry a Buffer payload and a valid QoS; a copy only otherwise. */
+function asMessage (packet: PublishPacket): Message {
+  if (Buffer.isBuffer(packet.payload) && packet.qos <= 2) return packet as Message
+  return { topic: packet.topic, payload: toBuffer(packet.payload), qos: toQoS(packet.qos), retain: packet.retain }
 }
 
 function toBuffer (payload: unknown): Buffer {

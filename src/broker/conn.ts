@@ -1,11 +1,14 @@
 /**
  * Per-connection state and the wire tap that feeds metrics, connection counters and the session's
  * in-flight bookkeeping from the packets aedes parses and writes.
+ *
+ * The tap runs for every packet, so it costs no closure, listener or wrapper per connection: two
+ * functions patched once (mqtt-packet's parser and writer) find the connection's state through a
+ * symbol on the parser and on the stream. Bytes are the socket's own counters, read when asked.
  */
 
 import { createRequire } from 'node:module'
-import type { Duplex } from 'node:stream'
-import type { Metrics } from './metrics.js'
+import type { ByteSource, Metrics } from './metrics.js'
 import type { Session } from './registry.js'
 import type { ConnCounters, ConnInfo, ListenerProtocol } from './types.js'
 
@@ -39,10 +42,21 @@ export interface ConnectSnapshot {
   emptyId?: boolean
 }
 
+/** Packet counters kept by the tap; octets from the socket (EMQ X's recv_oct/send_oct are socket statistics too). */
+export class Counters implements ConnCounters {
+  recvPkt = 0
+  sendPkt = 0
+  recvMsg = 0
+  sendMsg = 0
+  constructor (private readonly bytes: ByteSource | null) {}
+  get recvOct (): number { return this.bytes?.bytesRead ?? 0 }
+  get sendOct (): number { return this.bytes?.bytesWritten ?? 0 }
+}
+
 export class ConnState {
   /** captured in aedes' preConnect, before authentication */
   connect: ConnectSnapshot | null = null
-  readonly counters: ConnCounters = { recvPkt: 0, sendPkt: 0, recvOct: 0, sendOct: 0, recvMsg: 0, sendMsg: 0 }
+  readonly counters: Counters
   /** set once authentication accepted the CONNECT */
   info: ConnInfo | null = null
   /** set once aedes registered the client */
@@ -54,7 +68,13 @@ export class ConnState {
   /** topic → authorizePublish decision, insertion-ordered for FIFO eviction; made on first use */
   private acl: Map<string, boolean> | null = null
 
-  constructor (readonly listener: ListenerProtocol, readonly peer: Peer, readonly maxAwaitingRel: number) {}
+  /**
+   * `bytes`: the socket under the connection (for MQTT over WebSocket the HTTP connection's, so its
+   * octets include the WebSocket framing, as EMQ X counts them)
+   */
+  constructor (readonly listener: ListenerProtocol, readonly peer: Peer, readonly maxAwaitingRel: number, readonly metrics: Metrics, bytes: ByteSource | null) {
+    this.counters = new Counters(bytes)
+  }
 
   /** The ConnInfo for this connection once the client id is known (aedes assigns one if empty). */
   toInfo (clientId: string): ConnInfo {
@@ -118,31 +138,37 @@ const TYPE: Readonly<Record<string, number>> = Object.fromEntries([
 /** A packet as mqtt-packet parses or writes it: the fields the counters need. */
 interface WirePacket { cmd: string, qos?: number, messageId?: number, length?: number }
 
-/** the aedes Client internals used here (aedes 1.2, mqtt-packet 9) */
-interface ClientWire {
-  _parser: { prependListener: (event: 'packet', fn: (packet: WirePacket) => void) => void }
+const kConn = Symbol('connState')
+
+/** mqtt-packet's parser (mqtt-packet 9 internals): `_newPacket` emits each parsed packet */
+interface ParserInternals {
+  packet: WirePacket | null
+  _newPacket: () => boolean
+  [kConn]?: ConnState
 }
+/** the aedes Client internals used here (aedes 1.2) */
+interface ClientWire { _parser: ParserInternals }
+type Tapped = object & { [kConn]?: ConnState }
 
-type WriteToStream = ((packet: WirePacket, stream: object, opts?: unknown) => boolean) & { cacheNumbers?: boolean }
+type WriteToStream = ((packet: WirePacket, stream: Tapped, opts?: unknown) => boolean) & { cacheNumbers?: boolean }
 
-/** stream → what to do with each packet aedes writes to it */
-const outbound = new WeakMap<object, (packet: WirePacket) => void>()
-let writesTapped = false
+const patched = new WeakSet<object>()
 
 /**
  * aedes writes every packet with mqtt-packet's `writeToStream(packet, conn)`, looked up on the
  * module object at each call: wrapping it there gives one call per packet written, with the packet
- * itself, instead of re-reading the bytes. Other users of mqtt-packet in the process (mqtt.js in
- * tests) pass through: only streams registered by tapConnection are observed.
+ * itself. Other users of mqtt-packet in the process (mqtt.js in tests) pass through: only streams
+ * registered by tapConnection are observed.
  */
 function tapPacketWrites (): void {
-  if (writesTapped) return
-  writesTapped = true
   const mqttPacket = createRequire(import.meta.resolve('aedes'))('mqtt-packet') as { writeToStream: WriteToStream }
+  if (patched.has(mqttPacket)) return
+  patched.add(mqttPacket)
   const write = mqttPacket.writeToStream
   const tapped: WriteToStream = function writeToStream (packet, stream, opts) {
     const result = write(packet, stream, opts) // throws on a malformed packet: then nothing was sent
-    outbound.get(stream)?.(packet)
+    const st = stream[kConn]
+    if (st !== undefined) packetOut(st, packet)
     return result
   }
   // mqtt.js switches number caching off through this property of the function
@@ -150,88 +176,90 @@ function tapPacketWrites (): void {
   mqttPacket.writeToStream = tapped
 }
 
+/** The parser emits a packet from `_newPacket`: seen here first, before aedes' 'packet' listener. */
+function tapPacketReads (proto: ParserInternals): void {
+  if (patched.has(proto)) return
+  patched.add(proto)
+  const newPacket = proto._newPacket
+  proto._newPacket = function tappedNewPacket (this: ParserInternals): boolean {
+    const st = this[kConn]
+    if (st !== undefined && this.packet !== null) packetIn(st, this.packet)
+    return newPacket.call(this)
+  }
+}
+
 /**
- * Feeds the metrics, the connection's counters and the session's in-flight bookkeeping: packets
- * from aedes' own parser (each parsed packet) and its writes (tapPacketWrites), bytes from the
- * stream (a 'data' listener: aedes reads in paused mode via 'readable', which keeps precedence, so
- * this sees exactly what aedes reads; and a wrapper around `write`).
- * Must be installed right after `aedes.handle`.
+ * Feeds the metrics, the connection's counters and the session's in-flight bookkeeping from the
+ * packets aedes parses and writes on `stream`. Must be installed right after `aedes.handle`.
  */
-export function tapConnection (client: unknown, stream: Duplex, state: ConnState, metrics: Metrics): void {
-  tapPacketWrites()
-  const c = state.counters
+export function tapConnection (client: unknown, stream: object, state: ConnState): void {
   const parser = (client as ClientWire)._parser
+  tapPacketWrites()
+  tapPacketReads(Object.getPrototypeOf(parser) as ParserInternals)
+  parser[kConn] = state;
+  (stream as Tapped)[kConn] = state
+}
 
-  // before aedes' own listener, so a QoS 2 refused for the in-flight limit is seen as such
-  parser.prependListener('packet', (packet) => {
-    const type = TYPE[packet.cmd] ?? 0
-    metrics.pktIn[type]!++
-    c.recvPkt++
-    const id = packet.messageId ?? -1
-    if (type === PUBLISH) {
-      const qos = packet.qos ?? 0
-      metrics.msgIn[qos]!++
-      c.recvMsg++
-      if (qos === 2) receivedQoS2(state, metrics, id)
-      return
-    }
-    if (type === DISCONNECT) {
-      state.sawDisconnect = true
-      return
-    }
-    const s = state.session
+// before aedes' own listener, so a QoS 2 refused for the in-flight limit is seen as such
+function packetIn (state: ConnState, packet: WirePacket): void {
+  const metrics = state.metrics
+  const c = state.counters
+  const type = TYPE[packet.cmd] ?? 0
+  metrics.pktIn[type]!++
+  c.recvPkt++
+  const id = packet.messageId ?? -1
+  if (type === PUBLISH) {
+    const qos = packet.qos ?? 0
+    metrics.msgIn[qos]!++
+    c.recvMsg++
+    if (qos === 2) receivedQoS2(state, metrics, id)
+    return
+  }
+  if (type === DISCONNECT) {
+    state.sawDisconnect = true
+    return
+  }
+  const s = state.session
+  if (s === null) return
+  switch (type) {
+    case PUBACK: // QoS 1 done [MQTT-4.3.2]
+      if (!s.inflight.delete(id)) metrics.pubackMissed++
+      break
+    case PUBREC: // QoS 2 stays in flight until PUBCOMP [MQTT-4.3.3]
+      if (!s.inflight.has(id)) metrics.pubrecMissed++
+      break
+    case PUBREL:
+      if (!s.awaitingRel.delete(id)) metrics.pubrelMissed++
+      break
+    case PUBCOMP:
+      if (!s.inflight.delete(id)) metrics.pubcompMissed++
+      break
+  }
+}
+
+function packetOut (state: ConnState, packet: WirePacket): void {
+  const metrics = state.metrics
+  const c = state.counters
+  const type = TYPE[packet.cmd] ?? 0
+  metrics.pktOut[type]!++
+  c.sendPkt++
+  const s = state.session
+  if (type === PUBLISH) {
+    const qos = packet.qos ?? 0
+    metrics.msgOut[qos]!++
+    c.sendMsg++
     if (s === null) return
-    switch (type) {
-      case PUBACK: // QoS 1 done [MQTT-4.3.2]
-        if (!s.inflight.delete(id)) metrics.pubackMissed++
-        break
-      case PUBREC: // QoS 2 stays in flight until PUBCOMP [MQTT-4.3.3]
-        if (!s.inflight.has(id)) metrics.pubrecMissed++
-        break
-      case PUBREL:
-        if (!s.awaitingRel.delete(id)) metrics.pubrelMissed++
-        break
-      case PUBCOMP:
-        if (!s.inflight.delete(id)) metrics.pubcompMissed++
-        break
+    s.deliverMsg++
+    const id = packet.messageId ?? -1
+    if (qos > 0 && !s.inflight.has(id)) {
+      s.inflight.add(id)
+      // a fresh packet id on a resumed session is a queued message being drained
+      if (s.mqueueLen > 0) s.mqueueLen--
     }
-  })
-
-  outbound.set(stream, (packet) => {
-    const type = TYPE[packet.cmd] ?? 0
-    metrics.pktOut[type]!++
-    c.sendPkt++
-    const s = state.session
-    if (type === PUBLISH) {
-      const qos = packet.qos ?? 0
-      metrics.msgOut[qos]!++
-      c.sendMsg++
-      if (s === null) return
-      s.deliverMsg++
-      const id = packet.messageId ?? -1
-      if (qos > 0 && !s.inflight.has(id)) {
-        s.inflight.add(id)
-        // a fresh packet id on a resumed session is a queued message being drained
-        if (s.mqueueLen > 0) s.mqueueLen--
-      }
-    } else if (type === PUBREL && s !== null) {
-      // a PUBREL re-sent on session resume keeps its QoS 2 message in flight
-      s.inflight.add(packet.messageId ?? -1)
-    }
-  })
-
-  stream.on('data', (chunk: Buffer) => {
-    metrics.bytesIn += chunk.length
-    c.recvOct += chunk.length
-  })
-
-  const write = stream.write
-  stream.write = function tappedWrite (this: Duplex, chunk: unknown, enc?: unknown, cb?: unknown): boolean {
-    const n = typeof chunk === 'string' ? Buffer.byteLength(chunk, typeof enc === 'string' ? enc as BufferEncoding : 'utf8') : (chunk as Uint8Array).length
-    metrics.bytesOut += n
-    c.sendOct += n
-    return (write as (chunk: unknown, enc?: unknown, cb?: unknown) => boolean).call(this, chunk, enc, cb)
-  } as Duplex['write']
+  } else if (type === PUBREL && s !== null) {
+    // a PUBREL re-sent on session resume keeps its QoS 2 message in flight
+    s.inflight.add(packet.messageId ?? -1)
+  }
 }
 
 function receivedQoS2 (state: ConnState, metrics: Metrics, id: number): void {

@@ -31,6 +31,13 @@ export class Listener {
     private readonly log: Logger
   ) {}
 
+  /**
+   * TCP_NODELAY on new connections (listener.<tcp|ssl|ws>.external.nodelay, EMQ X's default true):
+   * a small packet goes out at once instead of waiting, under Nagle's algorithm, for the peer's
+   * delayed ACK (up to 40 ms on Linux) while an earlier one is unacknowledged
+   */
+  noDelay = true
+
   get currentConns (): number { return this.open.size }
 
   info (): ListenerInfo {
@@ -53,6 +60,8 @@ export class Listener {
       return
     }
     this.open.add(stream)
+    const socket = req?.socket ?? stream
+    if (socket instanceof net.Socket) socket.setNoDelay(this.noDelay)
     const reasonOf = onConnection(stream, this, peer, req)
     stream.once('close', () => {
       this.open.delete(stream)

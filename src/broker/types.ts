@@ -91,11 +91,20 @@ export interface BrokerHooks {
   keepRetained?: (topic: string, payload: Buffer) => boolean
   /**
    * every PUBLISH about to be routed: from a client (after authorizePublish allowed it) or through
-   * Broker.publish; true takes the message (it is still acknowledged, but not routed)
+   * Broker.publish; true takes the message (it is still acknowledged, but not routed). `msg` is the
+   * packet itself (no copy is made per message): read it, do not keep or change it.
    */
-  publish?: (clientId: string | null, msg: PublishRequest) => boolean
-  /** a message is being forwarded to the subscriber `clientId` (aedes' authorizeForward) */
-  delivered?: (clientId: string, msg: PublishRequest) => void
+  publish?: (clientId: string | null, msg: Message) => boolean
+  /** a message is being forwarded to the subscriber `clientId` (aedes' authorizeForward); `msg` as for publish */
+  delivered?: (clientId: string, msg: Message) => void
+}
+
+/** A message as the hooks see it. */
+export interface Message {
+  readonly topic: string
+  readonly payload: Buffer
+  readonly qos: QoS
+  readonly retain: boolean
 }
 
 export interface BrokerOptions {
@@ -153,5 +162,7 @@ export interface Broker {
   cleanAclCache (clientId: string): boolean
   /** changes a listener's max_conns at once (existing connections stay); false when there is none */
   setMaxConns (protocol: ListenerProtocol, maxConns: number): boolean
+  /** TCP_NODELAY for a listener's new connections; false when there is no such listener */
+  setNoDelay (protocol: ListenerProtocol, on: boolean): boolean
   close (): Promise<void>
 }

@@ -15,7 +15,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Plugin, PluginContext } from './plugin.js'
-import type { PublishRequest, QoS } from '../broker/broker.js'
+import type { Message, PublishRequest, QoS } from '../broker/broker.js'
 import type { MemberRecord } from '../store/store.js'
 import { isValidTopicName } from '../services/topics.js'
 import { STALE_MS } from '../cluster/membership.js'
@@ -55,10 +55,10 @@ export class DelayedPublish implements Plugin {
   }
 
   /**
-   * Takes a message published to `$delayed/...` while loaded (true: the caller must not route it).
-   * Returns false for any other topic, or while unloaded.
+   * Takes a message published to `$delayed/...` by `clientId` while loaded (true: the caller must not
+   * route it). Returns false for any other topic, or while unloaded.
    */
-  intercept (msg: PublishRequest): boolean {
+  intercept (clientId: string | null, msg: Message): boolean {
     if (!msg.topic.startsWith(PREFIX) || !this.ctx.isActive(NAME)) return false
     const m = /^\$delayed\/(\d{1,7})\/(.+)$/.exec(msg.topic)
     const seconds = m ? Number(m[1]) : NaN
@@ -68,7 +68,7 @@ export class DelayedPublish implements Plugin {
       return true
     }
     const p: Pending = { due: Date.now() + seconds * 1000, topic, payload: msg.payload.toString('base64'), qos: msg.qos, retain: msg.retain }
-    if (msg.clientId !== undefined) p.clientId = msg.clientId
+    if (clientId !== null) p.clientId = clientId
     const id = `${p.due.toString().padStart(15, '0')}-${randomUUID()}`
     const persisted = this.ctx.store.kv.set(this.ns, id, p).then(() => true, (err: unknown) => {
       this.ctx.log.warn({ topic, err: String(err) }, 'delayed publish: not persisted, it will not survive a restart')

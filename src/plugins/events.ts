@@ -5,7 +5,7 @@
  * (aedes' own 'publish' event fires only after delivery).
  */
 import type { EventEmitter } from 'node:events'
-import type { Broker, PublishRequest } from '../broker/broker.js'
+import type { Broker, Message } from '../broker/broker.js'
 
 export type EventName = 'client.connected' | 'client.disconnected' | 'client.subscribe' | 'client.unsubscribe' |
   'message.publish' | 'message.delivered' | 'message.acked'
@@ -69,14 +69,14 @@ export class BrokerEvents {
   }
 
   /** From the broker's publish hook: a message accepted for routing. */
-  published (clientId: string | null, m: PublishRequest): void {
+  published (clientId: string | null, m: Message): void {
     if (this.handlers.size === 0 || m.topic.startsWith(SYS)) return
     const from = clientId ?? 'undefined'
     this.emit('message.publish', { action: 'message_publish', from_client_id: from, from_username: name(this.usernameOf(clientId)), ...message(m) })
   }
 
   /** From the broker's delivered hook: a message forwarded to a subscriber. */
-  delivered (clientId: string, m: PublishRequest): void {
+  delivered (clientId: string, m: Message): void {
     if (this.handlers.size === 0 || m.topic.startsWith(SYS)) return
     this.emit('message.delivered', { action: 'message_delivered', client_id: clientId, username: name(this.usernameOf(clientId)), ...message(m) })
   }

@@ -100,7 +100,8 @@ test('per-connection counters match the bytes and packets of that socket', async
   await until(() => b.registry.connection('cnt')?.counters.sendMsg === 1, 'delivery')
   const counters = b.registry.connection('cnt')?.counters
   const sock = c.stream as net.Socket
-  assert.deepEqual(counters, {
+  const { recvPkt, sendPkt, recvOct, sendOct, recvMsg, sendMsg } = counters ?? {}
+  assert.deepEqual({ recvPkt, sendPkt, recvOct, sendOct, recvMsg, sendMsg }, {
     recvPkt: 3, sendPkt: 3, recvOct: sock.bytesWritten, sendOct: sock.bytesRead, recvMsg: 1, sendMsg: 1
   })
 })
@@ -168,4 +169,23 @@ test('stats keep count and high-water mark: 3 connections then 2 leave gives cou
     [s['subscriptions/count'], s['subscriptions/max'], s['routes/count'], s['routes/max'], s['topics/max']],
     [0, 3, 0, 2, 2]
   )
+})
+
+test('over WebSocket the octets are those of the HTTP connection, framing included, and stay counted after it closes', async (t) => {
+  const b = await start(t)
+  const c = await connect(t, b, { clientId: 'wsbytes' }, true)
+  const payload = 'x'.repeat(1000)
+  await c.publishAsync('w', payload, { qos: 1 })
+  const counters = b.registry.connection('wsbytes')?.counters
+  // CONNECT + PUBLISH (> 1000 B) + the upgrade request and the frame headers
+  assert.ok((counters?.recvOct ?? 0) > 1000 + 20, `recvOct ${counters?.recvOct}`)
+  assert.ok((counters?.sendOct ?? 0) >= 4 + 4, `sendOct ${counters?.sendOct}`) // CONNACK, PUBACK (and the 101 response)
+  const open = b.metrics.all()
+  assert.equal(open['bytes/received'], counters?.recvOct)
+  assert.equal(open['bytes/sent'], counters?.sendOct)
+  await c.endAsync()
+  await until(() => b.registry.connection('wsbytes') === undefined, 'the close')
+  const closed = b.metrics.all()
+  assert.ok((closed['bytes/received'] ?? 0) >= (open['bytes/received'] ?? 0) + 2, 'DISCONNECT counted, nothing lost at close')
+  assert.ok((closed['bytes/sent'] ?? 0) >= (open['bytes/sent'] ?? 0))
 })

@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { connect } from 'node:net'
+import net, { connect } from 'node:net'
 import { startTestNode, eventually, type TestNode } from '../helpers.js'
 
 const alarmIds = async (n: TestNode): Promise<string[]> => (await n.api('GET', `/alarms/${n.nodeName}`)).body.map((a: any) => a.id)
@@ -52,4 +52,24 @@ test('mqtt.max_packet_size=1KB: a larger PUBLISH closes the connection, a smalle
   await closed
   await new Promise(resolve => setTimeout(resolve, 100))
   assert.deepEqual(got, [900])
+})
+
+test('listener.tcp.external.nodelay: new MQTT connections get TCP_NODELAY by default (as EMQ X), and not once it is set false', async (t) => {
+  const n = await startTestNode(t)
+  // which server-side socket (by its peer port) was set to what
+  const set = new Map<number, boolean>()
+  const setNoDelay = net.Socket.prototype.setNoDelay
+  t.mock.method(net.Socket.prototype, 'setNoDelay', function (this: net.Socket, on?: boolean) {
+    if (this.localPort === n.node.ports.mqtt) set.set(this.remotePort ?? 0, on ?? true)
+    return setNoDelay.call(this, on)
+  })
+  const portOf = (c: { stream: unknown }): number => (c.stream as net.Socket).localPort ?? -1
+  const before = await n.client({ clientId: 'nd1' })
+  assert.equal(set.get(portOf(before)), true)
+  assert.equal(await setConfig(n, 'listener.tcp.external.nodelay', 'sometimes'), 400)
+  assert.equal(await setConfig(n, 'listener.tcp.external.nodelay', 'false'), 200)
+  const after = await n.client({ clientId: 'nd2' })
+  assert.equal(set.get(portOf(after)), false)
+  const item = (await n.api('GET', `/nodes/${n.nodeName}/configs`)).body.find((c: any) => c.key === 'listener.tcp.external.nodelay')
+  assert.equal(item?.value, 'false')
 })

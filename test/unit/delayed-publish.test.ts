@@ -60,8 +60,8 @@ test('the live nodes take over a stopped node\'s pending messages; one of them p
   for (const n of ['n1', 'n2', 'n3']) shared.member(n, true)
   const [n1, n2, n3] = [node(t, shared, 'n1'), node(t, shared, 'n2'), node(t, shared, 'n3')]
   await Promise.all([n1.start(), n3.start()])
-  assert.equal(n2.intercept(delayed('$delayed/1/d/late')), true)
-  assert.equal(n2.intercept(delayed('$delayed/0/d/due')), true)
+  assert.equal(n2.intercept(null, delayed('$delayed/1/d/late')), true)
+  assert.equal(n2.intercept(null, delayed('$delayed/0/d/due')), true)
   n2.stop() // before its timers fire: the messages stay stored
   await sleep(100)
   assert.equal(shared.published.length, 0, 'nothing is taken over from a live node')
@@ -83,7 +83,7 @@ test('a node back under its name publishes its own; the others drop what they to
   const n1 = node(t, shared, 'n1')
   await n1.start()
   const n2 = node(t, shared, 'n2')
-  n2.intercept(delayed('$delayed/1/d/x'))
+  n2.intercept(null, delayed('$delayed/1/d/x'))
   n2.stop()
   shared.member('n2', false)
   await sleep(100) // n1 has taken it over
@@ -103,7 +103,7 @@ test('a node that is not a cluster member takes nothing over', async (t) => {
   const n1 = node(t, shared, 'n1')
   await n1.start()
   const n2 = node(t, shared, 'n2')
-  n2.intercept(delayed('$delayed/0/d/x'))
+  n2.intercept(null, delayed('$delayed/0/d/x'))
   n2.stop()
   await sleep(150)
   assert.deepEqual(shared.published, [])
