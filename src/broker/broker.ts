@@ -7,7 +7,6 @@ import { Aedes } from 'aedes'
 import type { AedesOptions, AuthenticateError, Client, ConnectPacket, PublishPacket, Subscription } from 'aedes'
 import { createRequire } from 'node:module'
 import type { IncomingMessage } from 'node:http'
-import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import { ConnState, tapConnection } from './conn.js'
 import { guardClient, type Guards } from './guard.js'
@@ -318,16 +317,12 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
     onOversize: (client) => { const st = stateOf(client as Client); if (st !== undefined) st.errored = true }
   }
   const onConnection = (stream: Duplex, listener: Listener, peer: Peer, req?: IncomingMessage): () => string => {
-    // the socket's own byte counters: the stream itself (TCP, TLS) or the HTTP connection under a WebSocket
-    const socket = req?.socket ?? (stream instanceof net.Socket ? stream : null)
-    const st = new ConnState(listener.protocol, peer, MAX_AWAITING_REL, metrics, socket)
+    const st = new ConnState(listener.protocol, peer, MAX_AWAITING_REL, metrics)
     states.set(stream, st)
-    if (socket !== null) metrics.track(socket)
     const client = aedes.handle(stream, req)
     guardClient(client, guards)
     tapConnection(client, stream, st)
     return () => {
-      if (socket !== null) metrics.untrack(socket)
       if (st.info !== null) registry.disconnected(st.info, Date.now())
       return closing && st.reason === null ? 'shutdown' : st.shutdownReason()
     }

@@ -4,11 +4,12 @@
  *
  * The tap runs for every packet, so it costs no closure, listener or wrapper per connection: two
  * functions patched once (mqtt-packet's parser and writer) find the connection's state through a
- * symbol on the parser and on the stream. Bytes are the socket's own counters, read when asked.
+ * symbol on the parser and on the stream. Octets are counted per packet from its length, as EMQ X
+ * counts MQTT bytes (over WebSocket the frames' payload, not their headers).
  */
 
 import { createRequire } from 'node:module'
-import type { ByteSource, Metrics } from './metrics.js'
+import type { Metrics } from './metrics.js'
 import type { Session } from './registry.js'
 import type { ConnCounters, ConnInfo, ListenerProtocol } from './types.js'
 
@@ -17,6 +18,8 @@ const PUBACK = 4
 const PUBREC = 5
 const PUBREL = 6
 const PUBCOMP = 7
+const SUBACK = 9
+const PINGRESP = 13
 const DISCONNECT = 14
 
 /** Bound of the per-client authorizePublish cache (EMQ X v3 acl_cache_max_size default). */
@@ -42,21 +45,10 @@ export interface ConnectSnapshot {
   emptyId?: boolean
 }
 
-/** Packet counters kept by the tap; octets from the socket (EMQ X's recv_oct/send_oct are socket statistics too). */
-export class Counters implements ConnCounters {
-  recvPkt = 0
-  sendPkt = 0
-  recvMsg = 0
-  sendMsg = 0
-  constructor (private readonly bytes: ByteSource | null) {}
-  get recvOct (): number { return this.bytes?.bytesRead ?? 0 }
-  get sendOct (): number { return this.bytes?.bytesWritten ?? 0 }
-}
-
 export class ConnState {
   /** captured in aedes' preConnect, before authentication */
   connect: ConnectSnapshot | null = null
-  readonly counters: Counters
+  readonly counters: ConnCounters = { recvPkt: 0, sendPkt: 0, recvOct: 0, sendOct: 0, recvMsg: 0, sendMsg: 0 }
   /** set once authentication accepted the CONNECT */
   info: ConnInfo | null = null
   /** set once aedes registered the client */
@@ -68,13 +60,7 @@ export class ConnState {
   /** topic → authorizePublish decision, insertion-ordered for FIFO eviction; made on first use */
   private acl: Map<string, boolean> | null = null
 
-  /**
-   * `bytes`: the socket under the connection (for MQTT over WebSocket the HTTP connection's, so its
-   * octets include the WebSocket framing, as EMQ X counts them)
-   */
-  constructor (readonly listener: ListenerProtocol, readonly peer: Peer, readonly maxAwaitingRel: number, readonly metrics: Metrics, bytes: ByteSource | null) {
-    this.counters = new Counters(bytes)
-  }
+  constructor (readonly listener: ListenerProtocol, readonly peer: Peer, readonly maxAwaitingRel: number, readonly metrics: Metrics) {}
 
   /** The ConnInfo for this connection once the client id is known (aedes assigns one if empty). */
   toInfo (clientId: string): ConnInfo {
@@ -136,7 +122,7 @@ const TYPE: Readonly<Record<string, number>> = Object.fromEntries([
 ].map((cmd, type) => [cmd, type]))
 
 /** A packet as mqtt-packet parses or writes it: the fields the counters need. */
-interface WirePacket { cmd: string, qos?: number, messageId?: number, length?: number }
+interface WirePacket { cmd: string, qos?: number, messageId?: number, length?: number, topic?: unknown, payload?: unknown, granted?: unknown[] }
 
 const kConn = Symbol('connState')
 
@@ -207,6 +193,9 @@ function packetIn (state: ConnState, packet: WirePacket): void {
   const type = TYPE[packet.cmd] ?? 0
   metrics.pktIn[type]!++
   c.recvPkt++
+  const octets = wireLength(packet.length ?? 0)
+  metrics.bytesIn += octets
+  c.recvOct += octets
   const id = packet.messageId ?? -1
   if (type === PUBLISH) {
     const qos = packet.qos ?? 0
@@ -243,6 +232,9 @@ function packetOut (state: ConnState, packet: WirePacket): void {
   const type = TYPE[packet.cmd] ?? 0
   metrics.pktOut[type]!++
   c.sendPkt++
+  const octets = wireLength(remainingLength(type, packet))
+  metrics.bytesOut += octets
+  c.sendOct += octets
   const s = state.session
   if (type === PUBLISH) {
     const qos = packet.qos ?? 0
@@ -260,6 +252,26 @@ function packetOut (state: ConnState, packet: WirePacket): void {
     // a PUBREL re-sent on session resume keeps its QoS 2 message in flight
     s.inflight.add(packet.messageId ?? -1)
   }
+}
+
+/** A packet's size on the wire from its Remaining Length: fixed header byte, length bytes [MQTT-2.2.3], the rest. */
+function wireLength (remaining: number): number {
+  return 1 + (remaining < 128 ? 1 : remaining < 16384 ? 2 : remaining < 2097152 ? 3 : 4) + remaining
+}
+
+/** The Remaining Length of a packet the server sends (MQTT 3.1.1), from its fields: mqtt-packet computes it privately. */
+function remainingLength (type: number, packet: WirePacket): number {
+  switch (type) {
+    case PUBLISH: return 2 + octetsOf(packet.topic) + ((packet.qos ?? 0) > 0 ? 2 : 0) + octetsOf(packet.payload)
+    case SUBACK: return 2 + (packet.granted?.length ?? 0)
+    case PINGRESP: return 0
+    default: return 2 // CONNACK, PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK: a packet identifier or two flag bytes
+  }
+}
+
+function octetsOf (v: unknown): number {
+  if (typeof v === 'string') return Buffer.byteLength(v)
+  return v instanceof Uint8Array ? v.length : 0
 }
 
 function receivedQoS2 (state: ConnState, metrics: Metrics, id: number): void {

@@ -11,12 +11,6 @@ export const STAT_NAMES = [
 ] as const
 export type StatName = typeof STAT_NAMES[number]
 
-/** A socket's own byte counters (net.Socket and tls.TLSSocket have them, and keep them after close). */
-export interface ByteSource {
-  readonly bytesRead: number
-  readonly bytesWritten: number | undefined
-}
-
 export class Metrics {
   /** packets received / sent, by control packet type */
   readonly pktIn = new Float64Array(16)
@@ -24,10 +18,8 @@ export class Metrics {
   /** PUBLISH received / sent, by QoS */
   readonly msgIn = new Float64Array(3)
   readonly msgOut = new Float64Array(3)
-  /** bytes of connections that closed; open ones are summed from their sockets when read */
-  private closedIn = 0
-  private closedOut = 0
-  private readonly sockets = new Set<ByteSource>()
+  bytesIn = 0
+  bytesOut = 0
   pubackMissed = 0
   pubrecMissed = 0
   pubrelMissed = 0
@@ -41,29 +33,6 @@ export class Metrics {
   private readonly gauges = new Map<StatName, { count: number, max: number }>(
     STAT_NAMES.map(n => [n, { count: 0, max: 0 }])
   )
-
-  /** Counts a connection's socket into bytes/received and bytes/sent until `untrack`. */
-  track (socket: ByteSource): void {
-    this.sockets.add(socket)
-  }
-
-  untrack (socket: ByteSource): void {
-    if (!this.sockets.delete(socket)) return
-    this.closedIn += socket.bytesRead
-    this.closedOut += socket.bytesWritten ?? 0
-  }
-
-  get bytesIn (): number {
-    let n = this.closedIn
-    for (const s of this.sockets) n += s.bytesRead
-    return n
-  }
-
-  get bytesOut (): number {
-    let n = this.closedOut
-    for (const s of this.sockets) n += s.bytesWritten ?? 0
-    return n
-  }
 
   /** MQTT packets received and sent so far */
   packets (): number {
