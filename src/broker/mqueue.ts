@@ -22,8 +22,10 @@ export function limitMqueue (p: PersistenceLike, opts: MqueueOptions): void {
   const enqueueCombi = p.outgoingEnqueueCombi.bind(p)
   /** client id → enqueues in flight to the store (publishes are concurrent) */
   const pending = new Map<string, number>()
-  p.outgoingEnqueueCombi = async (subs, packet, ...rest: unknown[]) => {
-    const call = enqueueCombi as (...a: unknown[]) => Promise<void>
+  const call = enqueueCombi as (...a: unknown[]) => Promise<void>
+  // aedes calls this for every QoS 1/2 message, mostly with no offline subscriber: then straight through
+  p.outgoingEnqueueCombi = (subs, packet, ...rest: unknown[]) => subs.length === 0 ? call(subs, packet, ...rest) : limited(subs, packet, ...rest)
+  const limited = async (subs: Array<{ clientId: string }>, packet: StoredPacket, ...rest: unknown[]): Promise<void> => {
     const keep: typeof subs = []
     const dropped: string[] = []
     for (const s of subs) {

@@ -55,10 +55,10 @@ export function tapPersistence (p: PersistenceLike, obs: PersistenceObserver): v
   }
 
   const enqueueCombi = p.outgoingEnqueueCombi.bind(p)
-  p.outgoingEnqueueCombi = async (subs, packet, ...rest: unknown[]) => {
-    if (rest.length > 0) return (enqueueCombi as (...a: unknown[]) => Promise<void>)(subs, packet, ...rest)
-    await enqueueCombi(subs, packet)
-    if (subs.length > 0) obs.enqueued(subs.map(s => s.clientId), packet)
+  // called for every QoS 1/2 message, mostly with no offline subscriber: then straight through, no extra promise
+  p.outgoingEnqueueCombi = (subs, packet, ...rest: unknown[]) => {
+    if (rest.length > 0 || subs.length === 0) return (enqueueCombi as (...a: unknown[]) => Promise<void>)(subs, packet, ...rest)
+    return enqueueCombi(subs, packet).then(() => { obs.enqueued(subs.map(s => s.clientId), packet) })
   }
 }
 
