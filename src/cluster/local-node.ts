@@ -76,8 +76,13 @@ export class LocalNode implements NodeApi {
     return w
   }
 
+  /** the registry's list is a new array only after a change: its wire list is made once per change */
+  private connList: { of: readonly ConnInfo[], wires: ConnectionWire[] } | null = null
+
   async connections (): Promise<ConnectionWire[]> {
-    return this.d.broker.registry.connections().map(c => this.wireOf(c))
+    const list = this.d.broker.registry.connections()
+    if (this.connList?.of !== list) this.connList = { of: list, wires: list.map(c => this.wireOf(c)) }
+    return this.connList.wires
   }
 
   async connection (clientId: string): Promise<ConnectionWire[]> {
@@ -101,12 +106,21 @@ export class LocalNode implements NodeApi {
 
   private readonly subWire = new WeakMap<SubscriptionInfo, SubscriptionWire>()
 
+  private subList: { of: readonly SubscriptionInfo[], wires: SubscriptionWire[] } | null = null
+
   async subscriptions (): Promise<SubscriptionWire[]> {
-    return this.d.broker.registry.subscriptions().map(s => {
-      let w = this.subWire.get(s)
-      if (w === undefined) this.subWire.set(s, w = formatSubscription(s, this.name))
-      return w
-    })
+    const list = this.d.broker.registry.subscriptions()
+    if (this.subList?.of !== list) {
+      this.subList = {
+        of: list,
+        wires: list.map(s => {
+          let w = this.subWire.get(s)
+          if (w === undefined) this.subWire.set(s, w = formatSubscription(s, this.name))
+          return w
+        })
+      }
+    }
+    return this.subList.wires
   }
 
   async subscriptionsOf (clientId: string): Promise<SubscriptionWire[]> {

@@ -15,7 +15,7 @@ export const connections = {
     return paginate(await (await cluster.node(path.node)).connections(), query, same)
   },
   async lookup_connections ({ path }: Input<'lookup_connections'>, { cluster }: Ctx) {
-    return acrossNodes(cluster, n => n.connection(path.clientid))
+    return [...await acrossNodes(cluster, n => n.connection(path.clientid))]
   },
   async lookup_node_connections ({ path }: Input<'lookup_node_connections'>, { cluster }: Ctx) {
     return (await cluster.node(path.node)).connection(path.clientid)

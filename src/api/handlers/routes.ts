@@ -10,9 +10,9 @@ const byTopicThenNode = (a: RouteWire, b: RouteWire): number =>
 
 export const routes = {
   async list_routes ({ query }: Input<'list_routes'>, { cluster }: Ctx) {
-    return paginate((await acrossNodes(cluster, n => n.routes())).sort(byTopicThenNode), query, same)
+    return paginate([...await acrossNodes(cluster, n => n.routes())].sort(byTopicThenNode), query, same)
   },
   async lookup_routes ({ path }: Input<'lookup_routes'>, { cluster }: Ctx) {
-    return (await acrossNodes(cluster, n => n.routesOf(path.topic))).sort(byTopicThenNode)
+    return [...await acrossNodes(cluster, n => n.routesOf(path.topic))].sort(byTopicThenNode)
   }
 }

@@ -14,7 +14,7 @@ export const sessions = {
     return paginate(await (await cluster.node(path.node)).sessions(), query, same)
   },
   async lookup_session ({ path }: Input<'lookup_session'>, { cluster }: Ctx) {
-    return acrossNodes(cluster, n => n.session(path.clientid))
+    return [...await acrossNodes(cluster, n => n.session(path.clientid))]
   },
   async lookup_node_session ({ path }: Input<'lookup_node_session'>, { cluster }: Ctx) {
     return (await cluster.node(path.node)).session(path.clientid)

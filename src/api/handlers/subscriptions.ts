@@ -14,7 +14,7 @@ export const subscriptions = {
     return paginate(await (await cluster.node(path.node)).subscriptions(), query, same)
   },
   async lookup_client_subscriptions ({ path }: Input<'lookup_client_subscriptions'>, { cluster }: Ctx) {
-    return acrossNodes(cluster, n => n.subscriptionsOf(path.clientid))
+    return [...await acrossNodes(cluster, n => n.subscriptionsOf(path.clientid))]
   },
   async lookup_client_subscriptions_with_node ({ path }: Input<'lookup_client_subscriptions_with_node'>, { cluster }: Ctx) {
     return (await cluster.node(path.node)).subscriptionsOf(path.clientid)
