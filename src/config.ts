@@ -95,7 +95,7 @@ export function loadConfig (env: Env = process.env): Config {
     if (env.MQTT_TLS_CA) tls.ca = readPem(env, 'MQTT_TLS_CA')
   }
   const mongodbUrl = env.MONGODB_URL || null
-  const loopShare = Number(env.API_LOOP_SHARE ?? '0.1')
+  const loopShare = Number(env.API_LOOP_SHARE ?? '0.05')
   if (!(loopShare > 0 && loopShare <= 1)) throw new ConfigError(`API_LOOP_SHARE=${env.API_LOOP_SHARE} must be a number above 0 and at most 1`)
   const bodyLimit = env.API_BODY_LIMIT ?? '1mb'
   if (!/^\d+(b|kb|mb)$/i.test(bodyLimit)) throw new ConfigError(`API_BODY_LIMIT=${bodyLimit} must look like 512kb or 1mb`)

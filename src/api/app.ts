@@ -42,6 +42,8 @@ export function createApp (ctx: Ctx, opts: AppOptions): express.Express {
   app.set('trust proxy', opts.trustProxy ? 1 : false)
   app.set('query parser', 'extended')
   // no upgrade-insecure-requests: the API and Swagger UI are often served over plain HTTP on a private network
+  // first, so the API's turn on the event loop pays for everything the request runs here
+  if (opts.loopShare !== undefined) app.use(API_BASE, takeTurn(new LoopShare(opts.loopShare)))
   app.use(helmet(HELMET_OPTIONS))
   app.use(accessLog(opts.log))
   if (opts.corsOrigins.length > 0) app.use(cors(opts.corsOrigins))
@@ -54,7 +56,6 @@ export function createApp (ctx: Ctx, opts: AppOptions): express.Express {
   if (opts.internal !== undefined) app.use('/internal', opts.internal)
 
   const limiter = new AuthLimiter(opts.authLimit)
-  if (opts.loopShare !== undefined) app.use(API_BASE, takeTurn(new LoopShare(opts.loopShare)))
   app.use(API_BASE, canonicalPath, requireAuth(ctx, limiter), requireJson)
   app.use(API_BASE, express.json({ limit: opts.bodyLimit, type: () => true, strict: false }))
   app.use(OpenApiValidator.middleware({
