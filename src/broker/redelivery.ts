@@ -13,6 +13,8 @@ interface Outgoing { cmd?: string, qos?: number, messageId?: number, dup?: boole
 export function markRedeliveries (p: PersistenceLike): void {
   const outgoingStream = p.outgoingStream.bind(p)
   p.outgoingStream = (client) => {
+    // read at every CONNECT; a clean session's stored messages are discarded, not sent: nothing to mark
+    if ((client as { clean?: boolean }).clean === true) return outgoingStream(client)
     const mark = new Transform({
       objectMode: true,
       transform (packet: Outgoing, _enc, cb) {

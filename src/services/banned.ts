@@ -66,6 +66,8 @@ export class BannedService {
   }
 
   isBanned (c: ClientIdentity, nowSec = Math.floor(Date.now() / 1000)): boolean {
+    // asked at every CONNECT: nothing to normalise or look up while nobody is banned
+    if (this.snapshot.size === 0) return false
     const ip = c.ip !== null ? normalizeIp(c.ip) : null
     const hits = [key('client_id', c.clientId)]
     if (c.username !== null) hits.push(key('username', c.username))
