@@ -5,8 +5,10 @@ import type { OursRuntime } from './systems.js'
 export interface Profile {
   /** rounds per measurement; systems alternate within each round */
   rounds: number
-  /** rounds for the slow measurements (fresh process per connection run, API endpoints, stores) */
+  /** rounds for the slow measurements (API endpoints, stores) */
   smallRounds: number
+  /** rounds of the connection scenario (a fresh process each; RSS after GC still moves by ± 30 % between them) */
+  connectionRounds: number
   warmupMs: number
   durationMs: number
   /** publishes outstanding end to end (closed loop) in the throughput runs */
@@ -22,8 +24,8 @@ export interface Profile {
 }
 
 export const PROFILES: Record<'quick' | 'full', Profile> = {
-  quick: { rounds: 2, smallRounds: 1, warmupMs: 200, durationMs: 500, window: 200, connections: 1000, httpMs: 700, persistentMessages: 1000, warmupRunMs: 1000 },
-  full: { rounds: 3, smallRounds: 2, warmupMs: 500, durationMs: 2500, window: 200, connections: 10000, httpMs: 3000, persistentMessages: 10000, warmupRunMs: 3000 }
+  quick: { rounds: 2, smallRounds: 1, connectionRounds: 1, warmupMs: 200, durationMs: 500, window: 200, connections: 1000, httpMs: 700, persistentMessages: 1000, warmupRunMs: 1000 },
+  full: { rounds: 3, smallRounds: 2, connectionRounds: 3, warmupMs: 500, durationMs: 2500, window: 200, connections: 10000, httpMs: 3000, persistentMessages: 10000, warmupRunMs: 3000 }
 }
 
 export interface Ctx {

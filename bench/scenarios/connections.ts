@@ -29,10 +29,10 @@ export async function runConnections (ctx: Ctx, fdLimit: string): Promise<Connec
   if (ctx.mosquitto) names.push('mosquitto')
   const n = ctx.p.connections
   const runs = new Map<SystemName, Array<ConnectResult & { bytesPerConn: number }>>()
-  const rounds = ctx.p.smallRounds
+  const rounds = ctx.p.connectionRounds
   for (let r = 0; r < rounds; r++) {
     for (const name of rotate(names, r)) {
-      const s = await startSystem(name, ctx.runtime, { gcOnSignal: true })
+      const s = await startSystem(name, ctx.runtime, { gcOnSignal: true, ...(ctx.cpuProfDir === undefined ? {} : { cpuProfDir: ctx.cpuProfDir }) })
       // Node-based systems collect garbage before each reading (mosquitto has none to collect)
       const collected = async (): Promise<number> => {
         if (s.name !== 'mosquitto') process.kill(s.pid, 'SIGUSR2')
