@@ -25,7 +25,7 @@ export interface Profile {
 
 export const PROFILES: Record<'quick' | 'full', Profile> = {
   quick: { rounds: 2, smallRounds: 1, connectionRounds: 1, warmupMs: 200, durationMs: 500, window: 200, connections: 1000, httpMs: 700, persistentMessages: 1000, warmupRunMs: 1000 },
-  full: { rounds: 3, smallRounds: 2, connectionRounds: 3, warmupMs: 500, durationMs: 2500, window: 200, connections: 10000, httpMs: 3000, persistentMessages: 10000, warmupRunMs: 3000 }
+  full: { rounds: 5, smallRounds: 2, connectionRounds: 3, warmupMs: 500, durationMs: 2500, window: 200, connections: 10000, httpMs: 3000, persistentMessages: 10000, warmupRunMs: 3000 }
 }
 
 export interface Ctx {
