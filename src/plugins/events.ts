@@ -51,6 +51,7 @@ export class BrokerEvents {
       this.emit('client.disconnected', { action: 'client_disconnected', client_id: c.id, username: name(this.usernames.get(c)), reason })
     })
     aedes.on('subscribe', (subs: Array<{ topic: string, qos: number }>, c: AedesClient) => {
+      if (this.handlers.size === 0) return
       for (const s of subs) {
         if (s.qos > 2) continue // refused in SUBACK
         this.emit('client.subscribe', { action: 'client_subscribe', client_id: c.id, username: name(this.usernames.get(c)), topic: s.topic, opts: { qos: s.qos } })
@@ -62,8 +63,9 @@ export class BrokerEvents {
     })
     aedes.on('ack', (packet: AckPacket | null | undefined, c: AedesClient) => {
       // aedes hands over the acked message only for a persistent session (clean=false); a QoS 2
-      // completion reports the stored PUBREL: without a message there is nothing to report
-      if (packet?.topic === undefined || packet.topic.startsWith(SYS)) return
+      // completion reports the stored PUBREL: without a message there is nothing to report.
+      // Every acknowledged message comes here: nothing is made while nobody listens
+      if (this.handlers.size === 0 || packet?.topic === undefined || packet.topic.startsWith(SYS)) return
       this.emit('message.acked', { action: 'message_acked', client_id: c.id, username: name(this.usernames.get(c)), ...message(packet) })
     })
   }
