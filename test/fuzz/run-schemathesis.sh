@@ -25,6 +25,11 @@ MAX_EXAMPLES="${FUZZ_MAX_EXAMPLES:-40}"
 SEED="${FUZZ_SEED:-$RANDOM}"
 ENTRY="${FUZZ_SERVER_ENTRY:-src/main.ts}"
 CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
+# Hypothesis' health checks judge the generator, not the server: negative values for a
+# `minLength: 1` path parameter are mostly "" or contain "/", which schemathesis drops, so with
+# some seeds DELETE /banned/{who} failed `filter_too_much` (seed 9494); `too_slow` is the same
+# kind of verdict on a busy 2-core machine
+HEALTH=filter_too_much,too_slow
 
 if [[ ! -x "$VENV/bin/st" ]] || [[ "$("$VENV/bin/st" --version 2>/dev/null)" != *"$SCHEMATHESIS_VERSION"* ]]; then
   mkdir -p "$CACHE"
@@ -90,7 +95,7 @@ run () {
       --generation-with-security-parameters false \
       --checks "$CHECKS" --max-examples "$MAX_EXAMPLES" --seed "$((SEED + attempt - 1))" \
       --phases examples,coverage,fuzzing --workers 2 --request-timeout 10 \
-      --generation-database none --no-color --output-truncate true "$@") > "$out" 2>&1; then
+      --generation-database none --suppress-health-check "$HEALTH" --no-color --output-truncate true "$@") > "$out" 2>&1; then
       cat "$out"
       return 0
     fi
