@@ -199,19 +199,26 @@ function release (): void {
   }
 }
 
-const destroySocket = net.Socket.prototype.destroy
 /**
  * A socket aedes closes right after a last packet (a refused CONNACK, a takeover) is destroyed, which
  * drops what is still corked: that is written first. On an error it is dropped, as it would be anyway.
+ * Patched once on the prototype (an own property per socket would cost memory per connection);
+ * other sockets pass through.
  */
-function destroyHeld (this: net.Socket & Tapped, err?: Error): net.Socket {
-  const st = this[kConn]
-  if (st?.held === true) {
-    st.held = false
-    // mqtt-packet's cork of the current tick too: its uncork on the next tick is then a no-op
-    if (err == null) while (this.writableCorked > 0) this.uncork()
+function flushOnDestroy (): void {
+  const proto = net.Socket.prototype
+  if (patched.has(proto)) return
+  patched.add(proto)
+  const destroy = proto.destroy
+  proto.destroy = function destroyHeld (this: net.Socket & Tapped, err?: Error) {
+    const st = this[kConn]
+    if (st?.held === true) {
+      st.held = false
+      // mqtt-packet's cork of the current tick too: its uncork on the next tick is then a no-op
+      if (err == null) while (this.writableCorked > 0) this.uncork()
+    }
+    return destroy.call(this, err)
   }
-  return destroySocket.call(this, err)
 }
 
 /** The parser emits a packet from `_newPacket`: seen here first, before aedes' 'packet' listener. */
@@ -237,8 +244,8 @@ export function tapConnection (client: unknown, stream: object, state: ConnState
   parser[kConn] = state;
   (stream as Tapped)[kConn] = state
   if (stream instanceof net.Socket) {
+    flushOnDestroy()
     state.coalesce = true
-    stream.destroy = destroyHeld
   }
 }
 
