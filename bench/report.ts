@@ -110,10 +110,10 @@ export function markdown (r: Results): string {
     for (const c of r.throughput.cases) {
       L.push(`| ${c.id} | ${names.map(n => `${f(c.systems[n]?.latencyP50Ms.median ?? NaN, 1)} / ${f(c.systems[n]?.latencyP99Ms.median ?? NaN, 1)}`).join(' | ')} |`)
     }
-    L.push('', '### Broker CPU per delivered message, µs (median) and messages lost (all rounds)', '')
+    L.push('', '### Broker CPU and write syscalls per delivered message (medians), messages lost (all rounds)', '')
     L.push(`| case | ${names.join(' | ')} |`, `|---|${names.map(() => '---:').join('|')}|`)
     for (const c of r.throughput.cases) {
-      L.push(`| ${c.id} | ${names.map(n => `${f(c.systems[n]?.cpuUsPerMsg.median ?? NaN, 1)} µs, lost ${c.systems[n]?.lost ?? 'n/a'}/${c.systems[n]?.expected ?? 'n/a'}`).join(' | ')} |`)
+      L.push(`| ${c.id} | ${names.map(n => `${f(c.systems[n]?.cpuUsPerMsg.median ?? NaN, 1)} µs, ${f(c.systems[n]?.writesPerMsg?.median ?? NaN, 2)} writes, lost ${c.systems[n]?.lost ?? 'n/a'}/${c.systems[n]?.expected ?? 'n/a'}`).join(' | ')} |`)
     }
     L.push('')
   }

@@ -45,6 +45,12 @@ export function cpuMsOf (pid: number): number {
   return ticks * 10 // USER_HZ = 100 on Linux
 }
 
+/** Write syscalls (write, writev, send…) a process has made, from /proc/<pid>/io (`syscw`). */
+export function writeCallsOf (pid: number): number {
+  const m = /^syscw:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))
+  return m === null ? NaN : Number(m[1])
+}
+
 export async function stopChild (child: ChildProcess, timeoutMs = 10000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
   const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))

@@ -4,7 +4,7 @@
  */
 import type { Ctx } from '../context.js'
 import { rotate, tag } from '../context.js'
-import { cpuMsOf } from '../lib/proc.js'
+import { cpuMsOf, writeCallsOf } from '../lib/proc.js'
 import { ratio, spread, type Spread } from '../lib/stats.js'
 import { startSystem, type System, type SystemName } from '../systems.js'
 import type { ThroughputJob, ThroughputResult } from '../workers/mqtt-load.js'
@@ -17,6 +17,8 @@ export interface SystemStats {
   latencyP99Ms: Spread
   /** broker CPU time per delivered message, µs (whole job) */
   cpuUsPerMsg: Spread
+  /** the broker's write syscalls per delivered message (whole job): 1 when every packet is its own write */
+  writesPerMsg: Spread
   expected: number
   lost: number
 }
@@ -49,20 +51,25 @@ export function throughputJob (ctx: Ctx, system: System, c: Case): ThroughputJob
   }
 }
 
-/** One measurement, with the broker's CPU time over the whole job. */
-export async function measure (ctx: Ctx, system: System, job: ThroughputJob): Promise<ThroughputResult & { cpuUsPerMsg: number }> {
+type Measured = ThroughputResult & { cpuUsPerMsg: number, writesPerMsg: number }
+
+/** One measurement, with the broker's CPU time and write syscalls over the whole job. */
+export async function measure (ctx: Ctx, system: System, job: ThroughputJob): Promise<Measured> {
   const cpu0 = cpuMsOf(system.pid)
+  const w0 = writeCallsOf(system.pid)
   const r = await ctx.mqtt.call<ThroughputResult>(job)
   const cpu = cpuMsOf(system.pid) - cpu0
-  return { ...r, cpuUsPerMsg: r.delivered > 0 ? cpu * 1000 / r.delivered : NaN }
+  const writes = writeCallsOf(system.pid) - w0
+  return { ...r, cpuUsPerMsg: r.delivered > 0 ? cpu * 1000 / r.delivered : NaN, writesPerMsg: r.delivered > 0 ? writes / r.delivered : NaN }
 }
 
-export function summarize (runs: Array<ThroughputResult & { cpuUsPerMsg: number }>): SystemStats {
+export function summarize (runs: Measured[]): SystemStats {
   return {
     deliveredPerSec: spread(runs.map(r => r.deliveredPerSec)),
     latencyP50Ms: spread(runs.map(r => r.latencyMs.p50)),
     latencyP99Ms: spread(runs.map(r => r.latencyMs.p99)),
     cpuUsPerMsg: spread(runs.map(r => r.cpuUsPerMsg)),
+    writesPerMsg: spread(runs.map(r => r.writesPerMsg)),
     expected: runs.reduce((a, r) => a + r.expected, 0),
     lost: runs.reduce((a, r) => a + r.lost, 0)
   }
@@ -84,7 +91,7 @@ export async function runThroughput (ctx: Ctx): Promise<{ systems: SystemName[],
     const cases: CaseResult[] = []
     const wanted = ctx.cases
     for (const c of CASES.filter(c => wanted === undefined || wanted.includes(c.id.replaceAll(' ', '-')))) {
-      const runs = new Map<SystemName, Array<ThroughputResult & { cpuUsPerMsg: number }>>()
+      const runs = new Map<SystemName, Measured[]>()
       for (let r = 0; r < ctx.p.rounds; r++) {
         for (const s of rotate(systems, r)) {
           const res = await measure(ctx, s, throughputJob(ctx, s, c))
