@@ -7,14 +7,15 @@
  * symbol on the parser and on the stream. Octets are counted per packet from its length, as EMQ X
  * counts MQTT bytes (over WebSocket the frames' payload, not their headers).
  *
- * The writer also coalesces: a TCP or TLS socket is corked at its first packet of a loop turn and
- * uncorked once, on the next check phase, so the packets aedes writes one per setImmediate leave in
- * one writev instead of one syscall each (the syscall was over half of the broker's CPU per
- * delivered message).
+ * The writer also coalesces: a stream that writes batches (`_writev`: TCP and TLS sockets, and our
+ * WebSocket streams, one frame per batch) is corked at its first packet of a loop turn and uncorked
+ * once, on the next check phase, so the packets aedes writes one per setImmediate leave in one
+ * writev instead of one syscall each (the syscall was over half of the broker's CPU per delivered
+ * message).
  */
 
 import { createRequire } from 'node:module'
-import net from 'node:net'
+import { Duplex } from 'node:stream'
 import type { Metrics } from './metrics.js'
 import type { Session } from './registry.js'
 import type { ConnCounters, ConnInfo, ListenerProtocol } from './types.js'
@@ -63,7 +64,7 @@ export class ConnState {
   reason: string | null = null
   sawDisconnect = false
   errored = false
-  /** the socket writes through hold/release (TCP and TLS; a WebSocket stream writes frame by frame) */
+  /** the stream writes through hold/release: it writes a batch at once */
   coalesce = false
   /** corked by hold, until release or destroy */
   held = false
@@ -163,9 +164,12 @@ function tapPacketWrites (): void {
   const write = mqttPacket.writeToStream
   const tapped: WriteToStream = function writeToStream (packet, stream, opts) {
     const st = stream[kConn]
-    if (st?.coalesce === true && !st.held) hold(st, stream as net.Socket)
+    if (st?.coalesce === true && !st.held) hold(st, stream as Duplex)
     const result = write(packet, stream, opts) // throws on a malformed packet: then nothing was sent
-    if (st !== undefined) packetOut(st, packet)
+    if (st !== undefined) {
+      packetOut(st, packet)
+      if (st.held && (stream as Duplex).writableLength >= FLUSH_BYTES) flush(st, stream as Duplex)
+    }
     return result
   }
   // mqtt.js switches number caching off through this property of the function
@@ -173,44 +177,55 @@ function tapPacketWrites (): void {
   mqttPacket.writeToStream = tapped
 }
 
+/**
+ * A held stream is flushed early once this much waits in it: what a loop turn holds stays bounded,
+ * and the slow-consumer watchdog, which reads the same buffer, sees a consumer's backlog rather than
+ * packets merely held back (a turn that read 4 MB of publishes was counting as a slow subscriber).
+ */
+const FLUSH_BYTES = 64 * 1024
+
 /** sockets corked by hold in this loop turn */
-let held: Array<net.Socket & Tapped> = []
+let held: Array<Duplex & Tapped> = []
 
 /**
- * Corks `socket` until the next check phase. mqtt-packet's own cork ends on the next tick, which
+ * Corks `stream` until the next check phase. mqtt-packet's own cork ends on the next tick, which
  * aedes reaches after every single delivery (each runs in its own setImmediate); an immediate
  * queued now runs after the current batch of immediates, or after the poll phase that follows it.
  */
-function hold (st: ConnState, socket: net.Socket): void {
-  socket.cork()
+function hold (st: ConnState, stream: Duplex): void {
+  stream.cork()
   st.held = true
   if (held.length === 0) setImmediate(release)
-  held.push(socket)
+  held.push(stream)
 }
 
 function release (): void {
   const list = held
   held = []
-  for (const socket of list) {
-    const st = socket[kConn]
-    if (st?.held !== true) continue // destroyed meanwhile (and flushed then)
-    st.held = false
-    socket.uncork()
+  for (const stream of list) {
+    const st = stream[kConn]
+    // not held any more: flushed early or destroyed meanwhile (a stream held again is listed twice)
+    if (st?.held === true) flush(st, stream)
   }
 }
 
+function flush (st: ConnState, stream: Duplex): void {
+  st.held = false
+  stream.uncork()
+}
+
 /**
- * A socket aedes closes right after a last packet (a refused CONNACK, a takeover) is destroyed, which
+ * A stream aedes closes right after a last packet (a refused CONNACK, a takeover) is destroyed, which
  * drops what is still corked: that is written first. On an error it is dropped, as it would be anyway.
- * Patched once on the prototype (an own property per socket would cost memory per connection);
- * other sockets pass through.
+ * Patched once on Duplex's prototype (an own property per stream would cost memory per connection);
+ * other streams pass through.
  */
 function flushOnDestroy (): void {
-  const proto = net.Socket.prototype
+  const proto = Duplex.prototype
   if (patched.has(proto)) return
   patched.add(proto)
   const destroy = proto.destroy
-  proto.destroy = function destroyHeld (this: net.Socket & Tapped, err?: Error) {
+  proto.destroy = function destroyHeld (this: Duplex & Tapped, err?: Error) {
     const st = this[kConn]
     if (st?.held === true) {
       st.held = false
@@ -243,7 +258,7 @@ export function tapConnection (client: unknown, stream: object, state: ConnState
   tapPacketReads(Object.getPrototypeOf(parser) as ParserInternals)
   parser[kConn] = state;
   (stream as Tapped)[kConn] = state
-  if (stream instanceof net.Socket) {
+  if (stream instanceof Duplex && typeof (stream as { _writev?: unknown })._writev === 'function') {
     flushOnDestroy()
     state.coalesce = true
   }

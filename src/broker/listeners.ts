@@ -146,12 +146,24 @@ export async function wsListener (cfg: ListenerConfig, port: number): Promise<Li
   const l = new Listener('mqtt:ws', cfg.host, cfg.maxConns, server, cfg.log)
   wss.on('connection', (ws, req) => {
     const stream = createWebSocketStream(ws)
+    stream._writev = sendBatch
     stream.on('error', () => {}) // aedes attaches its own handler; this covers the refused case
     l.accept(stream, { ...wsPeer(req, cfg.trustProxy ?? false), peercert: 'nossl' }, cfg.onConnection, req)
   })
   wss.on('error', (err) => cfg.log.error({ err: err.message }, 'websocket server error'))
   await l.listen(port)
   return l
+}
+
+/**
+ * A WebSocket stream sends every chunk it is given as its own frame, one at a time: mqtt-packet
+ * writes a PUBLISH in five chunks, a CONNACK in four. With this, what is buffered goes as one binary
+ * frame (receivers must not assume packets align with frames, [MQTT-6.0.0-2]), through the
+ * stream's own `_write` and its handling of a socket not yet open.
+ */
+function sendBatch (this: Duplex, chunks: Array<{ chunk: Buffer | string, encoding: BufferEncoding }>, cb: (err?: Error | null) => void): void {
+  const data = Buffer.concat(chunks.map(c => typeof c.chunk === 'string' ? Buffer.from(c.chunk, c.encoding) : c.chunk))
+  this._write(data, 'buffer' as BufferEncoding, cb) // Node's own name for a Buffer chunk's encoding
 }
 
 /**

@@ -1,10 +1,12 @@
-// Write coalescing: the packets written to a TCP connection in one loop turn leave in one writev,
-// complete and in order, and a socket destroyed while corked still sends what it holds.
+// Write coalescing: the packets written to a TCP or WebSocket connection in one loop turn leave in
+// one writev (one frame), complete and in order, and a stream destroyed while corked still sends
+// what it holds.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import net from 'node:net'
 import { once } from 'node:events'
+import WebSocket from 'ws'
 import type { TestContext } from 'node:test'
 import { ConnState, tapConnection } from '../../src/broker/conn.js'
 import { Metrics } from '../../src/broker/metrics.js'
@@ -60,6 +62,24 @@ test('the packets written in one loop turn leave in one write, complete and in o
   for (let i = 0; i < 100; i++) assert.equal(received().subarray(i * PUBLISH_BYTES + 5, (i + 1) * PUBLISH_BYTES).toString(), String(i).padStart(4, '0'))
 })
 
+test('what a loop turn holds stays bounded: past 64 KB the socket is flushed early', async (t) => {
+  const { server, received } = await tappedPair(t)
+  const counter = countWrites(t, s => s === server)
+  const big = (i: number): object => ({ cmd: 'publish', topic: 't', payload: Buffer.alloc(4096, i), qos: 0, retain: false, dup: false })
+  let most = 0
+  for (let i = 0; i < 40; i++) {
+    setImmediate(() => {
+      mqttPacket.writeToStream(big(i), server)
+      most = Math.max(most, server.writableLength)
+    })
+  }
+  const size = 1 + 2 + 2 + 1 + 4096 // remaining length 4099 takes two bytes
+  await until(() => received().length === 40 * size, 'the 40 packets')
+  assert.ok(most < 64 * 1024 + size, `${most} bytes held at most`)
+  assert.ok(counter.writes >= 2 && counter.writes <= 10, `${counter.writes} writes`)
+  for (let i = 0; i < 40; i++) assert.equal(received()[(i + 1) * size - 1], i)
+})
+
 test('a socket destroyed while its packets are held sends them first', async (t) => {
   const { server, client, received } = await tappedPair(t)
   mqttPacket.writeToStream({ cmd: 'connack', returnCode: 5, sessionPresent: false }, server)
@@ -103,4 +123,44 @@ test('a burst of publishes reaches a subscriber through the broker in a few writ
   for (let i = 0; i < n; i++) assert.equal(body.subarray(i * PUBLISH_BYTES + 5, (i + 1) * PUBLISH_BYTES).toString(), String(i).padStart(4, '0'))
   // one write per delivery without coalescing; a few when the burst was read in a few chunks
   assert.ok(counter.writes <= 10, `${counter.writes} writes for ${n} deliveries`)
+})
+
+test('over WebSocket a CONNACK is one frame, and a burst of publishes reaches a subscriber in a few frames, in order', async (t) => {
+  const b = await start(t)
+  const ws = new WebSocket(`ws://127.0.0.1:${b.ports.ws}/mqtt`, 'mqtt')
+  t.after(() => ws.terminate())
+  await once(ws, 'open')
+  const frames: Buffer[] = []
+  ws.on('message', (d: Buffer) => frames.push(d))
+  const got = (): Buffer => Buffer.concat(frames)
+  ws.send(Buffer.concat([Buffer.from([0x10, 15, 0, 4]), Buffer.from('MQTT'), Buffer.from([4, 0x02, 0, 0, 0, 3]), Buffer.from('wss')]))
+  await until(() => got().length >= 4, 'CONNACK')
+  assert.deepEqual(frames, [Buffer.from([0x20, 2, 0, 0])]) // before: four frames of one byte
+  ws.send(Buffer.from([0x82, 6, 0, 1, 0, 1, 0x74, 0])) // SUBSCRIBE id 1 't' QoS 0
+  await until(() => got().length >= 9, 'SUBACK')
+  const before = frames.length
+  const pub = net.connect(b.ports.mqtt, '127.0.0.1')
+  t.after(() => pub.destroy())
+  await once(pub, 'connect')
+  const n = 200
+  pub.write(Buffer.concat([Buffer.from([0x10, 15, 0, 4]), Buffer.from('MQTT'), Buffer.from([4, 0x02, 0, 0, 0, 3]), Buffer.from('wsp')]))
+  await once(pub, 'data') // CONNACK
+  pub.write(Buffer.concat(Array.from({ length: n }, (_, i) => Buffer.concat([Buffer.from([0x30, 7, 0, 1, 0x74]), Buffer.from(String(i).padStart(4, '0'))]))))
+  await until(() => got().length === 9 + n * PUBLISH_BYTES, `the ${n} messages (${got().length - 9} bytes, ${frames.length - before} frames)`)
+  const body = got().subarray(9)
+  for (let i = 0; i < n; i++) assert.equal(body.subarray(i * PUBLISH_BYTES + 5, (i + 1) * PUBLISH_BYTES).toString(), String(i).padStart(4, '0'))
+  const used = frames.length - before
+  assert.ok(used <= 10, `${used} frames for ${n} deliveries`) // before: five per PUBLISH
+})
+
+test('over WebSocket a refused CONNACK arrives before the close', async (t) => {
+  const b = await start(t, { hooks: { authenticate: async () => 5 } })
+  const ws = new WebSocket(`ws://127.0.0.1:${b.ports.ws}/mqtt`, 'mqtt')
+  t.after(() => ws.terminate())
+  await once(ws, 'open')
+  const frames: Buffer[] = []
+  ws.on('message', (d: Buffer) => frames.push(d))
+  ws.send(Buffer.concat([Buffer.from([0x10, 15, 0, 4]), Buffer.from('MQTT'), Buffer.from([4, 0x02, 0, 0, 0, 3]), Buffer.from('wsr')]))
+  await once(ws, 'close')
+  assert.deepEqual([...Buffer.concat(frames)], [0x20, 2, 0, 5])
 })
