@@ -302,7 +302,7 @@ function identity (c: ConnInfo): { clientId: string, username: string | null, ip
   return { clientId: c.clientId, username: c.username, ip: c.ipaddress }
 }
 
-function httpListener (server: Server, port: number, current: number): import('./api/types.js').ListenerWire {
+function httpListener (server: Server, port: number, current: number): import('./core/wire.js').ListenerWire {
   const addr = server.address() as AddressInfo | null
   return {
     acceptors: 1,

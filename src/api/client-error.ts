@@ -9,7 +9,7 @@
  */
 import type { Duplex } from 'node:stream'
 import helmet from 'helmet'
-import { ReturnCode } from './errors.js'
+import { ReturnCode } from '../core/errors.js'
 
 /** The helmet options of the app (app.ts uses the same, so both kinds of answer carry the same headers). */
 export const HELMET_OPTIONS = { contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } } as const

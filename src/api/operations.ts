@@ -4,12 +4,7 @@
  */
 import { Router, type Request, type Response } from 'express'
 import { operations } from '../../generated/operations.js'
-import type { Handlers, OperationId } from './types.js'
-import type { Cluster } from '../cluster/cluster.js'
-import type { Store } from '../store/store.js'
-import type { BannedService } from '../services/banned.js'
-import type { UsersService } from '../services/users.js'
-import type { PublishMessage } from '../services/publish.js'
+import type { Ctx, Handlers, OperationId } from './types.js'
 import { apiIndex } from './handlers/api-index.js'
 import { brokers } from './handlers/brokers.js'
 import { nodes } from './handlers/nodes.js'
@@ -27,14 +22,6 @@ import { alarms } from './handlers/alarms.js'
 import { banned } from './handlers/banned.js'
 import { apps } from './handlers/apps.js'
 import { users } from './handlers/users.js'
-
-export interface Ctx {
-  cluster: Cluster
-  store: Store
-  banned: BannedService
-  users: UsersService
-  publish: (msg: PublishMessage) => Promise<void>
-}
 
 export const handlers = {
   ...apiIndex,

@@ -5,7 +5,7 @@
  * request is rewritten to the spec's canonical form so the validator and router see one shape.
  */
 import { operations, type OperationEntry } from '../../generated/operations.js'
-import { errors } from './errors.js'
+import { errors } from '../core/errors.js'
 
 interface Matcher { op: OperationEntry, re: RegExp, names: string[] }
 

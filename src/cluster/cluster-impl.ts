@@ -1,7 +1,7 @@
 /** The cluster as the API sees it: this node (LocalNode) and its live peers (RemoteNode), by name. */
-import { errors } from '../api/errors.js'
-import { datetime, uptime } from '../api/format.js'
-import type { BrokerInfoWire, NodeInfoWire } from '../api/types.js'
+import { errors } from '../core/errors.js'
+import { datetime, uptime } from '../core/format.js'
+import type { BrokerInfoWire, NodeInfoWire } from '../core/wire.js'
 import type { MemberRecord } from '../store/store.js'
 import { SYSDESCR } from './local-node.js'
 import { isBadRpc, type Cluster, type MemberView, type NodeApi } from './cluster.js'

@@ -6,8 +6,8 @@
 import type {
   AlarmWire, BrokerInfoWire, ConfigItemWire, ConnectionWire, ListenerWire, MetricsWire, NodeInfoWire,
   PluginConfigItemWire, PluginWire, Qos, RouteWire, SessionWire, StatsWire, SubscriptionWire
-} from '../api/types.js'
-import { ApiError, ReturnCode, errors } from '../api/errors.js'
+} from '../core/wire.js'
+import { ApiError, ReturnCode, errors } from '../core/errors.js'
 
 export interface NodeApi {
   readonly name: string

@@ -7,12 +7,12 @@ import type { Broker, ConnInfo, SessionInfo, SubscriptionInfo } from '../broker/
 import type {
   BrokerInfoWire, ConfigItemWire, ConnectionWire, ListenerWire, MetricsWire, NodeInfoWire,
   PluginConfigItemWire, Qos, RouteWire, SessionWire, StatsWire, SubscriptionWire, AlarmWire, PluginWire
-} from '../api/types.js'
+} from '../core/wire.js'
 import type { Alarms } from '../services/alarms.js'
 import type { Plugins } from '../services/plugins.js'
 import type { Settings } from '../services/settings.js'
-import { datetime, orUndefined, uptime } from '../api/format.js'
-import { errors } from '../api/errors.js'
+import { datetime, orUndefined, uptime } from '../core/format.js'
+import { errors } from '../core/errors.js'
 
 export const SYSDESCR = 'EMQ X Broker'
 

@@ -4,7 +4,7 @@ import { rpcCall, type RpcMethod } from './rpc.js'
 import type {
   AlarmWire, BrokerInfoWire, ConfigItemWire, ConnectionWire, ListenerWire, MetricsWire, NodeInfoWire,
   PluginConfigItemWire, PluginWire, Qos, RouteWire, SessionWire, StatsWire, SubscriptionWire
-} from '../api/types.js'
+} from '../core/wire.js'
 
 export class RemoteNode implements NodeApi {
   constructor (readonly name: string, readonly apiUrl: string, private readonly secret: string) {}

@@ -8,7 +8,8 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import express, { type NextFunction, type Request, type Response, type Router } from 'express'
-import { ApiError, ReturnCode, toApiError, type ReturnCodeValue } from '../api/errors.js'
+import { ApiError, ReturnCode, errors, type ReturnCodeValue } from '../core/errors.js'
+import { StoreUnavailableError } from '../store/store.js'
 import { badRpc, type NodeApi } from './cluster.js'
 
 export const RPC_PATH = '/rpc'
@@ -58,7 +59,7 @@ export function rpcRouter (local: NodeApi, extras: RpcExtras, secret: string): R
         : await (local[m] as (...a: unknown[]) => Promise<unknown>).apply(local, args)
       res.json(result === undefined ? {} : { result })
     } catch (err) {
-      const e = toApiError(err) ?? new ApiError(500, ReturnCode.UNKNOWN_ERROR, 'internal_error')
+      const e = err instanceof ApiError ? err : err instanceof StoreUnavailableError ? errors.storeUnavailable() : new ApiError(500, ReturnCode.UNKNOWN_ERROR, 'internal_error')
       res.status(e.status).json({ error: { status: e.status, code: e.code, message: e.message } })
     }
   })

@@ -1,6 +1,6 @@
 /** Active alarms of this node (EMQ X's emqx_alarm_mgr): raised and cleared by the server itself. */
-import type { AlarmWire } from '../api/types.js'
-import { datetime } from '../api/format.js'
+import type { AlarmWire } from '../core/wire.js'
+import { datetime } from '../core/format.js'
 
 export type Severity = AlarmWire['severity']
 

@@ -4,9 +4,9 @@
  * starts and stops its behaviour when loaded and unloaded.
  */
 import type { Store } from '../store/store.js'
-import type { PluginWire } from '../api/types.js'
+import type { PluginWire } from '../core/wire.js'
 import type { Plugin } from '../plugins/plugin.js'
-import { errors, ReturnCode } from '../api/errors.js'
+import { errors, ReturnCode } from '../core/errors.js'
 
 export class Plugins {
   private readonly active = new Map<string, boolean>()

@@ -5,7 +5,7 @@
  * Plugins declare their own settings next to them (src/plugins/) and hand them in here.
  */
 import type { Store } from '../store/store.js'
-import { errors } from '../api/errors.js'
+import { errors } from '../core/errors.js'
 import { hashSecret } from './secrets.js'
 
 export type Datatype = 'integer' | 'bytesize' | 'duration' | 'boolean' | 'percent' | 'string' | 'url' | 'enum' | 'secret'

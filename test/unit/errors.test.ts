@@ -1,9 +1,10 @@
-// The error catalog (src/api/errors.ts) and openapi/README.md list the same codes, and the spec's
+// The error catalog (src/core/errors.ts) and openapi/README.md list the same codes, and the spec's
 // Error schema allows exactly those (fastify's errors.test.js, applied to EMQ X's codes).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { ReturnCode, toApiError, errors } from '../../src/api/errors.js'
+import { toApiError } from '../../src/api/errors.js'
+import { ReturnCode, errors } from '../../src/core/errors.js'
 import { StoreUnavailableError } from '../../src/store/store.js'
 import { spec } from '../contract/spec-helpers.js'
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { datetime, kmg, uptime } from '../../src/api/format.js'
+import { datetime, kmg, uptime } from '../../src/core/format.js'
 import { paginate } from '../../src/api/paging.js'
 
 test('uptime reads like EMQ X (no space after "days,")', () => {

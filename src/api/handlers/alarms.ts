@@ -1,6 +1,5 @@
 /** emqx_mgmt_api_alarms: `/alarms/` groups by node, `/alarms/{node}` is one node's flat list. */
-import type { Ctx } from '../operations.js'
-import type { Input } from '../types.js'
+import type { Ctx, Input } from '../types.js'
 
 export const alarms = {
   async list_all_alarms (_input: Input<'list_all_alarms'>, { cluster }: Ctx) {

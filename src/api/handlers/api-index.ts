@@ -1,7 +1,6 @@
 /** GET /api/v3/: every operation, derived from the spec, sorted by descr as minirest did (emqx-v3-semantics §1.6). */
 import { operations } from '../../../generated/operations.js'
-import type { Ctx } from '../operations.js'
-import type { Input, Reply } from '../types.js'
+import type { Ctx, Input, Reply } from '../types.js'
 
 export function listApi (): Reply<'list_api'> {
   return operations

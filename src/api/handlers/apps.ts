@@ -1,8 +1,7 @@
 /** emqx_mgmt_api_apps: API credentials; the secret is shown once, at creation, and stored hashed. */
-import type { Ctx } from '../operations.js'
-import type { AppWire, Input } from '../types.js'
+import type { Ctx, AppWire, Input } from '../types.js'
 import type { AppPatch, AppRecord } from '../../store/store.js'
-import { errors } from '../errors.js'
+import { errors } from '../../core/errors.js'
 import { generateSecret, hashSecret } from '../../services/secrets.js'
 
 export const apps = {

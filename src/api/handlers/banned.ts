@@ -1,11 +1,10 @@
 /** emqx_mgmt_api_banned, with DECISIONS.md's fixes: IP bans enforced and deletable, 404 on absent. */
-import type { Ctx } from '../operations.js'
-import type { BannedWire, Input } from '../types.js'
+import type { Ctx, BannedWire, Input } from '../types.js'
 import type { BannedRecord } from '../../store/store.js'
 import { paginate } from '../paging.js'
-import { errors } from '../errors.js'
+import { errors } from '../../core/errors.js'
 import { normalizeIp } from '../../services/banned.js'
-import { orUndefined } from '../format.js'
+import { orUndefined } from '../../core/format.js'
 
 export const banned = {
   async list_banned ({ query }: Input<'list_banned'>, ctx: Ctx) {

@@ -1,6 +1,5 @@
 /** emqx_mgmt_api_brokers: broker info per node. */
-import type { Ctx } from '../operations.js'
-import type { Input } from '../types.js'
+import type { Ctx, Input } from '../types.js'
 
 export const brokers = {
   async list_brokers (_input: Input<'list_brokers'>, { cluster }: Ctx) {

@@ -1,6 +1,5 @@
 /** emqx_mgmt_api_configs: hot configs, validated, applied at once and persisted. */
-import type { Ctx } from '../operations.js'
-import type { Input } from '../types.js'
+import type { Ctx, Input } from '../types.js'
 
 export const configs = {
   async get_all_configs (_input: Input<'get_all_configs'>, { cluster }: Ctx) {

@@ -1,9 +1,8 @@
 /** emqx_mgmt_api_connections: lists across live nodes, lookups as lists, kickout (404 when not connected). */
-import type { Ctx } from '../operations.js'
-import type { Input } from '../types.js'
+import type { Ctx, Input } from '../types.js'
 import { acrossNodes, onAnyNode } from '../../cluster/cluster.js'
 import { paginate } from '../paging.js'
-import { errors } from '../errors.js'
+import { errors } from '../../core/errors.js'
 
 const same = <T>(x: T): T => x
 

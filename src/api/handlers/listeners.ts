@@ -1,6 +1,5 @@
 /** emqx_mgmt_api_listeners. */
-import type { Ctx } from '../operations.js'
-import type { Input } from '../types.js'
+import type { Ctx, Input } from '../types.js'
 
 export const listeners = {
   async list_listeners (_input: Input<'list_listeners'>, { cluster }: Ctx) {

@@ -1,6 +1,5 @@
 /** emqx_mgmt_api_metrics. */
-import type { Ctx } from '../operations.js'
-import type { Input } from '../types.js'
+import type { Ctx, Input } from '../types.js'
 
 export const metrics = {
   async list_all_metrics (_input: Input<'list_all_metrics'>, { cluster }: Ctx) {

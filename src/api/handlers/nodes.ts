@@ -1,7 +1,6 @@
 /** emqx_mgmt_api_nodes: the list shows memory as kmg strings, the lookup as bytes (emqx-v3-semantics §4.2). */
-import type { Ctx } from '../operations.js'
-import type { Input, NodeInfoWire, NodeListItemWire } from '../types.js'
-import { kmg } from '../format.js'
+import type { Ctx, Input, NodeInfoWire, NodeListItemWire } from '../types.js'
+import { kmg } from '../../core/format.js'
 
 export const nodes = {
   async list_nodes (_input: Input<'list_nodes'>, { cluster }: Ctx) {

@@ -1,6 +1,5 @@
 /** emqx_mgmt_api_plugins and plugin configs: only plugins that exist and work are listed. */
-import type { Ctx } from '../operations.js'
-import type { Input } from '../types.js'
+import type { Ctx, Input } from '../types.js'
 
 export const plugins = {
   async list_all_plugins (_input: Input<'list_all_plugins'>, { cluster }: Ctx) {

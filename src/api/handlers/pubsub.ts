@@ -2,10 +2,9 @@
  * emqx_mgmt_api_pubsub: answers `{"code": N}`: 0 done, 112 client not online, 115 bad topic
  * (DECISIONS.md). Every topic is checked before anything is published or subscribed.
  */
-import type { Ctx } from '../operations.js'
-import type { Input } from '../types.js'
+import type { Ctx, Input } from '../types.js'
 import { onAnyNode } from '../../cluster/cluster.js'
-import { errors, ReturnCode } from '../errors.js'
+import { errors, ReturnCode } from '../../core/errors.js'
 import { isValidTopicFilter, isValidTopicName, splitTopics } from '../../services/topics.js'
 
 const done = { code: ReturnCode.SUCCESS } as const

@@ -1,6 +1,5 @@
 /** emqx_mgmt_api_routes: topic filter to node, sorted by topic then node. */
-import type { Ctx } from '../operations.js'
-import type { Input, RouteWire } from '../types.js'
+import type { Ctx, Input, RouteWire } from '../types.js'
 import { acrossNodes } from '../../cluster/cluster.js'
 import { paginate } from '../paging.js'
 

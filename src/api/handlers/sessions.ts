@@ -1,6 +1,5 @@
 /** emqx_mgmt_api_sessions: connected clients' sessions and persistent sessions of offline clients. */
-import type { Ctx } from '../operations.js'
-import type { Input } from '../types.js'
+import type { Ctx, Input } from '../types.js'
 import { acrossNodes } from '../../cluster/cluster.js'
 import { paginate } from '../paging.js'
 

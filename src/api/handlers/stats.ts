@@ -1,6 +1,5 @@
 /** emqx_mgmt_api_stats: the cluster form flattens the node name into each node's stats. */
-import type { Ctx } from '../operations.js'
-import type { Input } from '../types.js'
+import type { Ctx, Input } from '../types.js'
 
 export const stats = {
   async list_stats (_input: Input<'list_stats'>, { cluster }: Ctx) {

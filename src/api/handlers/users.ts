@@ -1,7 +1,6 @@
 /** emqx_dashboard_api: dashboard users, passwords kept as salted scrypt hashes. */
-import type { Ctx } from '../operations.js'
-import type { Input } from '../types.js'
-import { errors, ReturnCode } from '../errors.js'
+import type { Ctx, Input } from '../types.js'
+import { errors, ReturnCode } from '../../core/errors.js'
 import { DUMMY_HASH, hashSecret, verifySecret } from '../../services/secrets.js'
 import { DEFAULT_ADMIN } from '../../services/users.js'
 
