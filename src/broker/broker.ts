@@ -19,9 +19,11 @@ import { Metrics } from './metrics.js'
 import { purgeSession, retainedTopics, tapPersistence } from './persistence.js'
 import type { PersistenceLike } from './persistence.js'
 import { Registry } from './registry.js'
-import type { Broker, BrokerOptions, Logger, Message, PublishRequest, QoS } from './types.js'
+import type { Broker } from './handle.js'
+import type { BrokerOptions, Logger, Message, PublishRequest, QoS } from './types.js'
 
 export type * from './types.js'
+export type { Broker } from './handle.js'
 export { Registry } from './registry.js'
 export { Metrics } from './metrics.js'
 

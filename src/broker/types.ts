@@ -1,8 +1,5 @@
 /** Public shapes of the broker module; the REST layer maps these to EMQ X wire types. */
 
-import type { Registry } from './registry.js'
-import type { Metrics } from './metrics.js'
-
 export type ListenerProtocol = 'mqtt:tcp' | 'mqtt:ws' | 'mqtt:ssl'
 export type QoS = 0 | 1 | 2
 
@@ -146,23 +143,4 @@ export interface PublishRequest {
   qos: QoS
   retain: boolean
   clientId?: string
-}
-
-export interface Broker {
-  readonly aedes: unknown
-  readonly nodeName: string
-  readonly ports: { mqtt: number, ws: number | null, tls: number | null }
-  readonly registry: Registry
-  readonly metrics: Metrics
-  listeners (): ListenerInfo[]
-  kickout (clientId: string): boolean
-  publish (msg: PublishRequest): Promise<void>
-  subscribe (clientId: string, filters: string[], qos: QoS): Promise<boolean>
-  unsubscribe (clientId: string, filters: string[]): Promise<boolean>
-  cleanAclCache (clientId: string): boolean
-  /** changes a listener's max_conns at once (existing connections stay); false when there is none */
-  setMaxConns (protocol: ListenerProtocol, maxConns: number): boolean
-  /** TCP_NODELAY for a listener's new connections; false when there is no such listener */
-  setNoDelay (protocol: ListenerProtocol, on: boolean): boolean
-  close (): Promise<void>
 }

@@ -12,7 +12,7 @@
  */
 import { hostname } from 'node:os'
 import type { Router } from 'express'
-import type { Broker } from '../broker/types.js'
+import type { Broker } from '../broker/handle.js'
 import type { StoredSession } from '../broker/stored-sessions.js'
 import type { ClientIdentity } from '../services/banned.js'
 import type { Store } from '../store/store.js'

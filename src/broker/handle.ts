@@ -1,0 +1,26 @@
+/**
+ * What startBroker returns: the handle the node, the cluster and the plugins drive. Its own module
+ * (not types.ts) because it names the Registry class, and registry.ts needs the shapes in types.ts.
+ */
+import type { Metrics } from './metrics.js'
+import type { Registry } from './registry.js'
+import type { ListenerInfo, ListenerProtocol, PublishRequest, QoS } from './types.js'
+
+export interface Broker {
+  readonly aedes: unknown
+  readonly nodeName: string
+  readonly ports: { mqtt: number, ws: number | null, tls: number | null }
+  readonly registry: Registry
+  readonly metrics: Metrics
+  listeners (): ListenerInfo[]
+  kickout (clientId: string): boolean
+  publish (msg: PublishRequest): Promise<void>
+  subscribe (clientId: string, filters: string[], qos: QoS): Promise<boolean>
+  unsubscribe (clientId: string, filters: string[]): Promise<boolean>
+  cleanAclCache (clientId: string): boolean
+  /** changes a listener's max_conns at once (existing connections stay); false when there is none */
+  setMaxConns (protocol: ListenerProtocol, maxConns: number): boolean
+  /** TCP_NODELAY for a listener's new connections; false when there is no such listener */
+  setNoDelay (protocol: ListenerProtocol, on: boolean): boolean
+  close (): Promise<void>
+}
