@@ -1,25 +1,15 @@
 /**
- * The common shape of a plugin: a name, whether it is loaded by default, the settings it declares
- * (its plugin configs) and what happens when it is loaded or unloaded, at runtime or at boot.
+ * What a plugin module may use of its node, and the two built-in plugins. The shape of a plugin
+ * (Plugin) is declared by the service that manages them, so plugins import services, never back.
  */
 import type { Logger } from 'pino'
 import type { Broker } from '../broker/broker.js'
 import type { Store } from '../store/store.js'
 import type { Alarms } from '../services/alarms.js'
-import type { SettingDef, Settings } from '../services/settings.js'
+import type { Plugin } from '../services/plugins.js'
+import type { Settings } from '../services/settings.js'
 
-export interface Plugin {
-  readonly name: string
-  readonly description: string
-  readonly defaultActive: boolean
-  /** the API and its docs cannot be switched off from the API itself */
-  readonly alwaysOn?: boolean
-  readonly settings?: readonly SettingDef[]
-  /** runs when the plugin is loaded, and at boot when its persisted state is loaded */
-  start?: () => Promise<void> | void
-  /** runs when the plugin is unloaded, and when the node closes */
-  stop?: () => Promise<void> | void
-}
+export type { Plugin } from '../services/plugins.js'
 
 /** What a plugin may use of its node. */
 export interface PluginContext {

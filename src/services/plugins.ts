@@ -5,8 +5,26 @@
  */
 import type { Store } from '../store/store.js'
 import type { PluginWire } from '../core/wire.js'
-import type { Plugin } from '../plugins/plugin.js'
+import type { SettingDef } from './settings.js'
 import { errors, ReturnCode } from '../core/errors.js'
+
+/**
+ * The common shape of a plugin: a name, whether it is loaded by default, the settings it declares
+ * (its plugin configs) and what happens when it is loaded or unloaded, at runtime or at boot.
+ * Declared here, beside what manages plugins, so that src/plugins/ depends on services and not back.
+ */
+export interface Plugin {
+  readonly name: string
+  readonly description: string
+  readonly defaultActive: boolean
+  /** the API and its docs cannot be switched off from the API itself */
+  readonly alwaysOn?: boolean
+  readonly settings?: readonly SettingDef[]
+  /** runs when the plugin is loaded, and at boot when its persisted state is loaded */
+  start?: () => Promise<void> | void
+  /** runs when the plugin is unloaded, and when the node closes */
+  stop?: () => Promise<void> | void
+}
 
 export class Plugins {
   private readonly active = new Map<string, boolean>()
