@@ -226,9 +226,7 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
   }, opts.alarmCheckMs)
   monitor.start()
 
-  const publish = async (m: PublishMessage): Promise<void> => {
-    await running.publish({ topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain, clientId: m.clientId })
-  }
+  const publish = (m: PublishMessage): Promise<void> => running.publish(m)
 
   let server: Server | null = null
   const local = new LocalNode({

@@ -1,8 +1,4 @@
-/** A message published through the API (mqtt/publish, delayed publish, ...). */
-export interface PublishMessage {
-  topic: string
-  payload: Buffer
-  qos: 0 | 1 | 2
-  retain: boolean
-  clientId: string
-}
+/** A message published through the API (mqtt/publish, delayed publish, ...): the broker's request with its publisher always named. */
+import type { PublishRequest } from '../broker/types.js'
+
+export type PublishMessage = Required<PublishRequest>

@@ -1,4 +1,6 @@
 /** MQTT topic rules ([MQTT-4.7]) for names (publish) and filters (subscribe). */
+import type { PublishRequestWire } from '../core/wire.js'
+
 const MAX_TOPIC_BYTES = 65535
 
 function basicOk (t: string): boolean {
@@ -24,7 +26,7 @@ export function isValidTopicFilter (t: string): boolean {
 }
 
 /** `topic` (comma-separated) or its alias `topics`; EMQ X's topics/3. */
-export function splitTopics (body: { topic?: string | undefined, topics?: string | undefined }): string[] | null {
+export function splitTopics (body: Pick<PublishRequestWire, 'topic' | 'topics'>): string[] | null {
   const raw = body.topic ?? body.topics
   if (raw === undefined) return null
   return raw.split(',')

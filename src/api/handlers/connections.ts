@@ -4,14 +4,12 @@ import { acrossNodes, onAnyNode } from '../../cluster/cluster.js'
 import { paginate } from '../paging.js'
 import { errors } from '../../core/errors.js'
 
-const same = <T>(x: T): T => x
-
 export const connections = {
   async list_connections ({ query }: Input<'list_connections'>, { cluster }: Ctx) {
-    return paginate(await acrossNodes(cluster, n => n.connections()), query, same)
+    return paginate(await acrossNodes(cluster, n => n.connections()), query)
   },
   async list_node_connections ({ path, query }: Input<'list_node_connections'>, { cluster }: Ctx) {
-    return paginate(await (await cluster.node(path.node)).connections(), query, same)
+    return paginate(await (await cluster.node(path.node)).connections(), query)
   },
   async lookup_connections ({ path }: Input<'lookup_connections'>, { cluster }: Ctx) {
     return [...await acrossNodes(cluster, n => n.connection(path.clientid))]

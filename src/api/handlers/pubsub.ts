@@ -2,7 +2,7 @@
  * emqx_mgmt_api_pubsub: answers `{"code": N}`: 0 done, 112 client not online, 115 bad topic
  * (DECISIONS.md). Every topic is checked before anything is published or subscribed.
  */
-import type { Ctx, Input } from '../types.js'
+import type { Ctx, Input, PublishRequestWire, SubscribeRequestWire, UnsubscribeRequestWire } from '../types.js'
 import { onAnyNode } from '../../cluster/cluster.js'
 import { errors, ReturnCode } from '../../core/errors.js'
 import { isValidTopicFilter, isValidTopicName, splitTopics } from '../../services/topics.js'
@@ -11,7 +11,7 @@ const done = { code: ReturnCode.SUCCESS } as const
 const badTopic = { code: ReturnCode.BAD_TOPIC } as const
 const notOnline = { code: ReturnCode.CLIENT_NOT_ONLINE } as const
 
-function topicsOf (body: { topic?: string, topics?: string }): string[] {
+function topicsOf (body: PublishRequestWire | SubscribeRequestWire | UnsubscribeRequestWire): string[] {
   const topics = splitTopics(body)
   if (!topics) throw errors.missing('missing mandatory params: topic')
   return topics

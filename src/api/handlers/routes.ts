@@ -3,13 +3,12 @@ import type { Ctx, Input, RouteWire } from '../types.js'
 import { acrossNodes } from '../../cluster/cluster.js'
 import { paginate } from '../paging.js'
 
-const same = <T>(x: T): T => x
 const byTopicThenNode = (a: RouteWire, b: RouteWire): number =>
   a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.node < b.node ? -1 : a.node > b.node ? 1 : 0
 
 export const routes = {
   async list_routes ({ query }: Input<'list_routes'>, { cluster }: Ctx) {
-    return paginate([...await acrossNodes(cluster, n => n.routes())].sort(byTopicThenNode), query, same)
+    return paginate([...await acrossNodes(cluster, n => n.routes())].sort(byTopicThenNode), query)
   },
   async lookup_routes ({ path }: Input<'lookup_routes'>, { cluster }: Ctx) {
     return [...await acrossNodes(cluster, n => n.routesOf(path.topic))].sort(byTopicThenNode)

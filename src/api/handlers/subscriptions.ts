@@ -3,14 +3,12 @@ import type { Ctx, Input } from '../types.js'
 import { acrossNodes } from '../../cluster/cluster.js'
 import { paginate } from '../paging.js'
 
-const same = <T>(x: T): T => x
-
 export const subscriptions = {
   async list_subscriptions ({ query }: Input<'list_subscriptions'>, { cluster }: Ctx) {
-    return paginate(await acrossNodes(cluster, n => n.subscriptions()), query, same)
+    return paginate(await acrossNodes(cluster, n => n.subscriptions()), query)
   },
   async list_node_subscriptions ({ path, query }: Input<'list_node_subscriptions'>, { cluster }: Ctx) {
-    return paginate(await (await cluster.node(path.node)).subscriptions(), query, same)
+    return paginate(await (await cluster.node(path.node)).subscriptions(), query)
   },
   async lookup_client_subscriptions ({ path }: Input<'lookup_client_subscriptions'>, { cluster }: Ctx) {
     return [...await acrossNodes(cluster, n => n.subscriptionsOf(path.clientid))]
