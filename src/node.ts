@@ -19,6 +19,7 @@ import { Alarms, AlarmMonitor } from './services/alarms.js'
 import { BannedService } from './services/banned.js'
 import { UsersService } from './services/users.js'
 import { Plugins } from './services/plugins.js'
+import { AppsService } from './services/apps.js'
 import { Settings, coreSettings } from './services/settings.js'
 import { StoreHealth } from './services/store-health.js'
 import type { PublishMessage } from './services/publish.js'
@@ -240,7 +241,7 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
   })
   const joined = clustering?.attach(local, broker, mqtt.storedSessions)
   const cluster = joined?.cluster ?? new SingleNodeCluster(local)
-  const app = createApp({ cluster, store, banned, users, publish }, {
+  const app = createApp({ cluster, store, banned, users, apps: new AppsService(store), publish }, {
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
     corsOrigins: config.corsOrigins,

@@ -3,6 +3,7 @@ import type { Cluster } from '../cluster/cluster.js'
 import type { Store } from '../store/store.js'
 import type { BannedService } from '../services/banned.js'
 import type { UsersService } from '../services/users.js'
+import type { AppsService } from '../services/apps.js'
 import type { PublishMessage } from '../services/publish.js'
 
 export type * from '../core/wire.js'
@@ -14,5 +15,6 @@ export interface Ctx {
   store: Store
   banned: BannedService
   users: UsersService
+  apps: AppsService
   publish: (msg: PublishMessage) => Promise<void>
 }

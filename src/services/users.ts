@@ -2,9 +2,11 @@
  * Dashboard users. On first start (no users), `admin`/`public` is created, as EMQ X did, and an alarm
  * stays raised while admin's password is still `public` (DECISIONS.md "Security").
  */
-import type { Store } from '../store/store.js'
+import type { Store, UserRecord } from '../store/store.js'
+import type { UserCreateWire } from '../core/wire.js'
 import type { Alarms } from './alarms.js'
-import { hashSecret, verifySecret } from './secrets.js'
+import { errors, ReturnCode } from '../core/errors.js'
+import { DUMMY_HASH, hashSecret, verifySecret } from './secrets.js'
 
 export const DEFAULT_ADMIN = 'admin'
 const DEFAULT_PASSWORD = 'public'
@@ -28,5 +30,39 @@ export class UsersService {
     } else {
       this.alarms.clear(ALARM_ID)
     }
+  }
+
+  /** sorted by username */
+  list (): Promise<UserRecord[]> { return this.store.users.list() }
+
+  /** EMQ X stores the tags of a user created without them as the string "undefined". */
+  async create (req: UserCreateWire): Promise<void> {
+    const user = { username: req.username, tags: req.tags ?? 'undefined', passwordHash: await hashSecret(req.password) }
+    if (!await this.store.users.insert(user)) throw errors.conflict('user_exists', ReturnCode.USER_EXISTS)
+  }
+
+  async setTags (username: string, tags: string): Promise<void> {
+    if (!await this.store.users.update(username, { tags })) throw errors.userNotFound()
+  }
+
+  async delete (username: string): Promise<void> {
+    if (username === DEFAULT_ADMIN) throw errors.conflict('cannot_delete_admin', ReturnCode.ADMIN_UNDELETABLE)
+    if (!await this.store.users.delete(username)) throw errors.userNotFound()
+  }
+
+  /** The old password must match; changing admin's re-checks the default-password alarm. */
+  async changePassword (username: string, oldPwd: string, newPwd: string): Promise<void> {
+    const user = await this.store.users.get(username)
+    if (!user) throw errors.userNotFound()
+    if (!await verifySecret(user.passwordHash, oldPwd)) throw errors.badParamCode('old_password_wrong', ReturnCode.OLD_PASSWORD_WRONG)
+    if (!await this.store.users.update(username, { passwordHash: await hashSecret(newPwd) })) throw errors.userNotFound()
+    await this.checkDefaultPassword()
+  }
+
+  /** An unknown user costs the same KDF time as a wrong password, and gets the same answer. */
+  async verify (username: string, password: string): Promise<boolean> {
+    const user = await this.store.users.get(username)
+    const ok = await verifySecret(user?.passwordHash ?? DUMMY_HASH, password)
+    return user !== null && ok
   }
 }

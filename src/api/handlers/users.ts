@@ -1,40 +1,29 @@
-/** emqx_dashboard_api: dashboard users, passwords kept as salted scrypt hashes. */
+/** emqx_dashboard_api: dashboard users, passwords kept as salted scrypt hashes (UsersService). */
 import type { Ctx, Input } from '../types.js'
-import { errors, ReturnCode } from '../../core/errors.js'
-import { DUMMY_HASH, hashSecret, verifySecret } from '../../services/secrets.js'
-import { DEFAULT_ADMIN } from '../../services/users.js'
+import { errors } from '../../core/errors.js'
 
 export const users = {
-  async list_users (_input: Input<'list_users'>, { store }: Ctx) {
-    return (await store.users.list()).map(u => ({ username: u.username, tags: u.tags }))
+  async list_users (_input: Input<'list_users'>, ctx: Ctx) {
+    return (await ctx.users.list()).map(u => ({ username: u.username, tags: u.tags }))
   },
-  async create_user ({ body }: Input<'create_user'>, { store }: Ctx) {
-    const user = { username: body.username, tags: body.tags ?? 'undefined', passwordHash: await hashSecret(body.password) }
-    if (!await store.users.insert(user)) throw errors.conflict('user_exists', ReturnCode.USER_EXISTS)
+  async create_user ({ body }: Input<'create_user'>, ctx: Ctx) {
+    await ctx.users.create(body)
     return 'ok' as const
   },
-  async update_user ({ path, body }: Input<'update_user'>, { store }: Ctx) {
-    if (!await store.users.update(path.name, { tags: body.tags })) throw errors.userNotFound()
+  async update_user ({ path, body }: Input<'update_user'>, ctx: Ctx) {
+    await ctx.users.setTags(path.name, body.tags)
     return 'ok' as const
   },
-  async delete_user ({ path }: Input<'delete_user'>, { store }: Ctx) {
-    if (path.name === DEFAULT_ADMIN) throw errors.conflict('cannot_delete_admin', ReturnCode.ADMIN_UNDELETABLE)
-    if (!await store.users.delete(path.name)) throw errors.userNotFound()
+  async delete_user ({ path }: Input<'delete_user'>, ctx: Ctx) {
+    await ctx.users.delete(path.name)
     return 'ok' as const
   },
   async change_pwd ({ path, body }: Input<'change_pwd'>, ctx: Ctx) {
-    const user = await ctx.store.users.get(path.username)
-    if (!user) throw errors.userNotFound()
-    if (!await verifySecret(user.passwordHash, body.old_pwd)) throw errors.badParamCode('old_password_wrong', ReturnCode.OLD_PASSWORD_WRONG)
-    if (!await ctx.store.users.update(path.username, { passwordHash: await hashSecret(body.new_pwd) })) throw errors.userNotFound()
-    await ctx.users.checkDefaultPassword()
+    await ctx.users.changePassword(path.username, body.old_pwd, body.new_pwd)
     return 'ok' as const
   },
-  async auth_user ({ body }: Input<'auth_user'>, { store }: Ctx) {
-    // an unknown user costs the same KDF time as a wrong password, and gets the same answer
-    const user = await store.users.get(body.username)
-    const ok = await verifySecret(user?.passwordHash ?? DUMMY_HASH, body.password)
-    if (!user || !ok) throw errors.unauthorized()
+  async auth_user ({ body }: Input<'auth_user'>, ctx: Ctx) {
+    if (!await ctx.users.verify(body.username, body.password)) throw errors.unauthorized()
     return 'ok' as const
   }
 }
