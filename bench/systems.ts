@@ -7,7 +7,9 @@ import { createWriteStream, existsSync, mkdtempSync, rmSync, statSync, writeFile
 import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ROOT, eventually, freePort, stopChild } from './lib/proc.js'
+import { ROOT, stopChild } from './lib/proc.js'
+import { freePort } from '../test/support/ports.js'
+import { eventually } from '../test/support/wait.js'
 
 export type SystemName = 'ours' | 'ours-mongo' | 'aedes-memory' | 'aedes-sqlite' | 'mosquitto'
 
@@ -111,7 +113,7 @@ async function startOurs (name: SystemName, runtime: OursRuntime, opts: StartOpt
   await eventually(async () => {
     if (child.exitCode !== null) throw new Error(`${name} exited at start (code ${child.exitCode}); its log: ${join(dir, 'stdout.log')}`)
     return (await fetch(`http://127.0.0.1:${apiPort}/status`)).ok
-  }, 60000, `${name} to answer /status`)
+  }, { timeoutMs: 60000, intervalMs: 100, what: `${name} to answer /status`, giveUpOn: () => child.exitCode !== null })
   return {
     name,
     pid: child.pid as number,
@@ -179,7 +181,7 @@ async function startMosquitto (): Promise<System> {
   ].join('\n'))
   const child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] })
   const unguard = guard(child, 'mosquitto')
-  await eventually(() => portOpen(port), 15000, 'mosquitto to listen')
+  await eventually(() => portOpen(port), { timeoutMs: 15000, intervalMs: 100, what: 'mosquitto to listen' })
   return {
     name: 'mosquitto',
     pid: child.pid as number,

@@ -1,13 +1,15 @@
 // Test vocabulary: a real node on free ports with a temporary store, real HTTP, real MQTT clients.
+// Polling, ports, clients, frames and fakes are in test/support/.
 import type { TestContext } from 'node:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
+import type { IClientOptions, MqttClient } from 'mqtt'
 import { loadConfig, type Config } from '../src/config.js'
 import { startNode, type NodeOptions, type RunningNode } from '../src/node.js'
 import { MongoStore } from '../src/store/mongo.js'
+import { openClient } from './support/mqtt.js'
 
 export const ADMIN = { user: 'admin', pass: 'public' }
 
@@ -82,35 +84,9 @@ export async function startTestNode (t: TestContext, env: Record<string, string>
     },
     async client (opts = {}) {
       const { ws, ...rest } = opts
-      const c = await mqtt.connectAsync(ws ? `ws://127.0.0.1:${node.ports.ws}/mqtt` : `mqtt://127.0.0.1:${node.ports.mqtt}`, { reconnectPeriod: 0, connectTimeout: 5000, ...rest })
+      const c = await openClient(ws ? `ws://127.0.0.1:${node.ports.ws}/mqtt` : `mqtt://127.0.0.1:${node.ports.mqtt}`, rest)
       clients.push(c)
       return c
     }
   }
-}
-
-/** Polls until fn returns a truthy value (state fed by broker events settles asynchronously). */
-export async function eventually<T> (fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  for (;;) {
-    try {
-      const v = await fn()
-      if (v) return v as T
-    } catch (err) { last = err }
-    if (Date.now() > deadline) throw last instanceof Error ? last : new Error('condition not met in time')
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
-}
-
-export function nextMessage (c: MqttClient, timeoutMs = 3000): Promise<{ topic: string, payload: string, retain: boolean, qos: number }> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { c.off('message', on); reject(new Error('no message in time')) }, timeoutMs)
-    const on = (topic: string, payload: Buffer, packet: { retain: boolean, qos: number }): void => {
-      clearTimeout(timer)
-      c.off('message', on)
-      resolve({ topic, payload: payload.toString(), retain: packet.retain, qos: packet.qos })
-    }
-    c.on('message', on)
-  })
 }

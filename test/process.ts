@@ -1,16 +1,7 @@
 // A server as a real process (src/main.ts) for restart, crash and fault tests.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
-import { eventually } from './helpers.js'
-
-export function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    }).on('error', reject)
-  })
-}
+import { freePort } from './support/ports.js'
+import { eventually } from './support/wait.js'
 
 export interface Proc { child: ChildProcess, api: string, mqtt: string }
 

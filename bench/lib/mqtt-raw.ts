@@ -1,61 +1,15 @@
 /**
  * A minimal MQTT 3.1.1 client over a raw TCP socket, just enough for load generation: CONNECT,
- * SUBSCRIBE, PUBLISH (QoS 0/1), PUBACK, DISCONNECT. Frames are built by hand so the load generator
- * spends its CPU on the broker, not on a general-purpose client library.
+ * SUBSCRIBE, PUBLISH (QoS 0/1), PUBACK, DISCONNECT. Frames are built by hand (test/support/frames.ts)
+ * so the load generator spends its CPU on the broker, not on a general-purpose client library.
  */
 import net from 'node:net'
+import { DISCONNECT, connectPacket, lengthBytes, str, subscribePacket, writeLength } from '../../test/support/frames.js'
 
 const TYPE_CONNACK = 2
 const TYPE_PUBLISH = 3
 const TYPE_PUBACK = 4
 const TYPE_SUBACK = 9
-
-function lengthBytes (n: number): number {
-  return n < 128 ? 1 : n < 16384 ? 2 : n < 2097152 ? 3 : 4
-}
-
-function writeLength (buf: Buffer, at: number, n: number): number {
-  do {
-    let byte = n % 128
-    n = Math.floor(n / 128)
-    if (n > 0) byte |= 0x80
-    buf[at++] = byte
-  } while (n > 0)
-  return at
-}
-
-function frame (first: number, body: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(1 + lengthBytes(body.length) + body.length)
-  out[0] = first
-  const at = writeLength(out, 1, body.length)
-  body.copy(out, at)
-  return out
-}
-
-function str (s: string): Buffer {
-  const b = Buffer.from(s, 'utf8')
-  const out = Buffer.allocUnsafe(2 + b.length)
-  out.writeUInt16BE(b.length, 0)
-  b.copy(out, 2)
-  return out
-}
-
-export function connectPacket (clientId: string, clean: boolean, keepalive: number): Buffer {
-  const head = Buffer.from([0, 4, 0x4d, 0x51, 0x54, 0x54, 4, clean ? 0x02 : 0x00, keepalive >> 8, keepalive & 0xff])
-  return frame(0x10, Buffer.concat([head, str(clientId)]))
-}
-
-export function subscribePacket (messageId: number, filters: readonly string[], qos: number): Buffer {
-  const parts: Buffer[] = [Buffer.from([messageId >> 8, messageId & 0xff])]
-  for (const f of filters) parts.push(str(f), Buffer.from([qos]))
-  return frame(0x82, Buffer.concat(parts))
-}
-
-export function pubackPacket (messageId: number): Buffer {
-  return Buffer.from([0x40, 2, messageId >> 8, messageId & 0xff])
-}
-
-export const DISCONNECT = Buffer.from([0xe0, 0])
 
 /**
  * A PUBLISH template for one topic and payload size: write() copies it into `out` at `at` with the

@@ -1,34 +1,9 @@
-/** Child processes for the benchmark: free ports, spawning, readiness, RSS, and IPC workers. */
+/** Child processes for the benchmark: RSS, CPU, write syscalls, stopping, and IPC workers (ports and polling: test/support/). */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-
-export function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    }).on('error', reject)
-  })
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
-
-export async function eventually (check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    try {
-      if (await check()) return
-    } catch (err) {
-      if (err instanceof Error && err.message.includes('exited at start')) throw err
-    }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
-    await sleep(100)
-  }
-}
 
 /** Resident set size of a process in bytes, from /proc (Linux). */
 export function rssOf (pid: number): number {

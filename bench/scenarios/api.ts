@@ -5,7 +5,7 @@
  */
 import type { Ctx } from '../context.js'
 import { rotate, tag } from '../context.js'
-import { sleep } from '../lib/proc.js'
+import { sleep } from '../../test/support/wait.js'
 import { ratio, spread, type Spread } from '../lib/stats.js'
 import { startSystem } from '../systems.js'
 import type { ConnectResult, ThroughputResult } from '../workers/mqtt-load.js'

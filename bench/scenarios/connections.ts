@@ -5,7 +5,8 @@
  */
 import type { Ctx } from '../context.js'
 import { rotate, tag } from '../context.js'
-import { rssOf, sleep } from '../lib/proc.js'
+import { rssOf } from '../lib/proc.js'
+import { sleep } from '../../test/support/wait.js'
 import { ratio, spread, type Spread } from '../lib/stats.js'
 import { startSystem, type SystemName } from '../systems.js'
 import type { ConnectResult } from '../workers/mqtt-load.js'

@@ -4,7 +4,8 @@
  * with `ratePerSec`, requests paced at that rate (an API that is polled, not hammered).
  */
 import http from 'node:http'
-import { serveJobs, sleep } from '../lib/proc.js'
+import { serveJobs } from '../lib/proc.js'
+import { sleep } from '../../test/support/wait.js'
 import { Reservoir } from '../lib/stats.js'
 
 export interface HttpJob {

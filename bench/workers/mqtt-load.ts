@@ -6,7 +6,8 @@
  *  - persistent: queue QoS 1 messages for an offline persistent session, then reconnect and drain
  */
 import { PublishTemplate, RawClient } from '../lib/mqtt-raw.js'
-import { serveJobs, sleep } from '../lib/proc.js'
+import { serveJobs } from '../lib/proc.js'
+import { sleep } from '../../test/support/wait.js'
 import { Reservoir } from '../lib/stats.js'
 
 export interface ThroughputJob {

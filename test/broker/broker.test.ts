@@ -9,7 +9,9 @@ import net from 'node:net'
 import mqtt from 'mqtt'
 import type { MqttClient } from 'mqtt'
 import { startBroker } from '../../src/broker/broker.js'
-import { NODE, connect, start, until } from './helpers.js'
+import { NODE, connect, start } from './helpers.js'
+import { until } from '../support/wait.js'
+import { connectPacket } from '../support/frames.js'
 
 const localPort = (c: MqttClient): number => (c.stream as unknown as { localPort: number }).localPort
 
@@ -277,7 +279,7 @@ test('a client silent past 1.5 x its keepalive is dropped and counted as keepali
   sock.resume() // read the CONNACK so that the server's FIN surfaces as 'close'
   await once(sock, 'connect')
   // CONNECT, clean, keepalive 1 s, client id 'ka'; then nothing, not even PINGREQ
-  sock.write(Buffer.concat([Buffer.from([0x10, 14, 0, 4]), Buffer.from('MQTT'), Buffer.from([4, 2, 0, 1, 0, 2]), Buffer.from('ka')]))
+  sock.write(connectPacket('ka', true, 1))
   await once(sock, 'close')
   await until(() => b.listeners()[0]?.shutdownCount['keepalive_timeout'] === 1, 'keepalive_timeout count')
   assert.equal(b.registry.connection('ka'), undefined)

@@ -10,7 +10,9 @@ import WebSocket from 'ws'
 import type { TestContext } from 'node:test'
 import { ConnState, tapConnection } from '../../src/broker/conn.js'
 import { Metrics } from '../../src/broker/metrics.js'
-import { start, until } from './helpers.js'
+import { start } from './helpers.js'
+import { until } from '../support/wait.js'
+import { connectPacket, publishPacket, subscribePacket } from '../support/frames.js'
 
 interface MqttPacket {
   parser: () => object
@@ -105,19 +107,19 @@ test('a burst of publishes reaches a subscriber through the broker in a few writ
     t.after(() => sock.destroy())
     let buf = Buffer.alloc(0)
     sock.on('data', (d: Buffer) => { buf = Buffer.concat([buf, d]) })
-    sock.write(Buffer.concat([Buffer.from([0x10, 12 + id.length, 0, 4]), Buffer.from('MQTT'), Buffer.from([4, 0x02, 0, 0, 0, id.length]), Buffer.from(id)]))
+    sock.write(connectPacket(id, true))
     await until(() => buf.length >= 4, `CONNACK for ${id}`)
     buf = buf.subarray(4)
     return { sock, got: () => buf }
   }
   const sub = await raw('sub')
-  sub.sock.write(Buffer.from([0x82, 6, 0, 1, 0, 1, 0x74, 0])) // SUBSCRIBE id 1 't' QoS 0
+  sub.sock.write(subscribePacket(1, ['t'], 0))
   await until(() => sub.got().length >= 5, 'SUBACK')
   const subackLength = 5
   const counter = countWrites(t, s => s.remotePort === sub.sock.localPort)
   const pub = await raw('pub')
   const n = 200
-  pub.sock.write(Buffer.concat(Array.from({ length: n }, (_, i) => Buffer.concat([Buffer.from([0x30, 7, 0, 1, 0x74]), Buffer.from(String(i).padStart(4, '0'))]))))
+  pub.sock.write(Buffer.concat(Array.from({ length: n }, (_, i) => publishPacket(0x30, 't', null, String(i).padStart(4, '0')))))
   await until(() => sub.got().length === subackLength + n * PUBLISH_BYTES, `the ${n} messages`)
   const body = sub.got().subarray(subackLength)
   for (let i = 0; i < n; i++) assert.equal(body.subarray(i * PUBLISH_BYTES + 5, (i + 1) * PUBLISH_BYTES).toString(), String(i).padStart(4, '0'))
@@ -133,19 +135,19 @@ test('over WebSocket a CONNACK is one frame, and a burst of publishes reaches a 
   const frames: Buffer[] = []
   ws.on('message', (d: Buffer) => frames.push(d))
   const got = (): Buffer => Buffer.concat(frames)
-  ws.send(Buffer.concat([Buffer.from([0x10, 15, 0, 4]), Buffer.from('MQTT'), Buffer.from([4, 0x02, 0, 0, 0, 3]), Buffer.from('wss')]))
+  ws.send(connectPacket('wss', true))
   await until(() => got().length >= 4, 'CONNACK')
   assert.deepEqual(frames, [Buffer.from([0x20, 2, 0, 0])]) // before: four frames of one byte
-  ws.send(Buffer.from([0x82, 6, 0, 1, 0, 1, 0x74, 0])) // SUBSCRIBE id 1 't' QoS 0
+  ws.send(subscribePacket(1, ['t'], 0))
   await until(() => got().length >= 9, 'SUBACK')
   const before = frames.length
   const pub = net.connect(b.ports.mqtt, '127.0.0.1')
   t.after(() => pub.destroy())
   await once(pub, 'connect')
   const n = 200
-  pub.write(Buffer.concat([Buffer.from([0x10, 15, 0, 4]), Buffer.from('MQTT'), Buffer.from([4, 0x02, 0, 0, 0, 3]), Buffer.from('wsp')]))
+  pub.write(connectPacket('wsp', true))
   await once(pub, 'data') // CONNACK
-  pub.write(Buffer.concat(Array.from({ length: n }, (_, i) => Buffer.concat([Buffer.from([0x30, 7, 0, 1, 0x74]), Buffer.from(String(i).padStart(4, '0'))]))))
+  pub.write(Buffer.concat(Array.from({ length: n }, (_, i) => publishPacket(0x30, 't', null, String(i).padStart(4, '0')))))
   await until(() => got().length === 9 + n * PUBLISH_BYTES, `the ${n} messages (${got().length - 9} bytes, ${frames.length - before} frames)`)
   const body = got().subarray(9)
   for (let i = 0; i < n; i++) assert.equal(body.subarray(i * PUBLISH_BYTES + 5, (i + 1) * PUBLISH_BYTES).toString(), String(i).padStart(4, '0'))
@@ -160,7 +162,7 @@ test('over WebSocket a refused CONNACK arrives before the close', async (t) => {
   await once(ws, 'open')
   const frames: Buffer[] = []
   ws.on('message', (d: Buffer) => frames.push(d))
-  ws.send(Buffer.concat([Buffer.from([0x10, 15, 0, 4]), Buffer.from('MQTT'), Buffer.from([4, 0x02, 0, 0, 0, 3]), Buffer.from('wsr')]))
+  ws.send(connectPacket('wsr', true))
   await once(ws, 'close')
   assert.deepEqual([...Buffer.concat(frames)], [0x20, 2, 0, 5])
 })

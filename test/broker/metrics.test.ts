@@ -1,7 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
-import { connect, start, until } from './helpers.js'
+import { connect, start } from './helpers.js'
+import { until } from '../support/wait.js'
 
 /** A hand-driven MQTT 3.1.1 client on a raw socket: exact control over every byte. */
 class RawClient {

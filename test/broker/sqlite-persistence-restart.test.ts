@@ -12,10 +12,11 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { Aedes } from 'aedes'
-import mqtt from 'mqtt'
-import type { IClientOptions, IConnackPacket, MqttClient } from 'mqtt'
+import type { IClientOptions, MqttClient } from 'mqtt'
 import { createSqlitePersistence } from '../../src/broker/sqlite-persistence.js'
 import type { SqlitePersistence } from '../../src/broker/sqlite-persistence.js'
+import { sleep, until } from '../support/wait.js'
+import { connectCollecting, mqttClient } from '../support/mqtt.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const CHILD = fileURLToPath(new URL('./fixtures/persistence-child.ts', import.meta.url))
@@ -52,34 +53,7 @@ function tempDir (t: TestContext): string {
   return dir
 }
 
-async function connect (t: TestContext, port: number, opts: IClientOptions = {}): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 5000, ...opts })
-  t.after(() => c.endAsync(true))
-  return c
-}
-
-/** Connects and records every message from the first packet on, so nothing queued slips past the listener. */
-async function connectCollecting (t: TestContext, port: number, opts: IClientOptions): Promise<{ client: MqttClient, connack: IConnackPacket, received: string[] }> {
-  const received: string[] = []
-  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 5000, ...opts })
-  t.after(() => client.endAsync(true))
-  client.on('message', (_topic, payload) => received.push(payload.toString()))
-  const connack = await new Promise<IConnackPacket>((resolve, reject) => {
-    client.once('connect', resolve)
-    client.once('error', reject)
-  })
-  return { client, connack, received }
-}
-
-async function until (cond: () => boolean | Promise<boolean>, what: string | (() => string), timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!await cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${typeof what === 'string' ? what : what()}`)
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+const connect = (t: TestContext, port: number, opts: IClientOptions = {}): Promise<MqttClient> => mqttClient(t, `mqtt://127.0.0.1:${port}`, opts)
 
 async function queued (p: SqlitePersistence, clientId: string): Promise<number> {
   return (await p.outgoingStream({ id: clientId }).toArray()).length
@@ -102,11 +76,11 @@ test('after a clean restart a persistent session gets its queued QoS 1 messages 
   await broker.close()
   broker = await startBroker(dir)
 
-  const back = await connectCollecting(t, broker.port, { clientId: 'sub-1', clean: false })
+  const back = await connectCollecting(t, `mqtt://127.0.0.1:${broker.port}`, { clientId: 'sub-1', clean: false })
   assert.equal(back.connack.sessionPresent, true, 'the session was restored')
-  await until(() => back.received.length >= 3, 'the queued messages')
+  await until(() => back.received.length >= 3, 'the queued messages', 5000)
   // PUBACKs must clear the queue, and nothing may arrive twice
-  await until(async () => await queued(broker.persistence, 'sub-1') === 0, 'the queue to drain')
+  await until(async () => await queued(broker.persistence, 'sub-1') === 0, 'the queue to drain', 5000)
   await sleep(200)
   assert.deepEqual(back.received, ['m1', 'm2', 'm3'])
 
@@ -121,13 +95,13 @@ test('after a clean restart a persistent session gets its queued QoS 1 messages 
   await back.client.endAsync()
   await broker.close()
   broker = await startBroker(dir)
-  const again = await connectCollecting(t, broker.port, { clientId: 'sub-1', clean: false })
+  const again = await connectCollecting(t, `mqtt://127.0.0.1:${broker.port}`, { clientId: 'sub-1', clean: false })
   assert.equal(again.connack.sessionPresent, true)
   await sleep(200)
   assert.deepEqual(again.received, [])
   const pub2 = await connect(t, broker.port, { clientId: 'pub-2' })
   await pub2.publishAsync('t/y', 'live', { qos: 1 })
-  await until(() => again.received.length === 1, 'a live message on the restored subscription')
+  await until(() => again.received.length === 1, 'a live message on the restored subscription', 5000)
   assert.deepEqual(again.received, ['live'])
 })
 
@@ -177,9 +151,9 @@ test('every QoS 1 message acknowledged to the publisher is delivered after the b
   await kill(child)
 
   child = await spawnChild(t, dir)
-  const back = await connectCollecting(t, child.port, { clientId: 'kill-sub', clean: false })
+  const back = await connectCollecting(t, `mqtt://127.0.0.1:${child.port}`, { clientId: 'kill-sub', clean: false })
   assert.equal(back.connack.sessionPresent, true)
-  await until(() => back.received.length >= acked.length, () => `${acked.length} messages, got ${back.received.join()}`)
+  await until(() => back.received.length >= acked.length, () => `${acked.length} messages, got ${back.received.join()}`, 5000)
   await sleep(200)
   assert.deepEqual(back.received, acked)
 })
@@ -201,7 +175,7 @@ test('a SIGKILL in the middle of a QoS 2 burst loses none of the messages alread
       if (acked.size === 100) killed = kill(child)
     })
   }
-  await until(() => killed !== undefined, '100 acknowledgements')
+  await until(() => killed !== undefined, '100 acknowledgements', 5000)
   await killed
 
   // checked in the store as the next broker loads it, not by replaying it: aedes 1.2 itself can drop one message

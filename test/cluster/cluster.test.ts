@@ -9,9 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
-import { eventually } from '../helpers.js'
-import { call, freePort, startProcess, stop, type Proc } from '../process.js'
+import { eventually } from '../support/wait.js'
+import { call, startProcess, stop, type Proc } from '../process.js'
 import { SECRET, SKIP, mongoUrl, startCluster, startRedis } from './harness.js'
+import { freePort } from '../support/ports.js'
 
 const names = ['n1@127.0.0.1', 'n2@127.0.0.1', 'n3@127.0.0.1'] as const
 

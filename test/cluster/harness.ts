@@ -1,16 +1,14 @@
 // Real node processes sharing one fresh MongoDB database and one Redis bus, for the cluster tests.
 // Needs MONGODB_TEST_URL (FerretDB: scripts/ferretdb.sh) and redis-server on PATH; SKIP says why not.
 import type { TestContext } from 'node:test'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createConnection } from 'node:net'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { eventually } from '../helpers.js'
-import { call, freePort, startProcess, type Proc } from '../process.js'
+import { eventually } from '../support/wait.js'
+import { call, startProcess, type Proc } from '../process.js'
+import { HAS_REDIS, startRedis as startRedisServer } from '../support/redis.js'
 
 export const MONGO = process.env.MONGODB_TEST_URL
-const HAS_REDIS = spawnSync('redis-server', ['--version']).status === 0
 export const SKIP = !MONGO
   ? 'MONGODB_TEST_URL not set: start FerretDB with scripts/ferretdb.sh'
   : !HAS_REDIS ? 'redis-server not installed (apt-get install -y redis-server)' : false
@@ -21,13 +19,9 @@ export const SECRET = 'cluster-test-secret-0123456789'
 export const mongoUrl = (tag: string): string => `${(MONGO as string).replace(/\/?$/, '/')}cluster_${tag}_${process.pid}_${Date.now()}`
 
 export async function startRedis (t: TestContext): Promise<string> {
-  const port = await freePort()
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: 'ignore' })
-  t.after(() => { child.kill('SIGKILL') })
-  await eventually(async () => await new Promise<boolean>(resolve => {
-    const s = createConnection(port, '127.0.0.1', () => { s.end(); resolve(true) }).on('error', () => resolve(false))
-  }), 5000)
-  return `redis://127.0.0.1:${port}`
+  const redis = await startRedisServer()
+  t.after(() => { redis.stop() })
+  return redis.url
 }
 
 export interface Cluster { env: Record<string, string>, nodes: Proc[], start: (name: string) => Promise<Proc> }

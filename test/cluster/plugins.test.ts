@@ -7,13 +7,11 @@ import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import mqtt, { type MqttClient } from 'mqtt'
 import { MongoClient } from 'mongodb'
-import { eventually } from '../helpers.js'
+import { eventually, sleep } from '../support/wait.js'
 import { call, stop, type Proc } from '../process.js'
 import { SKIP, startCluster } from './harness.js'
 
 const names = ['p1@127.0.0.1', 'p2@127.0.0.1'] as const
-
-const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
 async function client (t: TestContext, p: Proc, clientId: string): Promise<MqttClient> {
   const c = await mqtt.connectAsync(p.mqtt, { clientId, reconnectPeriod: 0 })

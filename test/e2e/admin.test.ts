@@ -1,7 +1,8 @@
 // Apps, users, banned, plugins, hot configs and alarms, through the API and against real clients.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startTestNode, eventually } from '../helpers.js'
+import { startTestNode } from '../helpers.js'
+import { eventually } from '../support/wait.js'
 
 test('apps: create shows the secret once; the app authenticates until disabled or expired', async (t) => {
   const n = await startTestNode(t)

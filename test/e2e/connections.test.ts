@@ -1,7 +1,8 @@
 // Connections, sessions, subscriptions and routes answer from what real MQTT clients did.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startTestNode, eventually } from '../helpers.js'
+import { startTestNode } from '../helpers.js'
+import { eventually } from '../support/wait.js'
 
 test('a TCP client with a username and a WebSocket client without one are listed with their fields', async (t) => {
   const n = await startTestNode(t)

@@ -2,7 +2,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { startTestNode, eventually } from '../helpers.js'
+import { startTestNode } from '../helpers.js'
+import { eventually } from '../support/wait.js'
 
 test('brokers and nodes describe the running process', async (t) => {
   const n = await startTestNode(t, { NODE_NAME: 'emqx@10.0.0.7' })

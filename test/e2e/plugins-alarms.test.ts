@@ -3,7 +3,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import net, { connect } from 'node:net'
-import { startTestNode, eventually, type TestNode } from '../helpers.js'
+import { startTestNode, type TestNode } from '../helpers.js'
+import { eventually } from '../support/wait.js'
 
 const alarmIds = async (n: TestNode): Promise<string[]> => (await n.api('GET', `/alarms/${n.nodeName}`)).body.map((a: any) => a.id)
 const setConfig = async (n: TestNode, key: string, value: string): Promise<number> =>

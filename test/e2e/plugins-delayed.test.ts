@@ -1,9 +1,8 @@
 // emqx_delayed_publish with real clients: $delayed/{seconds}/{topic} arrives on {topic} later.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startTestNode, eventually } from '../helpers.js'
-
-const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+import { startTestNode } from '../helpers.js'
+import { eventually, sleep } from '../support/wait.js'
 
 test('delayed publish: $delayed/2/t arrives on t about two seconds late, and never on $delayed/...', async (t) => {
   const n = await startTestNode(t)

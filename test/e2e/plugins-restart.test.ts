@@ -4,7 +4,8 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startTestNode, eventually, testStore } from '../helpers.js'
+import { startTestNode, testStore } from '../helpers.js'
+import { eventually } from '../support/wait.js'
 
 const skip = testStore === 'mongo' ? 'a restart reuses DATA_DIR; the mongo test store is a fresh database per node' : false
 

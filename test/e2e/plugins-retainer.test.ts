@@ -1,9 +1,8 @@
 // emqx_retainer limits and load/unload with real clients.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startTestNode, eventually, type TestNode } from '../helpers.js'
-
-const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+import { startTestNode, type TestNode } from '../helpers.js'
+import { eventually, sleep } from '../support/wait.js'
 
 /** the retained messages a fresh subscriber to `filter` gets, as topic=payload */
 async function retainedFor (n: TestNode, id: string, filter: string, waitMs = 200): Promise<string[]> {

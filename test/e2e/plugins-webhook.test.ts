@@ -3,7 +3,8 @@ import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { startTestNode, eventually, type TestNode } from '../helpers.js'
+import { startTestNode, type TestNode } from '../helpers.js'
+import { eventually } from '../support/wait.js'
 
 interface Receiver { url: string, events: any[], mode: 'ok' | 'fail' | 'hang' }
 

@@ -1,7 +1,9 @@
 // mqtt/publish, mqtt/subscribe and mqtt/unsubscribe act on real clients and answer {"code": N}.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startTestNode, eventually, nextMessage } from '../helpers.js'
+import { startTestNode } from '../helpers.js'
+import { nextMessage } from '../support/mqtt.js'
+import { eventually } from '../support/wait.js'
 
 test('publish through the API reaches a subscriber, once per comma-separated topic', async (t) => {
   const n = await startTestNode(t)

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
-import { eventually } from '../helpers.js'
+import { eventually } from '../support/wait.js'
 import { call, processStores, startProcess, stop } from '../process.js'
 
 for (const store of processStores('restart')) {

@@ -3,7 +3,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createClient, paginate, toApiError, type Connection } from '../../sdk/dist/index.js'
-import { startTestNode, eventually, nextMessage } from '../helpers.js'
+import { startTestNode } from '../helpers.js'
+import { nextMessage } from '../support/mqtt.js'
+import { eventually } from '../support/wait.js'
 
 test('a tour of all 56 operations through the SDK', async (t) => {
   const n = await startTestNode(t)

@@ -4,7 +4,9 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, connect, type Server, type Socket } from 'node:net'
-import { startTestNode, eventually, nextMessage, type TestNode } from '../helpers.js'
+import { startTestNode, type TestNode } from '../helpers.js'
+import { nextMessage } from '../support/mqtt.js'
+import { eventually } from '../support/wait.js'
 
 const MONGO = process.env.MONGODB_TEST_URL
 

@@ -4,42 +4,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import type { MqttClient } from 'mqtt'
-import { startTestNode, eventually, type TestNode } from '../helpers.js'
-
-type Bytes = Array<number | string | Buffer>
-
-function bytes (...parts: Bytes): Buffer {
-  return Buffer.concat(parts.map(b => typeof b === 'string' ? Buffer.from(b) : Buffer.isBuffer(b) ? b : Buffer.from([b])))
-}
-
-/** [MQTT-2.2.3] Remaining Length */
-function varint (n: number): number[] {
-  const out: number[] = []
-  do {
-    let b = n % 128
-    n = Math.floor(n / 128)
-    if (n > 0) b |= 0x80
-    out.push(b)
-  } while (n > 0)
-  return out
-}
-
-/** a length-prefixed MQTT string [MQTT-1.5.3] from raw bytes */
-function str (b: Buffer | string): Buffer {
-  const body = typeof b === 'string' ? Buffer.from(b) : b
-  return bytes(body.length >> 8, body.length & 0xff, body)
-}
-
-/** CONNECT 3.1.1 with raw connect flags and payload fields */
-function connectPacket (flags: number, ...payload: Buffer[]): Buffer {
-  const body = bytes(str('MQTT'), 4, flags, 0, 0, ...payload)
-  return bytes(0x10, ...varint(body.length), body)
-}
-
-function publishPacket (header: number, topic: Buffer | string, id: number | null, payload = 'x'): Buffer {
-  const body = bytes(str(topic), ...(id === null ? [] : [id >> 8, id & 0xff]), payload)
-  return bytes(header, ...varint(body.length), body)
-}
+import { startTestNode, type TestNode } from '../helpers.js'
+import { bytes, connectFrame, publishPacket, str, varint } from '../support/frames.js'
+import { eventually, sleep } from '../support/wait.js'
 
 class Raw {
   buf = Buffer.alloc(0)
@@ -66,7 +33,7 @@ class Raw {
   }
 
   async connect (id: string, flags = 0x02): Promise<void> {
-    this.send(connectPacket(flags, str(id)))
+    this.send(connectFrame(flags, str(id)))
     assert.deepEqual([...await this.read(4)], [0x20, 2, 0, 0])
   }
 
@@ -90,8 +57,6 @@ function collect (c: MqttClient): string[] {
   c.on('message', (topic) => { got.push(topic) })
   return got
 }
-
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 test('1. max_packet_size: a ~200 MB frame header is refused at once, before and after CONNECT, without buffering it', async (t) => {
   const n = await startTestNode(t)
@@ -126,7 +91,7 @@ test('2. connect timeout: a silent socket and a slowloris CONNECT are closed aft
   assert.ok(took >= 900, `closed after ${took} ms`)
 
   const loris = await Raw.open(n.node.ports.mqtt)
-  const frame = connectPacket(0x02, str('slowloris-client'))
+  const frame = connectFrame(0x02, str('slowloris-client'))
   let i = 0
   const drip = setInterval(() => { if (i < frame.length && !loris.sock.destroyed) loris.send(frame.subarray(i, ++i)) }, 200)
   t.after(() => clearInterval(drip))
@@ -142,7 +107,7 @@ test('3a. limits: max_clientid_len refuses with CONNACK 2; max_topic_levels drop
   const n = await startTestNode(t)
   assert.equal((await n.api('PUT', '/configs/emqx', { body: { key: 'mqtt.max_clientid_len', value: '8' } })).status, 200)
   const long = await Raw.open(n.node.ports.mqtt)
-  long.send(connectPacket(0x02, str('123456789')))
+  long.send(connectFrame(0x02, str('123456789')))
   assert.deepEqual([...await long.read(4)], [0x20, 2, 0, 2])
   await long.closedWithin(1000)
 
@@ -159,7 +124,7 @@ test('3a. limits: max_clientid_len refuses with CONNACK 2; max_topic_levels drop
   // 2 open (sub, pub): a limit of 2 refuses the third socket
   assert.equal((await n.api('PUT', '/configs/emqx', { body: { key: 'listener.tcp.external.max_connections', value: '2' } })).status, 200)
   const third = await Raw.open(n.node.ports.mqtt)
-  third.send(connectPacket(0x02, str('third')))
+  third.send(connectFrame(0x02, str('third')))
   await third.closedWithin(1000)
   assert.equal(third.buf.length, 0, 'no CONNACK')
 })
@@ -207,11 +172,11 @@ test('4. protocol rules: each violation closes the connection; nothing is routed
     assert.equal(c.buf.length, 0, `${what}: no PUBACK/PUBREC`)
   }
 
-  await refused('empty client id, clean session 0 [MQTT-3.1.3-8]', connectPacket(0x00, str('')), [0x20, 2, 0, 2])
-  await refused('U+0000 in client id [MQTT-1.5.3-2]', connectPacket(0x02, str('a\u0000b')))
-  await refused('invalid UTF-8 in client id [MQTT-1.5.3-1]', connectPacket(0x02, str(Buffer.from([0x61, 0xff, 0x62]))))
-  await refused('surrogate in client id [MQTT-1.5.3-1]', connectPacket(0x02, str(Buffer.from([0x61, 0xed, 0xa0, 0x80]))))
-  await refused('password flag without user name [MQTT-3.1.2-22]', connectPacket(0x42, str('pw-only'), str('secret')))
+  await refused('empty client id, clean session 0 [MQTT-3.1.3-8]', connectFrame(0x00, str('')), [0x20, 2, 0, 2])
+  await refused('U+0000 in client id [MQTT-1.5.3-2]', connectFrame(0x02, str('a\u0000b')))
+  await refused('invalid UTF-8 in client id [MQTT-1.5.3-1]', connectFrame(0x02, str(Buffer.from([0x61, 0xff, 0x62]))))
+  await refused('surrogate in client id [MQTT-1.5.3-1]', connectFrame(0x02, str(Buffer.from([0x61, 0xed, 0xa0, 0x80]))))
+  await refused('password flag without user name [MQTT-3.1.2-22]', connectFrame(0x42, str('pw-only'), str('secret')))
   // retain flag set on each bad PUBLISH: nothing may reach the retained store
   await afterConnect('invalid UTF-8 in topic', publishPacket(0x31, Buffer.from([0x74, 0xc3, 0x28]), null))
   await afterConnect('U+0000 in topic', publishPacket(0x31, 'a\u0000b', null))
@@ -270,7 +235,7 @@ test('7. redelivery: QoS 1 comes again with DUP after a cut connection; QoS 2 is
   const pub = await n.client({ clientId: 'rd-pub' })
 
   const sub = await Raw.open(n.node.ports.mqtt)
-  sub.send(connectPacket(0x00, str('rd-sub')))
+  sub.send(connectFrame(0x00, str('rd-sub')))
   assert.deepEqual([...await sub.read(4)], [0x20, 2, 0, 0])
   sub.send(bytes(0x82, 9, 0, 1, str('rd/#'), 2))
   assert.deepEqual([...await sub.read(5)], [0x90, 3, 0, 1, 2])
@@ -280,7 +245,7 @@ test('7. redelivery: QoS 1 comes again with DUP after a cut connection; QoS 2 is
   sub.sock.destroy() // cut before PUBACK
 
   const again = await Raw.open(n.node.ports.mqtt)
-  again.send(connectPacket(0x00, str('rd-sub')))
+  again.send(connectFrame(0x00, str('rd-sub')))
   assert.deepEqual([...await again.read(4)], [0x20, 2, 1, 0]) // session present
   const dup = await again.read(13)
   assert.equal(dup[0], 0x3a, 'QoS 1 redelivered with DUP [MQTT-4.4.0-1]')
@@ -295,7 +260,7 @@ test('7. redelivery: QoS 1 comes again with DUP after a cut connection; QoS 2 is
   again.sock.destroy() // cut before PUBCOMP
 
   const third = await Raw.open(n.node.ports.mqtt)
-  third.send(connectPacket(0x00, str('rd-sub')))
+  third.send(connectFrame(0x00, str('rd-sub')))
   assert.deepEqual([...await third.read(4)], [0x20, 2, 1, 0])
   // [MQTT-4.4.0-1]: only the PUBREL is sent again, never the message
   assert.deepEqual([...await third.read(4)], [0x62, 2, q2[8]!, q2[9]!])

@@ -5,25 +5,19 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
-import { ADMIN, eventually, nextMessage, startTestNode } from '../helpers.js'
+import { ADMIN, startTestNode } from '../helpers.js'
+import { nextMessage } from '../support/mqtt.js'
+import { eventually } from '../support/wait.js'
 import { authorize, execute, launchChromium, noChromium } from '../browser/chromium.js'
+import { freePort } from '../support/ports.js'
 
 const NGINX = process.env.NGINX_PATH ?? '/usr/sbin/nginx'
 const noNginx = existsSync(NGINX) ? false : `no nginx at ${NGINX} (apt-get install nginx, or set NGINX_PATH)`
 const DOC = new URL('../../docs/nginx.conf', import.meta.url)
 const AUTH = { authorization: 'Basic ' + Buffer.from(`${ADMIN.user}:${ADMIN.pass}`).toString('base64') }
-
-async function freePort (): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1')
-  await once(s, 'listening')
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise(resolve => s.close(resolve))
-  return port
-}
 
 /** docs/nginx.conf with only its ports replaced; every replaced line must be there exactly once. */
 function exampleConf (ports: { listen: number, api: number, ws: number }): string {

@@ -4,7 +4,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { IncomingMessage } from 'node:http'
 import { wsPeer } from '../../src/broker/listeners.js'
-import { startTestNode, eventually, type TestNode } from '../helpers.js'
+import { startTestNode, type TestNode } from '../helpers.js'
+import { eventually } from '../support/wait.js'
 
 async function connection (n: TestNode, clientId: string): Promise<{ ipaddress: string, port: number }> {
   return await eventually(async () => {

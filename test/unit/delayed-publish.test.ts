@@ -7,13 +7,12 @@ import { DelayedPublish } from '../../src/plugins/delayed-publish.js'
 import type { PluginContext } from '../../src/plugins/plugin.js'
 import type { PublishRequest } from '../../src/broker/broker.js'
 import type { MemberRecord } from '../../src/store/store.js'
-import { eventually } from '../helpers.js'
-
-const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+import { MemoryKv } from '../support/fakes.js'
+import { eventually, sleep } from '../support/wait.js'
 
 /** the shared store: kv and members */
 class Shared {
-  readonly kv = new Map<string, Map<string, unknown>>()
+  readonly kv = new MemoryKv()
   readonly members = new Map<string, MemberRecord>()
   readonly published: Array<{ node: string, topic: string }> = []
 
@@ -22,23 +21,13 @@ class Shared {
     this.members.set(name, { name, instance, apiUrl: '', version: '', otpRelease: '', startedAt: now, heartbeatAt: live ? now + 60000 : now - 60000, running: live })
   }
 
-  pending (node: string): string[] { return [...this.kv.get(`delayed@${node}`)?.keys() ?? []] }
+  pending (node: string): string[] { return this.kv.keys(`delayed@${node}`) }
 }
 
 function node (t: TestContext, shared: Shared, name: string): DelayedPublish {
-  const ns = (n: string): Map<string, unknown> => {
-    let m = shared.kv.get(n)
-    if (m === undefined) shared.kv.set(n, m = new Map())
-    return m
-  }
   const store = {
     kind: 'mongo',
-    kv: {
-      all: async (n: string) => Object.fromEntries(ns(n)),
-      get: async (n: string, k: string) => ns(n).get(k),
-      set: async (n: string, k: string, v: unknown) => { ns(n).set(k, v) },
-      delete: async (n: string, k: string) => ns(n).delete(k)
-    },
+    kv: shared.kv,
     members: { list: async () => [...shared.members.values()].sort((x, y) => x.name.localeCompare(y.name)) }
   }
   const ctx = {

@@ -4,10 +4,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { performance } from 'node:perf_hooks'
 import { LoopShare, packetRate } from '../../src/api/loop-share.js'
+import { sleep } from '../support/wait.js'
 
 const spin = (ms: number): void => { const end = performance.now() + ms; while (performance.now() < end); }
-const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
-
 /** other work that keeps the loop busy: `ms` of CPU per turn, until stopped; `on` is the busy signal */
 function loadLoop (ms: number): { stop: () => void, busy: () => boolean } {
   let on = true

@@ -7,9 +7,8 @@ import assert from 'node:assert/strict'
 import { Readable } from 'node:stream'
 import { Retainer, type RetainedPacket, type RetainPersistence } from '../../src/plugins/retainer.js'
 import type { PluginContext } from '../../src/plugins/plugin.js'
-import { eventually } from '../helpers.js'
-
-const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+import { MemoryKv } from '../support/fakes.js'
+import { eventually, sleep } from '../support/wait.js'
 
 /** topic → packet, as stored; matches '#' and exact topics only */
 class SharedRetained {
@@ -36,10 +35,9 @@ function node (t: TestContext, name: string, shared: SharedRetained, settings: {
     'retainer.max_retained_messages': settings.max ?? 0,
     'retainer.max_payload_size': 1024
   }
-  const kv = { all: async () => ({}), get: async () => undefined, set: async () => {}, delete: async () => false }
   const ctx = {
     node: name,
-    store: { kind: 'mongo', kv },
+    store: { kind: 'mongo', kv: new MemoryKv() },
     settings: { number: (key: string) => values[key] },
     log: { warn () {}, info () {} },
     isActive: () => true

@@ -4,19 +4,9 @@ import assert from 'node:assert/strict'
 import type { Store } from '../../src/store/store.js'
 import { Settings, coreSettings, parseValue, type SettingDef } from '../../src/services/settings.js'
 import { verifySecret } from '../../src/services/secrets.js'
+import { MemoryKv } from '../support/fakes.js'
 
-function memoryStore (): Store {
-  const data = new Map<string, Map<string, unknown>>()
-  const ns = (n: string): Map<string, unknown> => data.get(n) ?? data.set(n, new Map()).get(n) as Map<string, unknown>
-  return {
-    kv: {
-      all: async (n: string) => Object.fromEntries(ns(n)),
-      get: async (n: string, k: string) => ns(n).get(k),
-      set: async (n: string, k: string, v: unknown) => { ns(n).set(k, v) },
-      delete: async (n: string, k: string) => ns(n).delete(k)
-    }
-  } as unknown as Store
-}
+const memoryStore = (): Store => ({ kv: new MemoryKv() }) as unknown as Store
 
 const FAMILY: SettingDef[] = [
   { key: 'auth.user.$N.username', app: 'auth', datatype: 'string', datatpye: 'string', desc: '', default: '', pattern: /^auth\.user\.\d+\.username$/ },
