@@ -21,11 +21,13 @@ export interface Profile {
   warmupRunMs: number
   /** QoS 1 messages queued for an offline session in the store scenario */
   persistentMessages: number
+  /** messages per measurement in the cluster scenario */
+  clusterMessages: { qos0: number, qos1: number }
 }
 
 export const PROFILES: Record<'quick' | 'full', Profile> = {
-  quick: { rounds: 2, smallRounds: 1, connectionRounds: 1, warmupMs: 200, durationMs: 500, window: 200, connections: 1000, httpMs: 700, persistentMessages: 1000, warmupRunMs: 1000 },
-  full: { rounds: 5, smallRounds: 2, connectionRounds: 3, warmupMs: 500, durationMs: 2500, window: 200, connections: 10000, httpMs: 3000, persistentMessages: 10000, warmupRunMs: 3000 }
+  quick: { rounds: 2, smallRounds: 1, connectionRounds: 1, warmupMs: 200, durationMs: 500, window: 200, connections: 1000, httpMs: 700, persistentMessages: 1000, warmupRunMs: 1000, clusterMessages: { qos0: 2000, qos1: 500 } },
+  full: { rounds: 5, smallRounds: 2, connectionRounds: 3, warmupMs: 500, durationMs: 2500, window: 200, connections: 10000, httpMs: 3000, persistentMessages: 10000, warmupRunMs: 3000, clusterMessages: { qos0: 20000, qos1: 5000 } }
 }
 
 export interface Ctx {

@@ -1,5 +1,6 @@
 /** Goals, the JSON results file and the markdown summary. */
 import type { ApiResult } from './scenarios/api.js'
+import type { ClusterResult } from './scenarios/cluster.js'
 import type { ConnectionsResult } from './scenarios/connections.js'
 import type { StoresResult } from './scenarios/stores.js'
 import type { CaseResult } from './scenarios/throughput.js'
@@ -24,6 +25,7 @@ export interface Results {
   connections?: ConnectionsResult
   api?: ApiResult
   stores?: StoresResult
+  cluster?: ClusterResult
   goals: Goal[]
   skipped: string[]
 }
@@ -145,6 +147,13 @@ export function markdown (r: Results): string {
       const p = st.persistent[n as SystemName]
       L.push(`| ${n} | ${w === undefined ? '—' : sp(w.perSec, k)} | ${w === undefined ? '—' : f(w.p99Ms.median, 1)} | ${p === undefined ? 'n/a' : sp(p.enqueuedPerSec, k)} | ${p === undefined ? 'n/a' : sp(p.drainedPerSec, k)} | ${p === undefined ? 'n/a' : `${p.lost}/${p.queued}`} | ${p?.publisherDropped ?? 'n/a'} |`)
     }
+    L.push('')
+  }
+  const cl = r.cluster
+  if (cl !== undefined) {
+    L.push('### Cluster path (mqtt.js publisher → subscriber, messages/s, median (min–max) of rounds; MongoDB store, Redis bus)', '')
+    L.push(`| path | QoS 0 (N=${k(cl.qos0Messages)}) | QoS 1 (N=${k(cl.qos1Messages)}, ${cl.inflight} in flight) |`, '|---|---:|---:|')
+    for (const p of cl.paths) L.push(`| ${p.path} | ${sp(p.qos0PerSec, k)} | ${sp(p.qos1PerSec, k)} |`)
     L.push('')
   }
   if (r.skipped.length > 0) L.push('Skipped: ' + r.skipped.join('; '), '')

@@ -1,9 +1,10 @@
 /**
- * npm run bench [-- --quick] [-- --only=throughput,connections,api,stores] [-- --cpu-prof]
+ * npm run bench [-- --quick] [-- --only=throughput,connections,api,stores,cluster] [-- --cpu-prof]
  *   [-- --cases=qos1-fan-out-64B,...] (throughput cases by id, spaces as dashes)
  *
  * Runs each scenario with our node and its baselines side by side (alternating, several rounds),
- * writes bench/results/<date>-<mode>.json and latest[-quick].json/.md, and prints the summary.
+ * writes bench/results/latest[-quick].json/.md (the latest run per mode: the history is in git and
+ * BENCHMARKS.md), and prints the summary.
  */
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -13,12 +14,13 @@ import { PROFILES, type Ctx } from './context.js'
 import { ROOT, Worker } from './lib/proc.js'
 import { evaluate, markdown, type Results } from './report.js'
 import { runApi } from './scenarios/api.js'
+import { clusterSkipReason, runCluster } from './scenarios/cluster.js'
 import { runConnections } from './scenarios/connections.js'
 import { runStores } from './scenarios/stores.js'
 import { runThroughput } from './scenarios/throughput.js'
 import { MOSQUITTO, mosquittoVersion, prepareOurs } from './systems.js'
 
-const SCENARIOS = ['throughput', 'connections', 'api', 'stores'] as const
+const SCENARIOS = ['throughput', 'connections', 'api', 'stores', 'cluster'] as const
 const WANT_FDS = 65536
 
 function fdLimit (): string {
@@ -116,6 +118,16 @@ async function main (): Promise<void> {
       await attempt('stores', async () => { results.stores = await runStores(ctx) })
       if (results.stores !== undefined && !results.stores.mongo.startsWith('FerretDB')) skipped.push(`MongoDB store: ${results.stores.mongo}`)
     }
+    if (only.includes('cluster')) {
+      const why = clusterSkipReason()
+      if (why === null) {
+        log('scenario 5: the cluster path (two nodes, Redis bus)')
+        await attempt('cluster', async () => { results.cluster = await runCluster(ctx) })
+      } else {
+        log(`scenario 5 skipped: ${why}`)
+        skipped.push(why)
+      }
+    }
   } finally {
     await Promise.all([ctx.mqtt.stop(), ctx.holder.stop(), ctx.http.stop()]).catch((err: unknown) => log(`stopping the load generators: ${String(err)}`))
   }
@@ -124,14 +136,12 @@ async function main (): Promise<void> {
   const dir = join(ROOT, 'bench/results')
   mkdirSync(dir, { recursive: true })
   const json = JSON.stringify(results, null, 2) + '\n'
-  const stamp = results.meta.date.replace(/[:.]/g, '-')
   const suffix = mode === 'quick' ? '-quick' : ''
-  writeFileSync(join(dir, `${stamp}-${mode}.json`), json)
   writeFileSync(join(dir, `latest${suffix}.json`), json)
   const md = markdown(results)
   writeFileSync(join(dir, `latest${suffix}.md`), md)
   console.log('\n' + md)
-  log(`written bench/results/${stamp}-${mode}.json and latest${suffix}.json/.md`)
+  log(`written bench/results/latest${suffix}.json and latest${suffix}.md`)
 }
 
 main().catch((err: unknown) => {
