@@ -12,15 +12,12 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { eventually } from '../support/wait.js'
 import { call, startProcess, stop, type Proc } from '../process.js'
 import { SECRET, SKIP, mongoUrl, startCluster, startRedis } from './harness.js'
+import { mqttClient } from '../support/mqtt.js'
 import { freePort } from '../support/ports.js'
 
 const names = ['n1@127.0.0.1', 'n2@127.0.0.1', 'n3@127.0.0.1'] as const
 
-async function client (t: TestContext, p: Proc, clientId: string, opts: IClientOptions = {}): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(p.mqtt, { clientId, reconnectPeriod: 0, ...opts })
-  t.after(() => c.endAsync(true).catch(() => {}))
-  return c
-}
+const client = (t: TestContext, p: Proc, clientId: string, opts: IClientOptions = {}): Promise<MqttClient> => mqttClient(t, p.mqtt, { clientId, ...opts })
 
 function collect (c: MqttClient): string[] {
   const got: string[] = []

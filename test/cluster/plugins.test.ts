@@ -5,23 +5,20 @@
 import { test } from 'node:test'
 import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import mqtt, { type MqttClient } from 'mqtt'
 import { MongoClient } from 'mongodb'
+import type { MqttClient } from 'mqtt'
 import { eventually, sleep } from '../support/wait.js'
 import { call, stop, type Proc } from '../process.js'
 import { SKIP, startCluster } from './harness.js'
+import { mqttClient, openClient } from '../support/mqtt.js'
 
 const names = ['p1@127.0.0.1', 'p2@127.0.0.1'] as const
 
-async function client (t: TestContext, p: Proc, clientId: string): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(p.mqtt, { clientId, reconnectPeriod: 0 })
-  t.after(() => c.endAsync(true).catch(() => {}))
-  return c
-}
+const client = (t: TestContext, p: Proc, clientId: string): Promise<MqttClient> => mqttClient(t, p.mqtt, { clientId })
 
 /** the retained messages a fresh subscriber to `filter` on `p` gets, as topic=payload */
 async function retainedFor (p: Proc, clientId: string, filter: string): Promise<string[]> {
-  const c = await mqtt.connectAsync(p.mqtt, { clientId, reconnectPeriod: 0 })
+  const c = await openClient(p.mqtt, { clientId })
   const got: string[] = []
   c.on('message', (topic, payload, packet) => { if (packet.retain) got.push(`${topic}=${payload.toString()}`) })
   await c.subscribeAsync(filter, { qos: 1 })
