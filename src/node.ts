@@ -11,7 +11,10 @@ import type { Config } from './config.js'
 import type { Store } from './store/store.js'
 import { SqliteStore } from './store/sqlite.js'
 import { MongoStore } from './store/mongo.js'
-import { startBroker, type Broker, type ConnInfo } from './broker/broker.js'
+import { startBroker, type Broker } from './broker/broker.js'
+import type { PersistenceLayer } from './broker/persistence.js'
+import { identity, policyHooks } from './broker/policy.js'
+import { Cleanup } from './core/cleanup.js'
 import { createSqlitePersistence } from './broker/sqlite-persistence.js'
 import { createMongoPersistence } from './broker/mongo-persistence.js'
 import { mongoStoredSessions, type StoredSession } from './broker/stored-sessions.js'
@@ -86,9 +89,6 @@ async function openMqttPersistence (store: Store, config: Config): Promise<MqttP
 
 const NODELAY_KEYS = [['listener.tcp.external.nodelay', 'mqtt:tcp'], ['listener.ssl.external.nodelay', 'mqtt:ssl'], ['listener.ws.external.nodelay', 'mqtt:ws']] as const
 
-/** [MQTT-3.2.2-3] CONNACK return codes used by the hooks. */
-const CONNACK = { IDENTIFIER_REJECTED: 2, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const
-
 /** MQTT packets a second (in and out) from which the API is held to API_LOOP_SHARE: a few percent of one core */
 const BUSY_PACKETS_PER_SEC = 2000
 
@@ -103,18 +103,32 @@ export interface NodeOptions {
 
 export async function startNode (config: Config, log: Logger = pino({ level: config.logLevel }), opts: NodeOptions = {}): Promise<RunningNode> {
   const startedAt = Date.now()
+  // everything acquired from here on is undone in reverse, by close() or by a start that fails
+  const cleanup = new Cleanup()
   const store = openStore(config, log)
   try {
     await store.init()
   } catch (err) {
+    await store.close().catch(() => {})
     throw new Error(config.mongodbUrl
       ? `MongoDB at MONGODB_URL cannot be reached (${(err as Error).message}); check the URL and that the server is up`
       : `the embedded store under DATA_DIR=${config.dataDir} cannot be opened: ${(err as Error).message}`, { cause: err })
   }
+  cleanup.add(() => store.close())
+  try {
+    return await startOnStore(config, log, opts, store, startedAt, cleanup)
+  } catch (err) {
+    return await cleanup.abort(err)
+  }
+}
+
+async function startOnStore (config: Config, log: Logger, opts: NodeOptions, store: Store, startedAt: number, cleanup: Cleanup): Promise<RunningNode> {
   // a cluster node joins first: an unreachable bus or a name in use refuses the start
   const clustering = config.cluster
     ? await Clustering.open({ config: config.cluster, nodeName: config.nodeName, host: config.host, apiPort: config.apiPort, version: VERSION, startedAt, store, log })
     : null
+  // leaves the cluster and closes the bus (which a running broker closes first: then a no-op)
+  if (clustering !== null) cleanup.add(() => clustering.abort())
   const alarms = new Alarms((id, raised) => log.warn({ alarm: id, raised }, raised ? 'alarm raised' : 'alarm cleared'))
   let broker: Broker | null = null
   const settings = new Settings(store, config.nodeName, coreSettings(config.maxConns))
@@ -161,15 +175,28 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
   }
   const banned = clustering?.banned(kickBanned) ?? new BannedService(store, kickBanned)
   await banned.start()
+  cleanup.add(() => { banned.stop() })
   const users = new UsersService(store, alarms)
   await users.start()
   const health = new StoreHealth(store, alarms, log)
   health.start()
+  cleanup.add(() => { health.stop() })
 
   const mqtt = await openMqttPersistence(store, config)
-  retainer.attach(mqtt.persistence as Parameters<Retainer['attach']>[0])
+  cleanup.add(() => mqtt.close())
+  const policy = policyHooks({
+    maxClientIdLen: () => settings.number('mqtt.max_clientid_len'),
+    isBanned: (c) => banned.isBanned(c),
+    authenticators: [
+      async (_c, username, password) => await authUsername.check(username, password),
+      async (c, _username, password) => await authClientid.check(c.clientId, password)
+    ],
+    allowAnonymous: () => settings.bool('mqtt.allow_anonymous'),
+    maxTopicLevels: () => settings.number('mqtt.max_topic_levels')
+  })
   broker = await startBroker({
     persistence: mqtt.persistence,
+    persistenceLayers: [retainer.layer as PersistenceLayer],
     storedSessions: clustering?.storedSessions(mqtt.storedSessions) ?? mqtt.storedSessions,
     mq: clustering?.bus,
     busReceivers: clustering !== null ? fn => { observeReceivers(clustering.bus, fn) } : undefined,
@@ -187,22 +214,7 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
     trustProxy: config.trustProxy,
     log,
     hooks: {
-      async authenticate (c, username, password) {
-        if (c.clientId.length > settings.number('mqtt.max_clientid_len')) return CONNACK.IDENTIFIER_REJECTED
-        if (banned.isBanned(identity(c))) return CONNACK.NOT_AUTHORIZED
-        // auth plugins in turn: a listed client passes or fails here; an unlisted one falls through
-        for (const [plugin, id] of [[authUsername, username], [authClientid, c.clientId]] as const) {
-          const r = await plugin.check(id, password)
-          if (r === 'ok') return 0
-          if (r === 'bad') return CONNACK.BAD_USERNAME_OR_PASSWORD
-        }
-        if (!settings.bool('mqtt.allow_anonymous')) return CONNACK.NOT_AUTHORIZED
-        return 0
-      },
-      authorizePublish (_clientId, topic) {
-        const max = settings.number('mqtt.max_topic_levels')
-        return max === 0 || topic.split('/').length <= max
-      },
+      ...policy,
       // a $delayed/... message is judged when it is published to its real topic
       keepRetained: (topic, payload) => topic.startsWith('$delayed/') || retainer.keep(topic, payload),
       publish (clientId, msg) {
@@ -214,18 +226,22 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
     }
   })
   const running = broker
+  cleanup.add(() => running.close())
   await retainer.load()
   events.attach(running)
   running.setMaxConns('mqtt:tcp', settings.number('listener.tcp.external.max_connections'))
   for (const [key, protocol] of NODELAY_KEYS) running.setNoDelay(protocol, settings.bool(key))
   await plugins.startActive()
-  monitor = new AlarmMonitor(alarms, {
+  cleanup.add(() => plugins.stopAll())
+  const alarmMonitor = new AlarmMonitor(alarms, {
     watermark: () => settings.number('sysmon.memory_high_watermark'),
     rss: () => process.memoryUsage.rss(),
     totalMemory: totalmem,
     listeners: () => running.listeners()
   }, opts.alarmCheckMs)
-  monitor.start()
+  monitor = alarmMonitor
+  alarmMonitor.start()
+  cleanup.add(() => { alarmMonitor.stop() })
 
   const publish = (m: PublishMessage): Promise<void> => running.publish(m)
 
@@ -267,8 +283,15 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
     http.once('error', reject)
     http.listen(config.apiPort, config.host, () => { http.off('error', reject); resolve() })
   })
+  // stop taking requests, and let in-flight ones finish
+  cleanup.add(() => new Promise<void>(resolve => {
+    http.close(() => resolve())
+    http.closeIdleConnections()
+  }))
   const ports = { ...broker.ports, api: (http.address() as AddressInfo).port }
   await clustering?.start(ports.api)
+  // leave the cluster first (peers stop asking), then the rest in reverse
+  if (clustering !== null) cleanup.add(() => clustering.stop())
   log.info({ node: config.nodeName, ports, store: store.kind }, 'node started')
 
   return {
@@ -278,27 +301,10 @@ export async function startNode (config: Config, log: Logger = pino({ level: con
     log,
     ports,
     async close () {
-      // leave the cluster (peers stop asking), stop taking requests, let in-flight ones finish,
-      // then the broker, then the store
-      await clustering?.stop()
-      await new Promise<void>(resolve => {
-        http.close(() => resolve())
-        http.closeIdleConnections()
-      })
-      banned.stop()
-      health.stop()
-      monitor?.stop()
-      await plugins.stopAll()
-      await running.close()
-      await mqtt.close()
-      await store.close()
+      await cleanup.run()
       log.info({ node: config.nodeName }, 'node stopped')
     }
   }
-}
-
-function identity (c: ConnInfo): { clientId: string, username: string | null, ip: string | null } {
-  return { clientId: c.clientId, username: c.username, ip: c.ipaddress }
 }
 
 function httpListener (server: Server, port: number, current: number): import('./core/wire.js').ListenerWire {

@@ -1,21 +1,21 @@
 /**
- * Per-connection state and the wire tap that feeds metrics, connection counters and the session's
- * in-flight bookkeeping from the packets aedes parses and writes.
+ * Per-connection state and what the wire tap does with the packets aedes parses and writes: feed
+ * the metrics, the connection counters and the session's in-flight bookkeeping. How the tap reaches
+ * inside mqtt-packet and the streams is src/broker/upstream.ts; this module touches no internals.
  *
- * The tap runs for every packet, so it costs no closure, listener or wrapper per connection: two
- * functions patched once (mqtt-packet's parser and writer) find the connection's state through a
- * symbol on the parser and on the stream. Octets are counted per packet from its length, as EMQ X
- * counts MQTT bytes (over WebSocket the frames' payload, not their headers).
+ * The tap runs for every packet, so it costs no closure or wrapper per connection: the patched
+ * functions find the connection's state through a symbol on the parser and on the stream. Octets are
+ * counted per packet from its length, as EMQ X counts MQTT bytes (over WebSocket the frames'
+ * payload, not their headers).
  *
- * The writer also coalesces: a stream that writes batches (`_writev`: TCP and TLS sockets, and our
+ * Writes are also coalesced: a stream that writes batches (`_writev`: TCP and TLS sockets, and our
  * WebSocket streams, one frame per batch) is corked at its first packet of a loop turn and uncorked
  * once, on the next check phase, so the packets aedes writes one per setImmediate leave in one
  * writev instead of one syscall each (the syscall was over half of the broker's CPU per delivered
  * message).
  */
 
-import { createRequire } from 'node:module'
-import { Duplex } from 'node:stream'
+import type { Duplex } from 'node:stream'
 import type { Metrics } from './metrics.js'
 import type { Session } from './registry.js'
 import type { ConnCounters, ConnInfo, ListenerProtocol } from './types.js'
@@ -133,48 +133,32 @@ const TYPE: Readonly<Record<string, number>> = Object.fromEntries([
 ].map((cmd, type) => [cmd, type]))
 
 /** A packet as mqtt-packet parses or writes it: the fields the counters need. */
-interface WirePacket { cmd: string, qos?: number, messageId?: number, length?: number, topic?: unknown, payload?: unknown, granted?: unknown[] }
-
-const kConn = Symbol('connState')
-
-/** mqtt-packet's parser (mqtt-packet 9 internals): `_newPacket` emits each parsed packet */
-interface ParserInternals {
-  packet: WirePacket | null
-  _newPacket: () => boolean
-  [kConn]?: ConnState
-}
-/** the aedes Client internals used here (aedes 1.2) */
-interface ClientWire { _parser: ParserInternals }
-type Tapped = object & { [kConn]?: ConnState }
-
-type WriteToStream = ((packet: WirePacket, stream: Tapped, opts?: unknown) => boolean) & { cacheNumbers?: boolean }
-
-const patched = new WeakSet<object>()
+export interface WirePacket { cmd: string, qos?: number, messageId?: number, length?: number, topic?: unknown, payload?: unknown, granted?: unknown[] }
 
 /**
- * aedes writes every packet with mqtt-packet's `writeToStream(packet, conn)`, looked up on the
- * module object at each call: wrapping it there gives one call per packet written, with the packet
- * itself. Other users of mqtt-packet in the process (mqtt.js in tests) pass through: only streams
- * registered by tapConnection are observed.
+ * A packet was written to a tapped connection's stream (src/broker/upstream.ts sees every
+ * mqtt-packet writeToStream). Called before the write: a coalescing stream is corked at its first
+ * packet of a loop turn.
  */
-function tapPacketWrites (): void {
-  const mqttPacket = createRequire(import.meta.resolve('aedes'))('mqtt-packet') as { writeToStream: WriteToStream }
-  if (patched.has(mqttPacket)) return
-  patched.add(mqttPacket)
-  const write = mqttPacket.writeToStream
-  const tapped: WriteToStream = function writeToStream (packet, stream, opts) {
-    const st = stream[kConn]
-    if (st?.coalesce === true && !st.held) hold(st, stream as Duplex)
-    const result = write(packet, stream, opts) // throws on a malformed packet: then nothing was sent
-    if (st !== undefined) {
-      packetOut(st, packet)
-      if (st.held && (stream as Duplex).writableLength >= FLUSH_BYTES) flush(st, stream as Duplex)
-    }
-    return result
-  }
-  // mqtt.js switches number caching off through this property of the function
-  Object.defineProperty(tapped, 'cacheNumbers', { get: () => write.cacheNumbers, set: (v: boolean) => { write.cacheNumbers = v } })
-  mqttPacket.writeToStream = tapped
+export function beforeWrite (st: ConnState, stream: Duplex): void {
+  if (st.coalesce && !st.held) hold(st, stream)
+}
+
+/** After the write of `packet`: counted, and a held stream is flushed once it holds enough. */
+export function afterWrite (st: ConnState, stream: Duplex, packet: WirePacket): void {
+  packetOut(st, packet)
+  if (st.held && stream.writableLength >= FLUSH_BYTES) flush(st, stream)
+}
+
+/**
+ * A stream aedes closes right after a last packet (a refused CONNACK, a takeover) is destroyed, which
+ * drops what is still corked: that is written first. On an error it is dropped, as it would be anyway.
+ */
+export function beforeDestroy (st: ConnState, stream: Duplex, err: Error | null | undefined): void {
+  if (!st.held) return
+  st.held = false
+  // mqtt-packet's cork of the current tick too: its uncork on the next tick is then a no-op
+  if (err == null) while (stream.writableCorked > 0) stream.uncork()
 }
 
 /**
@@ -184,8 +168,9 @@ function tapPacketWrites (): void {
  */
 const FLUSH_BYTES = 64 * 1024
 
-/** sockets corked by hold in this loop turn */
-let held: Array<Duplex & Tapped> = []
+/** streams corked by hold in this loop turn, and their states (a stream held again is listed twice) */
+let heldStreams: Duplex[] = []
+let heldStates: ConnState[] = []
 
 /**
  * Corks `stream` until the next check phase. mqtt-packet's own cork ends on the next tick, which
@@ -195,17 +180,19 @@ let held: Array<Duplex & Tapped> = []
 function hold (st: ConnState, stream: Duplex): void {
   stream.cork()
   st.held = true
-  if (held.length === 0) setImmediate(release)
-  held.push(stream)
+  if (heldStreams.length === 0) setImmediate(release)
+  heldStreams.push(stream)
+  heldStates.push(st)
 }
 
 function release (): void {
-  const list = held
-  held = []
-  for (const stream of list) {
-    const st = stream[kConn]
-    // not held any more: flushed early or destroyed meanwhile (a stream held again is listed twice)
-    if (st?.held === true) flush(st, stream)
+  const streams = heldStreams
+  const states = heldStates
+  heldStreams = []
+  heldStates = []
+  for (let i = 0; i < streams.length; i++) {
+    // not held any more: flushed early or destroyed meanwhile
+    if (states[i]!.held) flush(states[i]!, streams[i]!)
   }
 }
 
@@ -214,58 +201,9 @@ function flush (st: ConnState, stream: Duplex): void {
   stream.uncork()
 }
 
-/**
- * A stream aedes closes right after a last packet (a refused CONNACK, a takeover) is destroyed, which
- * drops what is still corked: that is written first. On an error it is dropped, as it would be anyway.
- * Patched once on Duplex's prototype (an own property per stream would cost memory per connection);
- * other streams pass through.
- */
-function flushOnDestroy (): void {
-  const proto = Duplex.prototype
-  if (patched.has(proto)) return
-  patched.add(proto)
-  const destroy = proto.destroy
-  proto.destroy = function destroyHeld (this: Duplex & Tapped, err?: Error) {
-    const st = this[kConn]
-    if (st?.held === true) {
-      st.held = false
-      // mqtt-packet's cork of the current tick too: its uncork on the next tick is then a no-op
-      if (err == null) while (this.writableCorked > 0) this.uncork()
-    }
-    return destroy.call(this, err)
-  }
-}
-
-/** The parser emits a packet from `_newPacket`: seen here first, before aedes' 'packet' listener. */
-function tapPacketReads (proto: ParserInternals): void {
-  if (patched.has(proto)) return
-  patched.add(proto)
-  const newPacket = proto._newPacket
-  proto._newPacket = function tappedNewPacket (this: ParserInternals): boolean {
-    const st = this[kConn]
-    if (st !== undefined && this.packet !== null) packetIn(st, this.packet)
-    return newPacket.call(this)
-  }
-}
-
-/**
- * Feeds the metrics, the connection's counters and the session's in-flight bookkeeping from the
- * packets aedes parses and writes on `stream`. Must be installed right after `aedes.handle`.
- */
-export function tapConnection (client: unknown, stream: object, state: ConnState): void {
-  const parser = (client as ClientWire)._parser
-  tapPacketWrites()
-  tapPacketReads(Object.getPrototypeOf(parser) as ParserInternals)
-  parser[kConn] = state;
-  (stream as Tapped)[kConn] = state
-  if (stream instanceof Duplex && typeof (stream as { _writev?: unknown })._writev === 'function') {
-    flushOnDestroy()
-    state.coalesce = true
-  }
-}
-
-// before aedes' own listener, so a QoS 2 refused for the in-flight limit is seen as such
-function packetIn (state: ConnState, packet: WirePacket): void {
+/** Feeds the metrics, the connection's counters and the session's in-flight bookkeeping from a parsed packet. */
+// called before aedes' own listener, so a QoS 2 refused for the in-flight limit is seen as such
+export function packetIn (state: ConnState, packet: WirePacket): void {
   const metrics = state.metrics
   const c = state.counters
   const type = TYPE[packet.cmd] ?? 0
@@ -362,4 +300,17 @@ function receivedQoS2 (state: ConnState, metrics: Metrics, id: number): void {
     return
   }
   s.awaitingRel.add(id)
+}
+
+/** Each connection's state, found from its aedes client (by the stream aedes was handed). */
+export class ConnStates {
+  private readonly byStream = new WeakMap<object, ConnState>()
+
+  add (stream: object, state: ConnState): void {
+    this.byStream.set(stream, state)
+  }
+
+  /** the state of `client`'s connection (an aedes Client); a bound function, for hooks and events */
+  readonly of = (client: object | null | undefined): ConnState | undefined =>
+    client == null ? undefined : this.byStream.get((client as { conn: object }).conn)
 }

@@ -8,11 +8,12 @@ import http from 'node:http'
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import tls from 'node:tls'
-import { WebSocketServer, createWebSocketStream } from 'ws'
+import { WebSocketServer } from 'ws'
 import type { IncomingMessage } from 'node:http'
 import { normalizeIp } from './conn.js'
 import type { Peer } from './conn.js'
 import type { ListenerInfo, ListenerProtocol, Logger } from './types.js'
+import { webSocketStream } from './upstream.js'
 
 /** Hands an accepted connection to the broker; returns the function that names its close reason. */
 export type OnConnection = (stream: Duplex, listener: Listener, peer: Peer, req?: IncomingMessage) => () => string
@@ -145,25 +146,13 @@ export async function wsListener (cfg: ListenerConfig, port: number): Promise<Li
   })
   const l = new Listener('mqtt:ws', cfg.host, cfg.maxConns, server, cfg.log)
   wss.on('connection', (ws, req) => {
-    const stream = createWebSocketStream(ws)
-    stream._writev = sendBatch
+    const stream = webSocketStream(ws)
     stream.on('error', () => {}) // aedes attaches its own handler; this covers the refused case
     l.accept(stream, { ...wsPeer(req, cfg.trustProxy ?? false), peercert: 'nossl' }, cfg.onConnection, req)
   })
   wss.on('error', (err) => cfg.log.error({ err: err.message }, 'websocket server error'))
   await l.listen(port)
   return l
-}
-
-/**
- * A WebSocket stream sends every chunk it is given as its own frame, one at a time: mqtt-packet
- * writes a PUBLISH in five chunks, a CONNACK in four. With this, what is buffered goes as one binary
- * frame (receivers must not assume packets align with frames, [MQTT-6.0.0-2]), through the
- * stream's own `_write` and its handling of a socket not yet open.
- */
-function sendBatch (this: Duplex, chunks: Array<{ chunk: Buffer | string, encoding: BufferEncoding }>, cb: (err?: Error | null) => void): void {
-  const data = Buffer.concat(chunks.map(c => typeof c.chunk === 'string' ? Buffer.from(c.chunk, c.encoding) : c.chunk))
-  this._write(data, 'buffer' as BufferEncoding, cb) // Node's own name for a Buffer chunk's encoding
 }
 
 /**

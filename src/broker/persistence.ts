@@ -1,6 +1,7 @@
 /**
- * The slice of the aedes persistence contract this module relies on, and a tap that observes
- * retained-message writes and offline enqueues without changing their behaviour.
+ * The aedes persistence as this broker sees it: the slice of its contract relied on, and the one
+ * chain of layers over it (composePersistence), built in one place (broker.ts) in an order that
+ * can be read there, instead of methods decorated in place in whatever order modules ran.
  */
 
 import type { Readable } from 'node:stream'
@@ -16,6 +17,7 @@ interface ClientRef { id: string }
 export interface PersistenceLike {
   storeRetained (packet: StoredPacket): Promise<void>
   createRetainedStream? (pattern: string): Readable
+  createRetainedStreamCombi (patterns: string[]): Readable
   outgoingEnqueue (sub: { clientId: string }, packet: StoredPacket): Promise<void>
   outgoingEnqueueCombi (subs: Array<{ clientId: string }>, packet: StoredPacket): Promise<void>
   outgoingStream (client: ClientRef): Readable
@@ -28,6 +30,41 @@ export interface PersistenceLike {
   destroy (): Promise<void>
 }
 
+/**
+ * A layer over the persistence beneath it (`next`): the methods it changes, each calling `next`'s.
+ * A layer never changes `next`, so what is beneath it is what the chain's order says.
+ */
+export type PersistenceLayer<P extends object = PersistenceLike> = (next: P) => Partial<P>
+
+/**
+ * `base` seen through `layers`, the first one nearest to it. Every method the result does not
+ * override is `base`'s own, bound to it: `base` calls its own methods as itself (a layer is never
+ * in the way of the backend's internal calls), and private fields keep working.
+ */
+export function composePersistence<P extends object> (base: P, layers: ReadonlyArray<PersistenceLayer<P>>): P {
+  let top = boundView(base)
+  for (const layer of layers) {
+    const next = top
+    top = Object.defineProperties({}, Object.getOwnPropertyDescriptors(next)) as P
+    Object.assign(top, layer(next))
+  }
+  return top
+}
+
+/** Every method of `base` (own and inherited) bound to it; other properties read through. */
+function boundView<P extends object> (base: P): P {
+  const view: Record<string, unknown> = {}
+  for (let o: object | null = base; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    for (const name of Object.getOwnPropertyNames(o)) {
+      if (name === 'constructor' || Object.hasOwn(view, name)) continue
+      const value = (base as Record<string, unknown>)[name]
+      if (typeof value === 'function') view[name] = value.bind(base)
+      else Object.defineProperty(view, name, { get: () => (base as Record<string, unknown>)[name], enumerable: true })
+    }
+  }
+  return view as P
+}
+
 export interface PersistenceObserver {
   /** a retained message was stored (`present`) or cleared by an empty payload [MQTT-3.3.1-10] */
   retained (topic: string, present: boolean): void
@@ -36,30 +73,27 @@ export interface PersistenceObserver {
 }
 
 /**
- * Wraps the three write paths in place (own properties shadow the prototype), observing only after
- * the store acknowledged. aedes calls them promise-style; a callback-style call passes straight through.
+ * Observes the three write paths, only after the store acknowledged. aedes calls them
+ * promise-style; a callback-style call passes straight through.
  */
-export function tapPersistence (p: PersistenceLike, obs: PersistenceObserver): void {
-  const storeRetained = p.storeRetained.bind(p)
-  p.storeRetained = async (packet, ...rest: unknown[]) => {
-    if (rest.length > 0) return (storeRetained as (...a: unknown[]) => Promise<void>)(packet, ...rest)
-    await storeRetained(packet)
-    obs.retained(packet.topic, payloadLength(packet.payload) > 0)
-  }
-
-  const enqueue = p.outgoingEnqueue.bind(p)
-  p.outgoingEnqueue = async (sub, packet, ...rest: unknown[]) => {
-    if (rest.length > 0) return (enqueue as (...a: unknown[]) => Promise<void>)(sub, packet, ...rest)
-    await enqueue(sub, packet)
-    obs.enqueued([sub.clientId], packet)
-  }
-
-  const enqueueCombi = p.outgoingEnqueueCombi.bind(p)
-  // called for every QoS 1/2 message, mostly with no offline subscriber: then straight through, no extra promise
-  p.outgoingEnqueueCombi = (subs, packet, ...rest: unknown[]) => {
-    if (rest.length > 0 || subs.length === 0) return (enqueueCombi as (...a: unknown[]) => Promise<void>)(subs, packet, ...rest)
-    return enqueueCombi(subs, packet).then(() => { obs.enqueued(subs.map(s => s.clientId), packet) })
-  }
+export function observePersistence (obs: PersistenceObserver): PersistenceLayer {
+  return (next) => ({
+    async storeRetained (packet, ...rest: unknown[]) {
+      if (rest.length > 0) return await (next.storeRetained as (...a: unknown[]) => Promise<void>)(packet, ...rest)
+      await next.storeRetained(packet)
+      obs.retained(packet.topic, payloadLength(packet.payload) > 0)
+    },
+    async outgoingEnqueue (sub, packet, ...rest: unknown[]) {
+      if (rest.length > 0) return await (next.outgoingEnqueue as (...a: unknown[]) => Promise<void>)(sub, packet, ...rest)
+      await next.outgoingEnqueue(sub, packet)
+      obs.enqueued([sub.clientId], packet)
+    },
+    // called for every QoS 1/2 message, mostly with no offline subscriber: then straight through, no extra promise
+    outgoingEnqueueCombi (subs, packet, ...rest: unknown[]) {
+      if (rest.length > 0 || subs.length === 0) return (next.outgoingEnqueueCombi as (...a: unknown[]) => Promise<void>)(subs, packet, ...rest)
+      return next.outgoingEnqueueCombi(subs, packet).then(() => { obs.enqueued(subs.map(s => s.clientId), packet) })
+    }
+  })
 }
 
 function payloadLength (payload: Buffer | string | undefined): number {

@@ -2,19 +2,19 @@
  * [MQTT-3.3.1-1]: a PUBLISH sent again must carry DUP=1. aedes 1.2 resends the unacknowledged QoS
  * 1/2 messages of a resumed session [MQTT-4.4.0-1] with DUP=0. A stored message that already has a
  * packet identifier was sent before (aedes assigns one only when it sends; queued messages have
- * none), so it is marked here, on the session-resume read of the persistence (outgoingStream).
+ * none), so it is marked here, in a layer over the session-resume read of the persistence
+ * (outgoingStream).
  */
 
 import { Transform, pipeline } from 'node:stream'
-import type { PersistenceLike } from './persistence.js'
+import type { PersistenceLayer } from './persistence.js'
 
 interface Outgoing { cmd?: string, qos?: number, messageId?: number, dup?: boolean }
 
-export function markRedeliveries (p: PersistenceLike): void {
-  const outgoingStream = p.outgoingStream.bind(p)
-  p.outgoingStream = (client) => {
+export const markRedeliveries: PersistenceLayer = (next) => ({
+  outgoingStream (client) {
     // read at every CONNECT; a clean session's stored messages are discarded, not sent: nothing to mark
-    if ((client as { clean?: boolean }).clean === true) return outgoingStream(client)
+    if ((client as { clean?: boolean }).clean === true) return next.outgoingStream(client)
     const mark = new Transform({
       objectMode: true,
       transform (packet: Outgoing, _enc, cb) {
@@ -23,6 +23,6 @@ export function markRedeliveries (p: PersistenceLike): void {
       }
     })
     // errors of the store's stream reach the consumer through `mark`
-    return pipeline(outgoingStream(client), mark, () => {})
+    return pipeline(next.outgoingStream(client), mark, () => {})
   }
-}
+})

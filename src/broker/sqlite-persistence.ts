@@ -306,15 +306,10 @@ export class SqlitePersistence extends MemoryPersistenceBase {
   // outgoing queues: same matching rules as aedes-persistence's memory implementation
 
   async outgoingEnqueue (sub: { clientId: string }, packet: PersistedPacket): Promise<void> {
-    // not through this.outgoingEnqueueCombi: a wrapper installed on the instance (broker.ts taps it) would count twice
-    this.#enqueue([sub], packet)
+    await this.outgoingEnqueueCombi([sub], packet)
   }
 
   async outgoingEnqueueCombi (subs: ReadonlyArray<{ clientId: string }>, packet: PersistedPacket): Promise<void> {
-    this.#enqueue(subs, packet)
-  }
-
-  #enqueue (subs: ReadonlyArray<{ clientId: string }>, packet: PersistedPacket): void {
     if (subs.length === 0) return
     const added: Array<[string, OutgoingEntry]> = []
     // one transaction, one fsync, however many sessions the message is queued for

@@ -1,5 +1,7 @@
 /** Public shapes of the broker module; the REST layer maps these to EMQ X wire types. */
 
+import type { PersistenceLayer } from './persistence.js'
+
 export type ListenerProtocol = 'mqtt:tcp' | 'mqtt:ws' | 'mqtt:ssl'
 export type QoS = 0 | 1 | 2
 
@@ -111,6 +113,8 @@ export interface BrokerOptions {
   wsPort: number | null
   tls?: { port: number, cert: string, key: string, ca?: string } | undefined
   persistence?: unknown
+  /** the node's layers of the persistence chain (the retainer's), placed above the broker's observer */
+  persistenceLayers?: PersistenceLayer[]
   mq?: unknown
   /**
    * Clustered: each node's aedes only sees the messages its own clients subscribed to, so
@@ -125,7 +129,6 @@ export interface BrokerOptions {
   log?: Logger
   /** behind a reverse proxy: MQTT over WebSocket takes the client address from X-Forwarded-For */
   trustProxy?: boolean
-  /** persistent sessions kept by `persistence`, listed as offline sessions at start */
   /** live limit on a client packet's remaining length: a larger frame closes the connection */
   maxPacketSize?: () => number
   /** ms a new connection has to send CONNECT before it is closed (aedes connectTimeout); default 10 000 */
@@ -134,6 +137,7 @@ export interface BrokerOptions {
   maxMqueue?: number
   /** a subscriber with more than `bytes` unsent for `seconds` is disconnected (slow_consumer); default 16 MB, 5 s */
   slowConsumer?: { bytes: number, seconds: number }
+  /** persistent sessions kept by `persistence`, listed as offline sessions at start */
   storedSessions?: () => Promise<ReadonlyArray<{ clientId: string, subscriptions: ReadonlyArray<[string, QoS]>, queued: number }>>
 }
 

@@ -3,8 +3,8 @@
  * limits (payload size, number of topics, age). Unloaded, retained messages are neither stored nor
  * delivered (those already stored stay, and are delivered again once it is loaded).
  *
- * aedes stores and reads retained messages through its persistence; this module wraps the
- * persistence's storeRetained / createRetainedStreamCombi before the broker taps them. Each stored
+ * aedes stores and reads retained messages through its persistence; this module is a layer of the
+ * persistence chain (src/broker/persistence.ts) over storeRetained / createRetainedStreamCombi. Each stored
  * message carries the time it was stored (`retainedAt`), so whichever node reads it knows its age.
  * An index topic → stored-at serves the count limit and the expiry sweep:
  * - embedded store (one node): the index is the truth, persisted in the store's kv, because the
@@ -75,37 +75,40 @@ export class Retainer implements Plugin {
     }
   }
 
-  /** Wraps the persistence, before the broker taps it. */
-  attach (p: RetainPersistence): void {
+  /**
+   * The retainer's layer of the persistence chain: stamps what it stores, filters what it reads.
+   * It reads and clears through the layers beneath it (`p`).
+   */
+  readonly layer = (p: RetainPersistence): Partial<RetainPersistence> => {
     this.persistence = p
-    const store = p.storeRetained.bind(p)
-    p.storeRetained = async (packet, ...rest) => {
-      if (packet.topic.startsWith(SYS)) return await store(packet, ...rest)
-      if ((packet.payload?.length ?? 0) === 0) {
-        await store(packet, ...rest)
-        this.forget(packet.topic)
-        return
-      }
-      // a copy: aedes goes on to send this packet over the cluster bus
-      const at = Date.now()
-      await store({ ...packet, retainedAt: at }, ...rest)
-      this.remember(packet.topic, at)
-    }
-    const read = p.createRetainedStreamCombi.bind(p)
-    p.createRetainedStreamCombi = (patterns) => {
-      if (!this.active) return Readable.from([])
-      const src = read(patterns)
-      if (this.expiryMs() === 0) return src
-      const fresh = new Transform({
-        objectMode: true,
-        transform: (packet: RetainedPacket, _enc, done) => {
-          if (this.expired(this.storedAt(packet), Date.now())) {
-            this.remove(packet.topic)
-            done()
-          } else done(null, packet)
+    return {
+      storeRetained: async (packet, ...rest) => {
+        if (packet.topic.startsWith(SYS)) return await p.storeRetained(packet, ...rest)
+        if ((packet.payload?.length ?? 0) === 0) {
+          await p.storeRetained(packet, ...rest)
+          this.forget(packet.topic)
+          return
         }
-      })
-      return pipeline(src, fresh, () => {})
+        // a copy: aedes goes on to send this packet over the cluster bus
+        const at = Date.now()
+        await p.storeRetained({ ...packet, retainedAt: at }, ...rest)
+        this.remember(packet.topic, at)
+      },
+      createRetainedStreamCombi: (patterns) => {
+        if (!this.active) return Readable.from([])
+        const src = p.createRetainedStreamCombi(patterns)
+        if (this.expiryMs() === 0) return src
+        const fresh = new Transform({
+          objectMode: true,
+          transform: (packet: RetainedPacket, _enc, done) => {
+            if (this.expired(this.storedAt(packet), Date.now())) {
+              this.remove(packet.topic)
+              done()
+            } else done(null, packet)
+          }
+        })
+        return pipeline(src, fresh, () => {})
+      }
     }
   }
 
@@ -207,7 +210,8 @@ export class Retainer implements Plugin {
   }
 
   /**
-   * Clears a retained message through the (tapped) persistence, so retained/count follows. On a
+   * Clears a retained message through the layers beneath (the broker's observer is one: so
+   * retained/count follows), then forgets it as a clear through this layer would. On a
    * shared store this is not conditional: a message retained on another node in the instant
    * between reading the old one and this removal is removed too.
    */
@@ -216,6 +220,7 @@ export class Retainer implements Plugin {
     if (p === null) return
     this.index.delete(topic)
     p.storeRetained({ topic, payload: Buffer.alloc(0), cmd: 'publish', qos: 0, retain: true, dup: false } as RetainedPacket)
+      .then(() => { this.forget(topic) })
       .catch((err: unknown) => this.ctx.log.warn({ topic, err: String(err) }, 'retainer: removing an expired message failed'))
   }
 

@@ -8,7 +8,8 @@ import net from 'node:net'
 import { once } from 'node:events'
 import WebSocket from 'ws'
 import type { TestContext } from 'node:test'
-import { ConnState, tapConnection } from '../../src/broker/conn.js'
+import { ConnState } from '../../src/broker/conn.js'
+import { installUpstream, tapConnection } from '../../src/broker/upstream.js'
 import { Metrics } from '../../src/broker/metrics.js'
 import { start } from './helpers.js'
 import { until } from '../support/wait.js'
@@ -18,8 +19,10 @@ interface MqttPacket {
   parser: () => object
   writeToStream: (packet: object, stream: object) => boolean
 }
-// the copy aedes uses, which conn.ts taps
+// the copy aedes uses, which upstream.ts taps
 const mqttPacket = createRequire(import.meta.resolve('aedes'))('mqtt-packet') as MqttPacket
+// as a broker's start does
+await installUpstream()
 
 /** Counts the writes (write or writev calls) the sockets in `which` hand to the kernel. */
 function countWrites (t: TestContext, which: (s: net.Socket) => boolean): { writes: number } {

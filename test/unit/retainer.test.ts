@@ -6,6 +6,7 @@ import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { Readable } from 'node:stream'
 import { Retainer, type RetainedPacket, type RetainPersistence } from '../../src/plugins/retainer.js'
+import { composePersistence } from '../../src/broker/persistence.js'
 import type { PluginContext } from '../../src/plugins/plugin.js'
 import { MemoryKv } from '../support/fakes.js'
 import { eventually, sleep } from '../support/wait.js'
@@ -43,8 +44,7 @@ function node (t: TestContext, name: string, shared: SharedRetained, settings: {
     isActive: () => true
   } as unknown as PluginContext
   const r = new Retainer(ctx, 20)
-  const p = shared.view()
-  r.attach(p)
+  const p = composePersistence(shared.view(), [r.layer])
   t.after(() => { r.stop() })
   return { r, p }
 }

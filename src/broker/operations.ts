@@ -1,0 +1,90 @@
+/**
+ * What the management API does to the broker's clients and listeners: kick out, publish,
+ * subscribe and unsubscribe on behalf of a client, clear its ACL cache, change a listener.
+ */
+
+import type { Aedes, PublishPacket } from 'aedes'
+import type { ConnState } from './conn.js'
+import type { Listener } from './listeners.js'
+import type { PersistenceLike } from './persistence.js'
+import type { Broker } from './handle.js'
+import type { BrokerHooks, Message, PublishRequest, QoS } from './types.js'
+import { liveClient, publishAs } from './upstream.js'
+
+export interface OperationContext {
+  aedes: Aedes
+  hooks: BrokerHooks
+  persistence: PersistenceLike
+  listeners: readonly Listener[]
+  stateOf: (client: object | undefined) => ConnState | undefined
+}
+
+export type Operations = Pick<Broker, 'kickout' | 'publish' | 'subscribe' | 'unsubscribe' | 'cleanAclCache' | 'setMaxConns' | 'setNoDelay'>
+
+export function operations (ctx: OperationContext): Operations {
+  const { aedes, hooks, persistence, listeners, stateOf } = ctx
+  const listener = (protocol: string): Listener | undefined => listeners.find(x => x.protocol === protocol)
+
+  return {
+    kickout (clientId) {
+      const c = liveClient(aedes, clientId)
+      if (c === undefined) return false
+      const st = stateOf(c)
+      if (st !== undefined) st.reason = 'kicked'
+      c.conn.destroy()
+      return true
+    },
+
+    async publish (msg: PublishRequest) {
+      const retain = msg.retain && (hooks.keepRetained === undefined || hooks.keepRetained(msg.topic, msg.payload))
+      const packet: PublishPacket = { cmd: 'publish', topic: msg.topic, payload: msg.payload, qos: msg.qos, retain, dup: false }
+      if (hooks.publish?.(msg.clientId ?? null, packet as Message) === true) return
+      const from = msg.clientId === undefined ? null : liveClient(aedes, msg.clientId) ?? null
+      await new Promise<void>((resolve, reject) => {
+        publishAs(aedes, packet, from, (err?: Error) => { if (err != null) reject(err); else resolve() })
+      })
+    },
+
+    async subscribe (clientId, filters, qos: QoS) {
+      const c = liveClient(aedes, clientId)
+      if (c === undefined) return false
+      // the same path as a SUBSCRIBE packet minus the SUBACK: persists for clean=false, emits 'subscribe'
+      await new Promise<void>((resolve, reject) => {
+        // no messageId: aedes then sends no SUBACK to the client
+        c.subscribe({ cmd: 'subscribe', subscriptions: filters.map(topic => ({ topic, qos })) }, (err) => { if (err != null) reject(err); else resolve() })
+      })
+      return true
+    },
+
+    async unsubscribe (clientId, filters) {
+      const c = liveClient(aedes, clientId)
+      if (c === undefined) return false
+      // aedes removes stored subscriptions only for an UNSUBSCRIBE packet (one with a messageId)
+      if (!c.clean) await persistence.removeSubscriptions({ id: clientId }, filters)
+      await new Promise<void>((resolve, reject) => {
+        // no messageId: aedes then sends no UNSUBACK to the client
+        c.unsubscribe({ cmd: 'unsubscribe', unsubscriptions: filters }, (err) => { if (err != null) reject(err); else resolve() })
+      })
+      return true
+    },
+
+    cleanAclCache (clientId) {
+      const st = stateOf(liveClient(aedes, clientId))
+      if (st === undefined) return false
+      st.aclClear()
+      return true
+    },
+
+    setMaxConns (protocol, maxConns) {
+      const l = listener(protocol)
+      if (l !== undefined) l.maxConns = maxConns
+      return l !== undefined
+    },
+
+    setNoDelay (protocol, on) {
+      const l = listener(protocol)
+      if (l !== undefined) l.noDelay = on
+      return l !== undefined
+    }
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The live registry (connections, sessions, subscriptions) kept from aedes' events, and the
+ * connection states told why a connection ended (keepalive, errors).
+ */
+
+import type { Aedes, Client, Subscription } from 'aedes'
+import type { ConnState } from './conn.js'
+import { toQoS } from './hooks.js'
+import type { Registry } from './registry.js'
+import type { Logger } from './types.js'
+import { subscriptionsOf } from './upstream.js'
+
+export function wireRegistry (aedes: Aedes, registry: Registry, stateOf: (client: Client) => ConnState | undefined, log: Logger): void {
+  /** an event of the connection that holds the client id's session now (not one it replaced) */
+  const isCurrent = (client: Client): boolean => {
+    const s = stateOf(client)?.session
+    return s != null && registry.liveSession(client.id) === s
+  }
+
+  aedes.on('client', (client) => {
+    const st = stateOf(client)
+    if (st?.info != null) st.session = registry.connected(st.info)
+  })
+  aedes.on('clientReady', (client) => {
+    const st = stateOf(client)
+    if (st?.session == null) return
+    // a resumed session was restored from persistence without a 'subscribe' event
+    registry.resetSubscriptions(client.id, subscriptionsOf(client).map(([t, qos]) => [t, toQoS(qos)]))
+    // aedes' emptyQueue has written every queued message before clientReady
+    st.session.mqueueLen = 0
+  })
+  aedes.on('clientDisconnect', (client) => {
+    const info = stateOf(client)?.info
+    if (info != null) registry.disconnected(info, Date.now())
+  })
+  aedes.on('subscribe', (subs: Subscription[], client) => {
+    if (!isCurrent(client)) return
+    for (const s of subs) {
+      // 0x80 in SUBACK = failure [MQTT-3.9.3]
+      if (s.qos <= 2) registry.addSubscription(client.id, s.topic, s.qos)
+    }
+  })
+  aedes.on('unsubscribe', (topics: string[], client) => {
+    // the implicit unsubscribe of a closing connection is handled by 'clientDisconnect'
+    if (client.closed || !isCurrent(client)) return
+    for (const t of topics) registry.removeSubscription(client.id, t)
+  })
+  aedes.on('keepaliveTimeout', (client) => {
+    const st = stateOf(client)
+    if (st !== undefined) st.reason ??= 'keepalive_timeout'
+  })
+  aedes.on('clientError', (client, err) => {
+    const st = stateOf(client)
+    if (st !== undefined) st.errored = true
+    log.info({ clientId: client.id, err: err.message }, 'client error')
+  })
+  aedes.on('connectionError', (client, err) => {
+    const st = stateOf(client)
+    if (st === undefined) return
+    st.errored = true
+    if (err.message === 'connect did not arrive in time') st.reason ??= 'connect_timeout'
+  })
+}
