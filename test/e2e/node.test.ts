@@ -1,7 +1,15 @@
 // Brokers, nodes, listeners, metrics, stats, the index, /status and the error paths of one node.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { createHook } from 'node:async_hooks'
+import { once } from 'node:events'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import net, { type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pino from 'pino'
+import { loadConfig } from '../../src/config.js'
+import { startNode } from '../../src/node.js'
 import { startTestNode } from '../helpers.js'
 import { eventually } from '../support/wait.js'
 
@@ -113,4 +121,44 @@ test('bad requests: unknown path, bad paging, huge body, unknown node: clear err
   assert.equal((await n.api('GET', '/nodes/ghost@nowhere/metrics')).status, 404)
   assert.equal((await n.api('GET', '/nodes/ghost@nowhere/stats')).status, 404)
   assert.equal((await n.api('GET', '/alarms/ghost@nowhere')).status, 404)
+})
+
+/**
+ * The async resources (timers, also unref'd ones, sockets, servers) created while `run` runs that are
+ * still alive a moment after it settled. One-shot requests (random bytes, file reads) are left out:
+ * they end by themselves.
+ */
+async function leftOpen (run: () => Promise<unknown>): Promise<{ result: PromiseSettledResult<unknown>, alive: string[] }> {
+  const alive = new Map<number, string>()
+  let recording = true
+  const hook = createHook({
+    init (id, type) { if (recording && type !== 'PROMISE' && !type.includes('REQ')) alive.set(id, type) },
+    destroy (id) { alive.delete(id) }
+  }).enable()
+  try {
+    const [result] = await Promise.allSettled([run()])
+    recording = false
+    await new Promise(resolve => setTimeout(resolve, 200))
+    return { result: result!, alive: [...alive.values()].sort() }
+  } finally {
+    hook.disable()
+  }
+}
+
+test('a start that fails after the store opened (the MQTT port is taken) leaves nothing open: no timer, socket or file lock', async (t) => {
+  const blocker = net.createServer()
+  blocker.listen(0, '127.0.0.1')
+  await once(blocker, 'listening')
+  t.after(() => blocker.close())
+  const dataDir = mkdtempSync(join(tmpdir(), 'emqx-api-test-'))
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }))
+  const env = { MQTT_PORT: String((blocker.address() as AddressInfo).port), MQTT_WS_PORT: '0', API_PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir }
+  const { result, alive } = await leftOpen(async () => await startNode(loadConfig(env), pino({ level: 'silent' })))
+  assert.equal(result.status, 'rejected')
+  assert.equal((result as PromiseRejectedResult).reason.code, 'EADDRINUSE')
+  // the services' timers and the broker's were all stopped
+  assert.deepEqual(alive, [])
+  // the store and the MQTT session file are not held: another node opens them
+  const again = await startNode(loadConfig({ ...env, MQTT_PORT: '0' }), pino({ level: 'silent' }))
+  await again.close()
 })
