@@ -125,6 +125,8 @@ function patch<F> (pkg: string, what: string, holder: object, name: string, wrap
   return { pkg, what, holder: holder as Record<string, unknown>, name, wrap: wrap as (original: unknown) => unknown }
 }
 
+/** what installUpstream patches; once declared, one list for the process (concurrent starts share it) */
+let declared: Promise<Patch[]> | null = null
 let patches: Patch[] | null = null
 
 /**
@@ -132,7 +134,8 @@ let patches: Patch[] | null = null
  * are still in place. Throws an UpstreamError naming the package and version of a missing internal.
  */
 export async function installUpstream (): Promise<void> {
-  patches ??= await declarePatches()
+  declared ??= declarePatches().catch((err: unknown) => { declared = null; throw err })
+  patches = await declared
   // check all before changing any: a start that fails leaves the process as it was
   for (const p of patches) {
     const current = p.holder[p.name]
@@ -154,7 +157,8 @@ async function declarePatches (): Promise<Patch[]> {
   if (typeof mqttPacket.parser !== 'function') throw missing(MQTT_PACKET, 'parser()')
   const sample = mqttPacket.parser()
   const parserProto = Object.getPrototypeOf(sample) as Record<string, unknown>
-  if (typeof sample.prependListener !== 'function' || typeof sample._emitError !== 'function') throw missing(MQTT_PACKET, 'Parser.prototype._emitError')
+  if (typeof sample.prependListener !== 'function') throw missing(MQTT_PACKET, 'Parser (an EventEmitter)')
+  if (typeof sample._emitError !== 'function') throw missing(MQTT_PACKET, 'Parser.prototype._emitError')
   if (typeof sample._list?.slice !== 'function') throw missing(MQTT_PACKET, 'Parser#_list.slice')
   // not exported by aedes: the module its own import of './lib/client.js' loads (one module per URL)
   const clientModule = await import(new URL('./lib/client.js', aedesUrl).href).catch(() => null) as { default?: { prototype?: Record<string, unknown> } } | null

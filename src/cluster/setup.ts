@@ -51,6 +51,7 @@ export class Clustering {
   private cluster: ClusterImpl | null = null
   private bannedService: ClusterBannedService | null = null
   private timers = new Set<NodeJS.Timeout>()
+  private stopped = false
 
   private constructor (private readonly s: ClusterStart, readonly bus: Bus, private readonly membership: Membership) {}
 
@@ -154,13 +155,15 @@ export class Clustering {
     if (this.s.config.advertiseUrl === null && apiPort !== this.s.apiPort) await this.membership.advertise(advertiseUrl(this.s.config, this.s.host, apiPort))
   }
 
-  /** Leaves the cluster (peers stop asking this node at once). The bus is closed by aedes. */
+  /** Leaves the cluster (peers stop asking this node at once), once. The bus is closed by aedes. */
   async stop (): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
     for (const t of this.timers) clearTimeout(t)
     await this.membership.leave()
   }
 
-  /** For a start that failed after open(). */
+  /** Leaves, and closes the bus: for a start that failed after open() (a no-op for a bus aedes closed). */
   async abort (): Promise<void> {
     await this.stop()
     await new Promise<void>(resolve => this.bus.close(resolve))
