@@ -13,10 +13,14 @@ export class Cleanup {
 
   /**
    * Runs every step, last added first, each once; a step that fails does not stop the others, and
-   * the first failure is thrown at the end. Calls after the first wait for the same run.
+   * the first failure is thrown at the end. Calls after the first wait for that run, and succeed.
    */
   async run (): Promise<void> {
-    this.running ??= (async () => {
+    if (this.running !== null) {
+      await this.running.catch(() => {})
+      return
+    }
+    this.running = (async () => {
       let first: unknown = null
       for (let step = this.steps.pop(); step !== undefined; step = this.steps.pop()) {
         try {
