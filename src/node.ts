@@ -231,8 +231,9 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
   events.attach(running)
   running.setMaxConns('mqtt:tcp', settings.number('listener.tcp.external.max_connections'))
   for (const [key, protocol] of NODELAY_KEYS) running.setNoDelay(protocol, settings.bool(key))
-  await plugins.startActive()
+  // before they start: one that fails to start leaves the others stopped too
   cleanup.add(() => plugins.stopAll())
+  await plugins.startActive()
   const alarmMonitor = new AlarmMonitor(alarms, {
     watermark: () => settings.number('sysmon.memory_high_watermark'),
     rss: () => process.memoryUsage.rss(),

@@ -6,7 +6,8 @@
  * lives elsewhere (conn.ts: counters and write coalescing; guard.ts: parser and slow-consumer
  * guards); a patch here is only the thin call into it.
  *
- * Process-wide, installed once by the first broker to start (installUpstream):
+ * Process-wide, installed once by the first broker to start, checked again by every later start
+ * (installUpstream):
  * - mqtt-packet `writeToStream`, looked up by aedes at each write: every packet written → conn.ts
  * - mqtt-packet Parser `_parseString`, `_parseMessageId`, `_parseLength` → guard.ts
  * - aedes `Client.prototype.waitForDrain`: writes never wait (guard.ts, slow consumers). aedes'
@@ -16,7 +17,8 @@
  *   an own `destroy`: a connection destroyed while its writes are held sends them first (conn.ts)
  * Per connection (tapConnection, guardClient): the parser's public 'packet' event, prepended so it
  * runs before aedes' listener; aedes' per-client `deliver0`.
- * Per broker (patchBroker): aedes' `publish`, `registerClient` and its emitter's `_matcher.match`.
+ * Per broker (patchBroker): aedes' `publish`, `registerClient` and its emitter's `_matcher.match`,
+ * after a client made and closed at once has shown that aedes' clients have the fields used here.
  *
  * Other users of the same modules in the process (mqtt.js in tests) pass through: only streams,
  * parsers and clients marked here are observed.
