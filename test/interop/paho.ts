@@ -12,6 +12,8 @@
  *   --url host:port                test a broker that is already running instead
  *   --suite 3|5                    one suite only (default both)
  *   --test NAME                    one test only (repeatable), e.g. test_basic
+ *   --fresh                        a freshly started broker for every test (not with --url): tells a
+ *                                  test's own failure from the after-effects of the one before it
  *   --timeout SECONDS              per test (default 60)
  *   --logs DIR                     keep each test's output there
  *   --min 3=N --min 5=N            exit 1 when a suite passes fewer than N tests (for CI)
@@ -99,6 +101,7 @@ async function main (): Promise<number> {
       test: { type: 'string', multiple: true },
       timeout: { type: 'string', default: '60' },
       logs: { type: 'string' },
+      fresh: { type: 'boolean', default: false },
       min: { type: 'string', multiple: true }
     }
   })
@@ -119,19 +122,26 @@ async function main (): Promise<number> {
 
   let system: System | null = null
   let host = '127.0.0.1'
-  let port: number
+  let port = 0
   let label: string
+  let start = async (): Promise<void> => {}
   if (values.url !== undefined) {
     const m = /^(?:mqtt:\/\/)?([^:/]+):(\d+)$/.exec(values.url)
     if (m === null) throw new Error(`--url ${values.url}: host:port`)
+    if (values.fresh) throw new Error('--fresh starts its own broker: not with --url')
     host = m[1] as string; port = Number(m[2]); label = values.url
   } else {
     const name = values.broker as SystemName
     if (!(name in LABELS) || name === 'ours-mongo') throw new Error(`--broker ${values.broker}: ours, aedes-memory, aedes-sqlite or mosquitto`)
-    system = await startSystem(name, { argv: ['--import', 'tsx', 'src/main.ts'], how: 'tsx' })
-    port = system.mqttPort; label = LABELS[name]
+    label = LABELS[name]
+    start = async () => {
+      await system?.stop()
+      system = await startSystem(name, { argv: ['--import', 'tsx', 'src/main.ts'], how: 'tsx' })
+      port = system.mqttPort
+    }
+    if (!values.fresh) await start()
   }
-  console.log(`paho interop against ${label} at ${host}:${port}, ${timeoutS}s per test`)
+  console.log(`paho interop against ${label}${values.fresh ? ', a fresh one per test' : ` at ${host}:${port}`}, ${timeoutS}s per test`)
   if (values.logs !== undefined) mkdirSync(values.logs, { recursive: true })
 
   let short = false
@@ -141,6 +151,7 @@ async function main (): Promise<number> {
       const tests = listTests(dir, suite).filter(t => values.test === undefined || values.test.includes(t))
       const failed: Outcome[] = []
       for (const test of tests) {
+        if (values.fresh) await start()
         const o = await runOne(dir, suite, test, host, port, timeoutS)
         console.log(`  ${suite.key} ${o.ok ? 'pass' : 'FAIL'} ${test} (${o.seconds.toFixed(1)}s)${o.ok ? '' : ': ' + o.why}`)
         if (!o.ok) failed.push(o)
@@ -155,7 +166,7 @@ async function main (): Promise<number> {
     console.log(`paho interop against ${label}:`)
     for (const line of totals) console.log('  ' + line)
   } finally {
-    await system?.stop()
+    await (system as System | null)?.stop()
   }
   return short ? 1 : 0
 }
