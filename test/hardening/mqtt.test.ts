@@ -269,3 +269,25 @@ test('7. redelivery: QoS 1 comes again with DUP after a cut connection; QoS 2 is
   assert.equal(third.buf.length, 0, 'the QoS 2 message is not delivered twice')
   third.sock.destroy()
 })
+
+test('8. names of Object.prototype members are ordinary client ids and topic filters: served, taken over, and the node keeps running', async (t) => {
+  // aedes keys its clients and subscriptions by these names (GHSA-52qw-whmv-87c5, fixed in aedes 1.2):
+  // a plain-object lookup finds the inherited member, and one CONNECT as `constructor` ended the process
+  const n = await startTestNode(t)
+  for (const id of ['constructor', '__proto__', 'hasOwnProperty', 'toString']) {
+    const first = await n.client({ clientId: id, clean: false })
+    const closed = new Promise<void>(resolve => first.once('close', () => resolve()))
+    const got = collect(first)
+    await first.subscribeAsync(id, { qos: 1 })
+    await first.publishAsync(id, 'x', { qos: 1 })
+    await eventually(() => got.length === 1, 2000)
+    const second = await n.client({ clientId: id, clean: false }) // takes the session over [MQTT-3.1.4-2]
+    await closed
+    const again = collect(second)
+    await second.publishAsync(id, 'y', { qos: 1 })
+    await eventually(() => again.length === 1, 2000)
+    await second.endAsync()
+  }
+  const other = await n.client({ clientId: 'after-them' })
+  await other.endAsync()
+})
