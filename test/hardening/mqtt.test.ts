@@ -291,3 +291,30 @@ test('8. names of Object.prototype members are ordinary client ids and topic fil
   const other = await n.client({ clientId: 'after-them' })
   await other.endAsync()
 })
+
+test('9. a clean session forgets the QoS 2 packet ids its previous connection left unreleased [MQTT-3.1.2-6]', async (t) => {
+  // else the new connection's first QoS 2 message with a reused id is acknowledged as a duplicate and
+  // dropped (GHSA-p8r9-qf8w-p73r, fixed in aedes 1.2 by its cleanIncoming call)
+  const n = await startTestNode(t)
+  const sub = await n.client({ clientId: 'q2-sub' })
+  const got: string[] = []
+  sub.on('message', (_t, payload) => { got.push(payload.toString()) })
+  await sub.subscribeAsync('q2/#', { qos: 2 })
+
+  const first = await Raw.open(n.node.ports.mqtt)
+  await first.connect('q2-pub')
+  first.send(publishPacket(0x34, 'q2/x', 1, 'first'))
+  assert.deepEqual([...await first.read(4)], [0x50, 2, 0, 1]) // PUBREC; never released
+  first.sock.destroy()
+  await eventually(() => got.length === 1, 2000)
+
+  const second = await Raw.open(n.node.ports.mqtt)
+  await second.connect('q2-pub') // clean session (flags 0x02)
+  second.send(publishPacket(0x34, 'q2/x', 1, 'second'))
+  assert.deepEqual([...await second.read(4)], [0x50, 2, 0, 1])
+  second.send(bytes(0x62, 2, 0, 1)) // PUBREL
+  assert.deepEqual([...await second.read(4)], [0x70, 2, 0, 1]) // PUBCOMP
+  await eventually(() => got.length === 2, 2000).catch(() => {})
+  assert.deepEqual(got, ['first', 'second'])
+  second.sock.destroy()
+})
