@@ -11,9 +11,10 @@ import {
 import type { Collection, Db, WriteConcernSettings } from 'mongodb'
 import { StoreUnavailableError } from './store.js'
 import type {
-  AppPatch, AppRecord, AppRepo, BannedKind, BannedRecord, BannedRepo, KvRepo,
+  AppPatch, AppRecord, AppRepo, AuditFilter, AuditRecord, AuditRepo, BannedKind, BannedRecord, BannedRepo, KvRepo,
   MemberRecord, MemberRepo, Store, UserPatch, UserRecord, UserRepo
 } from './store.js'
+import { isRole, type Role } from '../core/roles.js'
 
 export interface MongoStoreOptions {
   url: string
@@ -34,12 +35,15 @@ interface AppDoc {
   status: boolean
   expired: number | null
   secretHash: string
+  /** absent on documents written before roles existed (init() sets it) */
+  role?: string
 }
 
 interface UserDoc {
   username: string
   tags: string
   passwordHash: string
+  role?: string
 }
 
 interface BannedDoc {
@@ -61,6 +65,22 @@ interface MemberDoc {
   startedAt: number
   heartbeatAt: number
   running: boolean
+}
+
+interface AuditDoc {
+  id: string
+  timestamp: number
+  node: string
+  event: string
+  actor: string
+  role: string
+  sourceIp: string
+  method: string
+  operation: string
+  /** JSON text, like kv values: request keys ($x, a.b) stay literal */
+  pathParams: string
+  body: string
+  status: number
 }
 
 interface KvDoc {
@@ -112,6 +132,10 @@ function mapError (err: unknown): unknown {
 
 const isDuplicateKey = (err: unknown): boolean => err instanceof MongoServerError && err.code === DUPLICATE_KEY
 
+/** Users and apps from before roles existed are administrators (issue 17); an unknown role grants the least. */
+const PRE_ROLE = 'administrator' as const
+const toRole = (v: string | undefined): Role => v === undefined ? PRE_ROLE : isRole(v) ? v : 'viewer'
+
 // Records are copied field by field so stray document fields never leak out (and _id is dropped).
 const toApp = (d: AppDoc): AppRecord => ({
   app_id: d.app_id,
@@ -119,10 +143,11 @@ const toApp = (d: AppDoc): AppRecord => ({
   desc: d.desc,
   status: d.status,
   expired: d.expired ?? null,
-  secretHash: d.secretHash
+  secretHash: d.secretHash,
+  role: toRole(d.role)
 })
 
-const toUser = (d: UserDoc): UserRecord => ({ username: d.username, tags: d.tags, passwordHash: d.passwordHash })
+const toUser = (d: UserDoc): UserRecord => ({ username: d.username, tags: d.tags, passwordHash: d.passwordHash, role: toRole(d.role) })
 
 const toBanned = (d: BannedDoc): BannedRecord => ({
   who: d.who,
@@ -140,13 +165,15 @@ const appDoc = (a: AppRecord): AppDoc => ({
   desc: String(a.desc),
   status: Boolean(a.status),
   expired: a.expired === null ? null : Number(a.expired),
-  secretHash: String(a.secretHash)
+  secretHash: String(a.secretHash),
+  role: String(a.role)
 })
 
 const userDoc = (u: UserRecord): UserDoc => ({
   username: String(u.username),
   tags: String(u.tags),
-  passwordHash: String(u.passwordHash)
+  passwordHash: String(u.passwordHash),
+  role: String(u.role)
 })
 
 const bannedDoc = (b: BannedRecord): BannedDoc => ({
@@ -165,6 +192,7 @@ const appSet = (p: AppPatch): Partial<AppDoc> => {
   if (p.desc !== undefined) set.desc = String(p.desc)
   if (p.status !== undefined) set.status = Boolean(p.status)
   if (p.expired !== undefined) set.expired = p.expired === null ? null : Number(p.expired)
+  if (p.role !== undefined) set.role = String(p.role)
   return set
 }
 
@@ -172,6 +200,7 @@ const userSet = (p: UserPatch): Partial<UserDoc> => {
   const set: Partial<UserDoc> = {}
   if (p.tags !== undefined) set.tags = String(p.tags)
   if (p.passwordHash !== undefined) set.passwordHash = String(p.passwordHash)
+  if (p.role !== undefined) set.role = String(p.role)
   return set
 }
 
@@ -200,6 +229,51 @@ const memberDoc = (m: MemberRecord): MemberDoc => ({
 // JSON.stringify(undefined) is undefined; store null so the field is always a string
 const toJson = (value: unknown): string => JSON.stringify(value) ?? 'null'
 
+const auditDoc = (r: AuditRecord): AuditDoc => ({
+  id: String(r.id),
+  timestamp: Number(r.timestamp),
+  node: String(r.node),
+  event: String(r.event),
+  actor: String(r.actor),
+  role: String(r.role),
+  sourceIp: String(r.sourceIp),
+  method: String(r.method),
+  operation: String(r.operation),
+  pathParams: toJson(r.pathParams),
+  body: toJson(r.body),
+  status: Number(r.status)
+})
+
+const toAudit = (d: AuditDoc): AuditRecord => ({
+  id: d.id,
+  timestamp: d.timestamp,
+  node: d.node,
+  event: d.event === 'login_failed' ? 'login_failed' : 'request',
+  actor: d.actor,
+  role: d.role === 'none' ? 'none' : toRole(d.role),
+  sourceIp: d.sourceIp,
+  method: d.method,
+  operation: d.operation,
+  pathParams: JSON.parse(d.pathParams) as Record<string, string>,
+  body: JSON.parse(d.body) as unknown,
+  status: d.status
+})
+
+/** Only String()/Number()-ed values: a request value never becomes a query operator. */
+function auditQuery (f: AuditFilter): Record<string, unknown> {
+  const q: Record<string, unknown> = {}
+  if (f.actor !== undefined) q.actor = String(f.actor)
+  if (f.operation !== undefined) q.operation = String(f.operation)
+  if (f.status !== undefined) q.status = Number(f.status)
+  if (f.fromMs !== undefined || f.toMs !== undefined) {
+    const range: Record<string, number> = {}
+    if (f.fromMs !== undefined) range.$gte = Number(f.fromMs)
+    if (f.toMs !== undefined) range.$lte = Number(f.toMs)
+    q.timestamp = range
+  }
+  return q
+}
+
 export class MongoStore implements Store {
   readonly kind = 'mongo' as const
   readonly apps: AppRepo
@@ -207,6 +281,7 @@ export class MongoStore implements Store {
   readonly banned: BannedRepo
   readonly kv: KvRepo
   readonly members: MemberRepo
+  readonly audit: AuditRepo
   readonly #client: MongoClient
   readonly #db: Db
   readonly #sessionClient: MongoClient
@@ -244,6 +319,7 @@ export class MongoStore implements Store {
     this.banned = this.#bannedRepo()
     this.kv = this.#kvRepo()
     this.members = this.#memberRepo()
+    this.audit = this.#auditRepo()
   }
 
   async init (): Promise<void> {
@@ -311,6 +387,12 @@ export class MongoStore implements Store {
     await this.#banned().createIndex({ as: 1, who: 1 }, { unique: true, name: 'as_who_unique' })
     await this.#kv().createIndex({ ns: 1, key: 1 }, { unique: true, name: 'ns_key_unique' })
     await this.#members().createIndex({ name: 1 }, { unique: true, name: 'name_unique' })
+    await this.#audit().createIndex({ id: 1 }, { unique: true, name: 'id_unique' })
+    await this.#audit().createIndex({ timestamp: 1 }, { name: 'timestamp' })
+    // documents from before roles existed: their users and apps are administrators (toRole reads an
+    // absent role the same way; this makes the stored documents say so)
+    await this.#apps().updateMany({ role: { $exists: false } }, { $set: { role: PRE_ROLE } })
+    await this.#users().updateMany({ role: { $exists: false } }, { $set: { role: PRE_ROLE } })
   }
 
   /** Writes go through here: indexes must exist before the first write relies on them. */
@@ -324,6 +406,7 @@ export class MongoStore implements Store {
   #banned (): Collection<BannedDoc> { return this.#db.collection<BannedDoc>('banned') }
   #kv (): Collection<KvDoc> { return this.#db.collection<KvDoc>('kv') }
   #members (): Collection<MemberDoc> { return this.#db.collection<MemberDoc>('members') }
+  #audit (): Collection<AuditDoc> { return this.#db.collection<AuditDoc>('audit') }
 
   /** insertOne that reports a duplicate key as false instead of an error */
   async #insert<D extends object> (coll: Collection<D>, doc: D): Promise<boolean> {
@@ -463,6 +546,41 @@ export class MongoStore implements Store {
       },
       delete: async (name) =>
         (await this.#write(async () => await this.#members().deleteOne(byName(name)))).deletedCount === 1
+    }
+  }
+
+  #auditRepo (): AuditRepo {
+    return {
+      append: async (records) => {
+        if (records.length === 0) return
+        // ordered insert of copies (insertMany adds _id to what it is given); an id already there is
+        // a retried batch: the rest still goes in
+        const docs = records.map(auditDoc)
+        await this.#write(async () => {
+          try {
+            await this.#audit().insertMany(docs.map(d => ({ ...d })), { ordered: false })
+          } catch (err) {
+            const dupOnly = err instanceof MongoServerError && (err as MongoServerError & { writeErrors?: Array<{ code: number }> })
+              .writeErrors?.every(e => e.code === DUPLICATE_KEY) === true
+            if (!dupOnly && !isDuplicateKey(err)) throw err
+          }
+        })
+      },
+      list: async (filter, offset, limit) => {
+        const q = auditQuery(filter)
+        return await this.#run(async () => {
+          const [count, docs] = await Promise.all([
+            this.#audit().countDocuments(q),
+            this.#audit().find(q, NO_ID).sort({ id: -1 }).skip(offset).limit(limit).toArray()
+          ])
+          return { count, items: docs.map(toAudit) }
+        })
+      },
+      trim: async (max) => await this.#write(async () => {
+        const [edge] = await this.#audit().find({}, { projection: { _id: 0, id: 1 } }).sort({ id: -1 }).skip(Math.max(0, max)).limit(1).toArray()
+        if (edge === undefined) return 0
+        return (await this.#audit().deleteMany({ id: { $lte: String(edge.id) } })).deletedCount
+      })
     }
   }
 

@@ -9,9 +9,10 @@ import Database from 'better-sqlite3'
 import type { Database as Db, Statement } from 'better-sqlite3'
 import { StoreUnavailableError } from './store.js'
 import type {
-  AppPatch, AppRecord, AppRepo, BannedKind, BannedRecord, BannedRepo, KvRepo,
+  AppPatch, AppRecord, AppRepo, AuditFilter, AuditRecord, AuditRepo, BannedKind, BannedRecord, BannedRepo, KvRepo,
   MemberRecord, MemberRepo, Store, UserPatch, UserRecord, UserRepo
 } from './store.js'
+import { isRole, type Role } from '../core/roles.js'
 
 export const SQLITE_FILE = 'emqx-api.db'
 
@@ -23,12 +24,14 @@ CREATE TABLE IF NOT EXISTS apps (
   description TEXT NOT NULL,
   status INTEGER NOT NULL,
   expired INTEGER,
-  secret_hash TEXT NOT NULL
+  secret_hash TEXT NOT NULL,
+  role TEXT NOT NULL DEFAULT 'administrator'
 );
 CREATE TABLE IF NOT EXISTS users (
   username TEXT NOT NULL PRIMARY KEY,
   tags TEXT NOT NULL,
-  password_hash TEXT NOT NULL
+  password_hash TEXT NOT NULL,
+  role TEXT NOT NULL DEFAULT 'administrator'
 );
 CREATE TABLE IF NOT EXISTS banned (
   kind TEXT NOT NULL,
@@ -57,7 +60,41 @@ CREATE TABLE IF NOT EXISTS members (
   heartbeat_at INTEGER NOT NULL,
   running INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS audit (
+  id TEXT NOT NULL PRIMARY KEY,
+  ts INTEGER NOT NULL,
+  node TEXT NOT NULL,
+  event TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  role TEXT NOT NULL,
+  source_ip TEXT NOT NULL,
+  method TEXT NOT NULL,
+  operation TEXT NOT NULL,
+  path_params TEXT NOT NULL,
+  body TEXT NOT NULL,
+  status INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts);
 `
+
+/**
+ * Columns added after a table first shipped: a database written by an older version gets them at
+ * init, with the value old rows take (users and apps from before roles are administrators).
+ */
+const ADDED_COLUMNS: Array<[table: string, column: string, ddl: string]> = [
+  ['apps', 'role', "role TEXT NOT NULL DEFAULT 'administrator'"],
+  ['users', 'role', "role TEXT NOT NULL DEFAULT 'administrator'"]
+]
+
+function migrate (db: Db): void {
+  for (const [table, column, ddl] of ADDED_COLUMNS) {
+    const cols = db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>
+    if (!cols.some(c => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${ddl}`)
+  }
+}
+
+/** an unknown stored role (written by hand, or by a newer version) grants the least */
+const toRole = (v: string): Role => isRole(v) ? v : 'viewer'
 
 interface AppRow {
   app_id: string
@@ -66,12 +103,14 @@ interface AppRow {
   status: number
   expired: number | null
   secret_hash: string
+  role: string
 }
 
 interface UserRow {
   username: string
   tags: string
   password_hash: string
+  role: string
 }
 
 interface BannedRow {
@@ -106,6 +145,36 @@ const toMember = (r: MemberRow): MemberRecord => ({
   running: r.running !== 0
 })
 
+interface AuditRow {
+  id: string
+  ts: number
+  node: string
+  event: string
+  actor: string
+  role: string
+  source_ip: string
+  method: string
+  operation: string
+  path_params: string
+  body: string
+  status: number
+}
+
+const toAudit = (r: AuditRow): AuditRecord => ({
+  id: r.id,
+  timestamp: r.ts,
+  node: r.node,
+  event: r.event === 'login_failed' ? 'login_failed' : 'request',
+  actor: r.actor,
+  role: r.role === 'none' ? 'none' : toRole(r.role),
+  sourceIp: r.source_ip,
+  method: r.method,
+  operation: r.operation,
+  pathParams: JSON.parse(r.path_params) as Record<string, string>,
+  body: JSON.parse(r.body) as unknown,
+  status: r.status
+})
+
 interface KvRow {
   key: string
   value: string
@@ -117,13 +186,15 @@ const toApp = (r: AppRow): AppRecord => ({
   desc: r.description,
   status: r.status !== 0,
   expired: r.expired,
-  secretHash: r.secret_hash
+  secretHash: r.secret_hash,
+  role: toRole(r.role)
 })
 
 const toUser = (r: UserRow): UserRecord => ({
   username: r.username,
   tags: r.tags,
-  passwordHash: r.password_hash
+  passwordHash: r.password_hash,
+  role: toRole(r.role)
 })
 
 const toBanned = (r: BannedRow): BannedRecord => ({
@@ -155,6 +226,7 @@ export class SqliteStore implements Store {
   readonly banned: BannedRepo
   readonly kv: KvRepo
   readonly members: MemberRepo
+  readonly audit: AuditRepo
   readonly file: string
   readonly #dataDir: string
   #db: Db | null = null
@@ -168,6 +240,7 @@ export class SqliteStore implements Store {
     this.banned = this.#bannedRepo()
     this.kv = this.#kvRepo()
     this.members = this.#memberRepo()
+    this.audit = this.#auditRepo()
   }
 
   async init (): Promise<void> {
@@ -179,7 +252,10 @@ export class SqliteStore implements Store {
       db.pragma('synchronous = FULL')
       // another process (e.g. a CLI) may hold the write lock briefly
       db.pragma('busy_timeout = 5000')
-      db.exec(SCHEMA)
+      db.transaction(() => {
+        db.exec(SCHEMA)
+        migrate(db)
+      }).immediate()
     } catch (err) {
       db.close()
       throw err
@@ -219,7 +295,7 @@ export class SqliteStore implements Store {
   }
 
   #appRepo (): AppRepo {
-    const cols = 'app_id, name, description, status, expired, secret_hash'
+    const cols = 'app_id, name, description, status, expired, secret_hash, role'
     const get = (appId: string): AppRecord | null => {
       const row = this.#stmt(`SELECT ${cols} FROM apps WHERE app_id = ?`).get(appId) as AppRow | undefined
       return row === undefined ? null : toApp(row)
@@ -228,8 +304,8 @@ export class SqliteStore implements Store {
       list: async () => (this.#stmt(`SELECT ${cols} FROM apps ORDER BY app_id`).all() as AppRow[]).map(toApp),
       get: async (appId) => get(appId),
       insert: async (app) => {
-        const info = this.#stmt(`INSERT INTO apps (${cols}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (app_id) DO NOTHING`)
-          .run(app.app_id, app.name, app.desc, app.status ? 1 : 0, app.expired, app.secretHash)
+        const info = this.#stmt(`INSERT INTO apps (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (app_id) DO NOTHING`)
+          .run(app.app_id, app.name, app.desc, app.status ? 1 : 0, app.expired, app.secretHash, app.role)
         return info.changes === 1
       },
       update: async (appId, patch: AppPatch) => {
@@ -237,7 +313,8 @@ export class SqliteStore implements Store {
           ['name', patch.name],
           ['description', patch.desc],
           ['status', patch.status === undefined ? undefined : (patch.status ? 1 : 0)],
-          ['expired', patch.expired]
+          ['expired', patch.expired],
+          ['role', patch.role]
         ])
         return this.#open().transaction(() => {
           if (set.params.length > 0) {
@@ -251,7 +328,7 @@ export class SqliteStore implements Store {
   }
 
   #userRepo (): UserRepo {
-    const cols = 'username, tags, password_hash'
+    const cols = 'username, tags, password_hash, role'
     const get = (username: string): UserRecord | null => {
       const row = this.#stmt(`SELECT ${cols} FROM users WHERE username = ?`).get(username) as UserRow | undefined
       return row === undefined ? null : toUser(row)
@@ -261,12 +338,12 @@ export class SqliteStore implements Store {
       get: async (username) => get(username),
       count: async () => (this.#stmt('SELECT COUNT(*) AS n FROM users').get() as { n: number }).n,
       insert: async (user) => {
-        const info = this.#stmt(`INSERT INTO users (${cols}) VALUES (?, ?, ?) ON CONFLICT (username) DO NOTHING`)
-          .run(user.username, user.tags, user.passwordHash)
+        const info = this.#stmt(`INSERT INTO users (${cols}) VALUES (?, ?, ?, ?) ON CONFLICT (username) DO NOTHING`)
+          .run(user.username, user.tags, user.passwordHash, user.role)
         return info.changes === 1
       },
       update: async (username, patch: UserPatch) => {
-        const set = setClause([['tags', patch.tags], ['password_hash', patch.passwordHash]])
+        const set = setClause([['tags', patch.tags], ['password_hash', patch.passwordHash], ['role', patch.role]])
         return this.#open().transaction(() => {
           if (set.params.length > 0) {
             this.#stmt(`UPDATE users SET ${set.sql} WHERE username = ?`).run(...set.params, username)
@@ -329,6 +406,45 @@ export class SqliteStore implements Store {
         this.#stmt('UPDATE members SET heartbeat_at = ?, running = ? WHERE name = ? AND instance = ?')
           .run(at, running ? 1 : 0, name, instance).changes === 1,
       delete: async (name) => this.#stmt('DELETE FROM members WHERE name = ?').run(name).changes === 1
+    }
+  }
+
+  #auditRepo (): AuditRepo {
+    const cols = 'id, ts, node, event, actor, role, source_ip, method, operation, path_params, body, status'
+    // the filter's SQL text comes from this fixed set of clauses; only the values are bound
+    const where = (f: AuditFilter): { sql: string, params: unknown[] } => {
+      const parts: Array<[string, unknown]> = []
+      if (f.actor !== undefined) parts.push(['actor = ?', String(f.actor)])
+      if (f.operation !== undefined) parts.push(['operation = ?', String(f.operation)])
+      if (f.status !== undefined) parts.push(['status = ?', Number(f.status)])
+      if (f.fromMs !== undefined) parts.push(['ts >= ?', Number(f.fromMs)])
+      if (f.toMs !== undefined) parts.push(['ts <= ?', Number(f.toMs)])
+      return { sql: parts.length === 0 ? '' : `WHERE ${parts.map(p => p[0]).join(' AND ')}`, params: parts.map(p => p[1]) }
+    }
+    return {
+      append: async (records) => {
+        const insert = this.#stmt(`INSERT INTO audit (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
+        this.#open().transaction(() => {
+          for (const r of records) {
+            insert.run(r.id, r.timestamp, r.node, r.event, r.actor, r.role, r.sourceIp, r.method, r.operation,
+              JSON.stringify(r.pathParams), toJson(r.body), r.status)
+          }
+        }).immediate()
+      },
+      list: async (filter, offset, limit) => {
+        const w = where(filter)
+        return this.#open().transaction(() => {
+          const count = (this.#stmt(`SELECT COUNT(*) AS n FROM audit ${w.sql}`).get(...w.params) as { n: number }).n
+          const rows = this.#stmt(`SELECT ${cols} FROM audit ${w.sql} ORDER BY id DESC LIMIT ? OFFSET ?`)
+            .all(...w.params, limit, offset) as AuditRow[]
+          return { count, items: rows.map(toAudit) }
+        })()
+      },
+      trim: async (max) => this.#open().transaction(() => {
+        const edge = this.#stmt('SELECT id FROM audit ORDER BY id DESC LIMIT 1 OFFSET ?').get(Math.max(0, max)) as { id: string } | undefined
+        if (edge === undefined) return 0
+        return this.#stmt('DELETE FROM audit WHERE id <= ?').run(edge.id).changes
+      }).immediate()
     }
   }
 

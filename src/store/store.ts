@@ -8,6 +8,8 @@
  * Every write is atomic (whole or absent) and acknowledged before the promise resolves.
  */
 
+import type { Role } from '../core/roles.js'
+
 export type BannedKind = 'client_id' | 'username' | 'ip_address'
 
 export interface AppRecord {
@@ -19,6 +21,8 @@ export interface AppRecord {
   expired: number | null
   /** salted KDF hash of the secret; the secret itself is never stored */
   secretHash: string
+  /** rows written before roles existed read as 'administrator' (both backends migrate them at init) */
+  role: Role
 }
 
 export interface UserRecord {
@@ -26,6 +30,8 @@ export interface UserRecord {
   tags: string
   /** salted KDF hash of the password */
   passwordHash: string
+  /** rows written before roles existed read as 'administrator' */
+  role: Role
 }
 
 export interface BannedRecord {
@@ -45,11 +51,13 @@ export interface AppPatch {
   desc?: string
   status?: boolean
   expired?: number | null
+  role?: Role
 }
 
 export interface UserPatch {
   tags?: string
   passwordHash?: string
+  role?: Role
 }
 
 export interface AppRepo {
@@ -83,6 +91,44 @@ export interface BannedRepo {
   delete (as: BannedKind, who: string): Promise<boolean>
   /** removes entries whose `until` is before nowSec; returns them */
   deleteExpired (nowSec: number): Promise<BannedRecord[]>
+}
+
+/** One audited API call or failed login (src/services/audit.ts). */
+export interface AuditRecord {
+  /** unique, and in time order when compared as strings (newest = greatest) */
+  id: string
+  /** epoch ms */
+  timestamp: number
+  node: string
+  event: 'request' | 'login_failed'
+  actor: string
+  role: Role | 'none'
+  sourceIp: string
+  method: string
+  operation: string
+  pathParams: Record<string, string>
+  /** the redacted request body, any JSON value (null when there was none) */
+  body: unknown
+  status: number
+}
+
+/** Exact matches and an inclusive time range; absent fields do not filter. */
+export interface AuditFilter {
+  actor?: string
+  operation?: string
+  status?: number
+  /** epoch ms, inclusive */
+  fromMs?: number
+  toMs?: number
+}
+
+export interface AuditRepo {
+  /** all or nothing */
+  append (records: readonly AuditRecord[]): Promise<void>
+  /** newest first (by id); `count` is the number of matching records */
+  list (filter: AuditFilter, offset: number, limit: number): Promise<{ count: number, items: AuditRecord[] }>
+  /** keeps the `max` newest records and deletes the rest; returns how many went */
+  trim (max: number): Promise<number>
 }
 
 /** Namespaced JSON values: hot configs, plugin states, plugin configs. */
@@ -136,6 +182,8 @@ export interface Store {
   readonly kv: KvRepo
   /** cluster membership (only a clustered node writes it) */
   readonly members: MemberRepo
+  /** the audit log, shared by every node of a cluster */
+  readonly audit: AuditRepo
   /** opens the backend and creates tables/collections and indexes */
   init (): Promise<void>
   /** resolves when the backend answers; rejects with StoreUnavailableError otherwise */

@@ -68,7 +68,7 @@ describe('MongoStore with an unreachable server', () => {
   const calls = (store: Store): Array<[string, () => Promise<unknown>]> => [
     ['ping', async () => await store.ping()],
     ['apps.list', async () => await store.apps.list()],
-    ['apps.insert', async () => await store.apps.insert({ app_id: 'a', name: 'n', desc: '', status: true, expired: null, secretHash: 'h' })],
+    ['apps.insert', async () => await store.apps.insert({ app_id: 'a', name: 'n', desc: '', status: true, expired: null, secretHash: 'h', role: 'viewer' })],
     ['users.count', async () => await store.users.count()],
     ['banned.deleteExpired', async () => await store.banned.deleteExpired(0)],
     ['kv.set', async () => { await store.kv.set('ns', 'k', 1) }]
@@ -156,7 +156,7 @@ function serverTests (url: string): void {
     const store = new MongoStore({ url: `mongodb://127.0.0.1:${port}/?directConnection=true`, dbName, timeoutMs: 1000 })
     t.after(async () => { await store.close(); await p.stop(); await admin.db(dbName).dropDatabase() })
     await store.init()
-    assert.equal(await store.apps.insert({ app_id: 'a1', name: 'n', desc: '', status: true, expired: null, secretHash: 'h' }), true)
+    assert.equal(await store.apps.insert({ app_id: 'a1', name: 'n', desc: '', status: true, expired: null, secretHash: 'h', role: 'viewer' }), true)
 
     await p.stop()
     await assertUnavailable(store.apps.list(), 3000)

@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test'
 import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import type { AppRecord, BannedKind, BannedRecord, MemberRecord, Store, UserRecord } from '../../src/store/store.js'
+import type { AppRecord, AuditRecord, BannedKind, BannedRecord, MemberRecord, Store, UserRecord } from '../../src/store/store.js'
 
 export interface StoreFixture {
   store: Store
@@ -22,6 +22,7 @@ const app = (id: string, extra: Partial<AppRecord> = {}): AppRecord => ({
   status: true,
   expired: null,
   secretHash: `hash-${id}`,
+  role: 'viewer',
   ...extra
 })
 
@@ -29,6 +30,7 @@ const user = (username: string, extra: Partial<UserRecord> = {}): UserRecord => 
   username,
   tags: `tags of ${username}`,
   passwordHash: `hash-${username}`,
+  role: 'publisher',
   ...extra
 })
 
@@ -476,6 +478,82 @@ export function storeSuite (name: string, makeStore: () => Promise<StoreFixture>
       })
     })
 
+    describe('roles of apps and users', () => {
+      test('a role is stored, returned and changed by update alone', async (t) => {
+        const { store } = await open(t)
+        await store.apps.insert(app('a1', { role: 'publisher' }))
+        await store.users.insert(user('u1', { role: 'viewer' }))
+        assert.equal((await store.apps.get('a1'))?.role, 'publisher')
+        assert.equal((await store.users.get('u1'))?.role, 'viewer')
+        assert.deepEqual(await store.apps.update('a1', { role: 'administrator' }), app('a1', { role: 'administrator' }))
+        assert.deepEqual(await store.users.update('u1', { role: 'publisher' }), user('u1', { role: 'publisher' }))
+        // another field's update leaves the role alone
+        assert.deepEqual(await store.users.update('u1', { tags: 't' }), user('u1', { role: 'publisher', tags: 't' }))
+        assert.deepEqual(await store.apps.update('a1', { name: 'n' }), app('a1', { role: 'administrator', name: 'n' }))
+      })
+    })
+
+    describe('audit', () => {
+      const rec = (n: number, extra: Partial<AuditRecord> = {}): AuditRecord => ({
+        id: `${String(1_700_000_000_000 + n).padStart(15, '0')}-${String(n).padStart(12, '0')}-abcd`,
+        timestamp: 1_700_000_000_000 + n,
+        node: 'emqx@127.0.0.1',
+        event: 'request',
+        actor: n % 2 === 0 ? 'admin' : 'ops',
+        role: 'administrator',
+        sourceIp: '10.0.0.1',
+        method: 'POST',
+        operation: n % 3 === 0 ? 'create_user' : 'add_app',
+        pathParams: { name: `u${n}` },
+        body: { n, nested: { list: [1, 'two', null] } },
+        status: n % 5 === 0 ? 409 : 200,
+        ...extra
+      })
+
+      test('append then list: newest first, paged, count of all matching', async (t) => {
+        const { store } = await open(t)
+        await store.audit.append([rec(1), rec(2), rec(3)])
+        await store.audit.append([rec(4), rec(5)])
+        const all = await store.audit.list({}, 0, 10)
+        assert.equal(all.count, 5)
+        assert.deepEqual(all.items, [rec(5), rec(4), rec(3), rec(2), rec(1)])
+        const page2 = await store.audit.list({}, 2, 2)
+        assert.deepEqual(page2, { count: 5, items: [rec(3), rec(2)] })
+        assert.deepEqual(await store.audit.list({}, 10, 2), { count: 5, items: [] })
+      })
+
+      test('filters: actor, operation, status and an inclusive time range, combined', async (t) => {
+        const { store } = await open(t)
+        await store.audit.append(Array.from({ length: 12 }, (_, i) => rec(i + 1)))
+        const ids = async (f: Parameters<Store['audit']['list']>[0]): Promise<number[]> =>
+          (await store.audit.list(f, 0, 100)).items.map(r => (r.body as { n: number }).n)
+        assert.deepEqual(await ids({ actor: 'ops' }), [11, 9, 7, 5, 3, 1])
+        assert.deepEqual(await ids({ operation: 'create_user' }), [12, 9, 6, 3])
+        assert.deepEqual(await ids({ status: 409 }), [10, 5])
+        assert.deepEqual(await ids({ fromMs: 1_700_000_000_004, toMs: 1_700_000_000_006 }), [6, 5, 4])
+        assert.deepEqual(await ids({ actor: 'admin', operation: 'create_user', fromMs: 1_700_000_000_007 }), [12])
+        assert.equal((await store.audit.list({ actor: 'ops', status: 200 }, 0, 1)).count, 5)
+      })
+
+      test('trim keeps the newest max records', async (t) => {
+        const { store } = await open(t)
+        await store.audit.append(Array.from({ length: 10 }, (_, i) => rec(i + 1)))
+        assert.equal(await store.audit.trim(20), 0)
+        assert.equal(await store.audit.trim(4), 6)
+        assert.deepEqual((await store.audit.list({}, 0, 100)).items, [rec(10), rec(9), rec(8), rec(7)])
+        assert.equal(await store.audit.trim(4), 0)
+      })
+
+      test('request values never act as query operators; odd keys and values stay literal', async (t) => {
+        const { store } = await open(t)
+        const odd = rec(1, { actor: '$where', pathParams: { 'a.b': '$x' }, body: { $ne: null, 'x.y': ['$gt'] } })
+        await store.audit.append([odd])
+        assert.deepEqual((await store.audit.list({ actor: '$where' }, 0, 10)).items, [odd])
+        await assertNoMatch(store.audit.list({ actor: operator }, 0, 10).then(r => r.count), 0)
+        await assertNoMatch(store.audit.list({ operation: operator }, 0, 10).then(r => r.count), 0)
+      })
+    })
+
     test('data survives close() and a new store on the same backend', async (t) => {
       const { store, reopen } = await open(t)
       await store.apps.insert(app('keep', { expired: 1_900_000_000 }))
@@ -483,6 +561,7 @@ export function storeSuite (name: string, makeStore: () => Promise<StoreFixture>
       await store.banned.put(ban('ip_address', '10.1.1.1', { until: 1_900_000_000 }))
       await store.kv.set('hot_config', 'k', { v: [1, 2] })
       await store.members.claim(member('n@h'), 0)
+      await store.audit.append([{ id: '1', timestamp: 1, node: 'n@h', event: 'login_failed', actor: 'x', role: 'none', sourceIp: '::1', method: 'GET', operation: 'list_users', pathParams: {}, body: null, status: 401 }])
       await store.close()
 
       const again = reopen()
@@ -493,6 +572,7 @@ export function storeSuite (name: string, makeStore: () => Promise<StoreFixture>
       assert.deepEqual(await again.banned.list(), [ban('ip_address', '10.1.1.1', { until: 1_900_000_000 })])
       assert.deepEqual(await again.kv.all('hot_config'), { k: { v: [1, 2] } })
       assert.deepEqual(await again.members.list(), [member('n@h')])
+      assert.deepEqual((await again.audit.list({}, 0, 10)).items, [{ id: '1', timestamp: 1, node: 'n@h', event: 'login_failed', actor: 'x', role: 'none', sourceIp: '::1', method: 'GET', operation: 'list_users', pathParams: {}, body: null, status: 401 }])
       await again.ping()
     })
   })
