@@ -48,6 +48,8 @@ export interface Handlers<Ctx> {
   list_api: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_api">>
   /** GET /apps: List Applications */
   list_apps: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_apps">>
+  /** GET /audit: List audit log entries */
+  list_audit: (input: { path: Record<string, never>, query: NonNullable<operations["list_audit"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_audit">>
   /** GET /banned: List banned */
   list_banned: (input: { path: Record<string, never>, query: NonNullable<operations["list_banned"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_banned">>
   /** GET /brokers: A list of brokers in the cluster */

@@ -870,7 +870,7 @@ export interface paths {
         get?: never;
         /**
          * Update an user
-         * @description Changes the user's tags.
+         * @description Changes the user's tags and/or role (only the fields sent). The user `admin` stays `administrator`; another role for it is 409 (code 106).
          */
         put: operations["update_user"];
         post?: never;
@@ -924,6 +924,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List audit log entries
+         * @description Not in EMQ X 3.0 (EMQX v5 Enterprise has an audit log; the filters here are this server's). Every POST, PUT
+         *     and DELETE call and every failed login, newest first, with secrets redacted. The log is kept in the store, so a
+         *     cluster has one log, written by every node. It holds at most `audit.max_records` entries (hot config, default
+         *     100000); the oldest are dropped beyond it. Entries are written just after the answer is sent, so a call shows
+         *     up a moment later; a failed write is logged and never fails the call.
+         */
+        get: operations["list_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -940,7 +964,7 @@ export interface components {
              * @description EMQ X result code (see `openapi/README.md`).
              * @enum {integer}
              */
-            code: 101 | 102 | 103 | 104 | 105 | 106 | 107 | 108 | 109 | 110 | 111 | 112 | 113 | 114 | 115;
+            code: 101 | 102 | 103 | 104 | 105 | 106 | 107 | 108 | 109 | 110 | 111 | 112 | 113 | 114 | 115 | 116;
         };
         PageMeta: {
             /** @description Total number of matching rows (not the page size). */
@@ -1348,6 +1372,14 @@ export interface components {
             /** @description Epoch seconds in the future; absent means the ban never ends. */
             until?: number;
         };
+        /**
+         * @description What the user or app may do (EMQX v5's roles; not in EMQ X 3.0): `viewer` may only read, `publisher` may
+         *     read and use `mqtt/publish`, `mqtt/subscribe` and `mqtt/unsubscribe`, `administrator` may do everything.
+         *     Users and apps from before roles existed are `administrator`; the user `admin` always is.
+         * @example viewer
+         * @enum {string}
+         */
+        Role: "administrator" | "viewer" | "publisher";
         App: {
             app_id: string;
             name: string;
@@ -1356,6 +1388,7 @@ export interface components {
             status: boolean;
             /** @description Epoch seconds after which the app stops authenticating; absent when it never expires. */
             expired?: number;
+            role: components["schemas"]["Role"];
         };
         /** @description The created app with its secret, shown only in this answer. */
         AppWithSecret: {
@@ -1365,6 +1398,7 @@ export interface components {
             status: boolean;
             expired?: number;
             secret: string;
+            role: components["schemas"]["Role"];
         };
         AppCreate: {
             app_id: string;
@@ -1376,6 +1410,11 @@ export interface components {
             expired?: number;
             /** @description Generated when absent. */
             secret?: string;
+            /**
+             * @description At most the caller's own role (403 above it); `administrator` when absent, as in EMQX v5.
+             * @default administrator
+             */
+            role: components["schemas"]["Role"];
         };
         /** @description Only the fields sent change. */
         AppUpdate: {
@@ -1384,18 +1423,69 @@ export interface components {
             status?: boolean;
             /** @description Epoch seconds; null removes the expiry. */
             expired?: number | null;
+            /** @description At most the caller's own role (403 above it). */
+            role?: components["schemas"]["Role"];
         };
         User: {
             username: string;
+            /** @description Free text, stored and returned as given; it grants nothing (`role` does). */
             tags: string;
+            role: components["schemas"]["Role"];
         };
         UserCreate: {
             username: string;
             password: string;
             tags?: string;
+            /**
+             * @description At most the caller's own role (403 above it); `administrator` when absent, as in EMQX v5.
+             * @default administrator
+             */
+            role: components["schemas"]["Role"];
         };
+        /** @description Only the fields sent change (the seed sends `tags`). */
         UserUpdate: {
-            tags: string;
+            tags?: string;
+            /** @description At most the caller's own role (403 above it). The user `admin` stays `administrator` (409 code 106 otherwise). */
+            role?: components["schemas"]["Role"];
+        };
+        AuditEntry: {
+            time: components["schemas"]["DateTime"];
+            /** @description Epoch milliseconds when the answer was sent (what `_gte_time` and `_lte_time` compare). */
+            timestamp: number;
+            /** @description The node that answered the call. */
+            node: string;
+            /**
+             * @description `request`: a POST, PUT or DELETE call, whatever its answer. `login_failed`: credentials that did not check out (HTTP Basic on any operation, or `POST /auth`).
+             * @enum {string}
+             */
+            event: "request" | "login_failed";
+            /** @description The user name or app id that made the call; for a failed login the id that was tried; `undefined` when none was sent. */
+            actor: string;
+            /**
+             * @description The actor's role at the time of the call; `none` when it was not authenticated.
+             * @enum {string}
+             */
+            role: "administrator" | "viewer" | "publisher" | "none";
+            /** @description The caller's address (from `X-Forwarded-For` with `TRUST_PROXY`, as the access log). */
+            source_ip: string;
+            /** @enum {string} */
+            method: "GET" | "POST" | "PUT" | "DELETE";
+            /** @description The operationId, e.g. `create_user`. */
+            operation: string;
+            path_params: {
+                [key: string]: string;
+            };
+            /**
+             * @description The request body as received, with secrets replaced by `"******"`: every key named or containing `password`
+             *     or `secret` (`password`, `secret`, `old_pwd`, `new_pwd` too), at any depth; null when there was none.
+             */
+            body: unknown;
+            /** @description The HTTP status of the answer. */
+            status: number;
+        };
+        AuditPage: {
+            items: components["schemas"]["AuditEntry"][];
+            meta: components["schemas"]["PageMeta"];
         };
         ChangePassword: {
             old_pwd: string;
@@ -1441,6 +1531,26 @@ export interface components {
                  * @example {
                  *       "message": "unauthorized",
                  *       "code": 103
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /**
+         * @description The caller's role does not allow this operation (code 116). Each operation names the role it needs in
+         *     `x-required-role` and in its description: `viewer` may read, `publisher` may also use `mqtt/publish`,
+         *     `mqtt/subscribe` and `mqtt/unsubscribe`, `administrator` may do everything (EMQX v5's roles). Also 403 when a
+         *     user or app would be created with, or raised to, a role above the caller's.
+         */
+        Forbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "message": "forbidden",
+                 *       "code": 116
                  *     }
                  */
                 "application/json": components["schemas"]["ErrorBody"];
@@ -1619,6 +1729,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];
@@ -1645,6 +1756,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];
@@ -1674,6 +1786,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -1701,6 +1814,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];
@@ -1730,6 +1844,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -1762,6 +1877,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];
@@ -1796,6 +1912,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -1826,6 +1943,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];
@@ -1847,6 +1965,7 @@ export interface operations {
             200: components["responses"]["Ok"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -1879,6 +1998,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -1903,6 +2023,7 @@ export interface operations {
             200: components["responses"]["Ok"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -1935,6 +2056,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];
@@ -1969,6 +2091,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -1999,6 +2122,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];
@@ -2030,6 +2154,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -2062,6 +2187,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];
@@ -2091,6 +2217,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];
@@ -2125,6 +2252,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -2157,6 +2285,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -2189,6 +2318,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];
@@ -2218,6 +2348,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];
@@ -2248,6 +2379,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -2279,6 +2411,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -2310,6 +2443,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -2337,6 +2471,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];
@@ -2366,6 +2501,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -2390,6 +2526,7 @@ export interface operations {
             200: components["responses"]["Ok"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             /** @description The plugin is already started (code 110). */
             409: {
@@ -2423,6 +2560,7 @@ export interface operations {
             200: components["responses"]["Ok"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -2466,6 +2604,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -2499,6 +2638,7 @@ export interface operations {
             200: components["responses"]["Ok"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -2527,6 +2667,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];
@@ -2556,6 +2697,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -2583,6 +2725,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];
@@ -2612,6 +2755,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -2639,6 +2783,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];
@@ -2668,6 +2813,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -2695,6 +2841,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];
@@ -2724,6 +2871,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -2750,6 +2898,7 @@ export interface operations {
             200: components["responses"]["Ok"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -2779,6 +2928,7 @@ export interface operations {
             200: components["responses"]["Ok"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -2807,6 +2957,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];
@@ -2836,6 +2987,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -2868,6 +3020,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];
@@ -2898,6 +3051,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -2923,6 +3077,7 @@ export interface operations {
             200: components["responses"]["Ok"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -2951,7 +3106,8 @@ export interface operations {
                      *         "app_id": "dashboard_script",
                      *         "name": "Nightly report",
                      *         "desc": "reads metrics",
-                     *         "status": true
+                     *         "status": true,
+                     *         "role": "viewer"
                      *       }
                      *     ]
                      */
@@ -2960,6 +3116,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];
@@ -2980,7 +3137,8 @@ export interface operations {
                  *       "app_id": "dashboard_script",
                  *       "name": "Nightly report",
                  *       "desc": "reads metrics",
-                 *       "status": true
+                 *       "status": true,
+                 *       "role": "viewer"
                  *     }
                  */
                 "application/json": components["schemas"]["AppCreate"];
@@ -2999,7 +3157,8 @@ export interface operations {
                      *       "name": "Nightly report",
                      *       "desc": "reads metrics",
                      *       "status": true,
-                     *       "secret": "Mjg2NTc0NjM0Mzg2NDk0MTI0MjQ"
+                     *       "secret": "Mjg2NTc0NjM0Mzg2NDk0MTI0MjQ",
+                     *       "role": "viewer"
                      *     }
                      */
                     "application/json": components["schemas"]["AppWithSecret"];
@@ -3007,6 +3166,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -3038,7 +3198,8 @@ export interface operations {
                      *       "name": "Nightly report",
                      *       "desc": "reads metrics",
                      *       "status": true,
-                     *       "expired": 1924992000
+                     *       "expired": 1924992000,
+                     *       "role": "viewer"
                      *     }
                      */
                     "application/json": components["schemas"]["App"];
@@ -3046,6 +3207,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -3076,6 +3238,7 @@ export interface operations {
             200: components["responses"]["Ok"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -3098,6 +3261,7 @@ export interface operations {
             200: components["responses"]["Ok"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -3124,7 +3288,8 @@ export interface operations {
                      * @example [
                      *       {
                      *         "username": "admin",
-                     *         "tags": "administrator"
+                     *         "tags": "administrator",
+                     *         "role": "administrator"
                      *       }
                      *     ]
                      */
@@ -3133,6 +3298,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];
@@ -3152,7 +3318,8 @@ export interface operations {
                  * @example {
                  *       "username": "ops",
                  *       "password": "s3cret-pass",
-                 *       "tags": "viewer"
+                 *       "tags": "viewer",
+                 *       "role": "viewer"
                  *     }
                  */
                 "application/json": components["schemas"]["UserCreate"];
@@ -3162,6 +3329,7 @@ export interface operations {
             200: components["responses"]["Ok"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -3193,7 +3361,9 @@ export interface operations {
             200: components["responses"]["Ok"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -3215,6 +3385,7 @@ export interface operations {
             200: components["responses"]["Ok"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -3247,6 +3418,7 @@ export interface operations {
             200: components["responses"]["Ok"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -3278,6 +3450,78 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    list_audit: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1 to 2147483647 (larger pages are a 400, never echoed back as a float). */
+                _page?: components["parameters"]["Page"];
+                /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
+                _limit?: components["parameters"]["Limit"];
+                /** @description Only entries of this user name or app id. */
+                actor?: string;
+                /** @description Only entries of this operationId. */
+                operation?: string;
+                /** @description Only entries answered with this HTTP status. */
+                status?: number;
+                /** @description Only entries at or after this time, epoch milliseconds. */
+                _gte_time?: number;
+                /** @description Only entries at or before this time, epoch milliseconds. */
+                _lte_time?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of entries, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "time": "2026-12-02 03:04:05",
+                     *           "timestamp": 1796180645123,
+                     *           "node": "emqx@127.0.0.1",
+                     *           "event": "request",
+                     *           "actor": "admin",
+                     *           "role": "administrator",
+                     *           "source_ip": "10.0.0.7",
+                     *           "method": "POST",
+                     *           "operation": "create_user",
+                     *           "path_params": {},
+                     *           "body": {
+                     *             "username": "ops",
+                     *             "password": "******",
+                     *             "tags": "viewer",
+                     *             "role": "viewer"
+                     *           },
+                     *           "status": 200
+                     *         }
+                     *       ],
+                     *       "meta": {
+                     *         "count": 1,
+                     *         "limit": 10000,
+                     *         "page": 1
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Generates the typed client SDK (sdk/src/generated) from openapi/v3.yaml with
 // openapi-generator's typescript-fetch generator, then copies the spec's
-// info.version into sdk/package.json.
+// info.version into sdk/package.json. Each operation's x-required-role is written into its
+// description first, so the SDK's doc comments say which API role a call needs.
 //
 //   node scripts/generate-sdk.mjs            regenerate sdk/src/generated
 //   node scripts/generate-sdk.mjs --check    exit 1 if sdk/src/generated is not what the spec generates
@@ -19,7 +20,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import { parse as parseYaml } from 'yaml'
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml'
 import { ensureOpenApiJar } from './ensure-openapi-jar.mjs'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -48,6 +49,32 @@ export const GLOBAL_PROPERTIES = {
 const kv = (o) => Object.entries(o).map(([k, v]) => `${k}=${v}`).join(',')
 
 function log (msg) { process.stderr.write(`[generate-sdk] ${msg}\n`) }
+
+const ROLE_TEXT = {
+  none: 'Needs no credentials.',
+  viewer: 'Required role: `viewer` (any user or app).',
+  publisher: 'Required role: `publisher` or `administrator`.',
+  administrator: 'Required role: `administrator`.'
+}
+
+/**
+ * The spec with each operation's x-required-role appended to its description (the generator puts
+ * descriptions in the SDK's doc comments), written to a file in dir. Fails on an operation without one.
+ */
+export function specWithRoles (spec, dir) {
+  const doc = parseYaml(readFileSync(spec, 'utf8'))
+  for (const [path, item] of Object.entries(doc.paths ?? {})) {
+    for (const [method, op] of Object.entries(item)) {
+      if (typeof op !== 'object' || op === null || !('operationId' in op)) continue
+      const text = ROLE_TEXT[op['x-required-role']]
+      if (text === undefined) throw new Error(`${method.toUpperCase()} ${path}: x-required-role is missing or unknown`)
+      op.description = op.description ? `${op.description.trimEnd()}\n\n${text}` : text
+    }
+  }
+  const out = join(dir, 'v3-with-roles.yaml')
+  writeFileSync(out, stringifyYaml(doc, { lineWidth: 0 }))
+  return out
+}
 
 /** Runs the generator into outDir (wiped first). Returns the warnings it printed. */
 export function runGenerator ({ jar, spec, outDir, verbose = false }) {
@@ -163,14 +190,22 @@ function main () {
 
   const { jar, version } = ensureOpenApiJar({ root: ROOT, log })
   const started = Date.now()
+  const specDir = mkdtempSync(join(tmpdir(), 'sdk-spec-'))
+  try {
+    run({ values, spec: specWithRoles(spec, specDir), source: spec, sdkDir, outDir, jar, version, started })
+  } finally {
+    rmSync(specDir, { recursive: true, force: true })
+  }
+}
 
+function run ({ values, spec, source, sdkDir, outDir, jar, version, started }) {
   if (values.check) {
     const tmp = mkdtempSync(join(tmpdir(), 'sdk-check-'))
     try {
       runGenerator({ jar, spec, outDir: join(tmp, 'generated'), verbose: values.verbose })
       const diffs = diffTrees(outDir, join(tmp, 'generated'))
       if (diffs.length > 0) {
-        log(`${relative(ROOT, outDir)} is out of date with ${relative(ROOT, spec)} (run: node scripts/generate-sdk.mjs):`)
+        log(`${relative(ROOT, outDir)} is out of date with ${relative(ROOT, source)} (run: node scripts/generate-sdk.mjs):`)
         for (const d of diffs) process.stderr.write(`  ${d.replaceAll(tmp, '<fresh>')}\n`)
         process.exitCode = 1
       } else {
@@ -187,7 +222,7 @@ function main () {
   for (const [line, n] of warnings) process.stderr.write(`  ${n > 1 ? `(x${n}) ` : ''}${line}\n`)
   log(`openapi-generator ${version} typescript-fetch: ${listFiles(outDir).length} files in ${relative(ROOT, outDir) || outDir} (${seconds} s, ${warnings.size} distinct warnings)`)
   checkExportCollisions(sdkDir)
-  syncVersion(spec, sdkDir)
+  syncVersion(source, sdkDir)
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

@@ -2,16 +2,47 @@
 //   generated/operations.ts  the operation table (operationId, method, path, EMQ X name and path, descr)
 //   generated/handlers.ts    a typed handler interface, one method per operation, over generated/v3.d.ts
 // The server binds `handlers satisfies Handlers<Ctx>`, so an operation without a handler, or a handler
-// returning the wrong shape, does not compile.
+// returning the wrong shape, does not compile. Every operation must name its role (x-required-role):
+// the generation fails otherwise, so no operation reaches the server without one.
+//   options: --spec <file> (default openapi/v3.yaml), --out <dir> (default generated)
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
+import { parseArgs } from 'node:util'
 import { parse } from 'yaml'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const spec = parse(readFileSync(join(root, 'openapi/v3.yaml'), 'utf8'))
+const { values: args } = parseArgs({ options: { spec: { type: 'string' }, out: { type: 'string' } } })
+const spec = parse(readFileSync(args.spec ?? join(root, 'openapi/v3.yaml'), 'utf8'))
+const outDir = args.out ?? join(root, 'generated')
 const METHODS = ['get', 'post', 'put', 'delete', 'patch']
 const BANNER = '// DO NOT EDIT: generated from openapi/v3.yaml by scripts/generate-server.mjs (npm run generate)\n'
+
+// EMQX v5's roles, lowest first; 'none' is only for an operation that needs no credentials
+const ROLES = ['viewer', 'publisher', 'administrator']
+
+function resolveSchema (s) {
+  return s?.$ref ? spec.components.schemas[s.$ref.split('/').pop()] : s
+}
+
+/** The `role` field of an operation's request body: the role it asks for when absent (its default), or null without one. */
+function bodyRole (op) {
+  const schema = resolveSchema(op.requestBody?.content?.['application/json']?.schema)
+  const role = schema?.properties?.role
+  if (!role) return undefined
+  return role.default ?? null
+}
+
+/** Every operation names the role it needs; the generation fails on one that does not. */
+function requiredRole (op, path, method, secured) {
+  const role = op['x-required-role']
+  const where = `${method.toUpperCase()} ${path} (${op.operationId})`
+  if (role === undefined) throw new Error(`${where} has no x-required-role (one of ${ROLES.join(', ')}, or none without credentials)`)
+  if (role === 'none' && secured) throw new Error(`${where}: x-required-role none needs security: []`)
+  if (role !== 'none' && !ROLES.includes(role)) throw new Error(`${where}: unknown x-required-role ${JSON.stringify(role)}`)
+  if (role !== 'none' && !secured) throw new Error(`${where}: an operation without credentials has x-required-role none`)
+  return role
+}
 
 function resolveParam (p) {
   if (!p.$ref) return p
@@ -25,6 +56,8 @@ for (const [path, item] of Object.entries(spec.paths)) {
     const op = item[method]
     if (!op) continue
     const params = (op.parameters ?? []).map(resolveParam)
+    const secured = !(Array.isArray(op.security) && op.security.length === 0)
+    const roleField = bodyRole(op)
     ops.push({
       operationId: op.operationId,
       method: method.toUpperCase(),
@@ -35,7 +68,10 @@ for (const [path, item] of Object.entries(spec.paths)) {
       emqxPath: op['x-emqx-path'] ?? path.replace(/\{([^}]+)\}/g, ':$1'),
       descr: op.summary,
       indexed: op['x-emqx-index'] !== false,
-      secured: !(Array.isArray(op.security) && op.security.length === 0),
+      secured,
+      requiredRole: requiredRole(op, path, method, secured),
+      roleInBody: roleField !== undefined,
+      defaultBodyRole: roleField ?? null,
       paginated: params.some(p => p.name === '_page'),
       pathParams: params.filter(p => p.in === 'path').map(p => p.name),
       queryParams: params.filter(p => p.in === 'query').map(p => p.name),
@@ -46,10 +82,13 @@ for (const [path, item] of Object.entries(spec.paths)) {
 ops.sort((a, b) => a.operationId < b.operationId ? -1 : a.operationId > b.operationId ? 1 : 0)
 
 const q = JSON.stringify
-const table = ops.map(o => `  { operationId: ${q(o.operationId)}, method: ${q(o.method)}, path: ${q(o.path)}, expressPath: ${q(o.expressPath)}, emqxName: ${q(o.emqxName)}, emqxPath: ${q(o.emqxPath)}, descr: ${q(o.descr)}, indexed: ${o.indexed}, secured: ${o.secured}, paginated: ${o.paginated}, pathParams: ${q(o.pathParams)}, queryParams: ${q(o.queryParams)}, hasBody: ${o.hasBody} }`).join(',\n')
+const table = ops.map(o => `  { operationId: ${q(o.operationId)}, method: ${q(o.method)}, path: ${q(o.path)}, expressPath: ${q(o.expressPath)}, emqxName: ${q(o.emqxName)}, emqxPath: ${q(o.emqxPath)}, descr: ${q(o.descr)}, indexed: ${o.indexed}, secured: ${o.secured}, requiredRole: ${q(o.requiredRole)}, roleInBody: ${o.roleInBody}, defaultBodyRole: ${q(o.defaultBodyRole)}, paginated: ${o.paginated}, pathParams: ${q(o.pathParams)}, queryParams: ${q(o.queryParams)}, hasBody: ${o.hasBody} }`).join(',\n')
 
 const operationsTs = `${BANNER}
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH'
+
+/** EMQX v5's API roles, lowest first; 'none': the operation needs no credentials */
+export type Role = 'viewer' | 'publisher' | 'administrator'
 
 export type OperationId =
 ${ops.map(o => `  | ${q(o.operationId)}`).join('\n')}
@@ -69,6 +108,12 @@ export interface OperationEntry {
   readonly indexed: boolean
   /** needs HTTP Basic credentials */
   readonly secured: boolean
+  /** x-required-role: the lowest role that may call it */
+  readonly requiredRole: Role | 'none'
+  /** the request body has a \`role\` field (a user's or app's role: never above the caller's) */
+  readonly roleInBody: boolean
+  /** the role the body asks for when it has no \`role\` (the schema's default), else null */
+  readonly defaultBodyRole: Role | null
   readonly paginated: boolean
   readonly pathParams: readonly string[]
   readonly queryParams: readonly string[]
@@ -104,7 +149,7 @@ ${methodLines}
 export type Input<K extends OperationId> = Parameters<Handlers<unknown>[K]>[0]
 `
 
-mkdirSync(join(root, 'generated'), { recursive: true })
-writeFileSync(join(root, 'generated/operations.ts'), operationsTs)
-writeFileSync(join(root, 'generated/handlers.ts'), handlersTs)
+mkdirSync(outDir, { recursive: true })
+writeFileSync(join(outDir, 'operations.ts'), operationsTs)
+writeFileSync(join(outDir, 'handlers.ts'), handlersTs)
 console.log(`generated/operations.ts, generated/handlers.ts: ${ops.length} operations`)

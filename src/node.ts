@@ -25,6 +25,7 @@ import { Plugins } from './services/plugins.js'
 import { AppsService } from './services/apps.js'
 import { Settings, coreSettings } from './services/settings.js'
 import { StoreHealth } from './services/store-health.js'
+import { AuditLog, AUDIT_MAX_RECORDS, auditSettings } from './services/audit.js'
 import type { PublishMessage } from './services/publish.js'
 import { dashboard, management, type Plugin, type PluginContext } from './plugins/plugin.js'
 import { Retainer } from './plugins/retainer.js'
@@ -131,7 +132,7 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
   if (clustering !== null) cleanup.add(() => clustering.abort())
   const alarms = new Alarms((id, raised) => log.warn({ alarm: id, raised }, raised ? 'alarm raised' : 'alarm cleared'))
   let broker: Broker | null = null
-  const settings = new Settings(store, config.nodeName, coreSettings(config.maxConns))
+  const settings = new Settings(store, config.nodeName, [...coreSettings(config.maxConns), ...auditSettings])
 
   // plugins: one module each (src/plugins/), their settings declared next to them
   const ctx: PluginContext = {
@@ -181,6 +182,9 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
   const health = new StoreHealth(store, alarms, log)
   health.start()
   cleanup.add(() => { health.stop() })
+  const audit = new AuditLog(store, config.nodeName, () => settings.number(AUDIT_MAX_RECORDS), log.child({ component: 'audit' }))
+  // undone after the HTTP server closed (added later): its last answers are written before the store closes
+  cleanup.add(() => audit.stop())
 
   const mqtt = await openMqttPersistence(store, config)
   cleanup.add(() => mqtt.close())
@@ -258,7 +262,7 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
   })
   const joined = clustering?.attach(local, broker, mqtt.storedSessions)
   const cluster = joined?.cluster ?? new SingleNodeCluster(local)
-  const app = createApp({ cluster, store, banned, users, apps: new AppsService(store), publish }, {
+  const app = createApp({ cluster, store, banned, users, apps: new AppsService(store), publish, audit }, {
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
     corsOrigins: config.corsOrigins,

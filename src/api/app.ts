@@ -1,7 +1,8 @@
 /**
  * The HTTP side: express 5 + express-openapi-validator over openapi/v3.yaml. No listen() here.
- * Flow: canonical path + Basic auth (paths.ts, auth.ts) → JSON body → request validation →
- * the operation's handler (operations.ts) → one error handler (errors.ts).
+ * Flow: canonical path + audit trail (audit.ts) + Basic auth (auth.ts) + role (roles.ts) → JSON
+ * body → request validation → no role escalation (roles.ts) → the operation's handler
+ * (operations.ts) → one error handler (errors.ts).
  */
 import express, { type NextFunction, type Request, type Response } from 'express'
 import helmet from 'helmet'
@@ -18,6 +19,8 @@ import type { Ctx } from './types.js'
 import { LoopShare, type LoopShareOptions } from './loop-share.js'
 import { loadSpec } from './spec.js'
 import { swaggerUi } from './swagger.js'
+import { auditTrail } from './audit.js'
+import { noEscalation, requireRole } from './roles.js'
 
 export const API_BASE = '/api/v3'
 
@@ -58,7 +61,7 @@ export function createApp (ctx: Ctx, opts: AppOptions): express.Express {
   if (opts.internal !== undefined) app.use('/internal', opts.internal)
 
   const limiter = new AuthLimiter(opts.authLimit)
-  app.use(API_BASE, canonicalPath, requireAuth(ctx, limiter), requireJson)
+  app.use(API_BASE, canonicalPath, auditTrail(ctx.audit), requireAuth(ctx, limiter), requireRole, requireJson)
   app.use(API_BASE, express.json({ limit: opts.bodyLimit, type: () => true, strict: false }))
   app.use(OpenApiValidator.middleware({
     apiSpec: loadSpec() as never,
@@ -69,7 +72,7 @@ export function createApp (ctx: Ctx, opts: AppOptions): express.Express {
     ignoreUndocumented: false,
     ignorePaths: (path: string) => !path.startsWith(API_BASE)
   }))
-  app.use(API_BASE, secretCheckBrake(limiter), bindOperations(ctx))
+  app.use(API_BASE, noEscalation, secretCheckBrake(limiter), bindOperations(ctx))
   app.use((_req, _res, next) => next(errors.notFound()))
   app.use(errorHandler(opts.log))
   return app
@@ -85,6 +88,7 @@ function canonicalPath (req: Request, _res: Response, next: NextFunction): void 
   req.url = m.canonicalPath + (query !== undefined ? `?${query}` : '')
   req.originalUrl = API_BASE + req.url
   res(req).locals.operation = m.op
+  res(req).locals.pathParams = m.params
   next()
 }
 

@@ -5,8 +5,11 @@
  */
 import { StoreUnavailableError, type AppRecord, type Store, type UserRecord } from '../store/store.js'
 import { DUMMY_HASH, verifySecret } from '../services/secrets.js'
+import { DEFAULT_ADMIN } from '../services/users.js'
+import type { Role } from '../core/roles.js'
 
-export type Principal = { kind: 'app', id: string } | { kind: 'user', id: string }
+/** Who made a request, and the role it had when its credentials were checked. */
+export interface Principal { kind: 'app' | 'user', id: string, role: Role }
 
 export function parseBasic (header: string | undefined): { id: string, secret: string } | null {
   if (!header) return null
@@ -44,8 +47,9 @@ export async function authenticate (store: Store, id: string, secret: string, no
   if (app) {
     const ok = await verifySecret(app.secretHash, secret)
     const usable = app.status && (app.expired === null || app.expired >= nowSec)
-    return ok && usable ? { kind: 'app', id } : null
+    return ok && usable ? { kind: 'app', id, role: app.role } : null
   }
   const ok = await verifySecret(user?.passwordHash ?? DUMMY_HASH, secret)
-  return user && ok ? { kind: 'user', id } : null
+  // admin is always an administrator, whatever its stored row says
+  return user && ok ? { kind: 'user', id, role: id === DEFAULT_ADMIN ? 'administrator' : user.role } : null
 }

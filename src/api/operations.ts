@@ -22,6 +22,7 @@ import { alarms } from './handlers/alarms.js'
 import { banned } from './handlers/banned.js'
 import { apps } from './handlers/apps.js'
 import { users } from './handlers/users.js'
+import { audit } from './handlers/audit.js'
 
 export const handlers = {
   ...apiIndex,
@@ -40,7 +41,8 @@ export const handlers = {
   ...alarms,
   ...banned,
   ...apps,
-  ...users
+  ...users,
+  ...audit
 } satisfies Handlers<Ctx>
 
 type AnyHandler = (input: { path: unknown, query: unknown, body: unknown }, ctx: Ctx) => Promise<unknown>

@@ -5,6 +5,7 @@ import type { BannedService } from '../services/banned.js'
 import type { UsersService } from '../services/users.js'
 import type { AppsService } from '../services/apps.js'
 import type { PublishMessage } from '../services/publish.js'
+import type { AuditLog } from '../services/audit.js'
 
 export type * from '../core/wire.js'
 export type { Handlers, Input, Reply } from '../../generated/handlers.js'
@@ -17,4 +18,5 @@ export interface Ctx {
   users: UsersService
   apps: AppsService
   publish: (msg: PublishMessage) => Promise<void>
+  audit: AuditLog
 }

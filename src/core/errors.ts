@@ -21,7 +21,9 @@ export const ReturnCode = {
   CLIENT_NOT_ONLINE: 112,
   USER_EXISTS: 113,
   OLD_PASSWORD_WRONG: 114,
-  BAD_TOPIC: 115
+  BAD_TOPIC: 115,
+  /** not EMQ X 3.0's: the caller's role does not allow the operation (EMQX v5's roles) */
+  FORBIDDEN: 116
 } as const
 export type ReturnCodeValue = typeof ReturnCode[keyof typeof ReturnCode]
 
@@ -41,6 +43,7 @@ export const errors = {
   notJson: (what = 'request body is not valid JSON') => new ApiError(400, ReturnCode.NOT_JSON, what),
   badTopic: (what = 'bad_topic') => new ApiError(400, ReturnCode.BAD_TOPIC, what),
   unauthorized: () => new ApiError(401, ReturnCode.BAD_CREDENTIALS, 'unauthorized', { 'WWW-Authenticate': `Basic realm="${REALM}"` }),
+  forbidden: () => new ApiError(403, ReturnCode.FORBIDDEN, 'forbidden'),
   notFound: (what = 'not_found', code: ReturnCodeValue = ReturnCode.UNKNOWN_ERROR) => new ApiError(404, code, what),
   clientNotFound: () => new ApiError(404, ReturnCode.CLIENT_NOT_ONLINE, 'not_found'),
   userNotFound: () => new ApiError(404, ReturnCode.USER_NOT_FOUND, 'user_not_found'),

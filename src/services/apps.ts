@@ -6,6 +6,7 @@ import type { AppPatch, AppRecord, Store } from '../store/store.js'
 import type { AppCreateWire, AppUpdateWire } from '../core/wire.js'
 import { errors } from '../core/errors.js'
 import { generateSecret, hashSecret } from './secrets.js'
+import { DEFAULT_ROLE, type Role } from '../core/roles.js'
 
 export class AppsService {
   constructor (private readonly store: Store) {}
@@ -20,7 +21,7 @@ export class AppsService {
   }
 
   /** The stored app and its secret (the one given, or a new one): the only time the secret is known. */
-  async create (req: AppCreateWire): Promise<{ app: AppRecord, secret: string }> {
+  async create (req: Omit<AppCreateWire, 'role'> & { role?: Role }): Promise<{ app: AppRecord, secret: string }> {
     const secret = req.secret ?? generateSecret()
     const app: AppRecord = {
       app_id: req.app_id,
@@ -28,7 +29,9 @@ export class AppsService {
       desc: req.desc ?? '',
       status: req.status ?? true,
       expired: req.expired ?? null,
-      secretHash: await hashSecret(secret)
+      secretHash: await hashSecret(secret),
+      // at most the caller's role: src/api/roles.ts checked it before this runs
+      role: req.role ?? DEFAULT_ROLE
     }
     if (!await this.store.apps.insert(app)) throw errors.conflict('app_exists')
     return { app, secret }
@@ -41,6 +44,7 @@ export class AppsService {
     if (req.desc !== undefined) patch.desc = req.desc
     if (req.status !== undefined) patch.status = req.status
     if (req.expired !== undefined) patch.expired = req.expired
+    if (req.role !== undefined) patch.role = req.role
     if (!await this.store.apps.update(appId, patch)) throw errors.notFound('app_not_found')
   }
 

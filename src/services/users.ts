@@ -2,8 +2,9 @@
  * Dashboard users. On first start (no users), `admin`/`public` is created, as EMQ X did, and an alarm
  * stays raised while admin's password is still `public` (DECISIONS.md "Security").
  */
-import type { Store, UserRecord } from '../store/store.js'
-import type { UserCreateWire } from '../core/wire.js'
+import type { Store, UserPatch, UserRecord } from '../store/store.js'
+import type { UserCreateWire, UserUpdateWire } from '../core/wire.js'
+import { DEFAULT_ROLE, type Role } from '../core/roles.js'
 import type { Alarms } from './alarms.js'
 import { errors, ReturnCode } from '../core/errors.js'
 import { DUMMY_HASH, hashSecret, verifySecret } from './secrets.js'
@@ -17,8 +18,11 @@ export class UsersService {
 
   async start (): Promise<void> {
     if (await this.store.users.count() === 0) {
-      await this.store.users.insert({ username: DEFAULT_ADMIN, tags: 'administrator', passwordHash: await hashSecret(DEFAULT_PASSWORD) })
+      await this.store.users.insert({ username: DEFAULT_ADMIN, tags: 'administrator', passwordHash: await hashSecret(DEFAULT_PASSWORD), role: 'administrator' })
     }
+    // admin is always an administrator (a row edited by hand, or restored from elsewhere, says so again)
+    const admin = await this.store.users.get(DEFAULT_ADMIN)
+    if (admin && admin.role !== 'administrator') await this.store.users.update(DEFAULT_ADMIN, { role: 'administrator' })
     await this.checkDefaultPassword()
   }
 
@@ -35,14 +39,22 @@ export class UsersService {
   /** sorted by username */
   list (): Promise<UserRecord[]> { return this.store.users.list() }
 
-  /** EMQ X stores the tags of a user created without them as the string "undefined". */
-  async create (req: UserCreateWire): Promise<void> {
-    const user = { username: req.username, tags: req.tags ?? 'undefined', passwordHash: await hashSecret(req.password) }
+  /**
+   * EMQ X stores the tags of a user created without them as the string "undefined". The role is at
+   * most the caller's (src/api/roles.ts checked it before this runs); administrator when absent, as EMQX v5.
+   */
+  async create (req: Omit<UserCreateWire, 'role'> & { role?: Role }): Promise<void> {
+    const user = { username: req.username, tags: req.tags ?? 'undefined', passwordHash: await hashSecret(req.password), role: req.role ?? DEFAULT_ROLE }
     if (!await this.store.users.insert(user)) throw errors.conflict('user_exists', ReturnCode.USER_EXISTS)
   }
 
-  async setTags (username: string, tags: string): Promise<void> {
-    if (!await this.store.users.update(username, { tags })) throw errors.userNotFound()
+  /** Only the fields sent change; admin stays an administrator (409, as deleting it). */
+  async update (username: string, req: UserUpdateWire): Promise<void> {
+    if (username === DEFAULT_ADMIN && req.role !== undefined && req.role !== 'administrator') throw errors.conflict('cannot_lower_admin', ReturnCode.ADMIN_UNDELETABLE)
+    const patch: UserPatch = {}
+    if (req.tags !== undefined) patch.tags = req.tags
+    if (req.role !== undefined) patch.role = req.role
+    if (!await this.store.users.update(username, patch)) throw errors.userNotFound()
   }
 
   async delete (username: string): Promise<void> {

@@ -52,9 +52,65 @@ test('every operation but POST /auth needs Basic auth', () => {
   assert.deepEqual(operations.filter(o => !o.secured).map(o => o.operationId), ['auth_user'])
 })
 
-test('paginated operations are exactly the seed\'s paginated lists', () => {
+test('paginated operations are exactly the seed\'s paginated lists, and the audit log', () => {
   assert.deepEqual(operations.filter(o => o.paginated).map(o => o.operationId).sort(), [
-    'list_banned', 'list_connections', 'list_node_connections', 'list_node_sessions', 'list_node_subscriptions',
+    'list_audit', 'list_banned', 'list_connections', 'list_node_connections', 'list_node_sessions', 'list_node_subscriptions',
     'list_routes', 'list_sessions', 'list_subscriptions'
   ])
+})
+
+type SpecOp = { operationId: string, 'x-required-role'?: string, security?: unknown[], responses: Record<string, unknown> }
+const specOps = (): Array<[string, SpecOp]> => Object.entries(spec.paths as Record<string, Record<string, SpecOp>>)
+  .flatMap(([path, item]) => Object.entries(item).map(([method, op]) => [`${method.toUpperCase()} ${path}`, op] as [string, SpecOp]))
+
+test('every operation names its role (x-required-role), and the operation table carries it', () => {
+  for (const [where, op] of specOps()) {
+    const role = op['x-required-role']
+    const open = Array.isArray(op.security) && op.security.length === 0
+    assert.ok(open ? role === 'none' : ['viewer', 'publisher', 'administrator'].includes(role ?? ''), `${where}: x-required-role ${String(role)}`)
+    assert.equal(operations.find(o => o.operationId === op.operationId)?.requiredRole, role)
+  }
+})
+
+test('reads are for viewers, mqtt/* for publishers, every other change and the audit log for administrators', () => {
+  for (const o of operations) {
+    const expected = o.operationId === 'auth_user'
+      ? 'none'
+      : o.operationId === 'list_audit' || o.method !== 'GET'
+        ? (['mqtt_publish', 'mqtt_subscribe', 'mqtt_unsubscribe'].includes(o.operationId) ? 'publisher' : 'administrator')
+        : 'viewer'
+    assert.equal(o.requiredRole, expected, o.operationId)
+  }
+})
+
+test('every operation with credentials documents its 403 forbidden', () => {
+  for (const [where, op] of specOps()) {
+    if (op['x-required-role'] === 'none') continue
+    assert.deepEqual(op.responses['403'], { $ref: '#/components/responses/Forbidden' }, where)
+  }
+})
+
+test('the generator refuses an operation without x-required-role', async () => {
+  const { spawnSync } = await import('node:child_process')
+  const { mkdtempSync, readFileSync: read, rmSync, writeFileSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const { fileURLToPath } = await import('node:url')
+  const dir = mkdtempSync(join(tmpdir(), 'gen-roles-'))
+  try {
+    const root = new URL('../../', import.meta.url)
+    const yaml = read(new URL('openapi/v3.yaml', root), 'utf8')
+    const without = yaml.replace(/\n {6}x-required-role: viewer\n/, '\n')
+    assert.notEqual(without, yaml)
+    writeFileSync(join(dir, 'v3.yaml'), without)
+    const script = fileURLToPath(new URL('scripts/generate-server.mjs', root))
+    const r = spawnSync(process.execPath, [script, '--spec', join(dir, 'v3.yaml'), '--out', join(dir, 'out')], { encoding: 'utf8' })
+    assert.notEqual(r.status, 0)
+    assert.match(r.stderr, /has no x-required-role/)
+    // and the same script with the role in place generates
+    writeFileSync(join(dir, 'v3.yaml'), yaml)
+    assert.equal(spawnSync(process.execPath, [script, '--spec', join(dir, 'v3.yaml'), '--out', join(dir, 'out')]).status, 0)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })

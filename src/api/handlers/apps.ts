@@ -24,7 +24,7 @@ export const apps = {
 }
 
 function format (a: AppRecord): AppWire {
-  const out: AppWire = { app_id: a.app_id, name: a.name, desc: a.desc, status: a.status }
+  const out: AppWire = { app_id: a.app_id, name: a.name, desc: a.desc, status: a.status, role: a.role }
   if (a.expired !== null) out.expired = a.expired
   return out
 }

@@ -4,14 +4,14 @@ import { errors } from '../../core/errors.js'
 
 export const users = {
   async list_users (_input: Input<'list_users'>, ctx: Ctx) {
-    return (await ctx.users.list()).map(u => ({ username: u.username, tags: u.tags }))
+    return (await ctx.users.list()).map(u => ({ username: u.username, tags: u.tags, role: u.role }))
   },
   async create_user ({ body }: Input<'create_user'>, ctx: Ctx) {
     await ctx.users.create(body)
     return 'ok' as const
   },
   async update_user ({ path, body }: Input<'update_user'>, ctx: Ctx) {
-    await ctx.users.setTags(path.name, body.tags)
+    await ctx.users.update(path.name, body)
     return 'ok' as const
   },
   async delete_user ({ path }: Input<'delete_user'>, ctx: Ctx) {

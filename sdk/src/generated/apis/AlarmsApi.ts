@@ -61,6 +61,7 @@ export class AlarmsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * List all alarms
      */
     async listAllAlarmsRaw(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<NodeAlarms>>> {
@@ -71,6 +72,7 @@ export class AlarmsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * List all alarms
      */
     async listAllAlarms(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<NodeAlarms>> {
@@ -109,6 +111,7 @@ export class AlarmsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * List alarms of a node
      */
     async listNodeAlarmsRaw(requestParameters: ListNodeAlarmsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<Alarm>>> {
@@ -119,6 +122,7 @@ export class AlarmsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * List alarms of a node
      */
     async listNodeAlarms(requestParameters: ListNodeAlarmsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<Alarm>> {

@@ -52,7 +52,7 @@ export class ApiApi extends runtime.BaseAPI {
     }
 
     /**
-     * Every operation of this API with its EMQ X name, method, path and description, sorted by description as EMQ X did. Derived from this specification.
+     * Every operation of this API with its EMQ X name, method, path and description, sorted by description as EMQ X did. Derived from this specification.  Required role: `viewer` (any user or app).
      * List all API describe
      */
     async listApiRaw(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<ApiEntry>>> {
@@ -63,7 +63,7 @@ export class ApiApi extends runtime.BaseAPI {
     }
 
     /**
-     * Every operation of this API with its EMQ X name, method, path and description, sorted by description as EMQ X did. Derived from this specification.
+     * Every operation of this API with its EMQ X name, method, path and description, sorted by description as EMQ X did. Derived from this specification.  Required role: `viewer` (any user or app).
      * List all API describe
      */
     async listApi(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<ApiEntry>> {

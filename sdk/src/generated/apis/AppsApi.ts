@@ -99,7 +99,7 @@ export class AppsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Creates an application; its secret is generated unless given, and shown only in this answer. 409 when the id exists.
+     * Creates an application; its secret is generated unless given, and shown only in this answer. 409 when the id exists.  Required role: `administrator`.
      * Add Application
      */
     async addAppRaw(requestParameters: AddAppRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<AppWithSecret>> {
@@ -110,7 +110,7 @@ export class AppsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Creates an application; its secret is generated unless given, and shown only in this answer. 409 when the id exists.
+     * Creates an application; its secret is generated unless given, and shown only in this answer. 409 when the id exists.  Required role: `administrator`.
      * Add Application
      */
     async addApp(requestParameters: AddAppRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<AppWithSecret> {
@@ -149,6 +149,7 @@ export class AppsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `administrator`.
      * Delete Application
      */
     async delAppRaw(requestParameters: DelAppRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Ok>> {
@@ -159,6 +160,7 @@ export class AppsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `administrator`.
      * Delete Application
      */
     async delApp(requestParameters: DelAppRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Ok> {
@@ -189,7 +191,7 @@ export class AppsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Every application, sorted by id, without secrets.
+     * Every application, sorted by id, without secrets.  Required role: `viewer` (any user or app).
      * List Applications
      */
     async listAppsRaw(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<App>>> {
@@ -200,7 +202,7 @@ export class AppsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Every application, sorted by id, without secrets.
+     * Every application, sorted by id, without secrets.  Required role: `viewer` (any user or app).
      * List Applications
      */
     async listApps(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<App>> {
@@ -239,6 +241,7 @@ export class AppsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * Lookup Application
      */
     async lookupAppRaw(requestParameters: LookupAppRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<App>> {
@@ -249,6 +252,7 @@ export class AppsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * Lookup Application
      */
     async lookupApp(requestParameters: LookupAppRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<App> {
@@ -297,7 +301,7 @@ export class AppsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Changes only the fields sent; a disabled or expired app stops authenticating at once.
+     * Changes only the fields sent; a disabled or expired app stops authenticating at once.  Required role: `administrator`.
      * Update Application
      */
     async updateAppRaw(requestParameters: UpdateAppRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Ok>> {
@@ -308,7 +312,7 @@ export class AppsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Changes only the fields sent; a disabled or expired app stops authenticating at once.
+     * Changes only the fields sent; a disabled or expired app stops authenticating at once.  Required role: `administrator`.
      * Update Application
      */
     async updateApp(requestParameters: UpdateAppRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Ok> {

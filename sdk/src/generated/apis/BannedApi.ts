@@ -96,7 +96,7 @@ export class BannedApi extends runtime.BaseAPI {
     }
 
     /**
-     * Creates or replaces the ban on (`as`, `who`) and disconnects the live clients it matches. It is enforced at MQTT CONNECT. An `ip_address` must be a valid IPv4 or IPv6 address; `until` must be in the future (both 400, code 108). 
+     * Creates or replaces the ban on (`as`, `who`) and disconnects the live clients it matches. It is enforced at MQTT CONNECT. An `ip_address` must be a valid IPv4 or IPv6 address; `until` must be in the future (both 400, code 108).  Required role: `administrator`.
      * Create banned
      */
     async createBannedRaw(requestParameters: CreateBannedRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Banned>> {
@@ -107,7 +107,7 @@ export class BannedApi extends runtime.BaseAPI {
     }
 
     /**
-     * Creates or replaces the ban on (`as`, `who`) and disconnects the live clients it matches. It is enforced at MQTT CONNECT. An `ip_address` must be a valid IPv4 or IPv6 address; `until` must be in the future (both 400, code 108). 
+     * Creates or replaces the ban on (`as`, `who`) and disconnects the live clients it matches. It is enforced at MQTT CONNECT. An `ip_address` must be a valid IPv4 or IPv6 address; `until` must be in the future (both 400, code 108).  Required role: `administrator`.
      * Create banned
      */
     async createBanned(requestParameters: CreateBannedRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Banned> {
@@ -157,7 +157,7 @@ export class BannedApi extends runtime.BaseAPI {
     }
 
     /**
-     * Removes exactly the ban on (`as`, `who`); 404 when there is none.
+     * Removes exactly the ban on (`as`, `who`); 404 when there is none.  Required role: `administrator`.
      * Delete banned
      */
     async deleteBannedRaw(requestParameters: DeleteBannedRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Ok>> {
@@ -168,7 +168,7 @@ export class BannedApi extends runtime.BaseAPI {
     }
 
     /**
-     * Removes exactly the ban on (`as`, `who`); 404 when there is none.
+     * Removes exactly the ban on (`as`, `who`); 404 when there is none.  Required role: `administrator`.
      * Delete banned
      */
     async deleteBanned(requestParameters: DeleteBannedRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Ok> {
@@ -207,7 +207,7 @@ export class BannedApi extends runtime.BaseAPI {
     }
 
     /**
-     * Active bans, sorted by `as` then `who`; expired bans leave the list.
+     * Active bans, sorted by `as` then `who`; expired bans leave the list.  Required role: `viewer` (any user or app).
      * List banned
      */
     async listBannedRaw(requestParameters: ListBannedRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<BannedPage>> {
@@ -218,7 +218,7 @@ export class BannedApi extends runtime.BaseAPI {
     }
 
     /**
-     * Active bans, sorted by `as` then `who`; expired bans leave the list.
+     * Active bans, sorted by `as` then `who`; expired bans leave the list.  Required role: `viewer` (any user or app).
      * List banned
      */
     async listBanned(requestParameters: ListBannedRequest = {}, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<BannedPage> {

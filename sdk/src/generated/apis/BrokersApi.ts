@@ -69,6 +69,7 @@ export class BrokersApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * Get broker info of a node
      */
     async getBrokerRaw(requestParameters: GetBrokerRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<BrokerInfo>> {
@@ -79,6 +80,7 @@ export class BrokersApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * Get broker info of a node
      */
     async getBroker(requestParameters: GetBrokerRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<BrokerInfo> {
@@ -109,6 +111,7 @@ export class BrokersApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * A list of brokers in the cluster
      */
     async listBrokersRaw(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<Broker>>> {
@@ -119,6 +122,7 @@ export class BrokersApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * A list of brokers in the cluster
      */
     async listBrokers(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<Broker>> {

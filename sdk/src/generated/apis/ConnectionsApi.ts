@@ -107,7 +107,7 @@ export class ConnectionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Forgets the client\'s cached authorization decisions (the topic names the cache entry; `#` clears them all); 404 `not_found` when the client is not connected.
+     * Forgets the client\'s cached authorization decisions (the topic names the cache entry; `#` clears them all); 404 `not_found` when the client is not connected.  Required role: `administrator`.
      * Clean ACL cache of a connection
      */
     async cleanAclCacheRaw(requestParameters: CleanAclCacheRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Ok>> {
@@ -118,7 +118,7 @@ export class ConnectionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Forgets the client\'s cached authorization decisions (the topic names the cache entry; `#` clears them all); 404 `not_found` when the client is not connected.
+     * Forgets the client\'s cached authorization decisions (the topic names the cache entry; `#` clears them all); 404 `not_found` when the client is not connected.  Required role: `administrator`.
      * Clean ACL cache of a connection
      */
     async cleanAclCache(requestParameters: CleanAclCacheRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Ok> {
@@ -157,7 +157,7 @@ export class ConnectionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Closes the client\'s connection at once; 404 `not_found` when it is not connected.
+     * Closes the client\'s connection at once; 404 `not_found` when it is not connected.  Required role: `administrator`.
      * Kick out a connection
      */
     async kickoutConnectionRaw(requestParameters: KickoutConnectionRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Ok>> {
@@ -168,7 +168,7 @@ export class ConnectionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Closes the client\'s connection at once; 404 `not_found` when it is not connected.
+     * Closes the client\'s connection at once; 404 `not_found` when it is not connected.  Required role: `administrator`.
      * Kick out a connection
      */
     async kickoutConnection(requestParameters: KickoutConnectionRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Ok> {
@@ -207,7 +207,7 @@ export class ConnectionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Connections of every live node, sorted by node then client id.
+     * Connections of every live node, sorted by node then client id.  Required role: `viewer` (any user or app).
      * A list of connections in the cluster
      */
     async listConnectionsRaw(requestParameters: ListConnectionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<ConnectionPage>> {
@@ -218,7 +218,7 @@ export class ConnectionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Connections of every live node, sorted by node then client id.
+     * Connections of every live node, sorted by node then client id.  Required role: `viewer` (any user or app).
      * A list of connections in the cluster
      */
     async listConnections(requestParameters: ListConnectionsRequest = {}, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<ConnectionPage> {
@@ -265,7 +265,7 @@ export class ConnectionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Sorted by client id.
+     * Sorted by client id.  Required role: `viewer` (any user or app).
      * A list of connections on a node
      */
     async listNodeConnectionsRaw(requestParameters: ListNodeConnectionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<ConnectionPage>> {
@@ -276,7 +276,7 @@ export class ConnectionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Sorted by client id.
+     * Sorted by client id.  Required role: `viewer` (any user or app).
      * A list of connections on a node
      */
     async listNodeConnections(requestParameters: ListNodeConnectionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<ConnectionPage> {
@@ -315,7 +315,7 @@ export class ConnectionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * The connection on any node, as a list; empty when the client is not connected.
+     * The connection on any node, as a list; empty when the client is not connected.  Required role: `viewer` (any user or app).
      * Lookup a connection in the cluster
      */
     async lookupConnectionsRaw(requestParameters: LookupConnectionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<Connection>>> {
@@ -326,7 +326,7 @@ export class ConnectionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * The connection on any node, as a list; empty when the client is not connected.
+     * The connection on any node, as a list; empty when the client is not connected.  Required role: `viewer` (any user or app).
      * Lookup a connection in the cluster
      */
     async lookupConnections(requestParameters: LookupConnectionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<Connection>> {
@@ -373,6 +373,7 @@ export class ConnectionsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * Lookup a connection on node
      */
     async lookupNodeConnectionsRaw(requestParameters: LookupNodeConnectionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<Connection>>> {
@@ -383,6 +384,7 @@ export class ConnectionsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * Lookup a connection on node
      */
     async lookupNodeConnections(requestParameters: LookupNodeConnectionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<Connection>> {

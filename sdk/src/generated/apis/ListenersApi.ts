@@ -61,6 +61,7 @@ export class ListenersApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * A list of listeners in the cluster
      */
     async listListenersRaw(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<NodeListeners>>> {
@@ -71,6 +72,7 @@ export class ListenersApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * A list of listeners in the cluster
      */
     async listListeners(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<NodeListeners>> {
@@ -109,6 +111,7 @@ export class ListenersApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * A list of listeners on the node
      */
     async listNodeListenersRaw(requestParameters: ListNodeListenersRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<Listener>>> {
@@ -119,6 +122,7 @@ export class ListenersApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * A list of listeners on the node
      */
     async listNodeListeners(requestParameters: ListNodeListenersRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<Listener>> {

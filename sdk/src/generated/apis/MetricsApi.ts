@@ -61,6 +61,7 @@ export class MetricsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * A list of metrics of all nodes in the cluster
      */
     async listAllMetricsRaw(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<NodeMetrics>>> {
@@ -71,6 +72,7 @@ export class MetricsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * A list of metrics of all nodes in the cluster
      */
     async listAllMetrics(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<NodeMetrics>> {
@@ -109,6 +111,7 @@ export class MetricsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * A list of metrics of a node
      */
     async listNodeMetricsRaw(requestParameters: ListNodeMetricsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Metrics>> {
@@ -119,6 +122,7 @@ export class MetricsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * A list of metrics of a node
      */
     async listNodeMetrics(requestParameters: ListNodeMetricsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Metrics> {

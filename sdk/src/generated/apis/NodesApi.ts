@@ -69,6 +69,7 @@ export class NodesApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * Lookup a node in the cluster
      */
     async getNodeRaw(requestParameters: GetNodeRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<NodeInfo>> {
@@ -79,6 +80,7 @@ export class NodesApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * Lookup a node in the cluster
      */
     async getNode(requestParameters: GetNodeRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<NodeInfo> {
@@ -109,6 +111,7 @@ export class NodesApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * A list of nodes in the cluster
      */
     async listNodesRaw(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<NodeListItem>>> {
@@ -119,6 +122,7 @@ export class NodesApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * A list of nodes in the cluster
      */
     async listNodes(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<NodeListItem>> {

@@ -108,6 +108,7 @@ export class PluginsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * Get configurations of a plugin on the node
      */
     async getPluginConfigsRaw(requestParameters: GetPluginConfigsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<PluginConfigItem>>> {
@@ -118,6 +119,7 @@ export class PluginsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * Get configurations of a plugin on the node
      */
     async getPluginConfigs(requestParameters: GetPluginConfigsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<PluginConfigItem>> {
@@ -148,7 +150,7 @@ export class PluginsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Every plugin this server implements, per node, with whether it is active there.
+     * Every plugin this server implements, per node, with whether it is active there.  Required role: `viewer` (any user or app).
      * List all plugins in the cluster
      */
     async listAllPluginsRaw(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<NodePlugins>>> {
@@ -159,7 +161,7 @@ export class PluginsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Every plugin this server implements, per node, with whether it is active there.
+     * Every plugin this server implements, per node, with whether it is active there.  Required role: `viewer` (any user or app).
      * List all plugins in the cluster
      */
     async listAllPlugins(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<NodePlugins>> {
@@ -198,6 +200,7 @@ export class PluginsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * List all plugins on a node
      */
     async listNodePluginsRaw(requestParameters: ListNodePluginsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<Plugin>>> {
@@ -208,6 +211,7 @@ export class PluginsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * List all plugins on a node
      */
     async listNodePlugins(requestParameters: ListNodePluginsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<Plugin>> {
@@ -254,7 +258,7 @@ export class PluginsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Starts the plugin on that node at once; the state survives a restart. 409 `already_started` when it runs.
+     * Starts the plugin on that node at once; the state survives a restart. 409 `already_started` when it runs.  Required role: `administrator`.
      * Load a plugin
      */
     async loadPluginRaw(requestParameters: LoadPluginRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Ok>> {
@@ -265,7 +269,7 @@ export class PluginsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Starts the plugin on that node at once; the state survives a restart. 409 `already_started` when it runs.
+     * Starts the plugin on that node at once; the state survives a restart. 409 `already_started` when it runs.  Required role: `administrator`.
      * Load a plugin
      */
     async loadPlugin(requestParameters: LoadPluginRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Ok> {
@@ -312,7 +316,7 @@ export class PluginsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Stops the plugin on that node at once; the state survives a restart. 409 `not_started` when it is stopped; the API and dashboard plugins cannot be unloaded (409).
+     * Stops the plugin on that node at once; the state survives a restart. 409 `not_started` when it is stopped; the API and dashboard plugins cannot be unloaded (409).  Required role: `administrator`.
      * Unload a plugin
      */
     async unloadPluginRaw(requestParameters: UnloadPluginRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Ok>> {
@@ -323,7 +327,7 @@ export class PluginsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Stops the plugin on that node at once; the state survives a restart. 409 `not_started` when it is stopped; the API and dashboard plugins cannot be unloaded (409).
+     * Stops the plugin on that node at once; the state survives a restart. 409 `not_started` when it is stopped; the API and dashboard plugins cannot be unloaded (409).  Required role: `administrator`.
      * Unload a plugin
      */
     async unloadPlugin(requestParameters: UnloadPluginRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Ok> {
@@ -380,7 +384,7 @@ export class PluginsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Validates every value against its type, then applies them all at once (or none) and persists them.
+     * Validates every value against its type, then applies them all at once (or none) and persists them.  Required role: `administrator`.
      * Update configurations of a plugin on the node
      */
     async updatePluginConfigsRaw(requestParameters: UpdatePluginConfigsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Ok>> {
@@ -391,7 +395,7 @@ export class PluginsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Validates every value against its type, then applies them all at once (or none) and persists them.
+     * Validates every value against its type, then applies them all at once (or none) and persists them.  Required role: `administrator`.
      * Update configurations of a plugin on the node
      */
     async updatePluginConfigs(requestParameters: UpdatePluginConfigsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Ok> {

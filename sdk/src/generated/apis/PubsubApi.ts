@@ -89,7 +89,7 @@ export class PubsubApi extends runtime.BaseAPI {
     }
 
     /**
-     * Publishes one message per topic of the comma-separated `topic` (or `topics`). Answers `{\"code\": 0}` when published, `{\"code\": 115}` when a topic is not a valid topic name (empty, or with `+` or `#`); then nothing is published. 
+     * Publishes one message per topic of the comma-separated `topic` (or `topics`). Answers `{\"code\": 0}` when published, `{\"code\": 115}` when a topic is not a valid topic name (empty, or with `+` or `#`); then nothing is published.  Required role: `publisher` or `administrator`.
      * Publish a MQTT message
      */
     async mqttPublishRaw(requestParameters: MqttPublishRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<PubSubResult>> {
@@ -100,7 +100,7 @@ export class PubsubApi extends runtime.BaseAPI {
     }
 
     /**
-     * Publishes one message per topic of the comma-separated `topic` (or `topics`). Answers `{\"code\": 0}` when published, `{\"code\": 115}` when a topic is not a valid topic name (empty, or with `+` or `#`); then nothing is published. 
+     * Publishes one message per topic of the comma-separated `topic` (or `topics`). Answers `{\"code\": 0}` when published, `{\"code\": 115}` when a topic is not a valid topic name (empty, or with `+` or `#`); then nothing is published.  Required role: `publisher` or `administrator`.
      * Publish a MQTT message
      */
     async mqttPublish(requestParameters: MqttPublishRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<PubSubResult> {
@@ -141,7 +141,7 @@ export class PubsubApi extends runtime.BaseAPI {
     }
 
     /**
-     * Subscribes a connected client to each filter of the comma-separated `topic` (or `topics`), as if it had sent SUBSCRIBE. Answers `{\"code\": 0}` when done, `112` when the client is not online, `115` when a filter is invalid (nothing subscribed). 
+     * Subscribes a connected client to each filter of the comma-separated `topic` (or `topics`), as if it had sent SUBSCRIBE. Answers `{\"code\": 0}` when done, `112` when the client is not online, `115` when a filter is invalid (nothing subscribed).  Required role: `publisher` or `administrator`.
      * Subscribe a topic
      */
     async mqttSubscribeRaw(requestParameters: MqttSubscribeRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<PubSubResult>> {
@@ -152,7 +152,7 @@ export class PubsubApi extends runtime.BaseAPI {
     }
 
     /**
-     * Subscribes a connected client to each filter of the comma-separated `topic` (or `topics`), as if it had sent SUBSCRIBE. Answers `{\"code\": 0}` when done, `112` when the client is not online, `115` when a filter is invalid (nothing subscribed). 
+     * Subscribes a connected client to each filter of the comma-separated `topic` (or `topics`), as if it had sent SUBSCRIBE. Answers `{\"code\": 0}` when done, `112` when the client is not online, `115` when a filter is invalid (nothing subscribed).  Required role: `publisher` or `administrator`.
      * Subscribe a topic
      */
     async mqttSubscribe(requestParameters: MqttSubscribeRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<PubSubResult> {
@@ -193,7 +193,7 @@ export class PubsubApi extends runtime.BaseAPI {
     }
 
     /**
-     * Unsubscribes a connected client from the filters of `topic` (or `topics`). `{\"code\": 0}` done, `112` client not online, `115` invalid filter.
+     * Unsubscribes a connected client from the filters of `topic` (or `topics`). `{\"code\": 0}` done, `112` client not online, `115` invalid filter.  Required role: `publisher` or `administrator`.
      * Unsubscribe a topic
      */
     async mqttUnsubscribeRaw(requestParameters: MqttUnsubscribeRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<PubSubResult>> {
@@ -204,7 +204,7 @@ export class PubsubApi extends runtime.BaseAPI {
     }
 
     /**
-     * Unsubscribes a connected client from the filters of `topic` (or `topics`). `{\"code\": 0}` done, `112` client not online, `115` invalid filter.
+     * Unsubscribes a connected client from the filters of `topic` (or `topics`). `{\"code\": 0}` done, `112` client not online, `115` invalid filter.  Required role: `publisher` or `administrator`.
      * Unsubscribe a topic
      */
     async mqttUnsubscribe(requestParameters: MqttUnsubscribeRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<PubSubResult> {

@@ -74,7 +74,7 @@ export class RoutesApi extends runtime.BaseAPI {
     }
 
     /**
-     * Every topic filter with a subscriber, and the node that holds it, sorted by topic then node.
+     * Every topic filter with a subscriber, and the node that holds it, sorted by topic then node.  Required role: `viewer` (any user or app).
      * List routes
      */
     async listRoutesRaw(requestParameters: ListRoutesRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<RoutePage>> {
@@ -85,7 +85,7 @@ export class RoutesApi extends runtime.BaseAPI {
     }
 
     /**
-     * Every topic filter with a subscriber, and the node that holds it, sorted by topic then node.
+     * Every topic filter with a subscriber, and the node that holds it, sorted by topic then node.  Required role: `viewer` (any user or app).
      * List routes
      */
     async listRoutes(requestParameters: ListRoutesRequest = {}, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<RoutePage> {
@@ -124,7 +124,7 @@ export class RoutesApi extends runtime.BaseAPI {
     }
 
     /**
-     * Exact lookup of a topic filter (not wildcard matching). Encode `/` as `%2F`; a raw `/routes/a/b` also finds `a/b`.
+     * Exact lookup of a topic filter (not wildcard matching). Encode `/` as `%2F`; a raw `/routes/a/b` also finds `a/b`.  Required role: `viewer` (any user or app).
      * Lookup routes to a topic
      */
     async lookupRoutesRaw(requestParameters: LookupRoutesRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<Route>>> {
@@ -135,7 +135,7 @@ export class RoutesApi extends runtime.BaseAPI {
     }
 
     /**
-     * Exact lookup of a topic filter (not wildcard matching). Encode `/` as `%2F`; a raw `/routes/a/b` also finds `a/b`.
+     * Exact lookup of a topic filter (not wildcard matching). Encode `/` as `%2F`; a raw `/routes/a/b` also finds `a/b`.  Required role: `viewer` (any user or app).
      * Lookup routes to a topic
      */
     async lookupRoutes(requestParameters: LookupRoutesRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<Route>> {

@@ -93,6 +93,7 @@ export class SessionsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * A list of sessions on a node
      */
     async listNodeSessionsRaw(requestParameters: ListNodeSessionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<SessionPage>> {
@@ -103,6 +104,7 @@ export class SessionsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * A list of sessions on a node
      */
     async listNodeSessions(requestParameters: ListNodeSessionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<SessionPage> {
@@ -141,7 +143,7 @@ export class SessionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Sessions of every live node (connected clients, and persistent sessions of offline clients), sorted by node then client id.
+     * Sessions of every live node (connected clients, and persistent sessions of offline clients), sorted by node then client id.  Required role: `viewer` (any user or app).
      * A list of sessions in the cluster
      */
     async listSessionsRaw(requestParameters: ListSessionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<SessionPage>> {
@@ -152,7 +154,7 @@ export class SessionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Sessions of every live node (connected clients, and persistent sessions of offline clients), sorted by node then client id.
+     * Sessions of every live node (connected clients, and persistent sessions of offline clients), sorted by node then client id.  Required role: `viewer` (any user or app).
      * A list of sessions in the cluster
      */
     async listSessions(requestParameters: ListSessionsRequest = {}, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<SessionPage> {
@@ -199,6 +201,7 @@ export class SessionsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * Lookup a session on the node
      */
     async lookupNodeSessionRaw(requestParameters: LookupNodeSessionRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<Session>>> {
@@ -209,6 +212,7 @@ export class SessionsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * Lookup a session on the node
      */
     async lookupNodeSession(requestParameters: LookupNodeSessionRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<Session>> {
@@ -247,7 +251,7 @@ export class SessionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * The client\'s session on any node, as a list; empty when there is none.
+     * The client\'s session on any node, as a list; empty when there is none.  Required role: `viewer` (any user or app).
      * Lookup a session in the cluster
      */
     async lookupSessionRaw(requestParameters: LookupSessionRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<Session>>> {
@@ -258,7 +262,7 @@ export class SessionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * The client\'s session on any node, as a list; empty when there is none.
+     * The client\'s session on any node, as a list; empty when there is none.  Required role: `viewer` (any user or app).
      * Lookup a session in the cluster
      */
     async lookupSession(requestParameters: LookupSessionRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<Session>> {

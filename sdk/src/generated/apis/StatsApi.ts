@@ -61,6 +61,7 @@ export class StatsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * A list of stats of all nodes in the cluster
      */
     async listStatsRaw(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<NodeStats>>> {
@@ -71,6 +72,7 @@ export class StatsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * A list of stats of all nodes in the cluster
      */
     async listStats(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<NodeStats>> {
@@ -109,6 +111,7 @@ export class StatsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * A list of stats of a node
      */
     async lookupNodeStatsRaw(requestParameters: LookupNodeStatsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Stats>> {
@@ -119,6 +122,7 @@ export class StatsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * A list of stats of a node
      */
     async lookupNodeStats(requestParameters: LookupNodeStatsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Stats> {

@@ -93,6 +93,7 @@ export class SubscriptionsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * A list of subscriptions on a node
      */
     async listNodeSubscriptionsRaw(requestParameters: ListNodeSubscriptionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<SubscriptionPage>> {
@@ -103,6 +104,7 @@ export class SubscriptionsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * A list of subscriptions on a node
      */
     async listNodeSubscriptions(requestParameters: ListNodeSubscriptionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<SubscriptionPage> {
@@ -141,7 +143,7 @@ export class SubscriptionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Subscriptions of every live node, sorted by node, client id, then topic.
+     * Subscriptions of every live node, sorted by node, client id, then topic.  Required role: `viewer` (any user or app).
      * A list of subscriptions in the cluster
      */
     async listSubscriptionsRaw(requestParameters: ListSubscriptionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<SubscriptionPage>> {
@@ -152,7 +154,7 @@ export class SubscriptionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Subscriptions of every live node, sorted by node, client id, then topic.
+     * Subscriptions of every live node, sorted by node, client id, then topic.  Required role: `viewer` (any user or app).
      * A list of subscriptions in the cluster
      */
     async listSubscriptions(requestParameters: ListSubscriptionsRequest = {}, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<SubscriptionPage> {
@@ -191,6 +193,7 @@ export class SubscriptionsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * A list of subscriptions of a client
      */
     async lookupClientSubscriptionsRaw(requestParameters: LookupClientSubscriptionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<Subscription>>> {
@@ -201,6 +204,7 @@ export class SubscriptionsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * A list of subscriptions of a client
      */
     async lookupClientSubscriptions(requestParameters: LookupClientSubscriptionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<Subscription>> {
@@ -247,6 +251,7 @@ export class SubscriptionsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * A list of subscriptions of a client on the node
      */
     async lookupClientSubscriptionsWithNodeRaw(requestParameters: LookupClientSubscriptionsWithNodeRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<Subscription>>> {
@@ -257,6 +262,7 @@ export class SubscriptionsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * A list of subscriptions of a client on the node
      */
     async lookupClientSubscriptionsWithNode(requestParameters: LookupClientSubscriptionsWithNodeRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<Subscription>> {

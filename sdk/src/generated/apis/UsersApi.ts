@@ -106,7 +106,7 @@ export class UsersApi extends runtime.BaseAPI {
     }
 
     /**
-     * Checks a dashboard user\'s password. Needs no credentials; a wrong password and an unknown user get the same 401, in the same time.
+     * Checks a dashboard user\'s password. Needs no credentials; a wrong password and an unknown user get the same 401, in the same time.  Needs no credentials.
      * Authenticate an user
      */
     async authUserRaw(requestParameters: AuthUserRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Ok>> {
@@ -117,7 +117,7 @@ export class UsersApi extends runtime.BaseAPI {
     }
 
     /**
-     * Checks a dashboard user\'s password. Needs no credentials; a wrong password and an unknown user get the same 401, in the same time.
+     * Checks a dashboard user\'s password. Needs no credentials; a wrong password and an unknown user get the same 401, in the same time.  Needs no credentials.
      * Authenticate an user
      */
     async authUser(requestParameters: AuthUserRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Ok> {
@@ -166,7 +166,7 @@ export class UsersApi extends runtime.BaseAPI {
     }
 
     /**
-     * A wrong `old_pwd` is 400 (code 114) and changes nothing.
+     * A wrong `old_pwd` is 400 (code 114) and changes nothing.  Required role: `administrator`.
      * Change password for an user
      */
     async changePwdRaw(requestParameters: ChangePwdRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Ok>> {
@@ -177,7 +177,7 @@ export class UsersApi extends runtime.BaseAPI {
     }
 
     /**
-     * A wrong `old_pwd` is 400 (code 114) and changes nothing.
+     * A wrong `old_pwd` is 400 (code 114) and changes nothing.  Required role: `administrator`.
      * Change password for an user
      */
     async changePwd(requestParameters: ChangePwdRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Ok> {
@@ -218,7 +218,7 @@ export class UsersApi extends runtime.BaseAPI {
     }
 
     /**
-     * 409 when the user exists.
+     * 409 when the user exists.  Required role: `administrator`.
      * Create an user
      */
     async createUserRaw(requestParameters: CreateUserRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Ok>> {
@@ -229,7 +229,7 @@ export class UsersApi extends runtime.BaseAPI {
     }
 
     /**
-     * 409 when the user exists.
+     * 409 when the user exists.  Required role: `administrator`.
      * Create an user
      */
     async createUser(requestParameters: CreateUserRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Ok> {
@@ -268,7 +268,7 @@ export class UsersApi extends runtime.BaseAPI {
     }
 
     /**
-     * 409 for `admin` (code 106).
+     * 409 for `admin` (code 106).  Required role: `administrator`.
      * Delete an user
      */
     async deleteUserRaw(requestParameters: DeleteUserRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Ok>> {
@@ -279,7 +279,7 @@ export class UsersApi extends runtime.BaseAPI {
     }
 
     /**
-     * 409 for `admin` (code 106).
+     * 409 for `admin` (code 106).  Required role: `administrator`.
      * Delete an user
      */
     async deleteUser(requestParameters: DeleteUserRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Ok> {
@@ -310,6 +310,7 @@ export class UsersApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * List users
      */
     async listUsersRaw(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<User>>> {
@@ -320,6 +321,7 @@ export class UsersApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * List users
      */
     async listUsers(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<User>> {
@@ -368,7 +370,7 @@ export class UsersApi extends runtime.BaseAPI {
     }
 
     /**
-     * Changes the user\'s tags.
+     * Changes the user\'s tags and/or role (only the fields sent). The user `admin` stays `administrator`; another role for it is 409 (code 106).  Required role: `administrator`.
      * Update an user
      */
     async updateUserRaw(requestParameters: UpdateUserRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Ok>> {
@@ -379,7 +381,7 @@ export class UsersApi extends runtime.BaseAPI {
     }
 
     /**
-     * Changes the user\'s tags.
+     * Changes the user\'s tags and/or role (only the fields sent). The user `admin` stays `administrator`; another role for it is 409 (code 106).  Required role: `administrator`.
      * Update an user
      */
     async updateUser(requestParameters: UpdateUserRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Ok> {

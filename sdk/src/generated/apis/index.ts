@@ -3,6 +3,7 @@
 export * from './AlarmsApi.js';
 export * from './ApiApi.js';
 export * from './AppsApi.js';
+export * from './AuditApi.js';
 export * from './BannedApi.js';
 export * from './BrokersApi.js';
 export * from './ConfigsApi.js';

@@ -13,6 +13,14 @@
  */
 
 import { mapValues } from '../runtime.js';
+import type { Role } from './Role.js';
+import {
+    RoleFromJSON,
+    RoleFromJSONTyped,
+    RoleToJSON,
+    RoleToJSONTyped,
+} from './Role.js';
+
 /**
  * 
  * @export
@@ -49,7 +57,15 @@ export interface App {
      * @memberof App
      */
     expired?: number;
+    /**
+     * 
+     * @type {Role}
+     * @memberof App
+     */
+    role: Role;
 }
+
+
 
 /**
  * Check if a given object implements the App interface.
@@ -59,6 +75,7 @@ export function instanceOfApp(value: object): value is App {
     if (!('name' in value) || value['name'] === undefined) return false;
     if (!('desc' in value) || value['desc'] === undefined) return false;
     if (!('status' in value) || value['status'] === undefined) return false;
+    if (!('role' in value) || value['role'] === undefined) return false;
     return true;
 }
 
@@ -77,6 +94,7 @@ export function AppFromJSONTyped(json: any, ignoreDiscriminator: boolean): App {
         'desc': json['desc'],
         'status': json['status'],
         'expired': json['expired'] == null ? undefined : json['expired'],
+        'role': RoleFromJSON(json['role']),
     };
 }
 
@@ -96,6 +114,7 @@ export function AppToJSONTyped(value?: App | null, ignoreDiscriminator: boolean 
         'desc': value['desc'],
         'status': value['status'],
         'expired': value['expired'],
+        'role': RoleToJSON(value['role']),
     };
 }
 

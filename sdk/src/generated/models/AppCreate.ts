@@ -13,6 +13,14 @@
  */
 
 import { mapValues } from '../runtime.js';
+import type { Role } from './Role.js';
+import {
+    RoleFromJSON,
+    RoleFromJSONTyped,
+    RoleToJSON,
+    RoleToJSONTyped,
+} from './Role.js';
+
 /**
  * 
  * @export
@@ -55,7 +63,15 @@ export interface AppCreate {
      * @memberof AppCreate
      */
     secret?: string;
+    /**
+     * At most the caller's own role (403 above it); `administrator` when absent, as in EMQX v5.
+     * @type {Role}
+     * @memberof AppCreate
+     */
+    role?: Role;
 }
+
+
 
 /**
  * Check if a given object implements the AppCreate interface.
@@ -81,6 +97,7 @@ export function AppCreateFromJSONTyped(json: any, ignoreDiscriminator: boolean):
         'status': json['status'] == null ? undefined : json['status'],
         'expired': json['expired'] == null ? undefined : json['expired'],
         'secret': json['secret'] == null ? undefined : json['secret'],
+        'role': json['role'] == null ? undefined : RoleFromJSON(json['role']),
     };
 }
 
@@ -101,6 +118,7 @@ export function AppCreateToJSONTyped(value?: AppCreate | null, ignoreDiscriminat
         'status': value['status'],
         'expired': value['expired'],
         'secret': value['secret'],
+        'role': RoleToJSON(value['role']),
     };
 }
 

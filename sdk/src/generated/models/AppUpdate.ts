@@ -13,6 +13,14 @@
  */
 
 import { mapValues } from '../runtime.js';
+import type { Role } from './Role.js';
+import {
+    RoleFromJSON,
+    RoleFromJSONTyped,
+    RoleToJSON,
+    RoleToJSONTyped,
+} from './Role.js';
+
 /**
  * Only the fields sent change.
  * @export
@@ -43,7 +51,15 @@ export interface AppUpdate {
      * @memberof AppUpdate
      */
     expired?: number | null;
+    /**
+     * At most the caller's own role (403 above it).
+     * @type {Role}
+     * @memberof AppUpdate
+     */
+    role?: Role;
 }
+
+
 
 /**
  * Check if a given object implements the AppUpdate interface.
@@ -66,6 +82,7 @@ export function AppUpdateFromJSONTyped(json: any, ignoreDiscriminator: boolean):
         'desc': json['desc'] == null ? undefined : json['desc'],
         'status': json['status'] == null ? undefined : json['status'],
         'expired': json['expired'] === undefined ? undefined : json['expired'] === null ? null : json['expired'],
+        'role': json['role'] == null ? undefined : RoleFromJSON(json['role']),
     };
 }
 
@@ -84,6 +101,7 @@ export function AppUpdateToJSONTyped(value?: AppUpdate | null, ignoreDiscriminat
         'desc': value['desc'],
         'status': value['status'],
         'expired': value['expired'],
+        'role': RoleToJSON(value['role']),
     };
 }
 

@@ -13,6 +13,14 @@
  */
 
 import { mapValues } from '../runtime.js';
+import type { Role } from './Role.js';
+import {
+    RoleFromJSON,
+    RoleFromJSONTyped,
+    RoleToJSON,
+    RoleToJSONTyped,
+} from './Role.js';
+
 /**
  * The created app with its secret, shown only in this answer.
  * @export
@@ -55,7 +63,15 @@ export interface AppWithSecret {
      * @memberof AppWithSecret
      */
     secret: string;
+    /**
+     * 
+     * @type {Role}
+     * @memberof AppWithSecret
+     */
+    role: Role;
 }
+
+
 
 /**
  * Check if a given object implements the AppWithSecret interface.
@@ -66,6 +82,7 @@ export function instanceOfAppWithSecret(value: object): value is AppWithSecret {
     if (!('desc' in value) || value['desc'] === undefined) return false;
     if (!('status' in value) || value['status'] === undefined) return false;
     if (!('secret' in value) || value['secret'] === undefined) return false;
+    if (!('role' in value) || value['role'] === undefined) return false;
     return true;
 }
 
@@ -85,6 +102,7 @@ export function AppWithSecretFromJSONTyped(json: any, ignoreDiscriminator: boole
         'status': json['status'],
         'expired': json['expired'] == null ? undefined : json['expired'],
         'secret': json['secret'],
+        'role': RoleFromJSON(json['role']),
     };
 }
 
@@ -105,6 +123,7 @@ export function AppWithSecretToJSONTyped(value?: AppWithSecret | null, ignoreDis
         'status': value['status'],
         'expired': value['expired'],
         'secret': value['secret'],
+        'role': RoleToJSON(value['role']),
     };
 }
 

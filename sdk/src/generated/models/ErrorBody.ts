@@ -52,7 +52,8 @@ export const ErrorBodyCodeEnum = {
     NUMBER_112: 112,
     NUMBER_113: 113,
     NUMBER_114: 114,
-    NUMBER_115: 115
+    NUMBER_115: 115,
+    NUMBER_116: 116
 } as const;
 export type ErrorBodyCodeEnum = typeof ErrorBodyCodeEnum[keyof typeof ErrorBodyCodeEnum];
 

@@ -13,6 +13,14 @@
  */
 
 import { mapValues } from '../runtime.js';
+import type { Role } from './Role.js';
+import {
+    RoleFromJSON,
+    RoleFromJSONTyped,
+    RoleToJSON,
+    RoleToJSONTyped,
+} from './Role.js';
+
 /**
  * 
  * @export
@@ -26,12 +34,20 @@ export interface User {
      */
     username: string;
     /**
-     * 
+     * Free text, stored and returned as given; it grants nothing (`role` does).
      * @type {string}
      * @memberof User
      */
     tags: string;
+    /**
+     * 
+     * @type {Role}
+     * @memberof User
+     */
+    role: Role;
 }
+
+
 
 /**
  * Check if a given object implements the User interface.
@@ -39,6 +55,7 @@ export interface User {
 export function instanceOfUser(value: object): value is User {
     if (!('username' in value) || value['username'] === undefined) return false;
     if (!('tags' in value) || value['tags'] === undefined) return false;
+    if (!('role' in value) || value['role'] === undefined) return false;
     return true;
 }
 
@@ -54,6 +71,7 @@ export function UserFromJSONTyped(json: any, ignoreDiscriminator: boolean): User
         
         'username': json['username'],
         'tags': json['tags'],
+        'role': RoleFromJSON(json['role']),
     };
 }
 
@@ -70,6 +88,7 @@ export function UserToJSONTyped(value?: User | null, ignoreDiscriminator: boolea
         
         'username': value['username'],
         'tags': value['tags'],
+        'role': RoleToJSON(value['role']),
     };
 }
 

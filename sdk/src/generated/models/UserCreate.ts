@@ -13,6 +13,14 @@
  */
 
 import { mapValues } from '../runtime.js';
+import type { Role } from './Role.js';
+import {
+    RoleFromJSON,
+    RoleFromJSONTyped,
+    RoleToJSON,
+    RoleToJSONTyped,
+} from './Role.js';
+
 /**
  * 
  * @export
@@ -37,7 +45,15 @@ export interface UserCreate {
      * @memberof UserCreate
      */
     tags?: string;
+    /**
+     * At most the caller's own role (403 above it); `administrator` when absent, as in EMQX v5.
+     * @type {Role}
+     * @memberof UserCreate
+     */
+    role?: Role;
 }
+
+
 
 /**
  * Check if a given object implements the UserCreate interface.
@@ -61,6 +77,7 @@ export function UserCreateFromJSONTyped(json: any, ignoreDiscriminator: boolean)
         'username': json['username'],
         'password': json['password'],
         'tags': json['tags'] == null ? undefined : json['tags'],
+        'role': json['role'] == null ? undefined : RoleFromJSON(json['role']),
     };
 }
 
@@ -78,6 +95,7 @@ export function UserCreateToJSONTyped(value?: UserCreate | null, ignoreDiscrimin
         'username': value['username'],
         'password': value['password'],
         'tags': value['tags'],
+        'role': RoleToJSON(value['role']),
     };
 }
 

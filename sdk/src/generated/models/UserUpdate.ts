@@ -13,8 +13,16 @@
  */
 
 import { mapValues } from '../runtime.js';
+import type { Role } from './Role.js';
+import {
+    RoleFromJSON,
+    RoleFromJSONTyped,
+    RoleToJSON,
+    RoleToJSONTyped,
+} from './Role.js';
+
 /**
- * 
+ * Only the fields sent change (the seed sends `tags`).
  * @export
  * @interface UserUpdate
  */
@@ -24,14 +32,21 @@ export interface UserUpdate {
      * @type {string}
      * @memberof UserUpdate
      */
-    tags: string;
+    tags?: string;
+    /**
+     * At most the caller's own role (403 above it). The user `admin` stays `administrator` (409 code 106 otherwise).
+     * @type {Role}
+     * @memberof UserUpdate
+     */
+    role?: Role;
 }
+
+
 
 /**
  * Check if a given object implements the UserUpdate interface.
  */
 export function instanceOfUserUpdate(value: object): value is UserUpdate {
-    if (!('tags' in value) || value['tags'] === undefined) return false;
     return true;
 }
 
@@ -45,7 +60,8 @@ export function UserUpdateFromJSONTyped(json: any, ignoreDiscriminator: boolean)
     }
     return {
         
-        'tags': json['tags'],
+        'tags': json['tags'] == null ? undefined : json['tags'],
+        'role': json['role'] == null ? undefined : RoleFromJSON(json['role']),
     };
 }
 
@@ -61,6 +77,7 @@ export function UserUpdateToJSONTyped(value?: UserUpdate | null, ignoreDiscrimin
     return {
         
         'tags': value['tags'],
+        'role': RoleToJSON(value['role']),
     };
 }
 
