@@ -12,7 +12,7 @@ test('apps: create shows the secret once; the app authenticates until disabled o
   assert.ok(secret.length >= 16)
   const as = { user: 'script', pass: secret }
   assert.equal((await n.api('GET', '/brokers', { auth: as })).status, 200)
-  assert.deepEqual((await n.api('GET', '/apps/script')).body, { app_id: 'script', name: 'Nightly', desc: 'reads', status: true })
+  assert.deepEqual((await n.api('GET', '/apps/script')).body, { app_id: 'script', name: 'Nightly', desc: 'reads', status: true, role: 'administrator' })
   assert.deepEqual((await n.api('GET', '/apps')).body.map((a: any) => a.secret), [undefined])
   assert.equal((await n.api('POST', '/apps', { body: { app_id: 'script' } })).status, 409)
   assert.equal((await n.api('PUT', '/apps/script', { body: { status: false } })).status, 200)
@@ -38,7 +38,7 @@ test('users: create, list without passwords, update tags, change password, auth,
   assert.deepEqual(await alarmIds(), ['default_admin_password'])
   assert.equal((await n.api('POST', '/users', { body: { username: 'ops', password: 'pw-1', tags: 'viewer' } })).status, 200)
   assert.equal((await n.api('POST', '/users', { body: { username: 'ops', password: 'other' } })).status, 409)
-  assert.deepEqual((await n.api('GET', '/users')).body, [{ username: 'admin', tags: 'administrator' }, { username: 'ops', tags: 'viewer' }])
+  assert.deepEqual((await n.api('GET', '/users')).body, [{ username: 'admin', tags: 'administrator', role: 'administrator' }, { username: 'ops', tags: 'viewer', role: 'administrator' }])
   assert.equal((await n.api('PUT', '/users/ops', { body: { tags: 'admin' } })).status, 200)
   assert.equal((await n.api('PUT', '/users/ghost', { body: { tags: 'x' } })).status, 404)
   assert.equal((await n.api('POST', '/auth', { auth: null, body: { username: 'ops', password: 'pw-1' } })).status, 200)

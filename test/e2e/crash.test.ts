@@ -48,7 +48,7 @@ for (const store of processStores('crash')) {
     }
     for (const a of apps) {
       const i = a.app_id.slice('app-'.length)
-      assert.deepEqual(a, { app_id: `app-${i}`, name: `name-${i}`, desc: 'd'.repeat(200), status: true }, 'a record is whole')
+      assert.deepEqual(a, { app_id: `app-${i}`, name: `name-${i}`, desc: 'd'.repeat(200), status: true, role: 'administrator' }, 'a record is whole')
     }
     const bans = (await call(p, 'GET', '/banned')).body.items as Array<{ who: string, reason: string }>
     const banned = new Set(bans.map(b => b.who))
