@@ -1477,7 +1477,9 @@ export interface components {
             };
             /**
              * @description The request body as received, with secrets replaced by `"******"`: every key named or containing `password`
-             *     or `secret` (`password`, `secret`, `old_pwd`, `new_pwd` too), at any depth; null when there was none.
+             *     or `secret` (`password`, `secret`, `old_pwd`, `new_pwd` too), at any depth. Strings longer than 1024
+             *     characters (a published payload) are cut, and objects and arrays keep their first 100 entries. Null when there
+             *     was none, or when the call was refused before its body was read (401, 403).
              */
             body: unknown;
             /** @description The HTTP status of the answer. */

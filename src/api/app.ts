@@ -19,7 +19,7 @@ import type { Ctx } from './types.js'
 import { LoopShare, type LoopShareOptions } from './loop-share.js'
 import { loadSpec } from './spec.js'
 import { swaggerUi } from './swagger.js'
-import { auditTrail } from './audit.js'
+import { auditTrail, captureBody } from './audit.js'
 import { noEscalation, requireRole } from './roles.js'
 
 export const API_BASE = '/api/v3'
@@ -62,7 +62,7 @@ export function createApp (ctx: Ctx, opts: AppOptions): express.Express {
 
   const limiter = new AuthLimiter(opts.authLimit)
   app.use(API_BASE, canonicalPath, auditTrail(ctx.audit), requireAuth(ctx, limiter), requireRole, requireJson)
-  app.use(API_BASE, express.json({ limit: opts.bodyLimit, type: () => true, strict: false }))
+  app.use(API_BASE, express.json({ limit: opts.bodyLimit, type: () => true, strict: false }), captureBody)
   app.use(OpenApiValidator.middleware({
     apiSpec: loadSpec() as never,
     validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false },

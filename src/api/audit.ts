@@ -4,7 +4,7 @@
  */
 import type { NextFunction, Request, Response } from 'express'
 import type { OperationEntry } from '../../generated/operations.js'
-import type { AuditEvent } from '../services/audit.js'
+import { redact, type AuditEvent } from '../services/audit.js'
 import { parseBasic, type Principal } from './auth.js'
 
 const MUTATING = new Set(['POST', 'PUT', 'DELETE'])
@@ -30,10 +30,20 @@ export function auditEvent (req: Request, res: Response): AuditEvent | null {
     method: op.method,
     operation: op.operationId,
     pathParams: (res.locals.pathParams as Record<string, string> | undefined) ?? {},
-    // only a body express.json parsed (a request refused before that has none here)
-    body: req.body === undefined ? null : req.body as unknown,
+    // the body as it came (captureBody); a request refused before it was read has none
+    body: res.locals.auditBody ?? null,
     status
   }
+}
+
+/**
+ * Right after the body is parsed: a redacted copy of it as the client sent it (request validation
+ * fills in the spec's defaults in place afterwards).
+ */
+export function captureBody (req: Request, res: Response, next: NextFunction): void {
+  const op = res.locals.operation as OperationEntry | undefined
+  if (op !== undefined && (MUTATING.has(op.method) || op.operationId === 'auth_user')) res.locals.auditBody = redact(req.body)
+  next()
 }
 
 export function auditTrail (sink: AuditSink) {

@@ -170,11 +170,13 @@ test('migration, embedded store: users and apps written before roles become admi
   db.prepare('INSERT INTO apps VALUES (?, ?, ?, ?, ?, ?)').run('old-app', 'Old', 'from before roles', 1, null, await hashSecret('old-app-secret'))
   db.close()
 
-  const first = await startTestNode(t, {}, { dataDir })
+  // the embedded store whatever TEST_STORE says: it is the one written by the old shape here
+  const embedded = { MONGODB_URL: '' }
+  const first = await startTestNode(t, embedded, { dataDir })
   await assertMigrated(first)
   assert.equal((await first.api('PUT', '/users/old-ops', { body: { role: 'publisher' } })).status, 200)
   await first.node.close()
-  const again = await startTestNode(t, {}, { dataDir })
+  const again = await startTestNode(t, embedded, { dataDir })
   assert.equal((await again.api('GET', '/users')).body[2].role, 'publisher', 'a migrated store is not migrated again')
 })
 
