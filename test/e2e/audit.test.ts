@@ -6,8 +6,18 @@ import assert from 'node:assert/strict'
 import { startTestNode, eventually, type TestNode } from '../helpers.js'
 
 interface Entry {
-  time: string, timestamp: number, node: string, event: string, actor: string, role: string, source_ip: string,
-  method: string, operation: string, path_params: Record<string, string>, body: any, status: number
+  time: string,
+  timestamp: number,
+  node: string,
+  event: string,
+  actor: string,
+  role: string,
+  source_ip: string,
+  method: string,
+  operation: string,
+  path_params: Record<string, string>,
+  body: any,
+  status: number
 }
 
 /** The entries once `n` of them match (records are written just after each answer). */

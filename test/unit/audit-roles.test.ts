@@ -9,8 +9,15 @@ import { operations, type OperationEntry } from '../../generated/operations.js'
 import type { AuditRecord, Store } from '../../src/store/store.js'
 
 const event = (n: number): AuditEvent => ({
-  event: 'request', actor: 'admin', role: 'administrator', sourceIp: '127.0.0.1', method: 'POST',
-  operation: 'create_user', pathParams: {}, body: { n, password: 'p' }, status: 200
+  event: 'request',
+  actor: 'admin',
+  role: 'administrator',
+  sourceIp: '127.0.0.1',
+  method: 'POST',
+  operation: 'create_user',
+  pathParams: {},
+  body: { n, password: 'p' },
+  status: 200
 })
 
 /** A Store whose audit repo is the given functions (nothing else is used by AuditLog). */
