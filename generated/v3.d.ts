@@ -935,9 +935,11 @@ export interface paths {
          * List audit log entries
          * @description Not in EMQ X 3.0 (EMQX v5 Enterprise has an audit log; the filters here are this server's). Every POST, PUT
          *     and DELETE call and every failed login, newest first, with secrets redacted. The log is kept in the store, so a
-         *     cluster has one log, written by every node. It holds at most `audit.max_records` entries (hot config, default
-         *     100000); the oldest are dropped beyond it. Entries are written just after the answer is sent, so a call shows
-         *     up a moment later; a failed write is logged and never fails the call.
+         *     cluster has one log, written by every node (ordered by the nodes' clocks). It holds at most `audit.max_records`
+         *     entries (hot config, default 100000; set it with `PUT /configs/emqx`, which reaches every node: a node set apart
+         *     trims the shared log to its own value); the oldest are dropped beyond it, checked at most once a second. Entries are written just after the answer is sent, so a call shows
+         *     up a moment later. A full write queue (10,000 entries per node) or a failed write drops the entry: it is logged,
+         *     counted in `GET /metrics` (`audit/dropped`, `audit/failed`), and never fails or slows the call.
          */
         get: operations["list_audit"];
         put?: never;
@@ -1235,6 +1237,10 @@ export interface components {
             "messages/qos2/sent": number;
             "messages/received": number;
             "messages/retained": number;
+            /** @description Not in EMQ X. Audit log entries (`GET /audit`) this node dropped because its write queue was full. */
+            "audit/dropped"?: number;
+            /** @description Not in EMQ X. Audit log entries this node could not write to the store (each failure is also logged). */
+            "audit/failed"?: number;
             "messages/sent": number;
             "packets/auth": number;
             "packets/connack": number;

@@ -258,7 +258,8 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
     settings,
     version: VERSION,
     startedAt,
-    httpListeners: () => server ? [httpListener(server, config.apiPort, httpConns)] : []
+    httpListeners: () => server ? [httpListener(server, config.apiPort, httpConns)] : [],
+    auditCounts: () => audit.stats()
   })
   const joined = clustering?.attach(local, broker, mqtt.storedSessions)
   const cluster = joined?.cluster ?? new SingleNodeCluster(local)

@@ -25,6 +25,8 @@ export interface LocalNodeDeps {
   startedAt: number
   /** extra listeners outside the broker (the management API itself) */
   httpListeners: () => ListenerWire[]
+  /** audit log entries this node dropped (queue full) or failed to write */
+  auditCounts?: () => { dropped: number, failed: number }
 }
 
 export class LocalNode implements NodeApi {
@@ -148,7 +150,9 @@ export class LocalNode implements NodeApi {
   }
 
   async metrics (): Promise<MetricsWire> {
-    return this.d.broker.metrics.all() as MetricsWire
+    const audit = this.d.auditCounts?.()
+    const all = this.d.broker.metrics.all() as MetricsWire
+    return audit === undefined ? all : { ...all, 'audit/dropped': audit.dropped, 'audit/failed': audit.failed }
   }
 
   async stats (): Promise<StatsWire> {

@@ -3,7 +3,12 @@
 // filters and paging; the size bound (audit.max_records).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startTestNode, eventually, type TestNode } from '../helpers.js'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { SQLITE_FILE } from '../../src/store/sqlite.js'
+import { startTestNode, eventually, testStore, type TestNode } from '../helpers.js'
 
 interface Entry {
   time: string,
@@ -153,6 +158,9 @@ test('the log keeps at most audit.max_records entries (hot config), dropping the
     return r.body.meta.count === 5 && r.body.items[0]?.body?.who === 'c11' ? r.body.items as Entry[] : null
   }, 5000)
   assert.deepEqual(kept.map(e => e.body.who), ['c11', 'c10', 'c9', 'c8', 'c7'])
+  // nothing was dropped or failed on the way, and GET /metrics says so
+  const metrics = (await n.api('GET', `/nodes/${n.nodeName}/metrics`)).body
+  assert.deepEqual([metrics['audit/dropped'], metrics['audit/failed']], [0, 0])
 })
 
 test('behind a trusted proxy the source address is X-Forwarded-For\'s right-most entry; without TRUST_PROXY the header is ignored', async (t) => {
@@ -163,4 +171,23 @@ test('behind a trusted proxy the source address is X-Forwarded-For\'s right-most
   }
   assert.equal((await entries(proxied, '', 1))[0]?.source_ip, '10.1.2.3')
   assert.equal((await entries(direct, '', 1))[0]?.source_ip, '127.0.0.1')
+})
+
+test('a failing audit write never fails the call: the call answers, the failure is counted in GET /metrics', async (t) => {
+  if (testStore === 'mongo') return t.skip('breaks the embedded store\'s file on purpose')
+  const dataDir = mkdtempSync(join(tmpdir(), 'emqx-api-audit-'))
+  t.after(() => { rmSync(dataDir, { recursive: true, force: true }) })
+  const n = await startTestNode(t, {}, { dataDir })
+  // another connection renames the table away under the running node: every audit write now fails
+  const db = new Database(join(dataDir, SQLITE_FILE))
+  db.exec('ALTER TABLE audit RENAME TO audit_gone')
+  db.close()
+  assert.equal((await n.api('POST', '/banned', { body: { who: 'c1', as: 'client_id' } })).status, 200)
+  assert.equal((await n.api('DELETE', '/banned/c1?as=client_id')).status, 200)
+  const failed = await eventually(async () => {
+    const m = (await n.api('GET', `/nodes/${n.nodeName}/metrics`)).body
+    return m['audit/failed'] >= 2 ? m['audit/failed'] as number : null
+  })
+  assert.equal(failed, 2)
+  assert.equal((await n.api('GET', '/banned')).body.meta.count, 0, 'the calls themselves took effect')
 })

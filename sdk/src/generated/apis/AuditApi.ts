@@ -90,7 +90,7 @@ export class AuditApi extends runtime.BaseAPI {
     }
 
     /**
-     * Not in EMQ X 3.0 (EMQX v5 Enterprise has an audit log; the filters here are this server\'s). Every POST, PUT and DELETE call and every failed login, newest first, with secrets redacted. The log is kept in the store, so a cluster has one log, written by every node. It holds at most `audit.max_records` entries (hot config, default 100000); the oldest are dropped beyond it. Entries are written just after the answer is sent, so a call shows up a moment later; a failed write is logged and never fails the call.  Required role: `administrator`.
+     * Not in EMQ X 3.0 (EMQX v5 Enterprise has an audit log; the filters here are this server\'s). Every POST, PUT and DELETE call and every failed login, newest first, with secrets redacted. The log is kept in the store, so a cluster has one log, written by every node (ordered by the nodes\' clocks). It holds at most `audit.max_records` entries (hot config, default 100000; set it with `PUT /configs/emqx`, which reaches every node: a node set apart trims the shared log to its own value); the oldest are dropped beyond it, checked at most once a second. Entries are written just after the answer is sent, so a call shows up a moment later. A full write queue (10,000 entries per node) or a failed write drops the entry: it is logged, counted in `GET /metrics` (`audit/dropped`, `audit/failed`), and never fails or slows the call.  Required role: `administrator`.
      * List audit log entries
      */
     async listAuditRaw(requestParameters: ListAuditRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<AuditPage>> {
@@ -101,7 +101,7 @@ export class AuditApi extends runtime.BaseAPI {
     }
 
     /**
-     * Not in EMQ X 3.0 (EMQX v5 Enterprise has an audit log; the filters here are this server\'s). Every POST, PUT and DELETE call and every failed login, newest first, with secrets redacted. The log is kept in the store, so a cluster has one log, written by every node. It holds at most `audit.max_records` entries (hot config, default 100000); the oldest are dropped beyond it. Entries are written just after the answer is sent, so a call shows up a moment later; a failed write is logged and never fails the call.  Required role: `administrator`.
+     * Not in EMQ X 3.0 (EMQX v5 Enterprise has an audit log; the filters here are this server\'s). Every POST, PUT and DELETE call and every failed login, newest first, with secrets redacted. The log is kept in the store, so a cluster has one log, written by every node (ordered by the nodes\' clocks). It holds at most `audit.max_records` entries (hot config, default 100000; set it with `PUT /configs/emqx`, which reaches every node: a node set apart trims the shared log to its own value); the oldest are dropped beyond it, checked at most once a second. Entries are written just after the answer is sent, so a call shows up a moment later. A full write queue (10,000 entries per node) or a failed write drops the entry: it is logged, counted in `GET /metrics` (`audit/dropped`, `audit/failed`), and never fails or slows the call.  Required role: `administrator`.
      * List audit log entries
      */
     async listAudit(requestParameters: ListAuditRequest = {}, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<AuditPage> {

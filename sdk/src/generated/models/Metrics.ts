@@ -110,6 +110,18 @@ export interface Metrics {
      */
     messages_retained: number;
     /**
+     * Not in EMQ X. Audit log entries (`GET /audit`) this node dropped because its write queue was full.
+     * @type {number}
+     * @memberof Metrics
+     */
+    audit_dropped?: number;
+    /**
+     * Not in EMQ X. Audit log entries this node could not write to the store (each failure is also logged).
+     * @type {number}
+     * @memberof Metrics
+     */
+    audit_failed?: number;
+    /**
      * 
      * @type {number}
      * @memberof Metrics
@@ -354,6 +366,8 @@ export function MetricsFromJSONTyped(json: any, ignoreDiscriminator: boolean): M
         'messages_qos2_sent': json['messages/qos2/sent'],
         'messages_received': json['messages/received'],
         'messages_retained': json['messages/retained'],
+        'audit_dropped': json['audit/dropped'] == null ? undefined : json['audit/dropped'],
+        'audit_failed': json['audit/failed'] == null ? undefined : json['audit/failed'],
         'messages_sent': json['messages/sent'],
         'packets_auth': json['packets/auth'],
         'packets_connack': json['packets/connack'],
@@ -411,6 +425,8 @@ export function MetricsToJSONTyped(value?: Metrics | null, ignoreDiscriminator: 
         'messages/qos2/sent': value['messages_qos2_sent'],
         'messages/received': value['messages_received'],
         'messages/retained': value['messages_retained'],
+        'audit/dropped': value['audit_dropped'],
+        'audit/failed': value['audit_failed'],
         'messages/sent': value['messages_sent'],
         'packets/auth': value['packets_auth'],
         'packets/connack': value['packets_connack'],
