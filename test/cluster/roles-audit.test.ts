@@ -2,7 +2,7 @@
 // node, and every node's audit entries are one log (issue 17).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { eventually } from '../helpers.js'
+import { eventually } from '../support/wait.js'
 import { call, type Proc } from '../process.js'
 import { SKIP, startCluster } from './harness.js'
 

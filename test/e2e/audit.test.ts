@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { SQLITE_FILE } from '../../src/store/sqlite.js'
-import { startTestNode, eventually, testStore, type TestNode } from '../helpers.js'
+import { startTestNode, testStore, type TestNode } from '../helpers.js'
+import { eventually } from '../support/wait.js'
 
 interface Entry {
   time: string,

@@ -11,6 +11,7 @@ import { operations, type OperationEntry, type Role } from '../../generated/oper
 import { SQLITE_FILE } from '../../src/store/sqlite.js'
 import { hashSecret } from '../../src/services/secrets.js'
 import { startTestNode, type TestNode } from '../helpers.js'
+import { eventually } from '../support/wait.js'
 
 const ROLES: Role[] = ['viewer', 'publisher', 'administrator']
 const RANK: Record<Role, number> = { viewer: 0, publisher: 1, administrator: 2 }
@@ -87,8 +88,7 @@ test('a viewer reads, a publisher also publishes and subscribes on behalf of cli
   const anon = (await n.api('GET', `/nodes/${n.nodeName}/configs`)).body.find((c: { key: string }) => c.key === 'mqtt.allow_anonymous')
   assert.equal(anon.value, 'true')
   assert.deepEqual((await n.api('GET', '/connections/watcher')).body.length, 1)
-  const deadline = Date.now() + 3000
-  while (got.length === 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
+  await eventually(() => got.length > 0)
   assert.deepEqual(got, ['from publisher'])
 })
 
