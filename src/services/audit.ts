@@ -51,6 +51,11 @@ export interface AuditOptions {
   batch?: number
   /** least time between two trims (default 1000 ms) */
   trimEveryMs?: number
+  /**
+   * how long the first queued record waits for others to share its write (default 20 ms): the
+   * embedded store's write is an fsync on the event loop, so at most ~50 a second however busy
+   */
+  flushDelayMs?: number
 }
 
 export class AuditLog {
@@ -59,6 +64,7 @@ export class AuditLog {
   readonly #queueMax: number
   readonly #batch: number
   readonly #trimEveryMs: number
+  readonly #flushDelayMs: number
   #seq = 0
   #flushing: Promise<void> | null = null
   #lastTrim = 0
@@ -78,6 +84,7 @@ export class AuditLog {
     this.#queueMax = opts.queueMax ?? 10000
     this.#batch = opts.batch ?? 500
     this.#trimEveryMs = opts.trimEveryMs ?? 1000
+    this.#flushDelayMs = opts.flushDelayMs ?? 20
   }
 
   /** Queues one record; never throws and never waits. */
@@ -115,8 +122,8 @@ export class AuditLog {
   }
 
   async #flush (): Promise<void> {
-    // after the answer: the request that queued the first record has finished its turn
-    await new Promise(resolve => setImmediate(resolve))
+    // after the answer, and together with what the next few ms bring
+    await new Promise(resolve => setTimeout(resolve, this.#flushDelayMs))
     try {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0, this.#batch)

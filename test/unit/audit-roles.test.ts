@@ -69,6 +69,17 @@ test('record() queues and returns at once; the batch is written after, redacted,
   assert.deepEqual(audit.stats(), { queued: 0, written: 5, dropped: 0, failed: 0 })
 })
 
+test('records queued close together share one store write', async () => {
+  const batches: number[] = []
+  const audit = new AuditLog(storeWith({ append: async (rs) => { batches.push(rs.length) } }), 'n', () => 100, pino({ level: 'silent' }))
+  for (let i = 0; i < 3; i++) {
+    audit.record(event(i))
+    await new Promise(resolve => setImmediate(resolve))
+  }
+  await audit.drain()
+  assert.deepEqual(batches, [3])
+})
+
 test('a failing store: the records are dropped, logged and counted; record() still never throws', async () => {
   const { log, lines } = recordingLog()
   const audit = new AuditLog(storeWith({ append: async () => { throw new Error('disk on fire') } }), 'n', () => 100, log)
@@ -82,10 +93,9 @@ test('the queue is bounded: while the store is stuck, records beyond it are drop
   let release: () => void = () => {}
   const stuck = new Promise<void>(resolve => { release = resolve })
   const { log, lines } = recordingLog()
-  const audit = new AuditLog(storeWith({ append: async () => { await stuck } }), 'n', () => 100, log, { queueMax: 3, batch: 1 })
+  const audit = new AuditLog(storeWith({ append: async () => { await stuck } }), 'n', () => 100, log, { queueMax: 3, batch: 1, flushDelayMs: 0 })
   audit.record(event(0))
-  await new Promise(resolve => setImmediate(resolve))
-  await new Promise(resolve => setImmediate(resolve))
+  await new Promise(resolve => setTimeout(resolve, 5))
   // one batch is in the store's hands; three wait; the rest are dropped
   for (let i = 1; i <= 6; i++) audit.record(event(i))
   assert.equal(audit.stats().queued, 3)
