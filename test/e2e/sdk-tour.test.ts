@@ -7,7 +7,7 @@ import { startTestNode } from '../helpers.js'
 import { nextMessage } from '../support/mqtt.js'
 import { eventually } from '../support/wait.js'
 
-test('a tour of all 56 operations through the SDK', async (t) => {
+test('a tour of all 57 operations through the SDK', async (t) => {
   const n = await startTestNode(t)
   const sdk = createClient({ baseUrl: n.base, username: 'admin', password: 'public' })
   const node = n.nodeName
@@ -88,18 +88,24 @@ test('a tour of all 56 operations through the SDK', async (t) => {
   assert.equal((await c(sdk.apps.lookupApp({ appid: 'tour-app' }))).desc, 'toured')
   assert.equal(await c(sdk.apps.delApp({ appid: 'tour-app' })), 'ok')
 
-  assert.equal(await c(sdk.users.createUser({ body: { username: 'guide', password: 'pw' } })), 'ok')
+  assert.equal(await c(sdk.users.createUser({ body: { username: 'guide', password: 'pw', role: 'viewer' } })), 'ok')
   assert.equal((await c(sdk.users.listUsers())).length, 2)
   assert.equal(await c(sdk.users.updateUser({ name: 'guide', body: { tags: 'viewer' } })), 'ok')
   assert.equal(await c(sdk.users.authUser({ body: { username: 'guide', password: 'pw' } })), 'ok')
   assert.equal(await c(sdk.users.changePwd({ username: 'guide', body: { old_pwd: 'pw', new_pwd: 'pw2' } })), 'ok')
   assert.equal(await c(sdk.users.deleteUser({ name: 'guide' })), 'ok')
+  const trail = await eventually(async () => {
+    const page = await sdk.audit.listAudit({ operation: 'delete_user', actor: 'admin' })
+    return page.meta.count === 1 ? page : null
+  })
+  assert.deepEqual(trail.items[0]?.path_params, { name: 'guide' })
+  assert.equal((await c(sdk.audit.listAudit({ operation: 'create_user' }))).items[0]?.body.password, '******')
 
   const closed = new Promise<void>(resolve => tcp.once('close', () => resolve()))
   assert.equal(await c(sdk.connections.kickoutConnection({ clientid: 'tour-tcp' })), 'ok')
   await closed
 
-  assert.equal(calls, 56)
+  assert.equal(calls, 57)
 })
 
 test('SDK errors are typed: a 404 gives status and the error body', async (t) => {
