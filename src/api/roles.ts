@@ -9,12 +9,11 @@ import type { OperationEntry } from '../../generated/operations.js'
 import type { Principal } from './auth.js'
 import { sendError } from './errors.js'
 
-/** null when `caller` may call `op`; otherwise why not */
-export function refusal (op: OperationEntry, caller: Principal | undefined): 'forbidden' | null {
-  if (op.requiredRole === 'none') return null
+/** whether `caller` may call `op` */
+export function allows (op: OperationEntry, caller: Principal | undefined): boolean {
+  if (op.requiredRole === 'none') return true
   // requireAuth ran before: a secured operation without a caller never gets here
-  if (caller === undefined) return 'forbidden'
-  return covers(caller.role, op.requiredRole) ? null : 'forbidden'
+  return caller !== undefined && covers(caller.role, op.requiredRole)
 }
 
 /**
@@ -32,7 +31,7 @@ export function requestedRole (op: OperationEntry, body: unknown): Role | null {
 /** After authentication, before the body is read: the caller's role must cover the operation's. */
 export function requireRole (_req: Request, res: Response, next: NextFunction): void {
   const op = res.locals.operation as OperationEntry | undefined
-  if (op !== undefined && refusal(op, res.locals.principal as Principal | undefined) !== null) return sendError(res, errors.forbidden())
+  if (op !== undefined && !allows(op, res.locals.principal as Principal | undefined)) return sendError(res, errors.forbidden())
   next()
 }
 

@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import pino from 'pino'
 import { AuditLog, redact, type AuditEvent } from '../../src/services/audit.js'
-import { noEscalation, refusal, requestedRole } from '../../src/api/roles.js'
+import { allows, noEscalation, requestedRole } from '../../src/api/roles.js'
 import { operations, type OperationEntry } from '../../generated/operations.js'
 import type { AuditRecord, Store } from '../../src/store/store.js'
 
@@ -120,15 +120,15 @@ test('the log is trimmed to the live audit.max_records after writes', async () =
 
 const op = (id: string): OperationEntry => operations.find(o => o.operationId === id) as OperationEntry
 
-test('refusal: the caller\'s role must cover x-required-role; an open operation refuses nobody', () => {
+test('allows: the caller\'s role must cover x-required-role; an open operation refuses nobody', () => {
   const as = (role: 'viewer' | 'publisher' | 'administrator') => ({ kind: 'user' as const, id: 'u', role })
-  assert.equal(refusal(op('list_users'), as('viewer')), null)
-  assert.equal(refusal(op('mqtt_publish'), as('viewer')), 'forbidden')
-  assert.equal(refusal(op('mqtt_publish'), as('publisher')), null)
-  assert.equal(refusal(op('create_user'), as('publisher')), 'forbidden')
-  assert.equal(refusal(op('create_user'), as('administrator')), null)
-  assert.equal(refusal(op('auth_user'), undefined), null)
-  assert.equal(refusal(op('list_users'), undefined), 'forbidden')
+  assert.equal(allows(op('list_users'), as('viewer')), true)
+  assert.equal(allows(op('mqtt_publish'), as('viewer')), false)
+  assert.equal(allows(op('mqtt_publish'), as('publisher')), true)
+  assert.equal(allows(op('create_user'), as('publisher')), false)
+  assert.equal(allows(op('create_user'), as('administrator')), true)
+  assert.equal(allows(op('auth_user'), undefined), true)
+  assert.equal(allows(op('list_users'), undefined), false)
 })
 
 test('noEscalation: a role in the body (or the schema\'s default) above the caller\'s is 403, whatever the operation\'s own role', () => {
