@@ -141,7 +141,9 @@ test('GET /audit: filters actor, operation, status, _gte_time and _lte_time, pag
   assert.deepEqual(page2.meta, { count: 6, limit: 4, page: 2 })
   assert.deepEqual(page2.items, all.slice(4))
 
-  for (const bad of ['?status=abc', '?status=99', '?_gte_time=-1', '?_lte_time=yesterday', '?actor=', '?who=admin', '?_page=0']) {
+  assert.deepEqual(await q('?_page=2147483647&_limit=10000'), { items: [], meta: { count: 6, limit: 10000, page: 2147483647 } })
+  assert.deepEqual((await q('?_lte_time=9007199254740991&_gte_time=0')).items.length, 6)
+  for (const bad of ['?status=abc', '?status=99', '?_gte_time=-1', '?_lte_time=yesterday', '?_lte_time=9007199254740992', '?actor=', '?who=admin', '?_page=0']) {
     const r = await n.api('GET', `/audit${bad}`)
     assert.equal(r.status, 400, bad)
     assert.equal(r.body.code, 108, bad)
