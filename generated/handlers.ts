@@ -1,10 +1,16 @@
 // DO NOT EDIT: generated from openapi/v3.yaml by scripts/generate-server.mjs (npm run generate)
 
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { operations } from './v3.js'
 import type { OperationId } from './operations.js'
 
-/** The JSON body of an operation's 200 answer. */
-export type Reply<K extends OperationId> = operations[K]['responses'][200]['content']['application/json']
+/** The JSON body of an operation's 200 answer; a RawReply for one that answers another media type. */
+export type Reply<K extends OperationId> = operations[K]['responses'][200]['content'] extends { 'application/json': infer T } ? T : RawReply
+
+/** An answer that is not JSON (a text format, a stream): the handler writes it itself. */
+export interface RawReply {
+  readonly raw: (req: IncomingMessage, res: ServerResponse) => void
+}
 
 /** One typed method per operation of openapi/v3.yaml. */
 export interface Handlers<Ctx> {
@@ -110,6 +116,8 @@ export interface Handlers<Ctx> {
   mqtt_subscribe: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["mqtt_subscribe"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"mqtt_subscribe">>
   /** POST /mqtt/unsubscribe: Unsubscribe a topic */
   mqtt_unsubscribe: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["mqtt_unsubscribe"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"mqtt_unsubscribe">>
+  /** GET /prometheus/stats: Metrics in the Prometheus text format */
+  prometheus_stats: (input: { path: Record<string, never>, query: NonNullable<operations["prometheus_stats"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"prometheus_stats">>
   /** PUT /nodes/{node}/plugins/{plugin}/unload: Unload a plugin */
   unload_plugin: (input: { path: operations["unload_plugin"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"unload_plugin">>
   /** PUT /apps/{appid}: Update Application */

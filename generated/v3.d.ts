@@ -640,6 +640,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/prometheus/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Metrics in the Prometheus text format
+         * @description EMQX v5's scrape endpoint. Every counter of `GET /metrics` and every gauge of `GET /stats`, named `emqx_` + the
+         *     name with `/` as `_` (`packets/connect` is `emqx_packets_connect`, `connections/count` is `emqx_connections_count`),
+         *     plus the process and event-loop figures of prom-client's default metrics (`process_*`, `nodejs_*`), each series
+         *     labelled with its `node`. Made from the counters the broker keeps anyway: a scrape costs the same at any number of clients.
+         *     Needs no credentials unless the hot config `prometheus.auth` (app `emqx`) is `true`; then the API's credentials.
+         */
+        get: operations["prometheus_stats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/configs": {
         parameters: {
             query?: never;
@@ -2824,6 +2848,43 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    prometheus_stats: {
+        parameters: {
+            query?: {
+                /**
+                 * @description `all_nodes_unaggregated` (default): every live node's series, each with its `node` label;
+                 *     `all_nodes_aggregated`: each series summed over the live nodes, without a `node` label;
+                 *     `node`: this node's series only (no call to peers). A peer that does not answer in time is left out.
+                 */
+                mode?: "node" | "all_nodes_aggregated" | "all_nodes_unaggregated";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The Prometheus text exposition format, version 0.0.4. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example # HELP emqx_connections_count EMQ X stat connections/count (GET /stats)
+                     *     # TYPE emqx_connections_count gauge
+                     *     emqx_connections_count{node="emqx@127.0.0.1"} 2
+                     */
+                    "text/plain; version=0.0.4": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];
             503: components["responses"]["StoreUnavailable"];

@@ -135,11 +135,17 @@ const methodLines = ops.map(o => {
 }).join('\n')
 
 const handlersTs = `${BANNER}
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { operations } from './v3.js'
 import type { OperationId } from './operations.js'
 
-/** The JSON body of an operation's 200 answer. */
-export type Reply<K extends OperationId> = operations[K]['responses'][200]['content']['application/json']
+/** The JSON body of an operation's 200 answer; a RawReply for one that answers another media type. */
+export type Reply<K extends OperationId> = operations[K]['responses'][200]['content'] extends { 'application/json': infer T } ? T : RawReply
+
+/** An answer that is not JSON (a text format, a stream): the handler writes it itself. */
+export interface RawReply {
+  readonly raw: (req: IncomingMessage, res: ServerResponse) => void
+}
 
 /** One typed method per operation of openapi/v3.yaml. */
 export interface Handlers<Ctx> {

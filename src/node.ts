@@ -26,6 +26,7 @@ import { AppsService } from './services/apps.js'
 import { Settings, coreSettings } from './services/settings.js'
 import { StoreHealth } from './services/store-health.js'
 import { AuditLog, AUDIT_MAX_RECORDS, auditSettings } from './services/audit.js'
+import { PROMETHEUS_SETTINGS } from './services/prometheus.js'
 import type { PublishMessage } from './services/publish.js'
 import { dashboard, management, type Plugin, type PluginContext } from './plugins/plugin.js'
 import { Retainer } from './plugins/retainer.js'
@@ -153,6 +154,7 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
   const all: Plugin[] = [dashboard, management, retainer, delayed, authUsername, authClientid, webHook]
   const plugins = new Plugins(store, config.nodeName, VERSION, all)
   for (const p of all) settings.declare(p.settings ?? [])
+  settings.declare(PROMETHEUS_SETTINGS)
   let monitor: AlarmMonitor | null = null
   // read for every packet header: kept in a variable, refreshed when the setting changes
   let maxPacketSize = 0
@@ -270,6 +272,7 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
     validateResponses: config.validateResponses,
     loopShare: { share: config.loopShare, busy: packetRate(() => running.metrics.packets(), BUSY_PACKETS_PER_SEC) },
     internal: joined?.internal,
+    openAccess: op => op === 'prometheus_stats' && !settings.bool('prometheus.auth'),
     log: log.child({ component: 'api' }),
     status: async () => {
       const ok = await health.check()

@@ -36,6 +36,8 @@ export interface AppOptions {
   authLimit?: Partial<AuthLimiterOptions>
   /** cluster peers' calls (src/cluster/rpc.ts), under /internal; absent (404) when clustering is off */
   internal?: express.Router | undefined
+  /** operations that need no credentials at the moment (a scrape while `prometheus.auth` is false) */
+  openAccess?: (operationId: string) => boolean
   /** the most of the event loop the API takes while the broker is busy; absent: no limit */
   loopShare?: LoopShareOptions | undefined
 }
@@ -61,7 +63,7 @@ export function createApp (ctx: Ctx, opts: AppOptions): express.Express {
   if (opts.internal !== undefined) app.use('/internal', opts.internal)
 
   const limiter = new AuthLimiter(opts.authLimit)
-  app.use(API_BASE, canonicalPath, auditTrail(ctx.audit), requireAuth(ctx, limiter), requireRole, requireJson)
+  app.use(API_BASE, canonicalPath, auditTrail(ctx.audit), requireAuth(ctx, limiter, opts.openAccess ?? (() => false)), roleUnlessOpen, requireJson)
   app.use(API_BASE, express.json({ limit: opts.bodyLimit, type: () => true, strict: false }), captureBody)
   app.use(OpenApiValidator.middleware({
     apiSpec: loadSpec() as never,
@@ -110,9 +112,20 @@ function takeTurn (gate: LoopShare) {
   }
 }
 
-function requireAuth (ctx: Ctx, limiter: AuthLimiter) {
+/** An operation open at the moment (openAccess) has no caller to check a role of. */
+function roleUnlessOpen (req: Request, response: Response, next: NextFunction): void {
+  if (response.locals.openAccess === true) return next()
+  requireRole(req, response, next)
+}
+
+function requireAuth (ctx: Ctx, limiter: AuthLimiter, openAccess: (operationId: string) => boolean) {
   return async (req: Request, response: Response, next: NextFunction): Promise<void> => {
-    if (!response.locals.operation?.secured) return next()
+    const op = response.locals.operation
+    if (op?.secured === true && openAccess(op.operationId)) {
+      response.locals.openAccess = true
+      return next()
+    }
+    if (!op?.secured) return next()
     // a locked-out address is refused before any credential check, so guessing costs it nothing but time
     const wait = limiter.retryAfter(req.ip)
     if (wait > 0) return sendError(response, errors.tooManyRequests(wait))

@@ -23,6 +23,8 @@ import { banned } from './handlers/banned.js'
 import { apps } from './handlers/apps.js'
 import { users } from './handlers/users.js'
 import { audit } from './handlers/audit.js'
+import { prometheus } from './handlers/prometheus.js'
+import { isRawReply } from './raw.js'
 
 export const handlers = {
   ...apiIndex,
@@ -42,7 +44,8 @@ export const handlers = {
   ...banned,
   ...apps,
   ...users,
-  ...audit
+  ...audit,
+  ...prometheus
 } satisfies Handlers<Ctx>
 
 type AnyHandler = (input: { path: unknown, query: unknown, body: unknown }, ctx: Ctx) => Promise<unknown>
@@ -54,7 +57,9 @@ export function bindOperations (ctx: Ctx): Router {
     const method = op.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete'
     router[method](op.expressPath, async (req: Request, res: Response) => {
       // Express 5 forwards a rejected promise to the error handler
-      res.json(await fn({ path: req.params, query: req.query, body: req.body }, ctx))
+      const reply = await fn({ path: req.params, query: req.query, body: req.body }, ctx)
+      if (isRawReply(reply)) reply.raw(req, res)
+      else res.json(reply)
     })
   }
   return router

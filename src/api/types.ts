@@ -8,7 +8,7 @@ import type { PublishMessage } from '../services/publish.js'
 import type { AuditLog } from '../services/audit.js'
 
 export type * from '../core/wire.js'
-export type { Handlers, Input, Reply } from '../../generated/handlers.js'
+export type { Handlers, Input, Reply, RawReply } from '../../generated/handlers.js'
 export type { OperationId, OperationEntry } from '../../generated/operations.js'
 
 export interface Ctx {

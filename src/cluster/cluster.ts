@@ -8,6 +8,7 @@ import type {
   PluginConfigItemWire, PluginWire, Qos, RouteWire, SessionWire, StatsWire, SubscriptionWire
 } from '../core/wire.js'
 import { ApiError, ReturnCode, errors } from '../core/errors.js'
+import type { PromFamily } from '../services/prometheus.js'
 
 export interface NodeApi {
   readonly name: string
@@ -29,6 +30,8 @@ export interface NodeApi {
   metrics (): Promise<MetricsWire>
   stats (): Promise<StatsWire>
   alarms (): Promise<AlarmWire[]>
+  /** this node's Prometheus families (src/services/prometheus.ts), as prom-client JSON */
+  prometheus (): Promise<PromFamily[]>
   plugins (): Promise<PluginWire[]>
   loadPlugin (name: string): Promise<void>
   unloadPlugin (name: string): Promise<void>

@@ -13,6 +13,7 @@ import type { Plugins } from '../services/plugins.js'
 import type { Settings } from '../services/settings.js'
 import { datetime, orUndefined, uptime } from '../core/format.js'
 import { errors } from '../core/errors.js'
+import { NodePrometheus, type PromFamily } from '../services/prometheus.js'
 
 export const SYSDESCR = 'EMQ X Broker'
 
@@ -160,6 +161,15 @@ export class LocalNode implements NodeApi {
   }
 
   async alarms (): Promise<AlarmWire[]> { return this.d.alarms.list() }
+
+  /** made at the first scrape: a node nobody scrapes keeps no event-loop monitor */
+  private prom: NodePrometheus | null = null
+
+  async prometheus (): Promise<PromFamily[]> {
+    const m = this.d.broker.metrics
+    this.prom ??= new NodePrometheus({ node: this.name, metrics: () => m.all(), stats: () => m.stats() })
+    return await this.prom.families()
+  }
 
   async plugins (): Promise<PluginWire[]> { return this.d.plugins.list() }
 

@@ -1,6 +1,7 @@
 /** NodeApi answered by a peer over POST /internal/rpc (src/cluster/rpc.ts), each call bounded in time. */
 import type { NodeApi } from './cluster.js'
 import { rpcCall, type RpcMethod } from './rpc.js'
+import type { PromFamily } from '../services/prometheus.js'
 import type {
   AlarmWire, BrokerInfoWire, ConfigItemWire, ConnectionWire, ListenerWire, MetricsWire, NodeInfoWire,
   PluginConfigItemWire, PluginWire, Qos, RouteWire, SessionWire, StatsWire, SubscriptionWire
@@ -27,6 +28,7 @@ export class RemoteNode implements NodeApi {
   metrics (): Promise<MetricsWire> { return this.call('metrics') }
   stats (): Promise<StatsWire> { return this.call('stats') }
   alarms (): Promise<AlarmWire[]> { return this.call('alarms') }
+  prometheus (): Promise<PromFamily[]> { return this.call('prometheus') }
   plugins (): Promise<PluginWire[]> { return this.call('plugins') }
   loadPlugin (name: string): Promise<void> { return this.call('loadPlugin', name) }
   unloadPlugin (name: string): Promise<void> { return this.call('unloadPlugin', name) }

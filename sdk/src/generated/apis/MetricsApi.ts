@@ -33,6 +33,10 @@ export interface ListNodeMetricsRequest {
     node: string;
 }
 
+export interface PrometheusStatsRequest {
+    mode?: PrometheusStatsModeEnum;
+}
+
 /**
  * 
  */
@@ -130,4 +134,64 @@ export class MetricsApi extends runtime.BaseAPI {
         return await response.value();
     }
 
+    /**
+     * Creates request options for prometheusStats without sending the request
+     */
+    async prometheusStatsRequestOpts(requestParameters: PrometheusStatsRequest): Promise<runtime.RequestOpts> {
+        const queryParameters: any = {};
+
+        if (requestParameters['mode'] != null) {
+            queryParameters['mode'] = requestParameters['mode'];
+        }
+
+        const headerParameters: runtime.HTTPHeaders = {};
+
+        if (this.configuration && (this.configuration.username !== undefined || this.configuration.password !== undefined)) {
+            headerParameters["Authorization"] = "Basic " + btoa(this.configuration.username + ":" + this.configuration.password);
+        }
+
+        let urlPath = `/prometheus/stats`;
+
+        return {
+            path: urlPath,
+            method: 'GET',
+            headers: headerParameters,
+            query: queryParameters,
+        };
+    }
+
+    /**
+     * EMQX v5\'s scrape endpoint. Every counter of `GET /metrics` and every gauge of `GET /stats`, named `emqx_` + the name with `/` as `_` (`packets/connect` is `emqx_packets_connect`, `connections/count` is `emqx_connections_count`), plus the process and event-loop figures of prom-client\'s default metrics (`process_*`, `nodejs_*`), each series labelled with its `node`. Made from the counters the broker keeps anyway: a scrape costs the same at any number of clients. Needs no credentials unless the hot config `prometheus.auth` (app `emqx`) is `true`; then the API\'s credentials. 
+     * Metrics in the Prometheus text format
+     */
+    async prometheusStatsRaw(requestParameters: PrometheusStatsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<string>> {
+        const requestOptions = await this.prometheusStatsRequestOpts(requestParameters);
+        const response = await this.request(requestOptions, initOverrides);
+
+        if (this.isJsonMime(response.headers.get('content-type'))) {
+            return new runtime.JSONApiResponse<string>(response);
+        } else {
+            return new runtime.TextApiResponse(response) as any;
+        }
+    }
+
+    /**
+     * EMQX v5\'s scrape endpoint. Every counter of `GET /metrics` and every gauge of `GET /stats`, named `emqx_` + the name with `/` as `_` (`packets/connect` is `emqx_packets_connect`, `connections/count` is `emqx_connections_count`), plus the process and event-loop figures of prom-client\'s default metrics (`process_*`, `nodejs_*`), each series labelled with its `node`. Made from the counters the broker keeps anyway: a scrape costs the same at any number of clients. Needs no credentials unless the hot config `prometheus.auth` (app `emqx`) is `true`; then the API\'s credentials. 
+     * Metrics in the Prometheus text format
+     */
+    async prometheusStats(requestParameters: PrometheusStatsRequest = {}, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<string> {
+        const response = await this.prometheusStatsRaw(requestParameters, initOverrides);
+        return await response.value();
+    }
+
 }
+
+/**
+ * @export
+ */
+export const PrometheusStatsModeEnum = {
+    node: 'node',
+    all_nodes_aggregated: 'all_nodes_aggregated',
+    all_nodes_unaggregated: 'all_nodes_unaggregated'
+} as const;
+export type PrometheusStatsModeEnum = typeof PrometheusStatsModeEnum[keyof typeof PrometheusStatsModeEnum];

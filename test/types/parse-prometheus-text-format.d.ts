@@ -1,0 +1,6 @@
+// The package ships no types: the shape of what it returns, as its README documents it.
+declare module 'parse-prometheus-text-format' {
+  interface Sample { value: string, labels?: Record<string, string>, buckets?: Record<string, string>, count?: string, sum?: string }
+  interface Family { name: string, help: string, type: 'COUNTER' | 'GAUGE' | 'HISTOGRAM' | 'SUMMARY' | 'UNTYPED', metrics: Sample[] }
+  export default function parse (text: string): Family[]
+}
