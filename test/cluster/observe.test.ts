@@ -1,0 +1,53 @@
+// Observing a cluster of two real node processes: the Prometheus scrape of every node and its sum.
+// Needs MONGODB_TEST_URL and redis-server (the harness says why it skips).
+import { test } from 'node:test'
+import type { TestContext } from 'node:test'
+import assert from 'node:assert/strict'
+import mqtt, { type MqttClient } from 'mqtt'
+import parsePrometheus from 'parse-prometheus-text-format'
+import { eventually } from '../helpers.js'
+import { call, type Proc } from '../process.js'
+import { SKIP, startCluster } from './harness.js'
+
+const names = ['o1@127.0.0.1', 'o2@127.0.0.1'] as const
+
+async function client (t: TestContext, p: Proc, clientId: string): Promise<MqttClient> {
+  const c = await mqtt.connectAsync(p.mqtt, { clientId, reconnectPeriod: 0 })
+  t.after(() => c.endAsync(true).catch(() => {}))
+  return c
+}
+
+async function scrape (p: Proc, query = ''): Promise<ReturnType<typeof parsePrometheus>> {
+  const res = await fetch(`${p.api}/prometheus/stats${query}`)
+  assert.equal(res.status, 200)
+  return parsePrometheus(await res.text())
+}
+
+const series = (fams: ReturnType<typeof parsePrometheus>, name: string): Array<[string | undefined, number]> =>
+  (fams.find(f => f.name === name)?.metrics ?? []).map(m => [m.labels?.node, Number(m.value)])
+
+test('two nodes: any node scrapes both, and all_nodes_aggregated is their sum', { skip: SKIP, timeout: 120000 }, async (t) => {
+  const cl = await startCluster(t, 'observe', names)
+  const [n1, n2] = cl.nodes as [Proc, Proc]
+  // one client on o1, two on o2, and QoS 0 messages published on each
+  const a = await client(t, n1, 'o-a')
+  await client(t, n2, 'o-b')
+  const c = await client(t, n2, 'o-c')
+  for (let i = 0; i < 3; i++) await a.publishAsync('t', 'x', { qos: 0 })
+  for (let i = 0; i < 4; i++) await c.publishAsync('t', 'x', { qos: 0 })
+  await eventually(async () => (await call(n2, 'GET', `/nodes/${names[1]}/metrics`)).body['messages/qos0/received'] === 4)
+
+  for (const p of [n1, n2]) {
+    const fams = await scrape(p)
+    assert.deepEqual(series(fams, 'emqx_connections_count'), [[names[0], 1], [names[1], 2]])
+    assert.deepEqual(series(fams, 'emqx_messages_qos0_received'), [[names[0], 3], [names[1], 4]])
+    assert.equal(series(fams, 'process_resident_memory_bytes').length, 2, 'process figures of both nodes')
+    const perNode = Object.fromEntries((await call(p, 'GET', '/metrics')).body.map((e: any) => [e.node, e.metrics]))
+    const agg = await scrape(p, '?mode=all_nodes_aggregated')
+    assert.deepEqual(series(agg, 'emqx_connections_count'), [[undefined, 3]])
+    assert.deepEqual(series(agg, 'emqx_messages_qos0_received'), [[undefined, 7]])
+    assert.deepEqual(series(agg, 'emqx_packets_connect'), [[undefined, perNode[names[0]]['packets/connect'] + perNode[names[1]]['packets/connect']]])
+    const self = await scrape(p, '?mode=node')
+    assert.equal(series(self, 'emqx_connections_count').length, 1)
+  }
+})
