@@ -22,6 +22,8 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 1883 8083 8080
+# healthy = ready for traffic: running (not starting or draining) and its store answers (GET /status/ready);
+# a liveness probe that only asks whether the process answers is GET /status/live
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:' + (process.env.API_PORT || 8080) + '/status').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
+  CMD node -e "fetch('http://127.0.0.1:' + (process.env.API_PORT || 8080) + '/status/ready').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
 CMD ["node", "dist/src/main.js"]

@@ -26,6 +26,7 @@ import { AppsService } from './services/apps.js'
 import { Settings, coreSettings } from './services/settings.js'
 import { StoreHealth } from './services/store-health.js'
 import { AuditLog, AUDIT_MAX_RECORDS, auditSettings } from './services/audit.js'
+import { Health } from './services/health.js'
 import { PROMETHEUS_SETTINGS } from './services/prometheus.js'
 import type { PublishMessage } from './services/publish.js'
 import { dashboard, management, type Plugin, type PluginContext } from './plugins/plugin.js'
@@ -265,6 +266,26 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
   })
   const joined = clustering?.attach(local, broker, mqtt.storedSessions)
   const cluster = joined?.cluster ?? new SingleNodeCluster(local)
+  const nodeHealth = new Health({
+    node: config.nodeName,
+    version: VERSION,
+    storeKind: store.kind,
+    store: health,
+    listeners: () => {
+      const api = server === null ? [] : [{ ...httpListener(server, config.apiPort, httpConns), listening: server.listening }]
+      return [
+        ...running.listeners().map(l => ({ protocol: l.protocol, listen_on: l.listenOn, listening: l.listening, current_conns: l.currentConns, max_conns: l.maxConns })),
+        ...api.map(l => ({ protocol: l.protocol, listen_on: l.listen_on, listening: l.listening, current_conns: l.current_conns, max_conns: l.max_conns }))
+      ]
+    },
+    members: joined === undefined
+      ? null
+      : async () => {
+        const live = new Set((await cluster.nodes()).map(n => n.name))
+        return (await cluster.members()).map(m => ({ name: m.name, live: live.has(m.name) }))
+      },
+    alarms: () => alarms.list()
+  })
   const app = createApp({ cluster, store, banned, users, apps: new AppsService(store), publish, audit }, {
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
@@ -274,10 +295,7 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
     internal: joined?.internal,
     openAccess: op => op === 'prometheus_stats' && !settings.bool('prometheus.auth'),
     log: log.child({ component: 'api' }),
-    status: async () => {
-      const ok = await health.check()
-      return { code: ok ? 200 : 503, body: { node: config.nodeName, status: 'running', store: ok ? 'ok' : 'unavailable' } }
-    }
+    health: nodeHealth
   })
   server = createServer(app)
   // answers a malformed or oversized request head with JSON and a clean close, not a bare reset
@@ -301,6 +319,7 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
   await clustering?.start(ports.api)
   // leave the cluster first (peers stop asking), then the rest in reverse
   if (clustering !== null) cleanup.add(() => clustering.stop())
+  nodeHealth.state = 'running'
   log.info({ node: config.nodeName, ports, store: store.kind }, 'node started')
 
   return {
@@ -310,6 +329,8 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
     log,
     ports,
     async close () {
+      // readiness answers 503 from here on: orchestrators stop sending traffic while we drain
+      nodeHealth.state = 'draining'
       await cleanup.run()
       log.info({ node: config.nodeName }, 'node stopped')
     }

@@ -21,6 +21,8 @@ import { loadSpec } from './spec.js'
 import { swaggerUi } from './swagger.js'
 import { auditTrail, captureBody } from './audit.js'
 import { noEscalation, requireRole } from './roles.js'
+import { statusRouter } from './status.js'
+import type { Health } from '../services/health.js'
 
 export const API_BASE = '/api/v3'
 
@@ -30,8 +32,8 @@ export interface AppOptions {
   corsOrigins: string[]
   validateResponses: boolean
   log: Logger
-  /** GET /status: the node's state without credentials */
-  status: () => Promise<{ code: number, body: unknown }>
+  /** GET /status, /status/live, /status/ready: the node's health without credentials */
+  health: Health
   /** brute-force brake on credential checks; defaults: 10 failures in 60 s lock an address for 60 s, doubling */
   authLimit?: Partial<AuthLimiterOptions>
   /** cluster peers' calls (src/cluster/rpc.ts), under /internal; absent (404) when clustering is off */
@@ -55,10 +57,7 @@ export function createApp (ctx: Ctx, opts: AppOptions): express.Express {
   app.use(accessLog(opts.log))
   if (opts.corsOrigins.length > 0) app.use(cors(opts.corsOrigins))
 
-  app.get('/status', async (_req, res) => {
-    const { code, body } = await opts.status()
-    res.status(code).json(body)
-  })
+  app.use('/status', statusRouter(opts.health))
   app.use('/api-docs', swaggerUi())
   if (opts.internal !== undefined) app.use('/internal', opts.internal)
 

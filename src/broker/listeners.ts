@@ -49,7 +49,8 @@ export class Listener {
       acceptors: 1,
       maxConns: this.maxConns,
       currentConns: this.open.size,
-      shutdownCount: { ...this.shutdown }
+      shutdownCount: { ...this.shutdown },
+      listening: this.server.listening
     }
   }
 

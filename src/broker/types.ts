@@ -73,6 +73,8 @@ export interface ListenerInfo {
   maxConns: number
   currentConns: number
   shutdownCount: Record<string, number>
+  /** the socket is bound and accepting (GET /status?format=json) */
+  listening: boolean
 }
 
 export interface Logger {
