@@ -22,10 +22,14 @@ export interface Handlers<Ctx> {
   change_pwd: (input: { path: operations["change_pwd"]['parameters']['path'], query: Record<string, never>, body: operations["change_pwd"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"change_pwd">>
   /** DELETE /connections/{clientid}/acl/{topic}: Clean ACL cache of a connection */
   clean_acl_cache: (input: { path: operations["clean_acl_cache"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"clean_acl_cache">>
+  /** DELETE /alarms/deactivated: Clear the history of deactivated alarms */
+  clear_deactivated_alarms: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"clear_deactivated_alarms">>
   /** POST /banned: Create banned */
   create_banned: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["create_banned"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"create_banned">>
   /** POST /users: Create an user */
   create_user: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["create_user"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"create_user">>
+  /** POST /alarms/deactivated: Deactivate an alarm by name */
+  deactivate_alarm: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["deactivate_alarm"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"deactivate_alarm">>
   /** DELETE /apps/{appid}: Delete Application */
   del_app: (input: { path: operations["del_app"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"del_app">>
   /** DELETE /banned/{who}: Delete banned */
@@ -44,6 +48,8 @@ export interface Handlers<Ctx> {
   get_plugin_configs: (input: { path: operations["get_plugin_configs"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"get_plugin_configs">>
   /** DELETE /connections/{clientid}: Kick out a connection */
   kickout_connection: (input: { path: operations["kickout_connection"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"kickout_connection">>
+  /** GET /alarms/activated: List activated alarms with their activation times */
+  list_activated_alarms: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_activated_alarms">>
   /** GET /alarms: List all alarms */
   list_all_alarms: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_all_alarms">>
   /** GET /metrics: A list of metrics of all nodes in the cluster */
@@ -62,6 +68,8 @@ export interface Handlers<Ctx> {
   list_brokers: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_brokers">>
   /** GET /connections: A list of connections in the cluster */
   list_connections: (input: { path: Record<string, never>, query: NonNullable<operations["list_connections"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_connections">>
+  /** GET /alarms/deactivated: List deactivated alarms (the history) */
+  list_deactivated_alarms: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_deactivated_alarms">>
   /** GET /listeners: A list of listeners in the cluster */
   list_listeners: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_listeners">>
   /** GET /alarms/{node}: List alarms of a node */

@@ -755,6 +755,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/alarms/activated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List activated alarms with their activation times
+         * @description EMQX v4's name. The active alarms of every live node, grouped by node, with when each was raised and how long ago. `GET /alarms` stays as the seed has it.
+         */
+        get: operations["list_activated_alarms"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/alarms/deactivated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List deactivated alarms (the history)
+         * @description EMQX v4's name. Alarms that were raised and cleared, on any node of the cluster (the history is kept in the
+         *     store the nodes share), grouped by node, newest deactivation first. The 1,000 newest are kept (EMQX v4's
+         *     `alarm.size_limit`); older ones are dropped. A clearing seen while the store was away is written once it answers again.
+         */
+        get: operations["list_deactivated_alarms"];
+        put?: never;
+        /**
+         * Deactivate an alarm by name
+         * @description EMQX v4's operation. Clears the active alarm `name` on `node`, or on every live node where it is active, and adds it
+         *     to the history. 404 when it is not active there. An alarm whose cause persists is raised again at the next check.
+         */
+        post: operations["deactivate_alarm"];
+        /**
+         * Clear the history of deactivated alarms
+         * @description EMQX v4's operation. Removes every entry of the history, on the whole cluster; active alarms stay.
+         */
+        delete: operations["clear_deactivated_alarms"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/alarms/{node}": {
         parameters: {
             query?: never;
@@ -1373,6 +1424,29 @@ export interface components {
         NodeAlarms: {
             alarms: components["schemas"]["Alarm"][];
             node: string;
+        };
+        /** @description An alarm with its times (EMQX v4's /alarms/activated and /alarms/deactivated); `deactivate_at` only once it is cleared. */
+        AlarmRecord: {
+            /** @description the alarm's id, as `id` in `GET /alarms` */
+            name: string;
+            severity: components["schemas"]["AlarmSeverity"];
+            message: string;
+            details: {
+                title: string;
+            };
+            activate_at: components["schemas"]["DateTime"];
+            deactivate_at?: components["schemas"]["DateTime"];
+            /** @description milliseconds it was (or has been, while active) raised */
+            duration: number;
+        };
+        NodeAlarmRecords: {
+            node: string;
+            alarms: components["schemas"]["AlarmRecord"][];
+        };
+        DeactivateAlarmRequest: {
+            name: string;
+            /** @description only on this node (EMQX v4); absent, on every node where it is active */
+            node?: string;
         };
         /** @enum {string} */
         BannedKind: "client_id" | "username" | "ip_address";
@@ -3027,6 +3101,100 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    list_activated_alarms: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Active alarms grouped by node. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeAlarmRecords"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    list_deactivated_alarms: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deactivated alarms grouped by node. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeAlarmRecords"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    deactivate_alarm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeactivateAlarmRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["Ok"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    clear_deactivated_alarms: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Ok"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];

@@ -27,6 +27,7 @@ import { Settings, coreSettings } from './services/settings.js'
 import { StoreHealth } from './services/store-health.js'
 import { AuditLog, AUDIT_MAX_RECORDS, auditSettings } from './services/audit.js'
 import { Health } from './services/health.js'
+import { AlarmHistory } from './services/alarm-history.js'
 import { PROMETHEUS_SETTINGS } from './services/prometheus.js'
 import type { PublishMessage } from './services/publish.js'
 import { dashboard, management, type Plugin, type PluginContext } from './plugins/plugin.js'
@@ -188,6 +189,9 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
   const audit = new AuditLog(store, config.nodeName, () => settings.number(AUDIT_MAX_RECORDS), log.child({ component: 'audit' }))
   // undone after the HTTP server closed (added later): its last answers are written before the store closes
   cleanup.add(() => audit.stop())
+  const alarmHistory = new AlarmHistory(store, config.nodeName, log)
+  alarmHistory.start(alarms)
+  cleanup.add(() => alarmHistory.stop())
 
   const mqtt = await openMqttPersistence(store, config)
   cleanup.add(() => mqtt.close())
@@ -257,6 +261,7 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
   const local = new LocalNode({
     broker,
     alarms,
+    alarmHistory,
     plugins,
     settings,
     version: VERSION,
@@ -286,7 +291,7 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
       },
     alarms: () => alarms.list()
   })
-  const app = createApp({ cluster, store, banned, users, apps: new AppsService(store), publish, audit }, {
+  const app = createApp({ cluster, store, banned, users, apps: new AppsService(store), publish, audit, alarmHistory }, {
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
     corsOrigins: config.corsOrigins,

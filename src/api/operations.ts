@@ -2,7 +2,7 @@
  * Binds every operation of the spec to its handler. `satisfies Handlers<Ctx>` (generated from the
  * spec) makes a missing handler, an extra one, or a wrong reply shape a compile error.
  */
-import { Router, type Request, type Response } from 'express'
+import { Router, type NextFunction, type Request, type Response } from 'express'
 import { operations } from '../../generated/operations.js'
 import type { Ctx, Handlers, OperationId } from './types.js'
 import { apiIndex } from './handlers/api-index.js'
@@ -24,6 +24,7 @@ import { apps } from './handlers/apps.js'
 import { users } from './handlers/users.js'
 import { audit } from './handlers/audit.js'
 import { prometheus } from './handlers/prometheus.js'
+import { alarmHistory } from './handlers/alarm-history.js'
 import { isRawReply } from './raw.js'
 
 export const handlers = {
@@ -45,7 +46,8 @@ export const handlers = {
   ...apps,
   ...users,
   ...audit,
-  ...prometheus
+  ...prometheus,
+  ...alarmHistory
 } satisfies Handlers<Ctx>
 
 type AnyHandler = (input: { path: unknown, query: unknown, body: unknown }, ctx: Ctx) => Promise<unknown>
@@ -55,7 +57,9 @@ export function bindOperations (ctx: Ctx): Router {
   for (const op of operations) {
     const fn = (handlers as Record<OperationId, AnyHandler>)[op.operationId]
     const method = op.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete'
-    router[method](op.expressPath, async (req: Request, res: Response) => {
+    router[method](op.expressPath, async (req: Request, res: Response, next: NextFunction) => {
+      // paths.ts chose the operation (literal paths before templates): /alarms/activated is not /alarms/{node}
+      if (res.locals.operation?.operationId !== op.operationId) return next()
       // Express 5 forwards a rejected promise to the error handler
       const reply = await fn({ path: req.params, query: req.query, body: req.body }, ctx)
       if (isRawReply(reply)) reply.raw(req, res)

@@ -6,6 +6,7 @@ import type { UsersService } from '../services/users.js'
 import type { AppsService } from '../services/apps.js'
 import type { PublishMessage } from '../services/publish.js'
 import type { AuditLog } from '../services/audit.js'
+import type { AlarmHistory } from '../services/alarm-history.js'
 
 export type * from '../core/wire.js'
 export type { Handlers, Input, Reply, RawReply } from '../../generated/handlers.js'
@@ -19,4 +20,5 @@ export interface Ctx {
   apps: AppsService
   publish: (msg: PublishMessage) => Promise<void>
   audit: AuditLog
+  alarmHistory: AlarmHistory
 }

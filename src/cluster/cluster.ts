@@ -4,7 +4,7 @@
  * rpc:call. Handlers never branch on "is this me?".
  */
 import type {
-  AlarmWire, BrokerInfoWire, ConfigItemWire, ConnectionWire, ListenerWire, MetricsWire, NodeInfoWire,
+  AlarmRecordWire, AlarmWire, BrokerInfoWire, ConfigItemWire, ConnectionWire, ListenerWire, MetricsWire, NodeInfoWire,
   PluginConfigItemWire, PluginWire, Qos, RouteWire, SessionWire, StatsWire, SubscriptionWire
 } from '../core/wire.js'
 import { ApiError, ReturnCode, errors } from '../core/errors.js'
@@ -30,6 +30,10 @@ export interface NodeApi {
   metrics (): Promise<MetricsWire>
   stats (): Promise<StatsWire>
   alarms (): Promise<AlarmWire[]>
+  /** the active alarms with their activation times (GET /alarms/activated) */
+  activatedAlarms (): Promise<AlarmRecordWire[]>
+  /** clears an active alarm and writes it to the history; false when it is not active here */
+  deactivateAlarm (name: string): Promise<boolean>
   /** this node's Prometheus families (src/services/prometheus.ts), as prom-client JSON */
   prometheus (): Promise<PromFamily[]>
   plugins (): Promise<PluginWire[]>

@@ -6,9 +6,10 @@ import type { NodeApi } from './cluster.js'
 import type { Broker, ConnInfo, SessionInfo, SubscriptionInfo } from '../broker/broker.js'
 import type {
   BrokerInfoWire, ConfigItemWire, ConnectionWire, ListenerWire, MetricsWire, NodeInfoWire,
-  PluginConfigItemWire, Qos, RouteWire, SessionWire, StatsWire, SubscriptionWire, AlarmWire, PluginWire
+  PluginConfigItemWire, Qos, RouteWire, SessionWire, StatsWire, SubscriptionWire, AlarmRecordWire, AlarmWire, PluginWire
 } from '../core/wire.js'
 import type { Alarms } from '../services/alarms.js'
+import { activatedWire, type AlarmHistory } from '../services/alarm-history.js'
 import type { Plugins } from '../services/plugins.js'
 import type { Settings } from '../services/settings.js'
 import { datetime, orUndefined, uptime } from '../core/format.js'
@@ -20,6 +21,7 @@ export const SYSDESCR = 'EMQ X Broker'
 export interface LocalNodeDeps {
   broker: Broker
   alarms: Alarms
+  alarmHistory: Pick<AlarmHistory, 'flush'>
   plugins: Plugins
   settings: Settings
   version: string
@@ -161,6 +163,18 @@ export class LocalNode implements NodeApi {
   }
 
   async alarms (): Promise<AlarmWire[]> { return this.d.alarms.list() }
+
+  async activatedAlarms (): Promise<AlarmRecordWire[]> {
+    const now = Date.now()
+    return this.d.alarms.entries().map(a => activatedWire(a, now))
+  }
+
+  async deactivateAlarm (name: string): Promise<boolean> {
+    if (!this.d.alarms.clear(name)) return false
+    // written before the answer, so the caller's next GET /alarms/deactivated shows it
+    await this.d.alarmHistory.flush()
+    return true
+  }
 
   /** made at the first scrape: a node nobody scrapes keeps no event-loop monitor */
   private prom: NodePrometheus | null = null

@@ -3,7 +3,7 @@ import type { NodeApi } from './cluster.js'
 import { rpcCall, type RpcMethod } from './rpc.js'
 import type { PromFamily } from '../services/prometheus.js'
 import type {
-  AlarmWire, BrokerInfoWire, ConfigItemWire, ConnectionWire, ListenerWire, MetricsWire, NodeInfoWire,
+  AlarmRecordWire, AlarmWire, BrokerInfoWire, ConfigItemWire, ConnectionWire, ListenerWire, MetricsWire, NodeInfoWire,
   PluginConfigItemWire, PluginWire, Qos, RouteWire, SessionWire, StatsWire, SubscriptionWire
 } from '../core/wire.js'
 
@@ -28,6 +28,8 @@ export class RemoteNode implements NodeApi {
   metrics (): Promise<MetricsWire> { return this.call('metrics') }
   stats (): Promise<StatsWire> { return this.call('stats') }
   alarms (): Promise<AlarmWire[]> { return this.call('alarms') }
+  activatedAlarms (): Promise<AlarmRecordWire[]> { return this.call('activatedAlarms') }
+  deactivateAlarm (name: string): Promise<boolean> { return this.call('deactivateAlarm', name) }
   prometheus (): Promise<PromFamily[]> { return this.call('prometheus') }
   plugins (): Promise<PluginWire[]> { return this.call('plugins') }
   loadPlugin (name: string): Promise<void> { return this.call('loadPlugin', name) }

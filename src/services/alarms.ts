@@ -4,22 +4,46 @@ import { datetime } from '../core/format.js'
 
 export type Severity = AlarmWire['severity']
 
-interface Active { id: string, severity: Severity, title: string, summary: string, since: number }
+export interface ActiveAlarm { id: string, severity: Severity, title: string, summary: string, since: number }
+
+/** told of every raise and clear, with the alarm and when (epoch ms) it changed */
+export type AlarmWatcher = (alarm: ActiveAlarm, raised: boolean, at: number) => void
 
 export class Alarms {
-  private readonly active = new Map<string, Active>()
+  private readonly active = new Map<string, ActiveAlarm>()
+  private readonly watchers = new Set<AlarmWatcher>()
 
   constructor (private readonly onChange: (id: string, raised: boolean) => void = () => {}) {}
 
   /** Raising an alarm that is already active keeps its original since-time. */
   raise (id: string, severity: Severity, title: string, summary: string): void {
     if (this.active.has(id)) return
-    this.active.set(id, { id, severity, title, summary, since: Date.now() })
+    const a = { id, severity, title, summary, since: Date.now() }
+    this.active.set(id, a)
     this.onChange(id, true)
+    for (const w of this.watchers) w(a, true, a.since)
   }
 
-  clear (id: string): void {
-    if (this.active.delete(id)) this.onChange(id, false)
+  /** false when it was not active */
+  clear (id: string): boolean {
+    const a = this.active.get(id)
+    if (a === undefined) return false
+    this.active.delete(id)
+    this.onChange(id, false)
+    const at = Date.now()
+    for (const w of this.watchers) w(a, false, at)
+    return true
+  }
+
+  /** Watches raises and clears (the alarm history, the event stream); returns the function that stops it. */
+  watch (fn: AlarmWatcher): () => void {
+    this.watchers.add(fn)
+    return () => { this.watchers.delete(fn) }
+  }
+
+  /** the active alarms with their raw times, oldest first */
+  entries (): ActiveAlarm[] {
+    return [...this.active.values()].sort((a, b) => a.since - b.since || (a.id < b.id ? -1 : 1))
   }
 
   isActive (id: string): boolean {
@@ -27,8 +51,7 @@ export class Alarms {
   }
 
   list (): AlarmWire[] {
-    return [...this.active.values()]
-      .sort((a, b) => a.since - b.since || (a.id < b.id ? -1 : 1))
+    return this.entries()
       .map(a => ({ id: a.id, severity: a.severity, title: a.title, summary: a.summary, timestamp: datetime(a.since) }))
   }
 }

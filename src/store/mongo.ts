@@ -11,7 +11,7 @@ import {
 import type { Collection, Db, WriteConcernSettings } from 'mongodb'
 import { StoreUnavailableError } from './store.js'
 import type {
-  AppPatch, AppRecord, AppRepo, AuditFilter, AuditRecord, AuditRepo, BannedKind, BannedRecord, BannedRepo, KvRepo,
+  AlarmHistoryRecord, AlarmHistoryRepo, AppPatch, AppRecord, AppRepo, AuditFilter, AuditRecord, AuditRepo, BannedKind, BannedRecord, BannedRepo, KvRepo,
   MemberRecord, MemberRepo, Store, UserPatch, UserRecord, UserRepo
 } from './store.js'
 import { isRole, type Role } from '../core/roles.js'
@@ -82,6 +82,7 @@ interface AuditDoc {
   body: string
   status: number
 }
+type AlarmHistoryDoc = AlarmHistoryRecord
 
 interface KvDoc {
   ns: string
@@ -282,6 +283,7 @@ export class MongoStore implements Store {
   readonly kv: KvRepo
   readonly members: MemberRepo
   readonly audit: AuditRepo
+  readonly alarmHistory: AlarmHistoryRepo
   readonly #client: MongoClient
   readonly #db: Db
   readonly #sessionClient: MongoClient
@@ -320,6 +322,7 @@ export class MongoStore implements Store {
     this.kv = this.#kvRepo()
     this.members = this.#memberRepo()
     this.audit = this.#auditRepo()
+    this.alarmHistory = this.#alarmHistoryRepo()
   }
 
   async init (): Promise<void> {
@@ -393,6 +396,7 @@ export class MongoStore implements Store {
     // absent role the same way; this makes the stored documents say so)
     await this.#apps().updateMany({ role: { $exists: false } }, { $set: { role: PRE_ROLE } })
     await this.#users().updateMany({ role: { $exists: false } }, { $set: { role: PRE_ROLE } })
+    await this.#alarmHistory().createIndex({ node: 1, name: 1, activatedAt: 1 }, { unique: true, name: 'node_name_activated_unique' })
   }
 
   /** Writes go through here: indexes must exist before the first write relies on them. */
@@ -407,6 +411,7 @@ export class MongoStore implements Store {
   #kv (): Collection<KvDoc> { return this.#db.collection<KvDoc>('kv') }
   #members (): Collection<MemberDoc> { return this.#db.collection<MemberDoc>('members') }
   #audit (): Collection<AuditDoc> { return this.#db.collection<AuditDoc>('audit') }
+  #alarmHistory (): Collection<AlarmHistoryDoc> { return this.#db.collection<AlarmHistoryDoc>('alarm_history') }
 
   /** insertOne that reports a duplicate key as false instead of an error */
   async #insert<D extends object> (coll: Collection<D>, doc: D): Promise<boolean> {
@@ -465,6 +470,28 @@ export class MongoStore implements Store {
       },
       delete: async (username) =>
         (await this.#write(async () => await this.#users().deleteOne(byName(username)))).deletedCount === 1
+    }
+  }
+
+  #alarmHistoryRepo (): AlarmHistoryRepo {
+    const NEWEST = { deactivatedAt: -1, node: 1, name: 1, activatedAt: -1 } as const
+    const toRecord = (d: AlarmHistoryDoc): AlarmHistoryRecord => ({
+      node: d.node, name: d.name, severity: d.severity, title: d.title, message: d.message, activatedAt: d.activatedAt, deactivatedAt: d.deactivatedAt
+    })
+    return {
+      list: async () =>
+        (await this.#run(async () => await this.#alarmHistory().find({}, NO_ID).sort(NEWEST).toArray())).map(toRecord),
+      add: async (e, keep) => {
+        const doc = toRecord({ ...e, node: String(e.node), name: String(e.name), activatedAt: Number(e.activatedAt), deactivatedAt: Number(e.deactivatedAt) })
+        await this.#write(async () => {
+          // the unique index makes a retried write a no-op
+          await this.#alarmHistory().updateOne({ node: doc.node, name: doc.name, activatedAt: doc.activatedAt }, { $setOnInsert: doc }, { upsert: true })
+            .catch((err: unknown) => { if (!isDuplicateKey(err)) throw err })
+          const beyond = await this.#alarmHistory().find({}, { projection: { _id: 1 } }).sort(NEWEST).skip(Math.max(0, Math.floor(keep))).toArray()
+          if (beyond.length > 0) await this.#alarmHistory().deleteMany({ _id: { $in: beyond.map(d => d._id) } })
+        })
+      },
+      clear: async () => (await this.#write(async () => await this.#alarmHistory().deleteMany({}))).deletedCount
     }
   }
 

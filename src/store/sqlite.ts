@@ -9,7 +9,7 @@ import Database from 'better-sqlite3'
 import type { Database as Db, Statement } from 'better-sqlite3'
 import { StoreUnavailableError } from './store.js'
 import type {
-  AppPatch, AppRecord, AppRepo, AuditFilter, AuditRecord, AuditRepo, BannedKind, BannedRecord, BannedRepo, KvRepo,
+  AlarmHistoryRecord, AlarmHistoryRepo, AppPatch, AppRecord, AppRepo, AuditFilter, AuditRecord, AuditRepo, BannedKind, BannedRecord, BannedRepo, KvRepo,
   MemberRecord, MemberRepo, Store, UserPatch, UserRecord, UserRepo
 } from './store.js'
 import { isRole, type Role } from '../core/roles.js'
@@ -50,6 +50,17 @@ CREATE TABLE IF NOT EXISTS kv (
   value TEXT NOT NULL,
   PRIMARY KEY (ns, key)
 );
+CREATE TABLE IF NOT EXISTS alarm_history (
+  node TEXT NOT NULL,
+  name TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  title TEXT NOT NULL,
+  message TEXT NOT NULL,
+  activated_at INTEGER NOT NULL,
+  deactivated_at INTEGER NOT NULL,
+  PRIMARY KEY (node, name, activated_at)
+);
+CREATE INDEX IF NOT EXISTS alarm_history_newest ON alarm_history (deactivated_at DESC, node, name, activated_at DESC);
 CREATE TABLE IF NOT EXISTS members (
   name TEXT NOT NULL PRIMARY KEY,
   instance TEXT NOT NULL,
@@ -175,6 +186,26 @@ const toAudit = (r: AuditRow): AuditRecord => ({
   status: r.status
 })
 
+interface AlarmHistoryRow {
+  node: string
+  name: string
+  severity: string
+  title: string
+  message: string
+  activated_at: number
+  deactivated_at: number
+}
+
+const toAlarmHistory = (r: AlarmHistoryRow): AlarmHistoryRecord => ({
+  node: r.node,
+  name: r.name,
+  severity: r.severity,
+  title: r.title,
+  message: r.message,
+  activatedAt: r.activated_at,
+  deactivatedAt: r.deactivated_at
+})
+
 interface KvRow {
   key: string
   value: string
@@ -227,6 +258,7 @@ export class SqliteStore implements Store {
   readonly kv: KvRepo
   readonly members: MemberRepo
   readonly audit: AuditRepo
+  readonly alarmHistory: AlarmHistoryRepo
   readonly file: string
   readonly #dataDir: string
   #db: Db | null = null
@@ -241,6 +273,7 @@ export class SqliteStore implements Store {
     this.kv = this.#kvRepo()
     this.members = this.#memberRepo()
     this.audit = this.#auditRepo()
+    this.alarmHistory = this.#alarmHistoryRepo()
   }
 
   async init (): Promise<void> {
@@ -352,6 +385,22 @@ export class SqliteStore implements Store {
         }).immediate()
       },
       delete: async (username) => this.#stmt('DELETE FROM users WHERE username = ?').run(username).changes === 1
+    }
+  }
+
+  #alarmHistoryRepo (): AlarmHistoryRepo {
+    const cols = 'node, name, severity, title, message, activated_at, deactivated_at'
+    const order = 'ORDER BY deactivated_at DESC, node, name, activated_at DESC'
+    return {
+      list: async () => (this.#stmt(`SELECT ${cols} FROM alarm_history ${order}`).all() as AlarmHistoryRow[]).map(toAlarmHistory),
+      add: async (e, keep) => {
+        this.#open().transaction(() => {
+          this.#stmt(`INSERT OR IGNORE INTO alarm_history (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+            .run(String(e.node), String(e.name), String(e.severity), String(e.title), String(e.message), Number(e.activatedAt), Number(e.deactivatedAt))
+          this.#stmt(`DELETE FROM alarm_history WHERE rowid IN (SELECT rowid FROM alarm_history ${order} LIMIT -1 OFFSET ?)`).run(keep)
+        })()
+      },
+      clear: async () => this.#stmt('DELETE FROM alarm_history').run().changes
     }
   }
 

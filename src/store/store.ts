@@ -1,6 +1,7 @@
 /**
  * The one interface for everything the server keeps (apps, dashboard users, banned entries,
- * key/value settings such as hot configs, plugin states and plugin configs, and cluster members).
+ * key/value settings such as hot configs, plugin states and plugin configs, cluster members and the
+ * alarm history).
  * Backends: SqliteStore (embedded default, DATA_DIR) and MongoStore (MONGODB_URL).
  * Every backend passes test/store/store.suite.ts.
  *
@@ -174,6 +175,33 @@ export interface MemberRepo {
   delete (name: string): Promise<boolean>
 }
 
+/** An alarm that was raised and cleared (GET /alarms/deactivated); the activated ones live in each node. */
+export interface AlarmHistoryRecord {
+  /** the node that raised it */
+  node: string
+  /** the alarm's id (high_memory, store_unavailable, ...) */
+  name: string
+  severity: string
+  title: string
+  message: string
+  /** epoch ms; with node and name it identifies the entry (raised again later is a new entry) */
+  activatedAt: number
+  /** epoch ms */
+  deactivatedAt: number
+}
+
+export interface AlarmHistoryRepo {
+  /** newest deactivation first; ties by node, name, then newest activation */
+  list (): Promise<AlarmHistoryRecord[]>
+  /**
+   * Adds the entry unless one with its (node, name, activatedAt) exists (a retried write adds it
+   * once), then keeps only the `keep` newest entries.
+   */
+  add (entry: AlarmHistoryRecord, keep: number): Promise<void>
+  /** removes every entry; returns how many there were */
+  clear (): Promise<number>
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'mongo'
   readonly apps: AppRepo
@@ -184,6 +212,8 @@ export interface Store {
   readonly members: MemberRepo
   /** the audit log, shared by every node of a cluster */
   readonly audit: AuditRepo
+  /** deactivated alarms, shared by the nodes of a cluster */
+  readonly alarmHistory: AlarmHistoryRepo
   /** opens the backend and creates tables/collections and indexes */
   init (): Promise<void>
   /** resolves when the backend answers; rejects with StoreUnavailableError otherwise */

@@ -1,4 +1,5 @@
-// Observing a cluster of two real node processes: the Prometheus scrape of every node and its sum.
+// Observing a cluster of two real node processes: the Prometheus scrape of every node and its sum,
+// and the alarm history of the whole cluster from any node.
 // Needs MONGODB_TEST_URL and redis-server (the harness says why it skips).
 import { test } from 'node:test'
 import type { TestContext } from 'node:test'
@@ -50,4 +51,21 @@ test('two nodes: any node scrapes both, and all_nodes_aggregated is their sum', 
     const self = await scrape(p, '?mode=node')
     assert.equal(series(self, 'emqx_connections_count').length, 1)
   }
+
+  // the alarm history: a deactivation on o2, asked of o1, is in the one shared history
+  const activated = (await call(n1, 'GET', '/alarms/activated')).body
+  assert.deepEqual(activated.map((g: any) => g.node), [...names])
+  const o2Alarms = activated[1].alarms.map((a: any) => a.name)
+  assert.ok(o2Alarms.includes('default_admin_password'), JSON.stringify(activated))
+  assert.equal((await call(n1, 'POST', '/alarms/deactivated', { name: 'default_admin_password', node: names[1] })).status, 200)
+  assert.equal((await call(n1, 'POST', '/alarms/deactivated', { name: 'default_admin_password', node: names[1] })).status, 404)
+  for (const p of [n1, n2]) {
+    const hist = (await call(p, 'GET', '/alarms/deactivated')).body
+    assert.deepEqual(hist.map((g: any) => [g.node, g.alarms.map((a: any) => a.name)]), [[names[1], ['default_admin_password']]])
+  }
+  // without a node: wherever it is still active (o1)
+  assert.equal((await call(n2, 'POST', '/alarms/deactivated', { name: 'default_admin_password' })).status, 200)
+  assert.deepEqual((await call(n2, 'GET', '/alarms/deactivated')).body.map((g: any) => g.node).sort(), [...names])
+  assert.equal((await call(n2, 'DELETE', '/alarms/deactivated')).status, 200)
+  assert.deepEqual((await call(n1, 'GET', '/alarms/deactivated')).body, [])
 })

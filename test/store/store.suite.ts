@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test'
 import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import type { AppRecord, AuditRecord, BannedKind, BannedRecord, MemberRecord, Store, UserRecord } from '../../src/store/store.js'
+import type { AlarmHistoryRecord, AppRecord, AuditRecord, BannedKind, BannedRecord, MemberRecord, Store, UserRecord } from '../../src/store/store.js'
 
 export interface StoreFixture {
   store: Store
@@ -415,6 +415,63 @@ export function storeSuite (name: string, makeStore: () => Promise<StoreFixture>
         assert.deepEqual(Object.getOwnPropertyDescriptor(all, '__proto__')?.value, { polluted: true })
         assert.equal(Object.getPrototypeOf(all), Object.prototype)
         assert.equal(({} as Record<string, unknown>)['polluted'], undefined)
+      })
+    })
+
+    describe('alarm history', () => {
+      const entry = (name: string, deactivatedAt: number, extra: Partial<AlarmHistoryRecord> = {}): AlarmHistoryRecord => ({
+        node: 'n1@h', name, severity: 'warning', title: `title of ${name}`, message: `message of ${name}`, activatedAt: deactivatedAt - 1000, deactivatedAt, ...extra
+      })
+
+      test('add and list, newest deactivation first, ties by node then name', async (t) => {
+        const { store } = await open(t)
+        assert.deepEqual(await store.alarmHistory.list(), [])
+        const a = entry('high_memory', 1_700_000_001_000)
+        const b = entry('store_unavailable', 1_700_000_003_000, { severity: 'critical' })
+        const c = entry('high_memory', 1_700_000_003_000, { node: 'n0@h' })
+        for (const e of [a, b, c]) await store.alarmHistory.add(e, 100)
+        assert.deepEqual(await store.alarmHistory.list(), [c, b, a])
+      })
+
+      test('the same (node, name, activatedAt) is kept once; raised again later is a new entry', async (t) => {
+        const { store } = await open(t)
+        const e = entry('x', 1_700_000_005_000)
+        await store.alarmHistory.add(e, 100)
+        await store.alarmHistory.add({ ...e, message: 'retried' }, 100)
+        await Promise.all(Array.from({ length: 4 }, async () => await store.alarmHistory.add(e, 100)))
+        assert.deepEqual(await store.alarmHistory.list(), [e])
+        const again = entry('x', 1_700_000_009_000, { activatedAt: 1_700_000_008_000 })
+        await store.alarmHistory.add(again, 100)
+        assert.deepEqual(await store.alarmHistory.list(), [again, e])
+      })
+
+      test('only the `keep` newest entries stay', async (t) => {
+        const { store } = await open(t)
+        for (let i = 1; i <= 7; i++) await store.alarmHistory.add(entry(`a${i}`, 1_700_000_000_000 + i * 1000), 5)
+        assert.deepEqual((await store.alarmHistory.list()).map(e => e.name), ['a7', 'a6', 'a5', 'a4', 'a3'])
+        await store.alarmHistory.add(entry('a0', 1_600_000_000_000), 5)
+        assert.deepEqual((await store.alarmHistory.list()).map(e => e.name), ['a7', 'a6', 'a5', 'a4', 'a3'], 'an older one than all kept is dropped at once')
+      })
+
+      test('clear removes every entry and says how many; values never act as query operators', async (t) => {
+        const { store } = await open(t)
+        await store.alarmHistory.add(entry('a', 1_700_000_001_000), 10)
+        await store.alarmHistory.add(entry('b', 1_700_000_002_000), 10)
+        await store.alarmHistory.add(entry(operator, 1_700_000_003_000, { node: operator }), 10)
+        assert.equal((await store.alarmHistory.list()).length, 3)
+        assert.equal(await store.alarmHistory.clear(), 3)
+        assert.deepEqual(await store.alarmHistory.list(), [])
+        assert.equal(await store.alarmHistory.clear(), 0)
+      })
+
+      test('entries survive close and reopen', async (t) => {
+        const { store, reopen } = await open(t)
+        const e = entry('kept', 1_700_000_001_000)
+        await store.alarmHistory.add(e, 10)
+        await store.close()
+        const again = reopen()
+        await again.init()
+        assert.deepEqual(await again.alarmHistory.list(), [e])
       })
     })
 

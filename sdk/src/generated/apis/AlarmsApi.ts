@@ -19,15 +19,34 @@ import {
     AlarmToJSON,
 } from '../models/Alarm.js';
 import {
+    type DeactivateAlarmRequest,
+    DeactivateAlarmRequestFromJSON,
+    DeactivateAlarmRequestToJSON,
+} from '../models/DeactivateAlarmRequest.js';
+import {
     type ErrorBody,
     ErrorBodyFromJSON,
     ErrorBodyToJSON,
 } from '../models/ErrorBody.js';
 import {
+    type NodeAlarmRecords,
+    NodeAlarmRecordsFromJSON,
+    NodeAlarmRecordsToJSON,
+} from '../models/NodeAlarmRecords.js';
+import {
     type NodeAlarms,
     NodeAlarmsFromJSON,
     NodeAlarmsToJSON,
 } from '../models/NodeAlarms.js';
+import {
+    type Ok,
+    OkFromJSON,
+    OkToJSON,
+} from '../models/Ok.js';
+
+export interface DeactivateAlarmOperationRequest {
+    body: DeactivateAlarmRequest;
+}
 
 export interface ListNodeAlarmsRequest {
     node: string;
@@ -37,6 +56,142 @@ export interface ListNodeAlarmsRequest {
  * 
  */
 export class AlarmsApi extends runtime.BaseAPI {
+
+    /**
+     * Creates request options for clearDeactivatedAlarms without sending the request
+     */
+    async clearDeactivatedAlarmsRequestOpts(): Promise<runtime.RequestOpts> {
+        const queryParameters: any = {};
+
+        const headerParameters: runtime.HTTPHeaders = {};
+
+        if (this.configuration && (this.configuration.username !== undefined || this.configuration.password !== undefined)) {
+            headerParameters["Authorization"] = "Basic " + btoa(this.configuration.username + ":" + this.configuration.password);
+        }
+
+        let urlPath = `/alarms/deactivated`;
+
+        return {
+            path: urlPath,
+            method: 'DELETE',
+            headers: headerParameters,
+            query: queryParameters,
+        };
+    }
+
+    /**
+     * EMQX v4\'s operation. Removes every entry of the history, on the whole cluster; active alarms stay.
+     * Clear the history of deactivated alarms
+     */
+    async clearDeactivatedAlarmsRaw(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Ok>> {
+        const requestOptions = await this.clearDeactivatedAlarmsRequestOpts();
+        const response = await this.request(requestOptions, initOverrides);
+
+        return new runtime.JSONApiResponse(response, (jsonValue) => OkFromJSON(jsonValue));
+    }
+
+    /**
+     * EMQX v4\'s operation. Removes every entry of the history, on the whole cluster; active alarms stay.
+     * Clear the history of deactivated alarms
+     */
+    async clearDeactivatedAlarms(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Ok> {
+        const response = await this.clearDeactivatedAlarmsRaw(initOverrides);
+        return await response.value();
+    }
+
+    /**
+     * Creates request options for deactivateAlarm without sending the request
+     */
+    async deactivateAlarmRequestOpts(requestParameters: DeactivateAlarmOperationRequest): Promise<runtime.RequestOpts> {
+        if (requestParameters['body'] == null) {
+            throw new runtime.RequiredError(
+                'body',
+                'Required parameter "body" was null or undefined when calling deactivateAlarm().'
+            );
+        }
+
+        const queryParameters: any = {};
+
+        const headerParameters: runtime.HTTPHeaders = {};
+
+        headerParameters['Content-Type'] = 'application/json';
+
+        if (this.configuration && (this.configuration.username !== undefined || this.configuration.password !== undefined)) {
+            headerParameters["Authorization"] = "Basic " + btoa(this.configuration.username + ":" + this.configuration.password);
+        }
+
+        let urlPath = `/alarms/deactivated`;
+
+        return {
+            path: urlPath,
+            method: 'POST',
+            headers: headerParameters,
+            query: queryParameters,
+            body: DeactivateAlarmRequestToJSON(requestParameters['body']),
+        };
+    }
+
+    /**
+     * EMQX v4\'s operation. Clears the active alarm `name` on `node`, or on every live node where it is active, and adds it to the history. 404 when it is not active there. An alarm whose cause persists is raised again at the next check. 
+     * Deactivate an alarm by name
+     */
+    async deactivateAlarmRaw(requestParameters: DeactivateAlarmOperationRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Ok>> {
+        const requestOptions = await this.deactivateAlarmRequestOpts(requestParameters);
+        const response = await this.request(requestOptions, initOverrides);
+
+        return new runtime.JSONApiResponse(response, (jsonValue) => OkFromJSON(jsonValue));
+    }
+
+    /**
+     * EMQX v4\'s operation. Clears the active alarm `name` on `node`, or on every live node where it is active, and adds it to the history. 404 when it is not active there. An alarm whose cause persists is raised again at the next check. 
+     * Deactivate an alarm by name
+     */
+    async deactivateAlarm(requestParameters: DeactivateAlarmOperationRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Ok> {
+        const response = await this.deactivateAlarmRaw(requestParameters, initOverrides);
+        return await response.value();
+    }
+
+    /**
+     * Creates request options for listActivatedAlarms without sending the request
+     */
+    async listActivatedAlarmsRequestOpts(): Promise<runtime.RequestOpts> {
+        const queryParameters: any = {};
+
+        const headerParameters: runtime.HTTPHeaders = {};
+
+        if (this.configuration && (this.configuration.username !== undefined || this.configuration.password !== undefined)) {
+            headerParameters["Authorization"] = "Basic " + btoa(this.configuration.username + ":" + this.configuration.password);
+        }
+
+        let urlPath = `/alarms/activated`;
+
+        return {
+            path: urlPath,
+            method: 'GET',
+            headers: headerParameters,
+            query: queryParameters,
+        };
+    }
+
+    /**
+     * EMQX v4\'s name. The active alarms of every live node, grouped by node, with when each was raised and how long ago. `GET /alarms` stays as the seed has it.
+     * List activated alarms with their activation times
+     */
+    async listActivatedAlarmsRaw(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<NodeAlarmRecords>>> {
+        const requestOptions = await this.listActivatedAlarmsRequestOpts();
+        const response = await this.request(requestOptions, initOverrides);
+
+        return new runtime.JSONApiResponse(response, (jsonValue) => jsonValue.map(NodeAlarmRecordsFromJSON));
+    }
+
+    /**
+     * EMQX v4\'s name. The active alarms of every live node, grouped by node, with when each was raised and how long ago. `GET /alarms` stays as the seed has it.
+     * List activated alarms with their activation times
+     */
+    async listActivatedAlarms(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<NodeAlarmRecords>> {
+        const response = await this.listActivatedAlarmsRaw(initOverrides);
+        return await response.value();
+    }
 
     /**
      * Creates request options for listAllAlarms without sending the request
@@ -77,6 +232,48 @@ export class AlarmsApi extends runtime.BaseAPI {
      */
     async listAllAlarms(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<NodeAlarms>> {
         const response = await this.listAllAlarmsRaw(initOverrides);
+        return await response.value();
+    }
+
+    /**
+     * Creates request options for listDeactivatedAlarms without sending the request
+     */
+    async listDeactivatedAlarmsRequestOpts(): Promise<runtime.RequestOpts> {
+        const queryParameters: any = {};
+
+        const headerParameters: runtime.HTTPHeaders = {};
+
+        if (this.configuration && (this.configuration.username !== undefined || this.configuration.password !== undefined)) {
+            headerParameters["Authorization"] = "Basic " + btoa(this.configuration.username + ":" + this.configuration.password);
+        }
+
+        let urlPath = `/alarms/deactivated`;
+
+        return {
+            path: urlPath,
+            method: 'GET',
+            headers: headerParameters,
+            query: queryParameters,
+        };
+    }
+
+    /**
+     * EMQX v4\'s name. Alarms that were raised and cleared, on any node of the cluster (the history is kept in the store the nodes share), grouped by node, newest deactivation first. The 1,000 newest are kept (EMQX v4\'s `alarm.size_limit`); older ones are dropped. A clearing seen while the store was away is written once it answers again. 
+     * List deactivated alarms (the history)
+     */
+    async listDeactivatedAlarmsRaw(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<NodeAlarmRecords>>> {
+        const requestOptions = await this.listDeactivatedAlarmsRequestOpts();
+        const response = await this.request(requestOptions, initOverrides);
+
+        return new runtime.JSONApiResponse(response, (jsonValue) => jsonValue.map(NodeAlarmRecordsFromJSON));
+    }
+
+    /**
+     * EMQX v4\'s name. Alarms that were raised and cleared, on any node of the cluster (the history is kept in the store the nodes share), grouped by node, newest deactivation first. The 1,000 newest are kept (EMQX v4\'s `alarm.size_limit`); older ones are dropped. A clearing seen while the store was away is written once it answers again. 
+     * List deactivated alarms (the history)
+     */
+    async listDeactivatedAlarms(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<NodeAlarmRecords>> {
+        const response = await this.listDeactivatedAlarmsRaw(initOverrides);
         return await response.value();
     }
 

@@ -1,6 +1,8 @@
 /* tslint:disable */
 /* eslint-disable */
 export * from './Alarm.js';
+export * from './AlarmRecord.js';
+export * from './AlarmRecordDetails.js';
 export * from './AlarmSeverity.js';
 export * from './ApiEntry.js';
 export * from './App.js';
@@ -21,9 +23,11 @@ export * from './ConfigItem.js';
 export * from './ConfigUpdate.js';
 export * from './Connection.js';
 export * from './ConnectionPage.js';
+export * from './DeactivateAlarmRequest.js';
 export * from './ErrorBody.js';
 export * from './Listener.js';
 export * from './Metrics.js';
+export * from './NodeAlarmRecords.js';
 export * from './NodeAlarms.js';
 export * from './NodeConfigs.js';
 export * from './NodeInfo.js';
