@@ -36,6 +36,8 @@ export interface Handlers<Ctx> {
   delete_banned: (input: { path: operations["delete_banned"]['parameters']['path'], query: NonNullable<operations["delete_banned"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"delete_banned">>
   /** DELETE /users/{name}: Delete an user */
   delete_user: (input: { path: operations["delete_user"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"delete_user">>
+  /** GET /events: Live events of the cluster (Server-Sent Events) */
+  events: (input: { path: Record<string, never>, query: NonNullable<operations["events"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"events">>
   /** GET /configs: Get all configs */
   get_all_configs: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"get_all_configs">>
   /** GET /brokers/{node}: Get broker info of a node */

@@ -823,6 +823,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live events of the cluster (Server-Sent Events)
+         * @description Beyond EMQX v4 and v5 (no anchor offers it in its HTTP API). A `text/event-stream` that stays open: each event is
+         *     `id: <id>` and `data: <JSON>` with `id`, `type`, `node` (where it happened), `at` (epoch ms), `clientid` and
+         *     `username` where they apply, and `data`. Types: `client.connected`, `client.disconnected` (`data.reason`: `normal`,
+         *     `kicked`, `banned`, `taken_over`, `keepalive_timeout`, `slow_consumer`, `protocol_error`, `tcp_closed`, `shutdown`),
+         *     `session.subscribed`, `session.unsubscribed`, `message.dropped` (sampled: at most one a second per counter, with
+         *     the number dropped since the previous one), `banned.created`, `banned.deleted`, `alarm.activated`,
+         *     `alarm.deactivated`, `config.changed`, `node.up`, `node.down`.
+         *
+         *     Every node streams the events of the whole cluster (they travel on the cluster's Redis bus). Each node keeps its
+         *     newest 10,000 events of the last 5 minutes: an EventSource that reconnects with `Last-Event-ID` gets every matching
+         *     event after that id, without gaps or duplicates, when that id is from the same node and run and still kept;
+         *     otherwise an event named `gap` comes first, then everything kept. A reader more than 1 MiB behind is disconnected;
+         *     the broker never waits for it. A comment line every 15 s keeps idle streams open through proxies.
+         */
+        get: operations["events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/banned": {
         parameters: {
             query?: never;
@@ -3227,6 +3259,47 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    events: {
+        parameters: {
+            query?: {
+                /** @description Event types to receive (repeatable, any of them); a prefix ending in `.` (or `.*`) takes a family, e.g. `client.`. */
+                type?: string[];
+                /** @description Only the events of this client id. */
+                clientid?: string;
+                /** @description Only the events of this username. */
+                username?: string;
+            };
+            header?: {
+                /** @description The id of the last event received (EventSource sends it when it reconnects). */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example retry: 2000
+                     *
+                     *     id: 5f3a9c01-17
+                     *     data: {"id":"5f3a9c01-17","type":"client.connected","node":"emqx@127.0.0.1","at":1700000000000,"clientid":"c1","data":{"ipaddress":"127.0.0.1","port":50512,"proto_ver":4,"keepalive":60,"clean_start":true}}
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];
             503: components["responses"]["StoreUnavailable"];

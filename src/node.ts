@@ -27,6 +27,7 @@ import { Settings, coreSettings } from './services/settings.js'
 import { StoreHealth } from './services/store-health.js'
 import { AuditLog, AUDIT_MAX_RECORDS, auditSettings } from './services/audit.js'
 import { Health } from './services/health.js'
+import { LiveEvents } from './services/events.js'
 import { AlarmHistory } from './services/alarm-history.js'
 import { PROMETHEUS_SETTINGS } from './services/prometheus.js'
 import type { PublishMessage } from './services/publish.js'
@@ -39,7 +40,7 @@ import { WebHook, type WebHookOptions } from './plugins/web-hook.js'
 import { LocalNode } from './cluster/local-node.js'
 import { SingleNodeCluster } from './cluster/cluster.js'
 import { Clustering } from './cluster/setup.js'
-import { observeReceivers } from './cluster/bus.js'
+import { eventChannel, observeReceivers } from './cluster/bus.js'
 import { packetRate } from './api/loop-share.js'
 import type { ClientIdentity } from './services/banned.js'
 import { createApp } from './api/app.js'
@@ -148,6 +149,7 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
     isActive: (name) => plugins.isActive(name)
   }
   const events = new BrokerEvents(config.nodeName)
+  const live = new LiveEvents(config.nodeName)
   const retainer = new Retainer(ctx, opts.retainerSweepMs)
   const delayed = new DelayedPublish(ctx)
   const authUsername = new AuthPlugin(ctx, 'username')
@@ -175,7 +177,7 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
 
   const kickBanned = async (matches: (c: ClientIdentity) => boolean): Promise<void> => {
     for (const c of broker?.registry.connections() ?? []) {
-      if (matches(identity(c))) broker?.kickout(c.clientId)
+      if (matches(identity(c))) broker?.kickout(c.clientId, 'banned')
     }
   }
   const banned = clustering?.banned(kickBanned) ?? new BannedService(store, kickBanned)
@@ -233,13 +235,17 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
         events.published(clientId, msg)
         return false
       },
-      delivered: (clientId, msg) => { events.delivered(clientId, msg) }
+      delivered: (clientId, msg) => { events.delivered(clientId, msg) },
+      disconnected: (c, reason) => {
+        live.emit('client.disconnected', { reason: DISCONNECT_REASONS[reason] ?? reason, shutdown_reason: reason }, { clientid: c.clientId, username: c.username })
+      }
     }
   })
   const running = broker
   cleanup.add(() => running.close())
   await retainer.load()
   events.attach(running)
+  const stopFeeding = await feedLiveEvents(live, { events, broker: running, banned, alarms, settings, clustering })
   running.setMaxConns('mqtt:tcp', settings.number('listener.tcp.external.max_connections'))
   for (const [key, protocol] of NODELAY_KEYS) running.setNoDelay(protocol, settings.bool(key))
   // before they start: one that fails to start leaves the others stopped too
@@ -286,12 +292,12 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
     members: joined === undefined
       ? null
       : async () => {
-        const live = new Set((await cluster.nodes()).map(n => n.name))
-        return (await cluster.members()).map(m => ({ name: m.name, live: live.has(m.name) }))
+        const up = new Set((await cluster.nodes()).map(n => n.name))
+        return (await cluster.members()).map(m => ({ name: m.name, live: up.has(m.name) }))
       },
     alarms: () => alarms.list()
   })
-  const app = createApp({ cluster, store, banned, users, apps: new AppsService(store), publish, audit, alarmHistory }, {
+  const app = createApp({ cluster, store, banned, users, apps: new AppsService(store), publish, audit, alarmHistory, events: live }, {
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
     corsOrigins: config.corsOrigins,
@@ -320,6 +326,8 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
     http.close(() => resolve())
     http.closeIdleConnections()
   }))
+  // before the HTTP server closes: open event streams would hold it open
+  cleanup.add(() => { stopFeeding(); live.close() })
   const ports = { ...broker.ports, api: (http.address() as AddressInfo).port }
   await clustering?.start(ports.api)
   // leave the cluster first (peers stop asking), then the rest in reverse
@@ -340,6 +348,80 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
       log.info({ node: config.nodeName }, 'node stopped')
     }
   }
+}
+
+/** the broker's close reasons (EMQ X shutdown counts) as the event stream names them */
+const DISCONNECT_REASONS: Record<string, string> = {
+  closed: 'normal',
+  kicked: 'kicked',
+  banned: 'banned',
+  takeover: 'taken_over',
+  keepalive_timeout: 'keepalive_timeout',
+  slow_consumer: 'slow_consumer',
+  error: 'protocol_error',
+  tcp_closed: 'tcp_closed',
+  shutdown: 'shutdown'
+}
+
+/** how often message.dropped reports the drops counted since its last report */
+const DROPPED_SAMPLE_MS = 1000
+const EVENTS_CHANNEL = 'emqx-api:live-events'
+
+interface EventSources {
+  events: BrokerEvents
+  broker: Broker
+  banned: BannedService
+  alarms: Alarms
+  settings: Settings
+  clustering: Clustering | null
+}
+
+/** Feeds the live event stream (GET /events) from the broker, the services and cluster membership; returns its stop. */
+async function feedLiveEvents (live: LiveEvents, s: EventSources): Promise<() => void> {
+  const stops: Array<() => void> = []
+  stops.push(s.events.onLifecycle(({ name, body }) => {
+    const clientid = String(body.client_id)
+    const c = s.broker.registry.connection(clientid)
+    const who = { clientid, username: c?.username ?? null }
+    if (name === 'client.connected') {
+      live.emit('client.connected', c === undefined ? {} : { ipaddress: c.ipaddress, port: c.port, proto_ver: c.protoVer, keepalive: c.keepalive, clean_start: c.cleanStart }, who)
+    } else if (name === 'client.subscribe') {
+      live.emit('session.subscribed', { topic: body.topic, qos: (body.opts as { qos: number }).qos }, who)
+    } else live.emit('session.unsubscribed', { topic: body.topic }, who)
+  }))
+  // sampled: one event a second at most per counter, with how many were dropped since the last
+  const m = s.broker.metrics
+  let last = { dropped: m.dropped, qos2: m.qos2Dropped }
+  const sampler = setInterval(() => {
+    const now = { dropped: m.dropped, qos2: m.qos2Dropped }
+    if (now.dropped > last.dropped) live.emit('message.dropped', { counter: 'messages/dropped', count: now.dropped - last.dropped, total: now.dropped })
+    if (now.qos2 > last.qos2) live.emit('message.dropped', { counter: 'messages/qos2/dropped', count: now.qos2 - last.qos2, total: now.qos2 })
+    last = now
+  }, DROPPED_SAMPLE_MS)
+  sampler.unref()
+  stops.push(() => { clearInterval(sampler) })
+  stops.push(s.banned.watch((change, b) => {
+    live.emit(change === 'created' ? 'banned.created' : 'banned.deleted', { as: b.as, who: b.who, ...(b.reason !== undefined ? { reason: b.reason, by: b.by, until: b.until } : {}) })
+  }))
+  stops.push(s.alarms.watch((a, raised, at) => {
+    live.emit(raised ? 'alarm.activated' : 'alarm.deactivated', { name: a.id, severity: a.severity, title: a.title, message: a.summary, ...(raised ? {} : { duration: at - a.since }) })
+  }))
+  s.settings.onChange((key) => {
+    const def = s.settings.list().find(d => d.key === key)
+    // a secret's value (even hashed) never leaves the node
+    live.emit('config.changed', { key, app: def?.app ?? null, ...(def !== undefined && def.datatype !== 'secret' ? { value: def.value } : {}) })
+  })
+  if (s.clustering !== null) {
+    const ch = await eventChannel(s.clustering.bus, EVENTS_CHANNEL, msg => { live.receive(msg) })
+    live.connect(ch.publish)
+    let known: Set<string> | null = null
+    s.clustering.onMembers((names, gone) => {
+      if (known !== null) for (const n of names) if (!known.has(n)) live.emit('node.up', { name: n })
+      for (const n of gone) live.emit('node.down', { name: n })
+      known = new Set(names)
+    })
+  }
+  return () => { for (const stop of stops) stop() }
 }
 
 function httpListener (server: Server, port: number, current: number): import('./core/wire.js').ListenerWire {

@@ -84,7 +84,7 @@ function canonicalPath (req: Request, _res: Response, next: NextFunction): void 
   const [path = '/', query] = req.url.split('?', 2) as [string, string | undefined]
   const m = matchPath(req.method, path)
   if (m === null || m === 'method') return next(errors.notFound())
-  const repeated = query === undefined ? null : repeatedQueryKey(query)
+  const repeated = query === undefined ? null : repeatedQueryKey(query, m.op.operationId)
   if (repeated !== null) return next(errors.badParam(`query parameter ${repeated} must be given once, as a plain key`))
   req.url = m.canonicalPath + (query !== undefined ? `?${query}` : '')
   req.originalUrl = API_BASE + req.url
@@ -105,6 +105,8 @@ function takeTurn (gate: LoopShare) {
       // 'close' covers a request aborted before that
       response.once('prefinish', done)
       response.once('close', done)
+      // a stream that stays open (GET /events) gives the turn back once it has started
+      response.locals.releaseTurn = done
       next()
     })
     if (!admitted) sendError(response, errors.busy())

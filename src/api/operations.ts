@@ -25,6 +25,7 @@ import { users } from './handlers/users.js'
 import { audit } from './handlers/audit.js'
 import { prometheus } from './handlers/prometheus.js'
 import { alarmHistory } from './handlers/alarm-history.js'
+import { events } from './handlers/events.js'
 import { isRawReply } from './raw.js'
 
 export const handlers = {
@@ -47,7 +48,8 @@ export const handlers = {
   ...users,
   ...audit,
   ...prometheus,
-  ...alarmHistory
+  ...alarmHistory,
+  ...events
 } satisfies Handlers<Ctx>
 
 type AnyHandler = (input: { path: unknown, query: unknown, body: unknown }, ctx: Ctx) => Promise<unknown>

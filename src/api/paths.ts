@@ -51,16 +51,20 @@ export function matchPath (method: string, path: string): Matched | null | 'meth
   return pathExists ? 'method' : null
 }
 
+/** The query parameters the spec declares as lists (`?type=a&type=b`): the only ones that repeat. */
+const LIST_PARAMS: Readonly<Record<string, readonly string[]>> = { events: ['type'] }
+
 /**
  * The first query key that appears more than once (`?_page=1&_page=2`), also through qs bracket
- * forms (`_page[]=1`, `_page[a]=1`), or null. No operation takes a list in the query, so a repeat is
+ * forms (`_page[]=1`, `_page[a]=1`), or null. Only the lists of LIST_PARAMS repeat; any other repeat is
  * always a mistake or an attempt to have two layers read different values.
  */
-export function repeatedQueryKey (query: string): string | null {
+export function repeatedQueryKey (query: string, operationId?: string): string | null {
   const seen = new Set<string>()
+  const lists = operationId === undefined ? undefined : LIST_PARAMS[operationId]
   for (const rawKey of new URLSearchParams(query).keys()) {
     const key = rawKey.replace(/\[.*$/, '')
-    if (seen.has(key) || key !== rawKey) return key
+    if (key !== rawKey || (seen.has(key) && lists?.includes(key) !== true)) return key
     seen.add(key)
   }
   return null

@@ -7,6 +7,7 @@ import type { AppsService } from '../services/apps.js'
 import type { PublishMessage } from '../services/publish.js'
 import type { AuditLog } from '../services/audit.js'
 import type { AlarmHistory } from '../services/alarm-history.js'
+import type { LiveEvents } from '../services/events.js'
 
 export type * from '../core/wire.js'
 export type { Handlers, Input, Reply, RawReply } from '../../generated/handlers.js'
@@ -21,4 +22,5 @@ export interface Ctx {
   publish: (msg: PublishMessage) => Promise<void>
   audit: AuditLog
   alarmHistory: AlarmHistory
+  events: LiveEvents
 }

@@ -170,8 +170,12 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       guardClient(client, guards)
       tapConnection(client, stream, st)
       return () => {
-        if (st.info !== null) registry.disconnected(st.info, Date.now())
-        return closing && st.reason === null ? 'shutdown' : st.shutdownReason()
+        const reason = closing && st.reason === null ? 'shutdown' : st.shutdownReason()
+        if (st.info !== null) {
+          registry.disconnected(st.info, Date.now())
+          hooks.disconnected?.(st.info, reason)
+        }
+        return reason
       }
     }
 

@@ -13,7 +13,8 @@ export interface Broker {
   readonly registry: Registry
   readonly metrics: Metrics
   listeners (): ListenerInfo[]
-  kickout (clientId: string): boolean
+  /** `reason` is the connection's close reason (default kicked; banned for a new ban) */
+  kickout (clientId: string, reason?: string): boolean
   publish (msg: PublishRequest): Promise<void>
   subscribe (clientId: string, filters: string[], qos: QoS): Promise<boolean>
   unsubscribe (clientId: string, filters: string[]): Promise<boolean>

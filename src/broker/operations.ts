@@ -26,11 +26,11 @@ export function operations (ctx: OperationContext): Operations {
   const listener = (protocol: string): Listener | undefined => listeners.find(x => x.protocol === protocol)
 
   return {
-    kickout (clientId) {
+    kickout (clientId, reason = 'kicked') {
       const c = liveClient(aedes, clientId)
       if (c === undefined) return false
       const st = stateOf(c)
-      if (st !== undefined) st.reason = 'kicked'
+      if (st !== undefined) st.reason = reason
       c.conn.destroy()
       return true
     },

@@ -98,6 +98,8 @@ export interface BrokerHooks {
   publish?: (clientId: string | null, msg: Message) => boolean
   /** a message is being forwarded to the subscriber `clientId` (aedes' authorizeForward); `msg` as for publish */
   delivered?: (clientId: string, msg: Message) => void
+  /** a connection that had CONNECTed closed, with its reason in EMQ X shutdown-count terms (closed, kicked, takeover, ...) */
+  disconnected?: (c: ConnInfo, reason: string) => void
 }
 
 /** A message as the hooks see it. */

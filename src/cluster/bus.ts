@@ -6,11 +6,17 @@
 import { createRequire } from 'node:module'
 import type { MembershipLog } from './membership.js'
 
-interface RedisConn { ping (): Promise<string> }
+interface RedisConn {
+  ping (): Promise<string>
+  subscribe (channel: string): Promise<unknown>
+  on (event: 'messageBuffer', fn: (channel: Buffer, message: Buffer) => void): unknown
+}
 interface RedisPubConn extends RedisConn { publish (channel: string, message: Buffer): Promise<number> }
 export interface Bus {
   pubConn: RedisPubConn
   subConn: RedisConn
+  /** channels its message handler skips (it decodes everything else as its own msgpack packets) */
+  _ignoredTopicsSet?: Set<string>
   emit (msg: object, done?: (err?: Error) => void): void
   state: { on (event: 'error', fn: (err: Error) => void): void }
   close (cb: () => void): void
@@ -65,4 +71,19 @@ export function observeReceivers (bus: Bus, fn: (msg: object, receivers: number)
       current = null
     }
   }
+}
+
+/**
+ * A side channel on the bus's Redis connections for the nodes' live events (src/services/events.ts).
+ * mqemitter-redis pattern-subscribes MQTT wildcard filters (`#` is Redis `*`), so it would receive
+ * this channel too and decode it as one of its packets: the channel goes into the set of channels
+ * its handler skips (its own mechanism for Sentinel's hello channel), checked here at start.
+ */
+export async function eventChannel (bus: Bus, channel: string, onMessage: (message: Buffer) => void): Promise<{ publish: (message: Buffer) => void }> {
+  const ignored = bus._ignoredTopicsSet
+  if (!(ignored instanceof Set)) throw new Error('mqemitter-redis has no _ignoredTopicsSet: the live event channel cannot share its connections')
+  ignored.add(channel)
+  bus.subConn.on('messageBuffer', (ch, message) => { if (ch.toString('utf8') === channel) onMessage(message) })
+  await bus.subConn.subscribe(channel)
+  return { publish: (message) => { bus.pubConn.publish(channel, message).catch(() => {}) } }
 }

@@ -100,6 +100,11 @@ export class Clustering {
     return stored.filter(s => !held.has(s.clientId))
   }
 
+  /** Told of the names of the live members after every heartbeat, and of those that stopped since the last. */
+  onMembers (fn: (live: string[], gone: string[]) => void): void {
+    this.membership.onChange((live, gone) => { fn(live.map(m => m.name), gone.map(m => m.name)) })
+  }
+
   /** The Cluster the API answers from, and the RPC route peers call. */
   attach (local: NodeApi, broker: Broker, stored: Stored): { cluster: Cluster, internal: Router } {
     const cluster = new ClusterImpl(local, this.membership, this.s.config.secret)

@@ -23,8 +23,13 @@ interface AckPacket { topic?: string, payload?: Buffer | string, qos?: number, r
 
 const SYS = '$SYS/'
 
+/** the client lifecycle events, without the per-message ones */
+export type LifecycleName = 'client.connected' | 'client.subscribe' | 'client.unsubscribe'
+
 export class BrokerEvents {
   private readonly handlers = new Set<Handler>()
+  /** handlers of the lifecycle events only: they never make a body per message */
+  private readonly lifecycle = new Set<Handler>()
   /** username per aedes client object: still known when 'clientDisconnect' arrives */
   private readonly usernames = new WeakMap<object, string | null>()
   private broker: Broker | null = null
@@ -35,6 +40,12 @@ export class BrokerEvents {
   on (fn: Handler): () => void {
     this.handlers.add(fn)
     return () => { this.handlers.delete(fn) }
+  }
+
+  /** Subscribes to client.connected, client.subscribe and client.unsubscribe only; returns the unsubscribe. */
+  onLifecycle (fn: Handler): () => void {
+    this.lifecycle.add(fn)
+    return () => { this.lifecycle.delete(fn) }
   }
 
   attach (broker: Broker): void {
@@ -51,7 +62,7 @@ export class BrokerEvents {
       this.emit('client.disconnected', { action: 'client_disconnected', client_id: c.id, username: name(this.usernames.get(c)), reason })
     })
     aedes.on('subscribe', (subs: Array<{ topic: string, qos: number }>, c: AedesClient) => {
-      if (this.handlers.size === 0) return
+      if (this.handlers.size === 0 && this.lifecycle.size === 0) return
       for (const s of subs) {
         if (s.qos > 2) continue // refused in SUBACK
         this.emit('client.subscribe', { action: 'client_subscribe', client_id: c.id, username: name(this.usernames.get(c)), topic: s.topic, opts: { qos: s.qos } })
@@ -88,9 +99,11 @@ export class BrokerEvents {
   }
 
   private emit (n: EventName, body: Record<string, unknown>): void {
-    if (this.handlers.size === 0) return
+    const toLifecycle = this.lifecycle.size > 0 && (n === 'client.connected' || n === 'client.subscribe' || n === 'client.unsubscribe')
+    if (this.handlers.size === 0 && !toLifecycle) return
     const e: HookEvent = { name: n, body: { ...body, node: this.node, ts: Date.now() } }
     for (const fn of this.handlers) fn(e)
+    if (toLifecycle) for (const fn of this.lifecycle) fn(e)
   }
 }
 

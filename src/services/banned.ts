@@ -51,9 +51,18 @@ export class BannedService {
     return (await this.store.banned.list()).filter(b => b.until === null || b.until > nowSec)
   }
 
+  private readonly watchers = new Set<(change: 'created' | 'deleted', entry: Pick<BannedRecord, 'as' | 'who'> & Partial<BannedRecord>) => void>()
+
+  /** told of every ban made or lifted through this service (the event stream); returns the function that stops it */
+  watch (fn: (change: 'created' | 'deleted', entry: Pick<BannedRecord, 'as' | 'who'> & Partial<BannedRecord>) => void): () => void {
+    this.watchers.add(fn)
+    return () => { this.watchers.delete(fn) }
+  }
+
   async create (entry: BannedRecord): Promise<BannedRecord> {
     await this.store.banned.put(entry)
     this.snapshot.set(key(entry.as, entry.who), entry.until)
+    for (const w of this.watchers) w('created', entry)
     await this.kick(c => this.isBanned(c))
     return entry
   }
@@ -62,6 +71,7 @@ export class BannedService {
     const stored = as === 'ip_address' ? normalizeIp(who) ?? who : who
     const gone = await this.store.banned.delete(as, stored)
     this.snapshot.delete(key(as, stored))
+    if (gone) for (const w of this.watchers) w('deleted', { as, who: stored })
     return gone
   }
 
