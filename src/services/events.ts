@@ -161,8 +161,12 @@ export class LiveEvents {
 
   get readerCount (): number { return this.readers.size }
 
+  /** true once the node stops: no new readers */
+  closed = false
+
   /** ends every reader's stream (the node stops) */
   close (): void {
+    this.closed = true
     for (const c of [...this.closers]) c()
     this.readers.clear()
     this.closers.clear()

@@ -9,13 +9,15 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 /** false, or why browser tests are skipped (node:test prints it) */
 export const noChromium: false | string = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`
 
-export async function launchChromium (): Promise<{ context: BrowserContext, close: () => Promise<void> }> {
+/** `httpCredentials`: what the browser answers a Basic challenge with (as a user typing them in would) */
+export async function launchChromium (opts: { httpCredentials?: { username: string, password: string } } = {}): Promise<{ context: BrowserContext, close: () => Promise<void> }> {
   const profile = mkdtempSync(join(tmpdir(), 'chromium-profile-'))
   // launchPersistentContext is playwright's way of giving Chromium --user-data-dir (a fresh one here)
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1280, height: 900 },
+    ...(opts.httpCredentials !== undefined ? { httpCredentials: opts.httpCredentials } : {}),
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync']
   })

@@ -1,5 +1,5 @@
 // Observing a cluster of two real node processes: the Prometheus scrape of every node and its sum,
-// and the alarm history of the whole cluster from any node.
+// the alarm history of the whole cluster from any node, and the live events of every node from any node.
 // Needs MONGODB_TEST_URL and redis-server (the harness says why it skips).
 import { test } from 'node:test'
 import type { TestContext } from 'node:test'
@@ -7,8 +7,9 @@ import assert from 'node:assert/strict'
 import mqtt, { type MqttClient } from 'mqtt'
 import parsePrometheus from 'parse-prometheus-text-format'
 import { eventually } from '../helpers.js'
-import { call, type Proc } from '../process.js'
+import { call, stop, type Proc } from '../process.js'
 import { SKIP, startCluster } from './harness.js'
+import { listen } from '../events-client.js'
 
 const names = ['o1@127.0.0.1', 'o2@127.0.0.1'] as const
 
@@ -68,4 +69,32 @@ test('two nodes: any node scrapes both, and all_nodes_aggregated is their sum', 
   assert.deepEqual((await call(n2, 'GET', '/alarms/deactivated')).body.map((g: any) => g.node).sort(), [...names])
   assert.equal((await call(n2, 'DELETE', '/alarms/deactivated')).status, 200)
   assert.deepEqual((await call(n1, 'GET', '/alarms/deactivated')).body, [])
+})
+
+test('the event stream of any node carries the events of every node, and node.up / node.down', { skip: SKIP, timeout: 120000 }, async (t) => {
+  const cl = await startCluster(t, 'observe-ev', names)
+  const [n1, n2] = cl.nodes as [Proc, Proc]
+  const on1 = await listen(t, n1.api)
+  const on2 = await listen(t, n2.api, '?type=client.&type=banned.')
+  const c = await client(t, n2, 'x-1')
+  for (const s of [on1, on2]) {
+    const e = await s.waitFor(x => x.type === 'client.connected' && x.clientid === 'x-1')
+    assert.equal(e.node, names[1])
+  }
+  await c.subscribeAsync('x/y')
+  assert.equal((await on1.waitFor(x => x.type === 'session.subscribed')).node, names[1])
+  // a ban made on o1 kicks the client on o2: o2's stream has both
+  assert.equal((await call(n1, 'POST', '/banned', { who: 'x-1', as: 'client_id' })).status, 200)
+  assert.equal((await on2.waitFor(x => x.type === 'banned.created')).node, names[0])
+  const gone = await on2.waitFor(x => x.type === 'client.disconnected' && x.clientid === 'x-1')
+  assert.deepEqual([gone.node, gone.data.reason], [names[1], 'banned'])
+  // each event once, in the order the node learnt it
+  assert.equal(on2.got.filter(x => x.type === 'client.connected').length, 1)
+
+  const third = 'o3@127.0.0.1'
+  const p3 = await cl.start(third)
+  assert.deepEqual((await on1.waitFor(x => x.type === 'node.up', 15000)).data, { name: third })
+  await stop(p3)
+  const down = await on1.waitFor(x => x.type === 'node.down', 15000)
+  assert.deepEqual([down.node, down.data], [names[0], { name: third }])
 })

@@ -2,37 +2,11 @@
 // every event type of one node with real MQTT clients, the filters, resuming with Last-Event-ID
 // across a cut connection without gaps or duplicates, and a slow reader cut off.
 import { test } from 'node:test'
-import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
-import { EventSource } from 'eventsource'
-import { startTestNode, eventually, ADMIN, type TestNode } from '../helpers.js'
+import { startTestNode, type TestNode } from '../helpers.js'
+import { AUTH, listen, sleep, type Ev } from '../events-client.js'
 import { CuttableProxy } from '../store-proxy.js'
-
-interface Ev { id: string, type: string, node: string, at: number, clientid?: string, username?: string, data: any }
-
-const AUTH = 'Basic ' + Buffer.from(`${ADMIN.user}:${ADMIN.pass}`).toString('base64')
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
-
-/** An EventSource on GET /events (at `base`, e.g. through a proxy) collecting what it receives. */
-async function listen (t: TestContext, base: string, query = ''): Promise<{ es: EventSource, got: Ev[], gaps: number, waitFor: (pred: (e: Ev) => boolean, ms?: number) => Promise<Ev> }> {
-  const es = new EventSource(`${base}/events${query}`, {
-    fetch: async (input, init) => await fetch(input, { ...init, headers: { ...init?.headers, authorization: AUTH } })
-  })
-  t.after(() => { es.close() })
-  const state = { es, got: [] as Ev[], gaps: 0 }
-  es.addEventListener('message', (m) => { state.got.push(JSON.parse(m.data) as Ev) })
-  es.addEventListener('gap', () => { state.gaps++ })
-  await new Promise<void>((resolve, reject) => {
-    es.addEventListener('open', () => resolve(), { once: true })
-    es.addEventListener('error', (e) => reject(new Error(`EventSource: ${String((e as { message?: string }).message)}`)), { once: true })
-  })
-  return {
-    ...state,
-    get gaps () { return state.gaps },
-    waitFor: async (pred, ms = 5000) => await eventually(() => state.got.find(pred), ms)
-  }
-}
 
 /** A bare MQTT 3.1.1 CONNECT (clean session) over a raw socket, answered by CONNACK. */
 async function rawConnect (n: TestNode, clientId: string, keepalive: number): Promise<net.Socket> {

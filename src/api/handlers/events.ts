@@ -20,6 +20,8 @@ const frame = (e: LiveEvent): string => `id: ${e.id}\ndata: ${JSON.stringify(e)}
 
 export const events = {
   async events ({ query }: Input<'events'>, { events: live }: Ctx): Promise<RawReply> {
+    // the node is stopping: a reconnecting reader must not hold its HTTP server open
+    if (live.closed) throw errors.busy()
     const types = query.type === undefined ? [] : Array.isArray(query.type) ? query.type : [query.type]
     const bad = badTypeFilter(types)
     if (bad !== null) throw errors.badParam(`type: ${JSON.stringify(bad)} is no event type or prefix of one`)
