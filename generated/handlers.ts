@@ -38,6 +38,8 @@ export interface Handlers<Ctx> {
   delete_user: (input: { path: operations["delete_user"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"delete_user">>
   /** GET /events: Live events of the cluster (Server-Sent Events) */
   events: (input: { path: Record<string, never>, query: NonNullable<operations["events"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"events">>
+  /** GET /data/export: Export the configuration and data */
+  export_data: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"export_data">>
   /** GET /configs: Get all configs */
   get_all_configs: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"get_all_configs">>
   /** GET /brokers/{node}: Get broker info of a node */
@@ -48,6 +50,8 @@ export interface Handlers<Ctx> {
   get_node_configs: (input: { path: operations["get_node_configs"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"get_node_configs">>
   /** GET /nodes/{node}/plugin_configs/{plugin}: Get configurations of a plugin on the node */
   get_plugin_configs: (input: { path: operations["get_plugin_configs"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"get_plugin_configs">>
+  /** POST /data/import: Import a configuration and data export */
+  import_data: (input: { path: Record<string, never>, query: NonNullable<operations["import_data"]['parameters']['query']>, body: operations["import_data"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"import_data">>
   /** DELETE /connections/{clientid}: Kick out a connection */
   kickout_connection: (input: { path: operations["kickout_connection"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"kickout_connection">>
   /** GET /alarms/activated: List activated alarms with their activation times */

@@ -946,6 +946,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/data/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export the configuration and data
+         * @description EMQX v5's name (`GET /data/export`; here the document itself is the answer). Apps (with hashed secrets), dashboard
+         *     users (hashed passwords), bans, hot configs and plugin configs of this node, plugin states of this node, and the
+         *     retained messages, with the format version and the node's name. `POST /data/import` applies it on any node, on either store.
+         */
+        get: operations["export_data"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/data/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a configuration and data export
+         * @description EMQX v5's name. Applies an export document on this node: for each section, what it would add, change and keep.
+         *     Every item is checked before anything is written (a bad document changes nothing); importing the same document
+         *     twice changes nothing the second time. `dry_run=true` only answers the diff. A document of a newer format version,
+         *     or with a section this server does not know, is a 400 that says so.
+         */
+        post: operations["import_data"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users": {
         parameters: {
             query?: never;
@@ -1479,6 +1524,69 @@ export interface components {
             name: string;
             /** @description only on this node (EMQX v4); absent, on every node where it is active */
             node?: string;
+        };
+        /**
+         * @description A node's configuration and data. `sections` holds one list per kind of data; a section left out is left as it is on import.
+         *     Secrets and passwords are the salted hashes the store keeps; retained payloads are base64.
+         */
+        ExportDocument: {
+            /** @enum {string} */
+            format: "emqx-v3-api-server/export";
+            /** @description the format version (1); a document of a newer version is refused */
+            version: number;
+            node: string;
+            exported_at: string;
+            /** @description Sections this server does not know are refused with a 400 that names them. */
+            sections: {
+                apps?: {
+                    app_id: string;
+                    name: string;
+                    desc: string;
+                    status: boolean;
+                    expired: number | null;
+                    secret_hash: string;
+                }[];
+                users?: {
+                    username: string;
+                    tags: string;
+                    password_hash: string;
+                }[];
+                banned?: {
+                    who: string;
+                    as: components["schemas"]["BannedKind"];
+                    reason: string;
+                    desc: string;
+                    by: string;
+                    until: number | null;
+                    created_at: number;
+                }[];
+                configs?: {
+                    app: string;
+                    key: string;
+                    value: string;
+                }[];
+                plugins?: {
+                    name: string;
+                    active: boolean;
+                }[];
+                retained?: {
+                    topic: string;
+                    /** Format: byte */
+                    payload: string;
+                    qos: components["schemas"]["Qos"];
+                }[];
+            };
+        };
+        SectionDiff: {
+            added: string[];
+            changed: string[];
+            kept: string[];
+        };
+        ImportResult: {
+            dry_run: boolean;
+            sections: {
+                [key: string]: components["schemas"]["SectionDiff"];
+            };
         };
         /** @enum {string} */
         BannedKind: "client_id" | "username" | "ip_address";
@@ -3573,6 +3681,84 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    export_data: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportDocument"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    import_data: {
+        parameters: {
+            query?: {
+                /** @description only answer what would be added, changed and kept */
+                dry_run?: "true" | "false";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "format": "emqx-v3-api-server/export",
+                 *       "version": 1,
+                 *       "node": "emqx@127.0.0.1",
+                 *       "exported_at": "2018-09-14 10:23:04",
+                 *       "sections": {
+                 *         "configs": [
+                 *           {
+                 *             "app": "emqx",
+                 *             "key": "mqtt.allow_anonymous",
+                 *             "value": "false"
+                 *           }
+                 *         ]
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ExportDocument"];
+            };
+        };
+        responses: {
+            /** @description What was (or would be) added, changed and kept, per section in the document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];

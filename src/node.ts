@@ -28,6 +28,7 @@ import { StoreHealth } from './services/store-health.js'
 import { AuditLog, AUDIT_MAX_RECORDS, auditSettings } from './services/audit.js'
 import { Health } from './services/health.js'
 import { LiveEvents } from './services/events.js'
+import { DataTransfer, type RetainedItem } from './services/data-transfer.js'
 import { AlarmHistory } from './services/alarm-history.js'
 import { PROMETHEUS_SETTINGS } from './services/prometheus.js'
 import type { PublishMessage } from './services/publish.js'
@@ -263,6 +264,18 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
 
   const publish = (m: PublishMessage): Promise<void> => running.publish(m)
 
+  const dataTransfer = new DataTransfer({
+    node: config.nodeName,
+    store,
+    settings,
+    plugins,
+    banned,
+    retained: {
+      list: async () => await retainedMessages(running),
+      put: async (m) => { await publish({ topic: m.topic, payload: Buffer.from(m.payload, 'base64'), qos: m.qos, retain: true, clientId: 'data_import' }) }
+    }
+  })
+
   let server: Server | null = null
   const local = new LocalNode({
     broker,
@@ -297,7 +310,7 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
       },
     alarms: () => alarms.list()
   })
-  const app = createApp({ cluster, store, banned, users, apps: new AppsService(store), publish, audit, alarmHistory, events: live }, {
+  const app = createApp({ cluster, store, banned, users, apps: new AppsService(store), publish, audit, alarmHistory, events: live, dataTransfer }, {
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
     corsOrigins: config.corsOrigins,
@@ -422,6 +435,17 @@ async function feedLiveEvents (live: LiveEvents, s: EventSources): Promise<() =>
     })
   }
   return () => { for (const stop of stops) stop() }
+}
+
+/** Every retained message the broker's persistence holds, outside $SYS (for an export). */
+async function retainedMessages (broker: Broker): Promise<RetainedItem[]> {
+  const persistence = (broker.aedes as { persistence: { createRetainedStreamCombi: (patterns: string[]) => NodeJS.ReadableStream } }).persistence
+  const out: RetainedItem[] = []
+  for await (const p of persistence.createRetainedStreamCombi(['#']) as AsyncIterable<{ topic: string, payload: Buffer | string, qos: number }>) {
+    if (p.topic.startsWith('$')) continue
+    out.push({ topic: p.topic, payload: Buffer.from(p.payload).toString('base64'), qos: Math.min(2, Math.max(0, p.qos)) as 0 | 1 | 2 })
+  }
+  return out
 }
 
 function httpListener (server: Server, port: number, current: number): import('./core/wire.js').ListenerWire {

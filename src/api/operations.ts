@@ -26,6 +26,7 @@ import { audit } from './handlers/audit.js'
 import { prometheus } from './handlers/prometheus.js'
 import { alarmHistory } from './handlers/alarm-history.js'
 import { events } from './handlers/events.js'
+import { data } from './handlers/data.js'
 import { isRawReply } from './raw.js'
 
 export const handlers = {
@@ -49,7 +50,8 @@ export const handlers = {
   ...audit,
   ...prometheus,
   ...alarmHistory,
-  ...events
+  ...events,
+  ...data
 } satisfies Handlers<Ctx>
 
 type AnyHandler = (input: { path: unknown, query: unknown, body: unknown }, ctx: Ctx) => Promise<unknown>

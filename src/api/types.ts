@@ -8,6 +8,7 @@ import type { PublishMessage } from '../services/publish.js'
 import type { AuditLog } from '../services/audit.js'
 import type { AlarmHistory } from '../services/alarm-history.js'
 import type { LiveEvents } from '../services/events.js'
+import type { DataTransfer } from '../services/data-transfer.js'
 
 export type * from '../core/wire.js'
 export type { Handlers, Input, Reply, RawReply } from '../../generated/handlers.js'
@@ -23,4 +24,5 @@ export interface Ctx {
   audit: AuditLog
   alarmHistory: AlarmHistory
   events: LiveEvents
+  dataTransfer: DataTransfer
 }

@@ -137,19 +137,11 @@ export class Settings {
   /**
    * Validates every pair first, then writes them: all or nothing. Unknown app or key is 404, a bad
    * value 400. A secret is stored only as a salted hash; sending back the stored hash keeps it.
+   * `stored`: the values are as another node stored them (an import): a secret is already its hash.
    */
-  async set (app: string, pairs: Record<string, string>): Promise<void> {
-    const writes: Array<[string, string | null]> = []
-    for (const [key, raw] of Object.entries(pairs)) {
-      const def = this.defOf(key)
-      if (!def || def.app !== app) throw errors.notFound(`unknown config key ${key} for ${app}`)
-      if (def.pattern !== undefined && raw.trim() === '') { writes.push([key, null]); continue }
-      if (def.datatype === 'secret' && raw === this.values.get(key)) continue
-      const v = parseValue(def, raw)
-      if (v === null) throw errors.badParam(`${key}: ${def.datatype === 'secret' ? 'the value' : JSON.stringify(raw)} is not a valid ${def.datatype}`)
-      writes.push([key, def.datatype === 'secret' ? raw : typeof v === 'string' ? v : raw.trim()])
-    }
-    for (const w of writes) if (w[1] !== null && this.defOf(w[0])?.datatype === 'secret') w[1] = await hashSecret(w[1])
+  async set (app: string, pairs: Record<string, string>, opts: { stored?: boolean } = {}): Promise<void> {
+    const writes = this.check(app, pairs)
+    for (const w of writes) if (w[1] !== null && opts.stored !== true && this.defOf(w[0])?.datatype === 'secret') w[1] = await hashSecret(w[1])
     for (const [key, value] of writes) {
       if (value === null) {
         await this.store.kv.delete(this.ns, key)
@@ -161,6 +153,21 @@ export class Settings {
       this.parsed.delete(key)
       for (const fn of this.listeners) fn(key)
     }
+  }
+
+  /** What set() would write (key, value or null to remove); throws as set() does, writes nothing. */
+  check (app: string, pairs: Record<string, string>): Array<[string, string | null]> {
+    const writes: Array<[string, string | null]> = []
+    for (const [key, raw] of Object.entries(pairs)) {
+      const def = this.defOf(key)
+      if (!def || def.app !== app) throw errors.notFound(`unknown config key ${key} for ${app}`)
+      if (def.pattern !== undefined && raw.trim() === '') { writes.push([key, null]); continue }
+      if (def.datatype === 'secret' && raw === this.values.get(key)) continue
+      const v = parseValue(def, raw)
+      if (v === null) throw errors.badParam(`${key}: ${def.datatype === 'secret' ? 'the value' : JSON.stringify(raw)} is not a valid ${def.datatype}`)
+      writes.push([key, def.datatype === 'secret' ? raw : typeof v === 'string' ? v : raw.trim()])
+    }
+    return writes
   }
 
   number (key: string): number { return this.get(key) as number }

@@ -8,6 +8,7 @@ export * from './BannedApi.js';
 export * from './BrokersApi.js';
 export * from './ConfigsApi.js';
 export * from './ConnectionsApi.js';
+export * from './DataApi.js';
 export * from './EventsApi.js';
 export * from './ListenersApi.js';
 export * from './MetricsApi.js';
