@@ -1,7 +1,8 @@
 /**
  * Scenario 3: the API under load. Our node holds N clients with 2 subscriptions each; every endpoint
  * is measured alone (one connection: latency) and hammered (8 connections: requests/s). Then QoS 0
- * fan-in throughput without API load, with the API hammered, and with the API polled (20 req/s).
+ * fan-in throughput without API load, with the API hammered, with the API polled (20 req/s), and
+ * while Prometheus scrapes /prometheus/stats once a second.
  */
 import type { Ctx } from '../context.js'
 import { rotate, tag } from '../context.js'
@@ -33,9 +34,12 @@ export interface ApiResult {
     idle: Spread
     hammered: Spread
     polled: Spread
+    /** while GET /prometheus/stats is scraped once a second */
+    scraped: Spread
     apiPerSecWhileHammered: Spread
     hammeredRatio: number
     polledRatio: number
+    scrapedRatio: number
     lost: number
   }
   /** deep page latency / first page latency (p99) */
@@ -50,6 +54,7 @@ export function endpoints (n: number): Endpoint[] {
     { id: 'subscriptions', method: 'GET', path: '/subscriptions/' },
     { id: 'stats', method: 'GET', path: '/stats/' },
     { id: 'metrics', method: 'GET', path: '/metrics/' },
+    { id: 'prometheus scrape', method: 'GET', path: '/prometheus/stats' },
     { id: 'mqtt/publish', method: 'POST', path: '/mqtt/publish', body: '{"topic":"bench/api/{{seq}}","payload":"hello","qos":0}' }
   ]
 }
@@ -106,32 +111,39 @@ export async function runApi (ctx: Ctx): Promise<ApiResult> {
     const idle: number[] = []
     const hammered: number[] = []
     const polled: number[] = []
+    const scraped: number[] = []
+    const scrapeEp = eps.find(e => e.id === 'prometheus scrape') as Endpoint
     const apiRates: number[] = []
     let lost = 0
     const mqttMs = ctx.p.warmupMs + ctx.p.durationMs
     await measure(ctx, s, { ...throughputJob(ctx, s, c), warmupMs: 0, durationMs: ctx.p.warmupRunMs })
     for (let r = 0; r < ctx.p.rounds; r++) {
-      for (const mode of rotate(['idle', 'hammered', 'polled'] as const, r)) {
+      for (const mode of rotate(['idle', 'hammered', 'polled', 'scraped'] as const, r)) {
         const load = mode === 'idle'
           ? null
-          : ctx.http.call<HttpResult>(httpJob(api, hammerEp, mode === 'hammered' ? 4 : 1, mqttMs + 300, mode === 'polled' ? 20 : undefined))
+          : mode === 'scraped'
+            ? ctx.http.call<HttpResult>(httpJob(api, scrapeEp, 1, mqttMs + 300, 1))
+            : ctx.http.call<HttpResult>(httpJob(api, hammerEp, mode === 'hammered' ? 4 : 1, mqttMs + 300, mode === 'polled' ? 20 : undefined))
         const res: ThroughputResult = await measure(ctx, s, throughputJob(ctx, s, c))
         const h = load === null ? null : await load
         lost += res.lost
         if (mode === 'idle') idle.push(res.deliveredPerSec)
-        else if (mode === 'hammered') { hammered.push(res.deliveredPerSec); if (h !== null) apiRates.push(h.perSec) } else polled.push(res.deliveredPerSec)
+        else if (mode === 'hammered') { hammered.push(res.deliveredPerSec); if (h !== null) apiRates.push(h.perSec) } else if (mode === 'scraped') scraped.push(res.deliveredPerSec)
+        else polled.push(res.deliveredPerSec)
       }
     }
     const mqttUnderApi = {
       idle: spread(idle),
       hammered: spread(hammered),
       polled: spread(polled),
+      scraped: spread(scraped),
       apiPerSecWhileHammered: spread(apiRates),
       hammeredRatio: ratio(spread(hammered).median, spread(idle).median),
       polledRatio: ratio(spread(polled).median, spread(idle).median),
+      scrapedRatio: ratio(spread(scraped).median, spread(idle).median),
       lost
     }
-    ctx.log(`  QoS 0 fan-in: idle ${Math.round(mqttUnderApi.idle.median)}/s, API hammered ${Math.round(mqttUnderApi.hammered.median)}/s (×${mqttUnderApi.hammeredRatio.toFixed(2)}), API polled 20/s ${Math.round(mqttUnderApi.polled.median)}/s (×${mqttUnderApi.polledRatio.toFixed(2)})`)
+    ctx.log(`  QoS 0 fan-in: idle ${Math.round(mqttUnderApi.idle.median)}/s, API hammered ${Math.round(mqttUnderApi.hammered.median)}/s (×${mqttUnderApi.hammeredRatio.toFixed(2)}), API polled 20/s ${Math.round(mqttUnderApi.polled.median)}/s (×${mqttUnderApi.polledRatio.toFixed(2)}), scraped 1/s ${Math.round(mqttUnderApi.scraped.median)}/s (×${mqttUnderApi.scrapedRatio.toFixed(2)})`)
     await ctx.holder.call({ kind: 'release' })
     const first = out[0]
     const deep = out[1]
