@@ -2,7 +2,8 @@
 // event stream's end-to-end and cluster tests.
 import type { TestContext } from 'node:test'
 import { EventSource } from 'eventsource'
-import { eventually, ADMIN } from './helpers.js'
+import { ADMIN } from './helpers.js'
+import { eventually } from './support/wait.js'
 
 export interface Ev { id: string, type: string, node: string, at: number, clientid?: string, username?: string, data: any }
 

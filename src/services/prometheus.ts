@@ -23,6 +23,12 @@ export type ScrapeMode = 'node' | 'all_nodes_unaggregated' | 'all_nodes_aggregat
 /** /metrics names that are levels, not running totals */
 const GAUGE_METRICS = new Set(['messages/retained'])
 
+/** prom-client default metrics whose collection walks every open handle or resource */
+const PER_HANDLE_METRICS = [
+  'nodejs_active_handles', 'nodejs_active_handles_total', 'nodejs_active_requests', 'nodejs_active_requests_total',
+  'nodejs_active_resources', 'nodejs_active_resources_total'
+]
+
 export function promName (emqxName: string): string {
   return `emqx_${emqxName.replace(/[/.-]/g, '_')}`
 }
@@ -57,6 +63,8 @@ export class NodePrometheus {
       new Gauge({ name: promName(n), help: `EMQ X stat ${n} (GET /stats)`, registers: [this.registry], collect () { this.set(stats[n] ?? 0) } }) // eslint-disable-line no-new
     }
     collectDefaultMetrics({ register: this.registry })
+    // these list every handle (every client's socket) on each scrape: a cost per client, left out
+    for (const n of PER_HANDLE_METRICS) this.registry.removeSingleMetric(n)
   }
 
   /** this node's families as prom-client JSON (what a peer sends over RPC) */

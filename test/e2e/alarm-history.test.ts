@@ -2,7 +2,8 @@
 // clear the history; on a real node, and with its MongoDB going away and coming back.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startTestNode, eventually, type TestNode } from '../helpers.js'
+import { startTestNode, type TestNode } from '../helpers.js'
+import { eventually } from '../support/wait.js'
 import { MONGO, behindProxy } from '../store-proxy.js'
 
 const DATETIME = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/

@@ -4,7 +4,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import mqtt from 'mqtt'
-import { startTestNode, nextMessage, eventually, type TestNode } from '../helpers.js'
+import { startTestNode, type TestNode } from '../helpers.js'
+import { eventually } from '../support/wait.js'
+import { nextMessage } from '../support/mqtt.js'
 
 const MONGO = process.env.MONGODB_TEST_URL
 const mongoEnv = (tag: string): Record<string, string> => MONGO ? { MONGODB_URL: `${MONGO.replace(/\/?$/, '/')}transfer_${tag}_${process.pid}` } : {}

@@ -2,7 +2,8 @@
 // on a running node and with its MongoDB going away and coming back.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startTestNode, eventually } from '../helpers.js'
+import { startTestNode } from '../helpers.js'
+import { eventually } from '../support/wait.js'
 import { MONGO, behindProxy } from '../store-proxy.js'
 
 const get = async (base: string, path: string): Promise<{ status: number, body: any, headers: Headers }> => {

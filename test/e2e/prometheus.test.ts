@@ -4,7 +4,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import parsePrometheus from 'parse-prometheus-text-format'
-import { startTestNode, eventually, type TestNode } from '../helpers.js'
+import { startTestNode, type TestNode } from '../helpers.js'
+import { eventually } from '../support/wait.js'
 import { promName } from '../../src/services/prometheus.js'
 
 type Families = ReturnType<typeof parsePrometheus>
