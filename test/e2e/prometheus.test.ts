@@ -47,6 +47,8 @@ test('a scrape has every /metrics counter and /stats gauge of the node, by name 
   for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_heap_size_used_bytes']) {
     assert.ok(Number.isFinite(valueOf(fams, name, n.nodeName)), `${name} is there`)
   }
+  // none that walks every client's socket or descriptor on each scrape
+  for (const name of ['process_open_fds', 'nodejs_active_handles', 'nodejs_active_resources']) assert.equal(fams.find(f => f.name === name), undefined, name)
   // the other modes of a single node: the same series; aggregated ones have no node label
   const self = await scrape(n, '?mode=node')
   assert.equal(valueOf(self, 'emqx_connections_count', n.nodeName), 2)
