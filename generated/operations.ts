@@ -10,17 +10,23 @@ export type OperationId =
   | "auth_user"
   | "change_pwd"
   | "clean_acl_cache"
+  | "clear_deactivated_alarms"
   | "create_banned"
   | "create_user"
+  | "deactivate_alarm"
   | "del_app"
   | "delete_banned"
   | "delete_user"
+  | "events"
+  | "export_data"
   | "get_all_configs"
   | "get_broker"
   | "get_node"
   | "get_node_configs"
   | "get_plugin_configs"
+  | "import_data"
   | "kickout_connection"
+  | "list_activated_alarms"
   | "list_all_alarms"
   | "list_all_metrics"
   | "list_all_plugins"
@@ -30,6 +36,7 @@ export type OperationId =
   | "list_banned"
   | "list_brokers"
   | "list_connections"
+  | "list_deactivated_alarms"
   | "list_listeners"
   | "list_node_alarms"
   | "list_node_connections"
@@ -57,6 +64,7 @@ export type OperationId =
   | "mqtt_publish"
   | "mqtt_subscribe"
   | "mqtt_unsubscribe"
+  | "prometheus_stats"
   | "unload_plugin"
   | "update_app"
   | "update_config"
@@ -96,17 +104,23 @@ export const operations: readonly OperationEntry[] = [
   { operationId: "auth_user", method: "POST", path: "/auth", expressPath: "/auth", emqxName: "auth_user", emqxPath: "/auth", descr: "Authenticate an user", indexed: true, secured: false, requiredRole: "none", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: [], hasBody: true },
   { operationId: "change_pwd", method: "PUT", path: "/change_pwd/{username}", expressPath: "/change_pwd/:username", emqxName: "change_pwd", emqxPath: "/change_pwd/:username", descr: "Change password for an user", indexed: true, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["username"], queryParams: [], hasBody: true },
   { operationId: "clean_acl_cache", method: "DELETE", path: "/connections/{clientid}/acl/{topic}", expressPath: "/connections/:clientid/acl/:topic", emqxName: "clean_acl_cache", emqxPath: "/connections/:clientid/acl/:topic", descr: "Clean ACL cache of a connection", indexed: true, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["clientid","topic"], queryParams: [], hasBody: false },
+  { operationId: "clear_deactivated_alarms", method: "DELETE", path: "/alarms/deactivated", expressPath: "/alarms/deactivated", emqxName: "clear_deactivated_alarms", emqxPath: "/alarms/deactivated", descr: "Clear the history of deactivated alarms", indexed: false, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: [], hasBody: false },
   { operationId: "create_banned", method: "POST", path: "/banned", expressPath: "/banned", emqxName: "create_banned", emqxPath: "/banned/", descr: "Create banned", indexed: true, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: [], hasBody: true },
   { operationId: "create_user", method: "POST", path: "/users", expressPath: "/users", emqxName: "create_user", emqxPath: "/users/", descr: "Create an user", indexed: true, secured: true, requiredRole: "administrator", roleInBody: true, defaultBodyRole: "administrator", paginated: false, pathParams: [], queryParams: [], hasBody: true },
+  { operationId: "deactivate_alarm", method: "POST", path: "/alarms/deactivated", expressPath: "/alarms/deactivated", emqxName: "deactivate_alarm", emqxPath: "/alarms/deactivated", descr: "Deactivate an alarm by name", indexed: false, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: [], hasBody: true },
   { operationId: "del_app", method: "DELETE", path: "/apps/{appid}", expressPath: "/apps/:appid", emqxName: "del_app", emqxPath: "/apps/:appid", descr: "Delete Application", indexed: true, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["appid"], queryParams: [], hasBody: false },
   { operationId: "delete_banned", method: "DELETE", path: "/banned/{who}", expressPath: "/banned/:who", emqxName: "delete_banned", emqxPath: "/banned/:who", descr: "Delete banned", indexed: true, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["who"], queryParams: ["as"], hasBody: false },
   { operationId: "delete_user", method: "DELETE", path: "/users/{name}", expressPath: "/users/:name", emqxName: "delete_user", emqxPath: "/users/:name", descr: "Delete an user", indexed: true, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["name"], queryParams: [], hasBody: false },
+  { operationId: "events", method: "GET", path: "/events", expressPath: "/events", emqxName: "events", emqxPath: "/events", descr: "Live events of the cluster (Server-Sent Events)", indexed: false, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: ["type","clientid","username"], hasBody: false },
+  { operationId: "export_data", method: "GET", path: "/data/export", expressPath: "/data/export", emqxName: "export_data", emqxPath: "/data/export", descr: "Export the configuration and data", indexed: false, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: [], hasBody: false },
   { operationId: "get_all_configs", method: "GET", path: "/configs", expressPath: "/configs", emqxName: "get_all_configs", emqxPath: "/configs/", descr: "Get all configs", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: [], hasBody: false },
   { operationId: "get_broker", method: "GET", path: "/brokers/{node}", expressPath: "/brokers/:node", emqxName: "get_broker", emqxPath: "/brokers/:node", descr: "Get broker info of a node", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["node"], queryParams: [], hasBody: false },
   { operationId: "get_node", method: "GET", path: "/nodes/{node}", expressPath: "/nodes/:node", emqxName: "get_node", emqxPath: "/nodes/:node", descr: "Lookup a node in the cluster", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["node"], queryParams: [], hasBody: false },
   { operationId: "get_node_configs", method: "GET", path: "/nodes/{node}/configs", expressPath: "/nodes/:node/configs", emqxName: "get_all_configs", emqxPath: "/nodes/:node/configs/", descr: "Get all configs of a node", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["node"], queryParams: [], hasBody: false },
   { operationId: "get_plugin_configs", method: "GET", path: "/nodes/{node}/plugin_configs/{plugin}", expressPath: "/nodes/:node/plugin_configs/:plugin", emqxName: "get_plugin_configs", emqxPath: "/nodes/:node/plugin_configs/:plugin", descr: "Get configurations of a plugin on the node", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["node","plugin"], queryParams: [], hasBody: false },
+  { operationId: "import_data", method: "POST", path: "/data/import", expressPath: "/data/import", emqxName: "import_data", emqxPath: "/data/import", descr: "Import a configuration and data export", indexed: false, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: ["dry_run"], hasBody: true },
   { operationId: "kickout_connection", method: "DELETE", path: "/connections/{clientid}", expressPath: "/connections/:clientid", emqxName: "kickout_connection", emqxPath: "/connections/:clientid", descr: "Kick out a connection", indexed: true, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["clientid"], queryParams: [], hasBody: false },
+  { operationId: "list_activated_alarms", method: "GET", path: "/alarms/activated", expressPath: "/alarms/activated", emqxName: "list_activated_alarms", emqxPath: "/alarms/activated", descr: "List activated alarms with their activation times", indexed: false, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: [], hasBody: false },
   { operationId: "list_all_alarms", method: "GET", path: "/alarms", expressPath: "/alarms", emqxName: "list_all_alarms", emqxPath: "/alarms/", descr: "List all alarms", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: [], hasBody: false },
   { operationId: "list_all_metrics", method: "GET", path: "/metrics", expressPath: "/metrics", emqxName: "list_all_metrics", emqxPath: "/metrics/", descr: "A list of metrics of all nodes in the cluster", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: [], hasBody: false },
   { operationId: "list_all_plugins", method: "GET", path: "/plugins", expressPath: "/plugins", emqxName: "list_all_plugins", emqxPath: "/plugins/", descr: "List all plugins in the cluster", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: [], hasBody: false },
@@ -116,6 +130,7 @@ export const operations: readonly OperationEntry[] = [
   { operationId: "list_banned", method: "GET", path: "/banned", expressPath: "/banned", emqxName: "list_banned", emqxPath: "/banned/", descr: "List banned", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: true, pathParams: [], queryParams: ["_page","_limit"], hasBody: false },
   { operationId: "list_brokers", method: "GET", path: "/brokers", expressPath: "/brokers", emqxName: "list_brokers", emqxPath: "/brokers/", descr: "A list of brokers in the cluster", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: [], hasBody: false },
   { operationId: "list_connections", method: "GET", path: "/connections", expressPath: "/connections", emqxName: "list_connections", emqxPath: "/connections/", descr: "A list of connections in the cluster", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: true, pathParams: [], queryParams: ["_page","_limit"], hasBody: false },
+  { operationId: "list_deactivated_alarms", method: "GET", path: "/alarms/deactivated", expressPath: "/alarms/deactivated", emqxName: "list_deactivated_alarms", emqxPath: "/alarms/deactivated", descr: "List deactivated alarms (the history)", indexed: false, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: [], hasBody: false },
   { operationId: "list_listeners", method: "GET", path: "/listeners", expressPath: "/listeners", emqxName: "list_listeners", emqxPath: "/listeners/", descr: "A list of listeners in the cluster", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: [], hasBody: false },
   { operationId: "list_node_alarms", method: "GET", path: "/alarms/{node}", expressPath: "/alarms/:node", emqxName: "list_node_alarms", emqxPath: "/alarms/:node", descr: "List alarms of a node", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["node"], queryParams: [], hasBody: false },
   { operationId: "list_node_connections", method: "GET", path: "/nodes/{node}/connections", expressPath: "/nodes/:node/connections", emqxName: "list_node_connections", emqxPath: "nodes/:node/connections/", descr: "A list of connections on a node", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: true, pathParams: ["node"], queryParams: ["_page","_limit"], hasBody: false },
@@ -143,6 +158,7 @@ export const operations: readonly OperationEntry[] = [
   { operationId: "mqtt_publish", method: "POST", path: "/mqtt/publish", expressPath: "/mqtt/publish", emqxName: "mqtt_publish", emqxPath: "/mqtt/publish", descr: "Publish a MQTT message", indexed: true, secured: true, requiredRole: "publisher", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: [], hasBody: true },
   { operationId: "mqtt_subscribe", method: "POST", path: "/mqtt/subscribe", expressPath: "/mqtt/subscribe", emqxName: "mqtt_subscribe", emqxPath: "/mqtt/subscribe", descr: "Subscribe a topic", indexed: true, secured: true, requiredRole: "publisher", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: [], hasBody: true },
   { operationId: "mqtt_unsubscribe", method: "POST", path: "/mqtt/unsubscribe", expressPath: "/mqtt/unsubscribe", emqxName: "mqtt_unsubscribe", emqxPath: "/mqtt/unsubscribe", descr: "Unsubscribe a topic", indexed: true, secured: true, requiredRole: "publisher", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: [], hasBody: true },
+  { operationId: "prometheus_stats", method: "GET", path: "/prometheus/stats", expressPath: "/prometheus/stats", emqxName: "prometheus_stats", emqxPath: "/prometheus/stats", descr: "Metrics in the Prometheus text format", indexed: false, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: ["mode"], hasBody: false },
   { operationId: "unload_plugin", method: "PUT", path: "/nodes/{node}/plugins/{plugin}/unload", expressPath: "/nodes/:node/plugins/:plugin/unload", emqxName: "unload_plugin", emqxPath: "/nodes/:node/plugins/:plugin/unload", descr: "Unload a plugin", indexed: true, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["node","plugin"], queryParams: [], hasBody: false },
   { operationId: "update_app", method: "PUT", path: "/apps/{appid}", expressPath: "/apps/:appid", emqxName: "update_app", emqxPath: "/apps/:appid", descr: "Update Application", indexed: true, secured: true, requiredRole: "administrator", roleInBody: true, defaultBodyRole: null, paginated: false, pathParams: ["appid"], queryParams: [], hasBody: true },
   { operationId: "update_config", method: "PUT", path: "/configs/{app}", expressPath: "/configs/:app", emqxName: "update_config", emqxPath: "/configs/:app", descr: "Update config of an application in the cluster", indexed: true, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["app"], queryParams: [], hasBody: true },

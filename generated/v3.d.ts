@@ -1545,11 +1545,13 @@ export interface components {
                     status: boolean;
                     expired: number | null;
                     secret_hash: string;
+                    role?: components["schemas"]["Role"];
                 }[];
                 users?: {
                     username: string;
                     tags: string;
                     password_hash: string;
+                    role?: components["schemas"]["Role"];
                 }[];
                 banned?: {
                     who: string;

@@ -14,6 +14,7 @@
 import type { AppRecord, BannedKind, BannedRecord, Store, UserRecord } from '../store/store.js'
 import { errors } from '../core/errors.js'
 import { datetime } from '../core/format.js'
+import { DEFAULT_ROLE, type Role } from '../core/roles.js'
 import type { ExportDocumentWire } from '../core/wire.js'
 import type { BannedService } from './banned.js'
 import type { Plugins } from './plugins.js'
@@ -50,8 +51,8 @@ export type ExportDocument = ExportDocumentWire
 
 export interface SectionDiff { added: string[], changed: string[], kept: string[] }
 
-interface AppItem { app_id: string, name: string, desc: string, status: boolean, expired: number | null, secret_hash: string }
-interface UserItem { username: string, tags: string, password_hash: string }
+interface AppItem { app_id: string, name: string, desc: string, status: boolean, expired: number | null, secret_hash: string, role?: Role }
+interface UserItem { username: string, tags: string, password_hash: string, role?: Role }
 interface BanItem { who: string, as: BannedKind, reason: string, desc: string, by: string, until: number | null, created_at: number }
 interface ConfigItem { app: string, key: string, value: string }
 interface PluginItem { name: string, active: boolean }
@@ -59,11 +60,12 @@ interface PluginItem { name: string, active: boolean }
 const fail = (what: string): never => { throw errors.badParam(`import: ${what}`) }
 
 const apps: Section<AppItem> = {
-  read: async d => (await d.store.apps.list()).map(a => ({ app_id: a.app_id, name: a.name, desc: a.desc, status: a.status, expired: a.expired, secret_hash: a.secretHash })),
+  read: async d => (await d.store.apps.list()).map(a => ({ app_id: a.app_id, name: a.name, desc: a.desc, status: a.status, expired: a.expired, secret_hash: a.secretHash, role: a.role })),
   key: a => a.app_id,
   validate: () => {},
   async write (a, existing, d) {
-    const rec: AppRecord = { app_id: a.app_id, name: a.name, desc: a.desc, status: a.status, expired: a.expired, secretHash: a.secret_hash }
+    // a document from before roles existed: its apps and users are administrators, as the stores read such rows
+    const rec: AppRecord = { app_id: a.app_id, name: a.name, desc: a.desc, status: a.status, expired: a.expired, secretHash: a.secret_hash, role: a.role ?? DEFAULT_ROLE }
     if (existing === undefined) {
       if (await d.store.apps.insert(rec)) return
     }
@@ -74,13 +76,13 @@ const apps: Section<AppItem> = {
 }
 
 const users: Section<UserItem> = {
-  read: async d => (await d.store.users.list()).map(u => ({ username: u.username, tags: u.tags, password_hash: u.passwordHash })),
+  read: async d => (await d.store.users.list()).map(u => ({ username: u.username, tags: u.tags, password_hash: u.passwordHash, role: u.role })),
   key: u => u.username,
   validate: () => {},
   async write (u, existing, d) {
-    const rec: UserRecord = { username: u.username, tags: u.tags, passwordHash: u.password_hash }
+    const rec: UserRecord = { username: u.username, tags: u.tags, passwordHash: u.password_hash, role: u.role ?? DEFAULT_ROLE }
     if (existing === undefined && await d.store.users.insert(rec)) return
-    await d.store.users.update(u.username, { tags: rec.tags, passwordHash: rec.passwordHash })
+    await d.store.users.update(u.username, { tags: rec.tags, passwordHash: rec.passwordHash, role: rec.role })
   }
 }
 

@@ -80,7 +80,7 @@ export class AlarmsApi extends runtime.BaseAPI {
     }
 
     /**
-     * EMQX v4\'s operation. Removes every entry of the history, on the whole cluster; active alarms stay.
+     * EMQX v4\'s operation. Removes every entry of the history, on the whole cluster; active alarms stay.  Required role: `administrator`.
      * Clear the history of deactivated alarms
      */
     async clearDeactivatedAlarmsRaw(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Ok>> {
@@ -91,7 +91,7 @@ export class AlarmsApi extends runtime.BaseAPI {
     }
 
     /**
-     * EMQX v4\'s operation. Removes every entry of the history, on the whole cluster; active alarms stay.
+     * EMQX v4\'s operation. Removes every entry of the history, on the whole cluster; active alarms stay.  Required role: `administrator`.
      * Clear the history of deactivated alarms
      */
     async clearDeactivatedAlarms(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Ok> {
@@ -132,7 +132,7 @@ export class AlarmsApi extends runtime.BaseAPI {
     }
 
     /**
-     * EMQX v4\'s operation. Clears the active alarm `name` on `node`, or on every live node where it is active, and adds it to the history. 404 when it is not active there. An alarm whose cause persists is raised again at the next check. 
+     * EMQX v4\'s operation. Clears the active alarm `name` on `node`, or on every live node where it is active, and adds it to the history. 404 when it is not active there. An alarm whose cause persists is raised again at the next check.  Required role: `administrator`.
      * Deactivate an alarm by name
      */
     async deactivateAlarmRaw(requestParameters: DeactivateAlarmOperationRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Ok>> {
@@ -143,7 +143,7 @@ export class AlarmsApi extends runtime.BaseAPI {
     }
 
     /**
-     * EMQX v4\'s operation. Clears the active alarm `name` on `node`, or on every live node where it is active, and adds it to the history. 404 when it is not active there. An alarm whose cause persists is raised again at the next check. 
+     * EMQX v4\'s operation. Clears the active alarm `name` on `node`, or on every live node where it is active, and adds it to the history. 404 when it is not active there. An alarm whose cause persists is raised again at the next check.  Required role: `administrator`.
      * Deactivate an alarm by name
      */
     async deactivateAlarm(requestParameters: DeactivateAlarmOperationRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Ok> {
@@ -174,7 +174,7 @@ export class AlarmsApi extends runtime.BaseAPI {
     }
 
     /**
-     * EMQX v4\'s name. The active alarms of every live node, grouped by node, with when each was raised and how long ago. `GET /alarms` stays as the seed has it.
+     * EMQX v4\'s name. The active alarms of every live node, grouped by node, with when each was raised and how long ago. `GET /alarms` stays as the seed has it.  Required role: `viewer` (any user or app).
      * List activated alarms with their activation times
      */
     async listActivatedAlarmsRaw(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<NodeAlarmRecords>>> {
@@ -185,7 +185,7 @@ export class AlarmsApi extends runtime.BaseAPI {
     }
 
     /**
-     * EMQX v4\'s name. The active alarms of every live node, grouped by node, with when each was raised and how long ago. `GET /alarms` stays as the seed has it.
+     * EMQX v4\'s name. The active alarms of every live node, grouped by node, with when each was raised and how long ago. `GET /alarms` stays as the seed has it.  Required role: `viewer` (any user or app).
      * List activated alarms with their activation times
      */
     async listActivatedAlarms(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<NodeAlarmRecords>> {
@@ -258,7 +258,7 @@ export class AlarmsApi extends runtime.BaseAPI {
     }
 
     /**
-     * EMQX v4\'s name. Alarms that were raised and cleared, on any node of the cluster (the history is kept in the store the nodes share), grouped by node, newest deactivation first. The 1,000 newest are kept (EMQX v4\'s `alarm.size_limit`); older ones are dropped. A clearing seen while the store was away is written once it answers again. 
+     * EMQX v4\'s name. Alarms that were raised and cleared, on any node of the cluster (the history is kept in the store the nodes share), grouped by node, newest deactivation first. The 1,000 newest are kept (EMQX v4\'s `alarm.size_limit`); older ones are dropped. A clearing seen while the store was away is written once it answers again.  Required role: `viewer` (any user or app).
      * List deactivated alarms (the history)
      */
     async listDeactivatedAlarmsRaw(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<NodeAlarmRecords>>> {
@@ -269,7 +269,7 @@ export class AlarmsApi extends runtime.BaseAPI {
     }
 
     /**
-     * EMQX v4\'s name. Alarms that were raised and cleared, on any node of the cluster (the history is kept in the store the nodes share), grouped by node, newest deactivation first. The 1,000 newest are kept (EMQX v4\'s `alarm.size_limit`); older ones are dropped. A clearing seen while the store was away is written once it answers again. 
+     * EMQX v4\'s name. Alarms that were raised and cleared, on any node of the cluster (the history is kept in the store the nodes share), grouped by node, newest deactivation first. The 1,000 newest are kept (EMQX v4\'s `alarm.size_limit`); older ones are dropped. A clearing seen while the store was away is written once it answers again.  Required role: `viewer` (any user or app).
      * List deactivated alarms (the history)
      */
     async listDeactivatedAlarms(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<NodeAlarmRecords>> {

@@ -161,7 +161,7 @@ export class MetricsApi extends runtime.BaseAPI {
     }
 
     /**
-     * EMQX v5\'s scrape endpoint. Every counter of `GET /metrics` and every gauge of `GET /stats`, named `emqx_` + the name with `/` as `_` (`packets/connect` is `emqx_packets_connect`, `connections/count` is `emqx_connections_count`), plus the process and event-loop figures of prom-client\'s default metrics (`process_*`, `nodejs_*`), each series labelled with its `node`. Made from the counters the broker keeps anyway: a scrape costs the same at any number of clients. Needs no credentials unless the hot config `prometheus.auth` (app `emqx`) is `true`; then the API\'s credentials. 
+     * EMQX v5\'s scrape endpoint. Every counter of `GET /metrics` and every gauge of `GET /stats`, named `emqx_` + the name with `/` as `_` (`packets/connect` is `emqx_packets_connect`, `connections/count` is `emqx_connections_count`), plus the process and event-loop figures of prom-client\'s default metrics (`process_*`, `nodejs_*`), each series labelled with its `node`. Made from the counters the broker keeps anyway: a scrape costs the same at any number of clients. Needs no credentials unless the hot config `prometheus.auth` (app `emqx`) is `true`; then the API\'s credentials.  Required role: `viewer` (any user or app).
      * Metrics in the Prometheus text format
      */
     async prometheusStatsRaw(requestParameters: PrometheusStatsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<string>> {
@@ -176,7 +176,7 @@ export class MetricsApi extends runtime.BaseAPI {
     }
 
     /**
-     * EMQX v5\'s scrape endpoint. Every counter of `GET /metrics` and every gauge of `GET /stats`, named `emqx_` + the name with `/` as `_` (`packets/connect` is `emqx_packets_connect`, `connections/count` is `emqx_connections_count`), plus the process and event-loop figures of prom-client\'s default metrics (`process_*`, `nodejs_*`), each series labelled with its `node`. Made from the counters the broker keeps anyway: a scrape costs the same at any number of clients. Needs no credentials unless the hot config `prometheus.auth` (app `emqx`) is `true`; then the API\'s credentials. 
+     * EMQX v5\'s scrape endpoint. Every counter of `GET /metrics` and every gauge of `GET /stats`, named `emqx_` + the name with `/` as `_` (`packets/connect` is `emqx_packets_connect`, `connections/count` is `emqx_connections_count`), plus the process and event-loop figures of prom-client\'s default metrics (`process_*`, `nodejs_*`), each series labelled with its `node`. Made from the counters the broker keeps anyway: a scrape costs the same at any number of clients. Needs no credentials unless the hot config `prometheus.auth` (app `emqx`) is `true`; then the API\'s credentials.  Required role: `viewer` (any user or app).
      * Metrics in the Prometheus text format
      */
     async prometheusStats(requestParameters: PrometheusStatsRequest = {}, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<string> {

@@ -13,6 +13,14 @@
  */
 
 import { mapValues } from '../runtime.js';
+import type { Role } from './Role.js';
+import {
+    RoleFromJSON,
+    RoleFromJSONTyped,
+    RoleToJSON,
+    RoleToJSONTyped,
+} from './Role.js';
+
 /**
  * 
  * @export
@@ -55,7 +63,15 @@ export interface ExportDocumentSectionsAppsInner {
      * @memberof ExportDocumentSectionsAppsInner
      */
     secret_hash: string;
+    /**
+     * 
+     * @type {Role}
+     * @memberof ExportDocumentSectionsAppsInner
+     */
+    role?: Role;
 }
+
+
 
 /**
  * Check if a given object implements the ExportDocumentSectionsAppsInner interface.
@@ -86,6 +102,7 @@ export function ExportDocumentSectionsAppsInnerFromJSONTyped(json: any, ignoreDi
         'status': json['status'],
         'expired': json['expired'],
         'secret_hash': json['secret_hash'],
+        'role': json['role'] == null ? undefined : RoleFromJSON(json['role']),
     };
 }
 
@@ -106,6 +123,7 @@ export function ExportDocumentSectionsAppsInnerToJSONTyped(value?: ExportDocumen
         'status': value['status'],
         'expired': value['expired'],
         'secret_hash': value['secret_hash'],
+        'role': RoleToJSON(value['role']),
     };
 }
 

@@ -13,6 +13,14 @@
  */
 
 import { mapValues } from '../runtime.js';
+import type { Role } from './Role.js';
+import {
+    RoleFromJSON,
+    RoleFromJSONTyped,
+    RoleToJSON,
+    RoleToJSONTyped,
+} from './Role.js';
+
 /**
  * 
  * @export
@@ -37,7 +45,15 @@ export interface ExportDocumentSectionsUsersInner {
      * @memberof ExportDocumentSectionsUsersInner
      */
     password_hash: string;
+    /**
+     * 
+     * @type {Role}
+     * @memberof ExportDocumentSectionsUsersInner
+     */
+    role?: Role;
 }
+
+
 
 /**
  * Check if a given object implements the ExportDocumentSectionsUsersInner interface.
@@ -62,6 +78,7 @@ export function ExportDocumentSectionsUsersInnerFromJSONTyped(json: any, ignoreD
         'username': json['username'],
         'tags': json['tags'],
         'password_hash': json['password_hash'],
+        'role': json['role'] == null ? undefined : RoleFromJSON(json['role']),
     };
 }
 
@@ -79,6 +96,7 @@ export function ExportDocumentSectionsUsersInnerToJSONTyped(value?: ExportDocume
         'username': value['username'],
         'tags': value['tags'],
         'password_hash': value['password_hash'],
+        'role': RoleToJSON(value['role']),
     };
 }
 
