@@ -152,7 +152,10 @@ export class LocalNode implements NodeApi {
     return [...mqtt, ...this.d.httpListeners()]
   }
 
-  async metrics (): Promise<MetricsWire> {
+  async metrics (): Promise<MetricsWire> { return this.metricsNow() }
+
+  /** the counters of GET /metrics, read at once (the Prometheus scrape reads the same) */
+  private metricsNow (): MetricsWire {
     const audit = this.d.auditCounts?.()
     const all = this.d.broker.metrics.all() as MetricsWire
     return audit === undefined ? all : { ...all, 'audit/dropped': audit.dropped, 'audit/failed': audit.failed }
@@ -181,7 +184,7 @@ export class LocalNode implements NodeApi {
 
   async prometheus (): Promise<PromFamily[]> {
     const m = this.d.broker.metrics
-    this.prom ??= new NodePrometheus({ node: this.name, metrics: () => m.all(), stats: () => m.stats() })
+    this.prom ??= new NodePrometheus({ node: this.name, metrics: () => this.metricsNow(), stats: () => m.stats() })
     return await this.prom.families()
   }
 

@@ -72,11 +72,11 @@ test('every operation names its role (x-required-role), and the operation table 
   }
 })
 
-test('reads are for viewers, mqtt/* for publishers, every other change and the audit log for administrators', () => {
+test('reads are for viewers, mqtt/* for publishers, every other change, the audit log and the data export (secret hashes) for administrators', () => {
   for (const o of operations) {
     const expected = o.operationId === 'auth_user'
       ? 'none'
-      : o.operationId === 'list_audit' || o.method !== 'GET'
+      : o.operationId === 'list_audit' || o.operationId === 'export_data' || o.method !== 'GET'
         ? (['mqtt_publish', 'mqtt_subscribe', 'mqtt_unsubscribe'].includes(o.operationId) ? 'publisher' : 'administrator')
         : 'viewer'
     assert.equal(o.requiredRole, expected, o.operationId)
