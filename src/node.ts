@@ -74,11 +74,11 @@ interface MqttPersistence {
 }
 
 /** The MQTT session state lives beside the store: aedes-persistence-mongodb, or SQLite under DATA_DIR. */
-async function openMqttPersistence (store: Store, config: Config): Promise<MqttPersistence> {
+async function openMqttPersistence (store: Store, config: Config, log: Logger): Promise<MqttPersistence> {
   if (store instanceof MongoStore) {
     const db = store.sessionDatabase
     return {
-      persistence: createMongoPersistence(db, MQTT_COLLECTION_PREFIX),
+      persistence: createMongoPersistence(db, MQTT_COLLECTION_PREFIX, (err) => { log.warn({ err: String(err) }, 'acknowledged messages could not be removed from their queue: they will be sent again') }),
       storedSessions: () => mongoStoredSessions(db, MQTT_COLLECTION_PREFIX),
       retainedCount: async () => await db.collection(`${MQTT_COLLECTION_PREFIX}retained`).countDocuments(),
       close: async () => {}
@@ -186,7 +186,7 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
   // undone after the HTTP server closed (added later): its last answers are written before the store closes
   cleanup.add(() => audit.stop())
 
-  const mqtt = await openMqttPersistence(store, config)
+  const mqtt = await openMqttPersistence(store, config, log)
   cleanup.add(() => mqtt.close())
   const policy = policyHooks({
     maxClientIdLen: () => settings.number('mqtt.max_clientid_len'),

@@ -36,12 +36,13 @@ const STREAMING = ['createRetainedStream', 'createRetainedStreamCombi', 'streamW
 
 /** the first page is small so the first message goes out at once; the rest come in large pages */
 const FIRST_PAGE = 100
-const PAGE = 2000
+const PAGE = 5000
+const MAX_DELETE_PAUSE_MS = 2000
 
 interface StoredPacket extends Record<string, unknown> {
   cmd?: string
   qos?: number
-  messageId?: number | null
+  messageId?: number | null | undefined
   brokerId?: string
   brokerCounter?: number
   payload?: unknown
@@ -52,6 +53,11 @@ interface ClientRef { id: string }
 interface Sent { packet: StoredPacket, brokerId: string, brokerCounter: number }
 interface Inflight { byMessageId: Map<number, Sent>, byRef: Map<string, number> }
 interface Acked { clientId: string, brokerId: string, brokerCounter: number }
+/** the aedes 1.2 client and broker members the drain relies on */
+interface DrainingClient extends ClientRef { clean?: boolean, subscriptions?: Record<string, { qos?: number }> }
+interface ForwardingBroker { authorizeForward: (client: DrainingClient, packet: StoredPacket) => unknown }
+/** a persistent client's queue being read: refs read and not yet forwarded, live messages held back */
+interface Drain { client: DrainingClient, yielded: Set<string>, held: number }
 
 const ref = (brokerId: string, brokerCounter: number): string => `${brokerId}\u0000${brokerCounter}`
 
@@ -65,7 +71,8 @@ export class Batcher<T> {
   #scheduled = false
   #running = false
 
-  constructor (private readonly run: (items: T[]) => Promise<void>) {}
+  /** `pause`: after a run that took d ms, the next one starts no sooner than pause(d) ms later */
+  constructor (private readonly run: (items: T[]) => Promise<void>, private readonly pause: (ms: number) => number = () => 0) {}
 
   add (items: T[]): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -88,17 +95,20 @@ export class Batcher<T> {
     this.#items = []
     this.#waiters = []
     this.#running = true
+    const started = Date.now()
     this.run(items).then(
       () => { for (const w of waiters) w.resolve() },
       (err: unknown) => { for (const w of waiters) w.reject(err) }
     ).finally(() => {
-      this.#running = false
-      this.#schedule()
+      const wait = this.pause(Date.now() - started)
+      const next = (): void => { this.#running = false; this.#schedule() }
+      if (wait > 0) setTimeout(next, wait).unref()
+      else next()
     })
   }
 }
 
-export function createMongoPersistence (db: Db, collectionPrefix: string): unknown {
+export function createMongoPersistence (db: Db, collectionPrefix: string, onError: (err: unknown) => void = () => {}): unknown {
   const p = new AsyncPersistence({ db, collectionPrefix })
   for (const name of STREAMING) {
     const original = p[name]
@@ -111,6 +121,7 @@ export function createMongoPersistence (db: Db, collectionPrefix: string): unkno
   p.setup = async (broker: unknown) => {
     await setup.call(p, broker)
     await outgoing.createIndex({ clientId: 1, _id: 1 }, { name: 'query_clientId_order' })
+    holdLiveWhileDraining(broker as ForwardingBroker)
   }
 
   const inflight = new Map<string, Inflight>()
@@ -130,6 +141,10 @@ export function createMongoPersistence (db: Db, collectionPrefix: string): unkno
   p.outgoingEnqueueCombi = async (subs: unknown, packet: unknown) => { await enqueue(subs as Array<{ clientId: string }>, packet as object) }
   p.outgoingEnqueue = async (sub: unknown, packet: unknown) => { await enqueue([sub as { clientId: string }], packet as object) }
 
+  /** client id → refs acknowledged whose delete is not written yet: a read of the queue skips them */
+  const deleting = new Map<string, Set<string>>()
+  // on a server that scans (FerretDB) a delete costs the same whatever it holds: one delete in
+  // flight, and the store gets at least as long again for the reads and inserts of the flow
   const deletes = new Batcher<Acked>(async acked => {
     const groups = new Map<string, Acked[]>()
     for (const a of acked) {
@@ -143,8 +158,16 @@ export function createMongoPersistence (db: Db, collectionPrefix: string): unkno
       'packet.brokerId': (g[0] as Acked).brokerId,
       'packet.brokerCounter': { $in: g.map(a => a.brokerCounter) }
     }))
-    await outgoing.deleteMany(clauses.length === 1 ? clauses[0] as Filter<OutgoingDoc> : { $or: clauses })
-  })
+    try {
+      await outgoing.deleteMany(clauses.length === 1 ? clauses[0] as Filter<OutgoingDoc> : { $or: clauses })
+    } finally {
+      for (const a of acked) {
+        const d = deleting.get(a.clientId)
+        d?.delete(ref(a.brokerId, a.brokerCounter))
+        if (d?.size === 0) deleting.delete(a.clientId)
+      }
+    }
+  }, ms => Math.min(ms, MAX_DELETE_PAUSE_MS))
 
   const outgoingUpdate = p.outgoingUpdate as (client: unknown, packet: unknown) => Promise<void>
   p.outgoingUpdate = async (client: unknown, packet: unknown) => {
@@ -166,17 +189,61 @@ export function createMongoPersistence (db: Db, collectionPrefix: string): unkno
   p.outgoingClearMessageId = async (client: unknown, packet: unknown) => {
     const c = client as ClientRef
     const messageId = (packet as StoredPacket | undefined)?.messageId
+    // aedes clears a packet it did not forward to a persistent client by its identifier, which a
+    // message not sent yet does not have: the original would delete some unsent queued row (a
+    // null identifier matches every one)
+    if (typeof messageId !== 'number') return null
     const f = inflight.get(c.id)
     const sent = typeof messageId === 'number' ? f?.byMessageId.get(messageId) : undefined
     if (f === undefined || sent === undefined) return await outgoingClearMessageId.call(p, client, packet)
     f.byMessageId.delete(messageId as number)
     f.byRef.delete(ref(sent.brokerId, sent.brokerCounter))
     if (f.byMessageId.size === 0) inflight.delete(c.id)
-    await deletes.add([{ clientId: c.id, brokerId: sent.brokerId, brokerCounter: sent.brokerCounter }])
+    const r = ref(sent.brokerId, sent.brokerCounter)
+    let d = deleting.get(c.id)
+    if (d === undefined) deleting.set(c.id, d = new Set())
+    d.add(r)
+    // not awaited: aedes reads a client's next packets only once these are handled, and a PUBACK
+    // is the client's acknowledgement, not ours. A delete lost in a crash or an outage means the
+    // message is sent again later (a duplicate, which QoS 1 allows), never lost
+    deletes.add([{ clientId: c.id, brokerId: sent.brokerId, brokerCounter: sent.brokerCounter }]).catch((err: unknown) => {
+      onError(err)
+    })
     return sent.packet
   }
 
-  p.outgoingStream = (client: unknown) => Readable.from(queued((client as ClientRef).id), { objectMode: true })
+  /**
+   * A resumed session's queue is read while new messages for it arrive live (over the bus, whose
+   * backlog can be seconds long): delivered at once they would overtake the queue [MQTT-4.6.0-6].
+   * A live QoS 1/2 message for a draining persistent client whose subscriptions are all QoS 1/2 is
+   * in the queue already (aedes stores it before it publishes), so it is not forwarded live; the
+   * read goes on until a page ends with no live message held back since it was asked for.
+   */
+  const draining = new Map<string, Drain>()
+  function holdLiveWhileDraining (broker: ForwardingBroker): void {
+    // a broker without the hook (the persistence's own test harness) forwards everything
+    if (typeof broker.authorizeForward !== 'function') return
+    const forward = broker.authorizeForward.bind(broker)
+    broker.authorizeForward = (client, packet) => {
+      const d = draining.get(client.id)
+      if (d !== undefined && d.client === client && (packet.qos ?? 0) > 0 && typeof packet.brokerId === 'string') {
+        const r = ref(packet.brokerId, packet.brokerCounter as number)
+        if (d.yielded.delete(r)) return forward(client, packet)
+        if (Object.values(client.subscriptions ?? {}).every(s => (s.qos ?? 0) > 0)) {
+          d.held++
+          return null
+        }
+      }
+      return forward(client, packet)
+    }
+  }
+
+  p.outgoingStream = (client: unknown) => {
+    const c = client as DrainingClient
+    const d: Drain | undefined = c.clean === true ? undefined : { client: c, yielded: new Set(), held: 0 }
+    if (d !== undefined) draining.set(c.id, d)
+    return Readable.from(queued(c.id, d), { objectMode: true })
+  }
   // one indexed delete instead of one round trip per queued message (a clean CONNECT, an expired session)
   p.purgeOutgoing = async (clientId: unknown) => {
     inflight.delete(clientId as string)
@@ -186,21 +253,35 @@ export function createMongoPersistence (db: Db, collectionPrefix: string): unkno
   const page = async (clientId: string, after: ObjectId | undefined, size: number): Promise<OutgoingDoc[]> =>
     await outgoing.find(after === undefined ? { clientId } : { clientId, _id: { $gt: after } }).sort({ _id: 1 }).limit(size).toArray()
 
-  async function * queued (clientId: string): AsyncGenerator<StoredPacket> {
-    let size = FIRST_PAGE
-    let next: Promise<OutgoingDoc[]> | null = page(clientId, undefined, size)
-    while (next !== null) {
-      const docs: OutgoingDoc[] = await next
-      next = null
-      const last = docs.at(-1)
-      if (last !== undefined && docs.length === size) {
-        size = PAGE
-        // the next page is read while this one is delivered
-        next = page(clientId, last._id, size)
-        // a consumer that stops early leaves it unawaited: never an unhandled rejection
-        next.catch(() => {})
+  async function * queued (clientId: string, drain: Drain | undefined): AsyncGenerator<StoredPacket> {
+    try {
+      let size = FIRST_PAGE
+      let after: ObjectId | undefined
+      let heldBefore = drain?.held ?? 0
+      let next: Promise<OutgoingDoc[]> | null = page(clientId, after, size)
+      while (next !== null) {
+        const docs: OutgoingDoc[] = await next
+        next = null
+        after = docs.at(-1)?._id ?? after
+        if (docs.length === size || (drain !== undefined && drain.held !== heldBefore)) {
+          size = PAGE
+          heldBefore = drain?.held ?? 0
+          // the next page is read while this one is delivered
+          next = page(clientId, after, size)
+          // a consumer that stops early leaves it unawaited: never an unhandled rejection
+          next.catch(() => {})
+        }
+        for (const doc of docs) {
+          const pk = doc.packet
+          if (typeof pk.brokerId !== 'string') { yield asPacket(clientId, doc); continue }
+          const r = ref(pk.brokerId, pk.brokerCounter as number)
+          if (deleting.get(clientId)?.has(r) === true) continue
+          drain?.yielded.add(r)
+          yield asPacket(clientId, doc)
+        }
       }
-      for (const doc of docs) yield asPacket(clientId, doc)
+    } finally {
+      if (drain !== undefined && draining.get(clientId) === drain) draining.delete(clientId)
     }
   }
 
