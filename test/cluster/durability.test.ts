@@ -4,7 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import mqtt, { type MqttClient } from 'mqtt'
-import { eventually } from '../helpers.js'
+import { eventually } from '../support/wait.js'
 import { stop } from '../process.js'
 import { SKIP, startCluster } from './harness.js'
 

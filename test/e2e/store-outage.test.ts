@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { CuttableProxy } from '../cuttable-proxy.js'
-import { eventually } from '../helpers.js'
+import { eventually } from '../support/wait.js'
 import { startProcess } from '../process.js'
 
 const MONGO = process.env.MONGODB_TEST_URL
