@@ -11,7 +11,7 @@ import type { Config } from './config.js'
 import type { Store } from './store/store.js'
 import { SqliteStore } from './store/sqlite.js'
 import { MongoStore } from './store/mongo.js'
-import { startBroker, type Broker } from './broker/broker.js'
+import { startBroker, type Broker, type SharedStrategy } from './broker/broker.js'
 import type { PersistenceLayer } from './broker/persistence.js'
 import { identity, policyHooks } from './broker/policy.js'
 import { Cleanup } from './core/cleanup.js'
@@ -199,6 +199,7 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
     maxTopicLevels: () => settings.number('mqtt.max_topic_levels')
   })
   broker = await startBroker({
+    sharedStrategy: () => settings.string('broker.shared_subscription_strategy') as SharedStrategy,
     persistence: mqtt.persistence,
     persistenceLayers: [retainer.layer as PersistenceLayer],
     storedSessions: clustering?.storedSessions(mqtt.storedSessions) ?? mqtt.storedSessions,

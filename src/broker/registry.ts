@@ -5,6 +5,7 @@
  */
 
 import type { Metrics } from './metrics.js'
+import { parseShared, routeFilter } from './shared.js'
 import type { ConnInfo, QoS, RouteInfo, SessionInfo, SubscriptionInfo } from './types.js'
 
 /** EMQ X v3 default session expiry for clean_start = false (zone.session_expiry_interval = 2h). */
@@ -68,7 +69,7 @@ export class Session implements SessionInfo {
 }
 
 const byKey = (a: string, b: string): number => a < b ? -1 : a > b ? 1 : 0
-const isShared = (topic: string): boolean => topic.startsWith('$share/') || topic.startsWith('$queue/')
+const isShared = (topic: string): boolean => parseShared(topic) !== null
 
 export class Registry {
   private readonly conns = new Map<string, ConnInfo>()
@@ -235,8 +236,10 @@ export class Registry {
     s.sortedTopics = null
     this.subCount++
     if (isShared(topic)) this.sharedCount++
-    const refs = this.routeRefs.get(topic) ?? 0
-    this.routeRefs.set(topic, refs + 1)
+    // a shared subscription routes its real filter, as in EMQ X
+    const route = routeFilter(topic)
+    const refs = this.routeRefs.get(route) ?? 0
+    this.routeRefs.set(route, refs + 1)
     if (refs === 0) this.routeView = null
     this.publishStats()
   }
@@ -281,11 +284,12 @@ export class Registry {
   private unref (topic: string): void {
     this.subCount--
     if (isShared(topic)) this.sharedCount--
-    const refs = (this.routeRefs.get(topic) ?? 1) - 1
+    const route = routeFilter(topic)
+    const refs = (this.routeRefs.get(route) ?? 1) - 1
     if (refs > 0) {
-      this.routeRefs.set(topic, refs)
+      this.routeRefs.set(route, refs)
     } else {
-      this.routeRefs.delete(topic)
+      this.routeRefs.delete(route)
       this.routeView = null
     }
   }

@@ -106,8 +106,13 @@ export interface Message {
   readonly retain: boolean
 }
 
+/** broker.shared_subscription_strategy: how a shared subscription's group picks the member for a message */
+export type SharedStrategy = 'random' | 'round_robin' | 'sticky' | 'hash'
+
 export interface BrokerOptions {
   nodeName: string
+  /** read at every message to a shared subscription (a hot config) */
+  sharedStrategy?: () => SharedStrategy
   host?: string
   mqttPort: number
   wsPort: number | null

@@ -74,6 +74,7 @@ export function coreSettings (maxConns: number): SettingDef[] {
   return [
     { key: 'listener.tcp.external.max_connections', app: 'emqx', datatype: 'integer', datatpye: 'integer', desc: 'Most concurrent connections of the MQTT/TCP listener (new ones above it are refused)', default: String(maxConns), min: 1 },
     ...(['tcp', 'ssl', 'ws'] as const).map(l => ({ key: `listener.${l}.external.nodelay`, app: 'emqx', datatype: 'boolean', datatpye: 'enum', desc: `TCP_NODELAY on new MQTT/${l.toUpperCase()} connections: small packets are sent at once, not held back by Nagle's algorithm`, default: 'true' } satisfies SettingDef)),
+    { key: 'broker.shared_subscription_strategy', app: 'emqx', datatype: 'enum', datatpye: 'enum', desc: 'How a shared subscription ($share/<group>/<topic>, $queue/<topic>) picks the one member of a group that gets a message: random, round_robin, sticky (the same member while it stays), hash (of the publisher\'s client id)', default: 'random', values: ['random', 'round_robin', 'sticky', 'hash'] },
     { key: 'mqtt.allow_anonymous', app: 'emqx', datatype: 'boolean', datatpye: 'enum', desc: 'Allow clients that no auth plugin authenticated', default: 'true' },
     { key: 'mqtt.max_clientid_len', app: 'emqx', datatype: 'integer', datatpye: 'integer', desc: 'Longest client id accepted at CONNECT', default: '65535' },
     { key: 'mqtt.max_packet_size', app: 'emqx', datatype: 'bytesize', datatpye: 'bytesize', desc: 'Largest MQTT packet (remaining length) a client may send; a larger one closes its connection', default: '1MB', min: 1 },
