@@ -5,7 +5,7 @@
  */
 
 import type { Metrics } from './metrics.js'
-import { parseShared, routeFilter } from './shared.js'
+import { parseShared, routeFilter } from './shared-topics.js'
 import type { ConnInfo, QoS, RouteInfo, SessionInfo, SubscriptionInfo } from './types.js'
 
 /** EMQ X v3 default session expiry for clean_start = false (zone.session_expiry_interval = 2h). */
