@@ -687,7 +687,7 @@ export interface paths {
         get?: never;
         /**
          * Update config of an application in the cluster
-         * @description Sets a key on every node; the value is checked against the key's type, applied at once and persisted. Unknown app or key is 404; a bad value is 400.
+         * @description Sets a key on every node; the value is checked against the key's type, applied at once and persisted. Unknown app or key is 404; a bad value is 400. Among the keys of app `emqx`: `broker.shared_subscription_strategy` (EMQ X's name), how a shared subscription (`$share/<group>/<topic>`, `$queue/<topic>`) picks the one member of its group that gets a message: `random` (default), `round_robin`, `sticky` (the same member while it stays subscribed) or `hash` (of the publisher's client id); any other value is 400.
          */
         put: operations["update_config"];
         post?: never;

@@ -82,7 +82,7 @@ export class ConfigsApi extends runtime.BaseAPI {
     }
 
     /**
-     * The hot-configurable keys of every node, sorted by key.  Required role: `viewer` (any user or app).
+     * The hot-configurable keys of every node, sorted by key.
      * Get all configs
      */
     async getAllConfigsRaw(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<NodeConfigs>>> {
@@ -93,7 +93,7 @@ export class ConfigsApi extends runtime.BaseAPI {
     }
 
     /**
-     * The hot-configurable keys of every node, sorted by key.  Required role: `viewer` (any user or app).
+     * The hot-configurable keys of every node, sorted by key.
      * Get all configs
      */
     async getAllConfigs(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<NodeConfigs>> {
@@ -132,7 +132,6 @@ export class ConfigsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Required role: `viewer` (any user or app).
      * Get all configs of a node
      */
     async getNodeConfigsRaw(requestParameters: GetNodeConfigsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<ConfigItem>>> {
@@ -143,7 +142,6 @@ export class ConfigsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Required role: `viewer` (any user or app).
      * Get all configs of a node
      */
     async getNodeConfigs(requestParameters: GetNodeConfigsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<ConfigItem>> {
@@ -192,7 +190,7 @@ export class ConfigsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Sets a key on every node; the value is checked against the key\'s type, applied at once and persisted. Unknown app or key is 404; a bad value is 400.  Required role: `administrator`.
+     * Sets a key on every node; the value is checked against the key\'s type, applied at once and persisted. Unknown app or key is 404; a bad value is 400. Among the keys of app `emqx`: `broker.shared_subscription_strategy` (EMQ X\'s name), how a shared subscription (`$share/<group>/<topic>`, `$queue/<topic>`) picks the one member of its group that gets a message: `random` (default), `round_robin`, `sticky` (the same member while it stays subscribed) or `hash` (of the publisher\'s client id); any other value is 400.
      * Update config of an application in the cluster
      */
     async updateConfigRaw(requestParameters: UpdateConfigRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Ok>> {
@@ -203,7 +201,7 @@ export class ConfigsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Sets a key on every node; the value is checked against the key\'s type, applied at once and persisted. Unknown app or key is 404; a bad value is 400.  Required role: `administrator`.
+     * Sets a key on every node; the value is checked against the key\'s type, applied at once and persisted. Unknown app or key is 404; a bad value is 400. Among the keys of app `emqx`: `broker.shared_subscription_strategy` (EMQ X\'s name), how a shared subscription (`$share/<group>/<topic>`, `$queue/<topic>`) picks the one member of its group that gets a message: `random` (default), `round_robin`, `sticky` (the same member while it stays subscribed) or `hash` (of the publisher\'s client id); any other value is 400.
      * Update config of an application in the cluster
      */
     async updateConfig(requestParameters: UpdateConfigRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Ok> {
@@ -260,7 +258,6 @@ export class ConfigsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Required role: `administrator`.
      * Update config of an application on a node
      */
     async updateNodeConfigRaw(requestParameters: UpdateNodeConfigRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Ok>> {
@@ -271,7 +268,6 @@ export class ConfigsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Required role: `administrator`.
      * Update config of an application on a node
      */
     async updateNodeConfig(requestParameters: UpdateNodeConfigRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Ok> {
