@@ -36,7 +36,7 @@ import { WebHook, type WebHookOptions } from './plugins/web-hook.js'
 import { LocalNode } from './cluster/local-node.js'
 import { SingleNodeCluster } from './cluster/cluster.js'
 import { Clustering } from './cluster/setup.js'
-import { observeReceivers } from './cluster/bus.js'
+import { claimOnce, observeReceivers } from './cluster/bus.js'
 import { packetRate } from './api/loop-share.js'
 import type { ClientIdentity } from './services/banned.js'
 import { createApp } from './api/app.js'
@@ -200,6 +200,7 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
   })
   broker = await startBroker({
     sharedStrategy: () => settings.string('broker.shared_subscription_strategy') as SharedStrategy,
+    sharedClaim: clustering !== null ? claimOnce(clustering.bus) : undefined,
     persistence: mqtt.persistence,
     persistenceLayers: [retainer.layer as PersistenceLayer],
     storedSessions: clustering?.storedSessions(mqtt.storedSessions) ?? mqtt.storedSessions,

@@ -20,8 +20,14 @@
  * - A group with no live member: a QoS 1/2 message is queued for one of its persistent members
  *   (their sessions are offline; through the persistence layer `offlineLayer`, which aedes asks
  *   before it routes, so queue limits and counters apply); otherwise it is dropped and counted.
- * - One node: the members are the clients of this node. Clustered, each node dispatches to its own
- *   members, so a group spread over N nodes gets a message up to N times (not yet exactly once).
+ * - Clustered: every node sees every message (the bus). Each node with a live member of the group
+ *   claims the message in Redis (SET NX on group + publishing broker id + its message number); the
+ *   one that wins delivers it to one of its own members by the strategy, so the group gets it once
+ *   cluster-wide. The strategy then applies among the winner's members (which node wins is the
+ *   first to ask). A member leaving sends its unacknowledged messages to another member on its own
+ *   node; with none left there, a persistent member this node knows queues them, else they are
+ *   dropped. A new message to a group with no live member on the publishing node queues
+ *   nothing for offline persistent members when clustered (members elsewhere are not known there).
  */
 
 import type { Aedes } from 'aedes'
@@ -69,6 +75,11 @@ export interface SharedOptions {
   /** the store beneath every layer: a copy queued for an online member is no offline enqueue to count */
   store: PersistenceLike
   log?: { warn: (o: object, msg?: string) => void }
+  /**
+   * Clustered: each node sees every message (the bus) and has members of its own; the first node to
+   * claim a message for a group delivers it to one of its members, the others skip it.
+   */
+  claim?: (key: string) => Promise<boolean>
 }
 
 export class SharedSubscriptions {
@@ -147,6 +158,8 @@ export class SharedSubscriptions {
   readonly offlineLayer: PersistenceLayer = (next) => ({
     subscriptionsByTopic: async (topic: string) => {
       const subs = await next.subscriptionsByTopic(topic)
+      // clustered, live members on other nodes are not known here: queue nothing (see the header)
+      if (this.opts.claim !== undefined) return subs
       for (const g of this.groups.values()) {
         if (g.members.length > 0 || g.offline.size === 0 || !topicMatches(g.filter, topic)) continue
         const ids = [...g.offline.keys()]
@@ -165,7 +178,17 @@ export class SharedSubscriptions {
     const group: Group = new Group(topic, parsed.filter, (packet, cb) => {
       const msg = packet as Message & { topic: string }
       if (group.dollarBlocked && msg.topic.startsWith('$')) { cb(); return }
-      this.send(group, msg, false, cb)
+      const claim = this.opts.claim
+      if (claim === undefined) { this.send(group, msg, false, cb); return }
+      // only a node with a live member claims (a node whose members are all closing leaves it to others)
+      if (!group.members.some(m => !m.client.closed)) { cb(); return }
+      claim(`${group.topic}\u0000${msg.brokerId ?? ''}\u0000${msg.brokerCounter ?? ''}`).then(
+        won => { if (won) this.send(group, msg, false, cb); else cb() },
+        (err: unknown) => {
+          // the bus is down: deliver here rather than lose it (others may too)
+          this.opts.log?.warn({ err: String(err) }, 'shared subscription: claim failed')
+          this.send(group, msg, false, cb)
+        })
     })
     this.groups.set(topic, group)
     return group

@@ -113,6 +113,8 @@ export interface BrokerOptions {
   nodeName: string
   /** read at every message to a shared subscription (a hot config) */
   sharedStrategy?: () => SharedStrategy
+  /** clustered: true for the one node that claims `key` first (a message of a shared group: that node delivers it) */
+  sharedClaim?: ((key: string) => Promise<boolean>) | undefined
   host?: string
   mqttPort: number
   wsPort: number | null

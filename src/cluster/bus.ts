@@ -13,7 +13,10 @@ interface RedisConn {
   /** ioredis' connection state: 'ready' when commands are sent at once */
   status: string
 }
-interface RedisPubConn extends RedisConn { publish (channel: string, message: Buffer): Promise<number> }
+interface RedisPubConn extends RedisConn {
+  publish (channel: string, message: Buffer): Promise<number>
+  set (key: string, value: string, px: 'PX', ms: number, nx: 'NX'): Promise<string | null>
+}
 export interface Bus {
   pubConn: RedisPubConn
   subConn: RedisConn
@@ -97,4 +100,15 @@ export function observeReceivers (bus: Bus, fn: (msg: object, receivers: number)
       current = null
     }
   }
+}
+
+/** how long a claim is kept: far longer than a message takes to reach every node */
+const CLAIM_MS = 60_000
+
+/**
+ * The first node to claim `key` gets true, every other false: one atomic SET NX in Redis. Shared
+ * subscriptions claim each message per group, so a group spread over nodes gets it once.
+ */
+export function claimOnce (bus: Bus): (key: string) => Promise<boolean> {
+  return async (key) => (await bus.pubConn.set(`emqx:shared:${key}`, '1', 'PX', CLAIM_MS, 'NX')) === 'OK'
 }
