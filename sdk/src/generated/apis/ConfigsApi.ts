@@ -82,7 +82,7 @@ export class ConfigsApi extends runtime.BaseAPI {
     }
 
     /**
-     * The hot-configurable keys of every node, sorted by key.
+     * The hot-configurable keys of every node, sorted by key.  Required role: `viewer` (any user or app).
      * Get all configs
      */
     async getAllConfigsRaw(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<NodeConfigs>>> {
@@ -93,7 +93,7 @@ export class ConfigsApi extends runtime.BaseAPI {
     }
 
     /**
-     * The hot-configurable keys of every node, sorted by key.
+     * The hot-configurable keys of every node, sorted by key.  Required role: `viewer` (any user or app).
      * Get all configs
      */
     async getAllConfigs(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<NodeConfigs>> {
@@ -132,6 +132,7 @@ export class ConfigsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * Get all configs of a node
      */
     async getNodeConfigsRaw(requestParameters: GetNodeConfigsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<ConfigItem>>> {
@@ -142,6 +143,7 @@ export class ConfigsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `viewer` (any user or app).
      * Get all configs of a node
      */
     async getNodeConfigs(requestParameters: GetNodeConfigsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<ConfigItem>> {
@@ -190,7 +192,7 @@ export class ConfigsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Sets a key on every node; the value is checked against the key\'s type, applied at once and persisted. Unknown app or key is 404; a bad value is 400. Among the keys of app `emqx`: `broker.shared_subscription_strategy` (EMQ X\'s name), how a shared subscription (`$share/<group>/<topic>`, `$queue/<topic>`) picks the one member of its group that gets a message: `random` (default), `round_robin`, `sticky` (the same member while it stays subscribed) or `hash` (of the publisher\'s client id); any other value is 400.
+     * Sets a key on every node; the value is checked against the key\'s type, applied at once and persisted. Unknown app or key is 404; a bad value is 400. Among the keys of app `emqx`: `broker.shared_subscription_strategy` (EMQ X\'s name), how a shared subscription (`$share/<group>/<topic>`, `$queue/<topic>`) picks the one member of its group that gets a message: `random` (default), `round_robin`, `sticky` (the same member while it stays subscribed) or `hash` (of the publisher\'s client id); any other value is 400.  Required role: `administrator`.
      * Update config of an application in the cluster
      */
     async updateConfigRaw(requestParameters: UpdateConfigRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Ok>> {
@@ -201,7 +203,7 @@ export class ConfigsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Sets a key on every node; the value is checked against the key\'s type, applied at once and persisted. Unknown app or key is 404; a bad value is 400. Among the keys of app `emqx`: `broker.shared_subscription_strategy` (EMQ X\'s name), how a shared subscription (`$share/<group>/<topic>`, `$queue/<topic>`) picks the one member of its group that gets a message: `random` (default), `round_robin`, `sticky` (the same member while it stays subscribed) or `hash` (of the publisher\'s client id); any other value is 400.
+     * Sets a key on every node; the value is checked against the key\'s type, applied at once and persisted. Unknown app or key is 404; a bad value is 400. Among the keys of app `emqx`: `broker.shared_subscription_strategy` (EMQ X\'s name), how a shared subscription (`$share/<group>/<topic>`, `$queue/<topic>`) picks the one member of its group that gets a message: `random` (default), `round_robin`, `sticky` (the same member while it stays subscribed) or `hash` (of the publisher\'s client id); any other value is 400.  Required role: `administrator`.
      * Update config of an application in the cluster
      */
     async updateConfig(requestParameters: UpdateConfigRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Ok> {
@@ -258,6 +260,7 @@ export class ConfigsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `administrator`.
      * Update config of an application on a node
      */
     async updateNodeConfigRaw(requestParameters: UpdateNodeConfigRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Ok>> {
@@ -268,6 +271,7 @@ export class ConfigsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Required role: `administrator`.
      * Update config of an application on a node
      */
     async updateNodeConfig(requestParameters: UpdateNodeConfigRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Ok> {
