@@ -123,6 +123,7 @@ export class SharedSubscriptions {
     if (owner === undefined) {
       // not a client of this node's listeners: leave it to aedes (it then matches nothing, as before)
       this.opts.log?.warn({ topic }, 'shared subscription of an unknown client')
+      this.prune(topic, group)
       return false
     }
     const qos = ((owner.sub.qos ?? 0) > 2 ? 0 : owner.sub.qos ?? 0) as QoS
