@@ -101,7 +101,7 @@ export interface paths {
         };
         /**
          * A list of connections in the cluster
-         * @description Connections of every live node, sorted by node then client id.
+         * @description Connections of every live node, sorted by node then client id. `_sort` accepts client_id, username, ipaddress, port, connected_at, proto_ver, keepalive, clean_start, node. Filters combine (AND) and apply on each node before the merge; `meta.count` counts the matching rows.
          */
         get: operations["list_connections"];
         put?: never;
@@ -121,7 +121,7 @@ export interface paths {
         };
         /**
          * A list of connections on a node
-         * @description Sorted by client id.
+         * @description Sorted by client id. `_sort` accepts client_id, username, ipaddress, port, connected_at, proto_ver, keepalive, clean_start, node. Filters combine (AND) and apply on each node before the merge; `meta.count` counts the matching rows.
          */
         get: operations["list_node_connections"];
         put?: never;
@@ -202,7 +202,7 @@ export interface paths {
         };
         /**
          * A list of sessions in the cluster
-         * @description Sessions of every live node (connected clients, and persistent sessions of offline clients), sorted by node then client id.
+         * @description Sessions of every live node (connected clients, and persistent sessions of offline clients), sorted by node then client id. `_sort` accepts client_id, username, created_at, mqueue_len, subscriptions_count, inflight_len, deliver_msg, enqueue_msg, mqueue_dropped, clean_start, node. Filters combine (AND) and apply on each node before the merge; connection-only filters (ip_address, proto_ver, connected_at) match online clients only.
          */
         get: operations["list_sessions"];
         put?: never;
@@ -220,7 +220,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A list of sessions on a node */
+        /**
+         * A list of sessions on a node
+         * @description Sorted by client id. `_sort` accepts client_id, username, created_at, mqueue_len, subscriptions_count, inflight_len, deliver_msg, enqueue_msg, mqueue_dropped, clean_start, node. Filters combine (AND) and apply on each node before the merge; connection-only filters (ip_address, proto_ver, connected_at) match online clients only.
+         */
         get: operations["list_node_sessions"];
         put?: never;
         post?: never;
@@ -276,7 +279,7 @@ export interface paths {
         };
         /**
          * A list of subscriptions in the cluster
-         * @description Subscriptions of every live node, sorted by node, client id, then topic.
+         * @description Subscriptions of every live node, sorted by node, client id, then topic. `_sort` accepts client_id, topic, qos, node. Filters combine (AND) and apply on each node before the merge.
          */
         get: operations["list_subscriptions"];
         put?: never;
@@ -311,7 +314,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A list of subscriptions on a node */
+        /**
+         * A list of subscriptions on a node
+         * @description Sorted by client id, then topic. `_sort` accepts client_id, topic, qos, node. Filters combine (AND) and apply on each node before the merge.
+         */
         get: operations["list_node_subscriptions"];
         put?: never;
         post?: never;
@@ -347,7 +353,7 @@ export interface paths {
         };
         /**
          * List routes
-         * @description Every topic filter with a subscriber, and the node that holds it, sorted by topic then node.
+         * @description Every topic filter with a subscriber, and the node that holds it, sorted by topic then node. `_sort` accepts topic, node.
          */
         get: operations["list_routes"];
         put?: never;
@@ -973,7 +979,12 @@ export interface components {
             count: number;
             /** @description Page size used (capped at 10000). */
             limit: number;
+            /** @description The page asked for; with `_cursor`, the page the first row falls on. */
             page: number;
+            /** @description Whether rows follow this page (EMQX v4's name). Always sent. */
+            hasnext?: boolean;
+            /** @description Sent when `hasnext`; pass it as `_cursor` for the next page. */
+            cursor?: string;
         };
         /**
          * @description Server-local time, `YYYY-MM-DD HH:MM:SS`.
@@ -1688,6 +1699,75 @@ export interface components {
         Page: number;
         /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
         Limit: number;
+        /**
+         * @description Only the rows of this client id (exact).
+         * @example c1
+         */
+        FilterClientid: string;
+        /**
+         * @description Only the clients with this username (exact).
+         * @example alice
+         */
+        FilterUsername: string;
+        /**
+         * @description Only the connected clients whose address is this one, or within this CIDR block (`10.0.0.0/8`, `2001:db8::/32`). Anything else is a 400 (108).
+         * @example 10.0.0.0/8
+         */
+        FilterIpAddress: string;
+        /** @description `connected`, or `disconnected` (an offline persistent session). */
+        FilterConnState: "connected" | "disconnected";
+        /** @description Only the connected clients of this MQTT protocol version (3 for 3.1, 4 for 3.1.1). */
+        FilterProtoVer: number;
+        FilterCleanStart: boolean;
+        /**
+         * @description Only the client ids that contain this substring (case-sensitive).
+         * @example sensor-
+         */
+        LikeClientid: string;
+        /** @description Only the usernames that contain this substring (case-sensitive). */
+        LikeUsername: string;
+        /**
+         * @description Session created at or after this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). Anything else is a 400 (108).
+         * @example 1700000000
+         */
+        GteCreatedAt: string;
+        /**
+         * @description Session created at or before this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local).
+         * @example 2018-09-14 10:23:04
+         */
+        LteCreatedAt: string;
+        /** @description Connected at or after this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). */
+        GteConnectedAt: string;
+        /** @description Connected at or before this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). */
+        LteConnectedAt: string;
+        /** @description Only the sessions with at least this many queued messages. */
+        GteMqueueLen: number;
+        /**
+         * @description Only the subscriptions of this exact topic filter (as subscribed, `$share/...` included).
+         * @example a/+/c
+         */
+        FilterTopic: string;
+        FilterQos: 0 | 1 | 2;
+        /** @description Only the shared subscriptions of this group (`$share/{group}/...`; `$queue` for `$queue/...`). */
+        FilterShare: string;
+        /**
+         * @description A concrete topic (no wildcards; else 400, 115); only the filters that match it, i.e. who would receive a message published to it. Shared filters match by their topic part.
+         * @example a/b/c
+         */
+        MatchTopic: string;
+        /**
+         * @description Order by this field (`-field`: descending), then by the list's documented order. The fields each
+         *     list accepts are in its description; another is a 400 (108). `meta.cursor` of a sorted list is
+         *     only valid with the same `_sort`.
+         * @example -connected_at
+         */
+        Sort: string;
+        /**
+         * @description `meta.cursor` of the previous page: the next `_limit` rows after that page's last row, by its sort
+         *     key, so rows that come or go meanwhile never shift or repeat a row. Opaque; with a `_page` above 1
+         *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
+         */
+        Cursor: string;
         /** @description Node name, e.g. `emqx@127.0.0.1`. */
         Node: string;
         /** @description MQTT client id, percent-encoded. */
@@ -1867,6 +1947,60 @@ export interface operations {
                 _page?: components["parameters"]["Page"];
                 /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
                 _limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Only the rows of this client id (exact).
+                 * @example c1
+                 */
+                clientid?: components["parameters"]["FilterClientid"];
+                /**
+                 * @description Only the clients with this username (exact).
+                 * @example alice
+                 */
+                username?: components["parameters"]["FilterUsername"];
+                /**
+                 * @description Only the connected clients whose address is this one, or within this CIDR block (`10.0.0.0/8`, `2001:db8::/32`). Anything else is a 400 (108).
+                 * @example 10.0.0.0/8
+                 */
+                ip_address?: components["parameters"]["FilterIpAddress"];
+                /** @description `connected`, or `disconnected` (an offline persistent session). */
+                conn_state?: components["parameters"]["FilterConnState"];
+                /** @description Only the connected clients of this MQTT protocol version (3 for 3.1, 4 for 3.1.1). */
+                proto_ver?: components["parameters"]["FilterProtoVer"];
+                clean_start?: components["parameters"]["FilterCleanStart"];
+                /**
+                 * @description Only the client ids that contain this substring (case-sensitive).
+                 * @example sensor-
+                 */
+                _like_clientid?: components["parameters"]["LikeClientid"];
+                /** @description Only the usernames that contain this substring (case-sensitive). */
+                _like_username?: components["parameters"]["LikeUsername"];
+                /**
+                 * @description Session created at or after this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). Anything else is a 400 (108).
+                 * @example 1700000000
+                 */
+                _gte_created_at?: components["parameters"]["GteCreatedAt"];
+                /**
+                 * @description Session created at or before this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local).
+                 * @example 2018-09-14 10:23:04
+                 */
+                _lte_created_at?: components["parameters"]["LteCreatedAt"];
+                /** @description Connected at or after this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). */
+                _gte_connected_at?: components["parameters"]["GteConnectedAt"];
+                /** @description Connected at or before this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). */
+                _lte_connected_at?: components["parameters"]["LteConnectedAt"];
+                /**
+                 * @description Order by this field (`-field`: descending), then by the list's documented order. The fields each
+                 *     list accepts are in its description; another is a 400 (108). `meta.cursor` of a sorted list is
+                 *     only valid with the same `_sort`.
+                 * @example -connected_at
+                 */
+                _sort?: components["parameters"]["Sort"];
+                /**
+                 * @description `meta.cursor` of the previous page: the next `_limit` rows after that page's last row, by its sort
+                 *     key, so rows that come or go meanwhile never shift or repeat a row. Opaque; with a `_page` above 1
+                 *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
+                 */
+                _cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -1899,6 +2033,60 @@ export interface operations {
                 _page?: components["parameters"]["Page"];
                 /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
                 _limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Only the rows of this client id (exact).
+                 * @example c1
+                 */
+                clientid?: components["parameters"]["FilterClientid"];
+                /**
+                 * @description Only the clients with this username (exact).
+                 * @example alice
+                 */
+                username?: components["parameters"]["FilterUsername"];
+                /**
+                 * @description Only the connected clients whose address is this one, or within this CIDR block (`10.0.0.0/8`, `2001:db8::/32`). Anything else is a 400 (108).
+                 * @example 10.0.0.0/8
+                 */
+                ip_address?: components["parameters"]["FilterIpAddress"];
+                /** @description `connected`, or `disconnected` (an offline persistent session). */
+                conn_state?: components["parameters"]["FilterConnState"];
+                /** @description Only the connected clients of this MQTT protocol version (3 for 3.1, 4 for 3.1.1). */
+                proto_ver?: components["parameters"]["FilterProtoVer"];
+                clean_start?: components["parameters"]["FilterCleanStart"];
+                /**
+                 * @description Only the client ids that contain this substring (case-sensitive).
+                 * @example sensor-
+                 */
+                _like_clientid?: components["parameters"]["LikeClientid"];
+                /** @description Only the usernames that contain this substring (case-sensitive). */
+                _like_username?: components["parameters"]["LikeUsername"];
+                /**
+                 * @description Session created at or after this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). Anything else is a 400 (108).
+                 * @example 1700000000
+                 */
+                _gte_created_at?: components["parameters"]["GteCreatedAt"];
+                /**
+                 * @description Session created at or before this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local).
+                 * @example 2018-09-14 10:23:04
+                 */
+                _lte_created_at?: components["parameters"]["LteCreatedAt"];
+                /** @description Connected at or after this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). */
+                _gte_connected_at?: components["parameters"]["GteConnectedAt"];
+                /** @description Connected at or before this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). */
+                _lte_connected_at?: components["parameters"]["LteConnectedAt"];
+                /**
+                 * @description Order by this field (`-field`: descending), then by the list's documented order. The fields each
+                 *     list accepts are in its description; another is a 400 (108). `meta.cursor` of a sorted list is
+                 *     only valid with the same `_sort`.
+                 * @example -connected_at
+                 */
+                _sort?: components["parameters"]["Sort"];
+                /**
+                 * @description `meta.cursor` of the previous page: the next `_limit` rows after that page's last row, by its sort
+                 *     key, so rows that come or go meanwhile never shift or repeat a row. Opaque; with a `_page` above 1
+                 *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
+                 */
+                _cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path: {
@@ -2046,6 +2234,62 @@ export interface operations {
                 _page?: components["parameters"]["Page"];
                 /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
                 _limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Only the rows of this client id (exact).
+                 * @example c1
+                 */
+                clientid?: components["parameters"]["FilterClientid"];
+                /**
+                 * @description Only the clients with this username (exact).
+                 * @example alice
+                 */
+                username?: components["parameters"]["FilterUsername"];
+                /**
+                 * @description Only the connected clients whose address is this one, or within this CIDR block (`10.0.0.0/8`, `2001:db8::/32`). Anything else is a 400 (108).
+                 * @example 10.0.0.0/8
+                 */
+                ip_address?: components["parameters"]["FilterIpAddress"];
+                /** @description `connected`, or `disconnected` (an offline persistent session). */
+                conn_state?: components["parameters"]["FilterConnState"];
+                /** @description Only the connected clients of this MQTT protocol version (3 for 3.1, 4 for 3.1.1). */
+                proto_ver?: components["parameters"]["FilterProtoVer"];
+                clean_start?: components["parameters"]["FilterCleanStart"];
+                /**
+                 * @description Only the client ids that contain this substring (case-sensitive).
+                 * @example sensor-
+                 */
+                _like_clientid?: components["parameters"]["LikeClientid"];
+                /** @description Only the usernames that contain this substring (case-sensitive). */
+                _like_username?: components["parameters"]["LikeUsername"];
+                /**
+                 * @description Session created at or after this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). Anything else is a 400 (108).
+                 * @example 1700000000
+                 */
+                _gte_created_at?: components["parameters"]["GteCreatedAt"];
+                /**
+                 * @description Session created at or before this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local).
+                 * @example 2018-09-14 10:23:04
+                 */
+                _lte_created_at?: components["parameters"]["LteCreatedAt"];
+                /** @description Connected at or after this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). */
+                _gte_connected_at?: components["parameters"]["GteConnectedAt"];
+                /** @description Connected at or before this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). */
+                _lte_connected_at?: components["parameters"]["LteConnectedAt"];
+                /** @description Only the sessions with at least this many queued messages. */
+                _gte_mqueue_len?: components["parameters"]["GteMqueueLen"];
+                /**
+                 * @description Order by this field (`-field`: descending), then by the list's documented order. The fields each
+                 *     list accepts are in its description; another is a 400 (108). `meta.cursor` of a sorted list is
+                 *     only valid with the same `_sort`.
+                 * @example -connected_at
+                 */
+                _sort?: components["parameters"]["Sort"];
+                /**
+                 * @description `meta.cursor` of the previous page: the next `_limit` rows after that page's last row, by its sort
+                 *     key, so rows that come or go meanwhile never shift or repeat a row. Opaque; with a `_page` above 1
+                 *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
+                 */
+                _cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -2078,6 +2322,62 @@ export interface operations {
                 _page?: components["parameters"]["Page"];
                 /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
                 _limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Only the rows of this client id (exact).
+                 * @example c1
+                 */
+                clientid?: components["parameters"]["FilterClientid"];
+                /**
+                 * @description Only the clients with this username (exact).
+                 * @example alice
+                 */
+                username?: components["parameters"]["FilterUsername"];
+                /**
+                 * @description Only the connected clients whose address is this one, or within this CIDR block (`10.0.0.0/8`, `2001:db8::/32`). Anything else is a 400 (108).
+                 * @example 10.0.0.0/8
+                 */
+                ip_address?: components["parameters"]["FilterIpAddress"];
+                /** @description `connected`, or `disconnected` (an offline persistent session). */
+                conn_state?: components["parameters"]["FilterConnState"];
+                /** @description Only the connected clients of this MQTT protocol version (3 for 3.1, 4 for 3.1.1). */
+                proto_ver?: components["parameters"]["FilterProtoVer"];
+                clean_start?: components["parameters"]["FilterCleanStart"];
+                /**
+                 * @description Only the client ids that contain this substring (case-sensitive).
+                 * @example sensor-
+                 */
+                _like_clientid?: components["parameters"]["LikeClientid"];
+                /** @description Only the usernames that contain this substring (case-sensitive). */
+                _like_username?: components["parameters"]["LikeUsername"];
+                /**
+                 * @description Session created at or after this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). Anything else is a 400 (108).
+                 * @example 1700000000
+                 */
+                _gte_created_at?: components["parameters"]["GteCreatedAt"];
+                /**
+                 * @description Session created at or before this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local).
+                 * @example 2018-09-14 10:23:04
+                 */
+                _lte_created_at?: components["parameters"]["LteCreatedAt"];
+                /** @description Connected at or after this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). */
+                _gte_connected_at?: components["parameters"]["GteConnectedAt"];
+                /** @description Connected at or before this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). */
+                _lte_connected_at?: components["parameters"]["LteConnectedAt"];
+                /** @description Only the sessions with at least this many queued messages. */
+                _gte_mqueue_len?: components["parameters"]["GteMqueueLen"];
+                /**
+                 * @description Order by this field (`-field`: descending), then by the list's documented order. The fields each
+                 *     list accepts are in its description; another is a 400 (108). `meta.cursor` of a sorted list is
+                 *     only valid with the same `_sort`.
+                 * @example -connected_at
+                 */
+                _sort?: components["parameters"]["Sort"];
+                /**
+                 * @description `meta.cursor` of the previous page: the next `_limit` rows after that page's last row, by its sort
+                 *     key, so rows that come or go meanwhile never shift or repeat a row. Opaque; with a `_page` above 1
+                 *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
+                 */
+                _cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path: {
@@ -2177,6 +2477,37 @@ export interface operations {
                 _page?: components["parameters"]["Page"];
                 /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
                 _limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Only the rows of this client id (exact).
+                 * @example c1
+                 */
+                clientid?: components["parameters"]["FilterClientid"];
+                /**
+                 * @description Only the subscriptions of this exact topic filter (as subscribed, `$share/...` included).
+                 * @example a/+/c
+                 */
+                topic?: components["parameters"]["FilterTopic"];
+                qos?: components["parameters"]["FilterQos"];
+                /** @description Only the shared subscriptions of this group (`$share/{group}/...`; `$queue` for `$queue/...`). */
+                share?: components["parameters"]["FilterShare"];
+                /**
+                 * @description A concrete topic (no wildcards; else 400, 115); only the filters that match it, i.e. who would receive a message published to it. Shared filters match by their topic part.
+                 * @example a/b/c
+                 */
+                _match_topic?: components["parameters"]["MatchTopic"];
+                /**
+                 * @description Order by this field (`-field`: descending), then by the list's documented order. The fields each
+                 *     list accepts are in its description; another is a 400 (108). `meta.cursor` of a sorted list is
+                 *     only valid with the same `_sort`.
+                 * @example -connected_at
+                 */
+                _sort?: components["parameters"]["Sort"];
+                /**
+                 * @description `meta.cursor` of the previous page: the next `_limit` rows after that page's last row, by its sort
+                 *     key, so rows that come or go meanwhile never shift or repeat a row. Opaque; with a `_page` above 1
+                 *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
+                 */
+                _cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -2239,6 +2570,37 @@ export interface operations {
                 _page?: components["parameters"]["Page"];
                 /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
                 _limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Only the rows of this client id (exact).
+                 * @example c1
+                 */
+                clientid?: components["parameters"]["FilterClientid"];
+                /**
+                 * @description Only the subscriptions of this exact topic filter (as subscribed, `$share/...` included).
+                 * @example a/+/c
+                 */
+                topic?: components["parameters"]["FilterTopic"];
+                qos?: components["parameters"]["FilterQos"];
+                /** @description Only the shared subscriptions of this group (`$share/{group}/...`; `$queue` for `$queue/...`). */
+                share?: components["parameters"]["FilterShare"];
+                /**
+                 * @description A concrete topic (no wildcards; else 400, 115); only the filters that match it, i.e. who would receive a message published to it. Shared filters match by their topic part.
+                 * @example a/b/c
+                 */
+                _match_topic?: components["parameters"]["MatchTopic"];
+                /**
+                 * @description Order by this field (`-field`: descending), then by the list's documented order. The fields each
+                 *     list accepts are in its description; another is a 400 (108). `meta.cursor` of a sorted list is
+                 *     only valid with the same `_sort`.
+                 * @example -connected_at
+                 */
+                _sort?: components["parameters"]["Sort"];
+                /**
+                 * @description `meta.cursor` of the previous page: the next `_limit` rows after that page's last row, by its sort
+                 *     key, so rows that come or go meanwhile never shift or repeat a row. Opaque; with a `_page` above 1
+                 *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
+                 */
+                _cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path: {
@@ -2308,6 +2670,24 @@ export interface operations {
                 _page?: components["parameters"]["Page"];
                 /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
                 _limit?: components["parameters"]["Limit"];
+                /**
+                 * @description A concrete topic (no wildcards; else 400, 115); only the filters that match it, i.e. who would receive a message published to it. Shared filters match by their topic part.
+                 * @example a/b/c
+                 */
+                _match_topic?: components["parameters"]["MatchTopic"];
+                /**
+                 * @description Order by this field (`-field`: descending), then by the list's documented order. The fields each
+                 *     list accepts are in its description; another is a 400 (108). `meta.cursor` of a sorted list is
+                 *     only valid with the same `_sort`.
+                 * @example -connected_at
+                 */
+                _sort?: components["parameters"]["Sort"];
+                /**
+                 * @description `meta.cursor` of the previous page: the next `_limit` rows after that page's last row, by its sort
+                 *     key, so rows that come or go meanwhile never shift or repeat a row. Opaque; with a `_page` above 1
+                 *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
+                 */
+                _cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;

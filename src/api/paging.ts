@@ -22,5 +22,5 @@ export function paginate<R, T> (rows: readonly R[], query: PageQuery, format?: (
   const { page, limit } = parsePage(query)
   const start = (page - 1) * limit
   const slice = start >= rows.length ? [] : rows.slice(start, start + limit)
-  return { items: format ? slice.map(format) : slice, meta: { count: rows.length, limit, page } }
+  return { items: format ? slice.map(format) : slice, meta: { count: rows.length, limit, page, hasnext: start + slice.length < rows.length && slice.length > 0 } }
 }

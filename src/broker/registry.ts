@@ -4,6 +4,7 @@
  * kept incrementally so the stats never scan.
  */
 
+import { QlobberDedup } from 'qlobber'
 import type { Metrics } from './metrics.js'
 import { parseShared, routeFilter } from './shared-topics.js'
 import type { ConnInfo, QoS, RouteInfo, SessionInfo, SubscriptionInfo } from './types.js'
@@ -76,6 +77,13 @@ export class Registry {
   private readonly sess = new Map<string, Session>()
   /** topic filter → number of subscribers on this node */
   private readonly routeRefs = new Map<string, number>()
+  /** subscription topic (with any `$share/{group}/` prefix) → subscribers on this node: the matcher's entries */
+  private readonly filterRefs = new Map<string, number>()
+  /**
+   * The same filters in a topic trie (qlobber, aedes' own matcher): "which filters match a/b/c?"
+   * walks the topic's levels instead of testing every filter. Values are the registry's keys.
+   */
+  private readonly matcher = new QlobberDedup<string>({ separator: '/', wildcard_one: '+', wildcard_some: '#', match_empty_levels: true })
   private readonly nodes: readonly string[]
   private subCount = 0
   private sharedCount = 0
@@ -148,6 +156,17 @@ export class Registry {
 
   lookupRoutes (topic: string): RouteInfo[] {
     return this.routesOf(topic)
+  }
+
+  /**
+   * The subscribed filters (as listed, `$share/...` included) that match a concrete topic. As in
+   * MQTT [MQTT-4.7.2-1], a topic starting with `$` is not matched by a filter starting with a wildcard.
+   */
+  matchingFilters (topic: string): ReadonlySet<string> {
+    // qlobber may hand back its own set (one match): never changed here, only copied
+    const found: ReadonlySet<string> = this.matcher.match(topic)
+    if (!topic.startsWith('$')) return found
+    return new Set([...found].filter(f => !/^[+#]/.test(matchFilter(f))))
   }
 
   /** internal: the mutable session, for the wire tap and persistence tap */
@@ -241,6 +260,9 @@ export class Registry {
     const refs = this.routeRefs.get(route) ?? 0
     this.routeRefs.set(route, refs + 1)
     if (refs === 0) this.routeView = null
+    const subs = this.filterRefs.get(topic) ?? 0
+    this.filterRefs.set(topic, subs + 1)
+    if (subs === 0) this.matcher.add(route, topic)
     this.publishStats()
   }
 
@@ -291,6 +313,12 @@ export class Registry {
     } else {
       this.routeRefs.delete(route)
       this.routeView = null
+    }
+    const subs = (this.filterRefs.get(topic) ?? 1) - 1
+    if (subs > 0) this.filterRefs.set(topic, subs)
+    else {
+      this.filterRefs.delete(topic)
+      this.matcher.remove(route, topic)
     }
   }
 

@@ -8,22 +8,23 @@ import type {
   PluginConfigItemWire, PluginWire, Qos, RouteWire, SessionWire, StatsWire, SubscriptionWire
 } from '../core/wire.js'
 import { ApiError, ReturnCode, errors } from '../core/errors.js'
+import type { ClientFilter, RouteFilter, SubscriptionFilter } from './list-filter.js'
 
 export interface NodeApi {
   readonly name: string
   brokerInfo (): Promise<BrokerInfoWire>
   nodeInfo (): Promise<NodeInfoWire>
-  /** sorted by client id */
-  connections (): Promise<ConnectionWire[]>
+  /** sorted by client id; only those the filter matches (list-filter.ts) */
+  connections (filter?: ClientFilter): Promise<ConnectionWire[]>
   connection (clientId: string): Promise<ConnectionWire[]>
-  /** sorted by client id */
-  sessions (): Promise<SessionWire[]>
+  /** sorted by client id; only those the filter matches */
+  sessions (filter?: ClientFilter): Promise<SessionWire[]>
   session (clientId: string): Promise<SessionWire[]>
-  /** sorted by client id, then topic */
-  subscriptions (): Promise<SubscriptionWire[]>
+  /** sorted by client id, then topic; only those the filter matches */
+  subscriptions (filter?: SubscriptionFilter): Promise<SubscriptionWire[]>
   subscriptionsOf (clientId: string): Promise<SubscriptionWire[]>
-  /** sorted by topic */
-  routes (): Promise<RouteWire[]>
+  /** sorted by topic; only those the filter matches */
+  routes (filter?: RouteFilter): Promise<RouteWire[]>
   routesOf (topic: string): Promise<RouteWire[]>
   listeners (): Promise<ListenerWire[]>
   metrics (): Promise<MetricsWire>

@@ -13,6 +13,7 @@ import type { Plugins } from '../services/plugins.js'
 import type { Settings } from '../services/settings.js'
 import { datetime, orUndefined, uptime } from '../core/format.js'
 import { errors } from '../core/errors.js'
+import { clientPredicate, isEmpty, shareOf, type ClientFilter, type RouteFilter, type SubscriptionFilter } from './list-filter.js'
 
 export const SYSDESCR = 'EMQ X Broker'
 
@@ -81,8 +82,16 @@ export class LocalNode implements NodeApi {
   /** the registry's list is a new array only after a change: its wire list is made once per change */
   private connList: { of: readonly ConnInfo[], wires: ConnectionWire[] } | null = null
 
-  async connections (): Promise<ConnectionWire[]> {
-    const list = this.d.broker.registry.connections()
+  async connections (filter?: ClientFilter): Promise<ConnectionWire[]> {
+    const reg = this.d.broker.registry
+    const list = reg.connections()
+    if (filter !== undefined && !isEmpty(filter)) {
+      // filtered on the raw records (epoch times, addresses), formatted from the cache
+      const keep = clientPredicate(filter)
+      const out: ConnectionWire[] = []
+      for (const c of list) if (keep({ conn: c, session: reg.session(c.clientId) })) out.push(this.wireOf(c))
+      return out
+    }
     if (this.connList?.of !== list) this.connList = { of: list, wires: list.map(c => this.wireOf(c)) }
     return this.connList.wires
   }
@@ -92,8 +101,12 @@ export class LocalNode implements NodeApi {
     return c ? [this.wireOf(c)] : []
   }
 
-  async sessions (): Promise<SessionWire[]> {
-    return this.d.broker.registry.sessions().map(s => this.formatSession(s))
+  async sessions (filter?: ClientFilter): Promise<SessionWire[]> {
+    const reg = this.d.broker.registry
+    const list = reg.sessions()
+    if (filter === undefined || isEmpty(filter)) return list.map(s => this.formatSession(s))
+    const keep = clientPredicate(filter)
+    return list.filter(s => keep({ conn: reg.connection(s.clientId), session: s })).map(s => this.formatSession(s))
   }
 
   async session (clientId: string): Promise<SessionWire[]> {
@@ -110,7 +123,20 @@ export class LocalNode implements NodeApi {
 
   private subList: { of: readonly SubscriptionInfo[], wires: SubscriptionWire[] } | null = null
 
-  async subscriptions (): Promise<SubscriptionWire[]> {
+  async subscriptions (filter?: SubscriptionFilter): Promise<SubscriptionWire[]> {
+    const all = await this.allSubscriptions()
+    if (filter === undefined || isEmpty(filter)) return all
+    const f = filter
+    const matching = f.match_topic !== undefined ? this.d.broker.registry.matchingFilters(f.match_topic) : undefined
+    return all.filter(s =>
+      (f.clientid === undefined || s.client_id === f.clientid) &&
+      (f.topic === undefined || s.topic === f.topic) &&
+      (f.qos === undefined || s.qos === f.qos) &&
+      (f.share === undefined || shareOf(s.topic)?.group === f.share) &&
+      (matching === undefined || matching.has(s.topic)))
+  }
+
+  private async allSubscriptions (): Promise<SubscriptionWire[]> {
     const list = this.d.broker.registry.subscriptions()
     if (this.subList?.of !== list) {
       this.subList = {
@@ -129,8 +155,11 @@ export class LocalNode implements NodeApi {
     return this.d.broker.registry.subscriptionsOf(clientId).map(s => formatSubscription(s, this.name))
   }
 
-  async routes (): Promise<RouteWire[]> {
-    return this.d.broker.registry.routes().flatMap(r => r.nodes.map(node => ({ topic: r.topic, node })))
+  async routes (filter?: RouteFilter): Promise<RouteWire[]> {
+    const reg = this.d.broker.registry
+    const matching = filter?.match_topic !== undefined ? reg.matchingFilters(filter.match_topic) : undefined
+    const rows = matching === undefined ? reg.routes() : reg.routes().filter(r => matching.has(r.topic))
+    return rows.flatMap(r => r.nodes.map(node => ({ topic: r.topic, node })))
   }
 
   async routesOf (topic: string): Promise<RouteWire[]> {

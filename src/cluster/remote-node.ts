@@ -1,6 +1,7 @@
 /** NodeApi answered by a peer over POST /internal/rpc (src/cluster/rpc.ts), each call bounded in time. */
 import type { NodeApi } from './cluster.js'
 import { rpcCall, type RpcMethod } from './rpc.js'
+import type { ClientFilter, RouteFilter, SubscriptionFilter } from './list-filter.js'
 import type {
   AlarmWire, BrokerInfoWire, ConfigItemWire, ConnectionWire, ListenerWire, MetricsWire, NodeInfoWire,
   PluginConfigItemWire, PluginWire, Qos, RouteWire, SessionWire, StatsWire, SubscriptionWire
@@ -15,13 +16,13 @@ export class RemoteNode implements NodeApi {
 
   brokerInfo (): Promise<BrokerInfoWire> { return this.call('brokerInfo') }
   nodeInfo (): Promise<NodeInfoWire> { return this.call('nodeInfo') }
-  connections (): Promise<ConnectionWire[]> { return this.call('connections') }
+  connections (filter?: ClientFilter): Promise<ConnectionWire[]> { return this.call('connections', filter ?? {}) }
   connection (clientId: string): Promise<ConnectionWire[]> { return this.call('connection', clientId) }
-  sessions (): Promise<SessionWire[]> { return this.call('sessions') }
+  sessions (filter?: ClientFilter): Promise<SessionWire[]> { return this.call('sessions', filter ?? {}) }
   session (clientId: string): Promise<SessionWire[]> { return this.call('session', clientId) }
-  subscriptions (): Promise<SubscriptionWire[]> { return this.call('subscriptions') }
+  subscriptions (filter?: SubscriptionFilter): Promise<SubscriptionWire[]> { return this.call('subscriptions', filter ?? {}) }
   subscriptionsOf (clientId: string): Promise<SubscriptionWire[]> { return this.call('subscriptionsOf', clientId) }
-  routes (): Promise<RouteWire[]> { return this.call('routes') }
+  routes (filter?: RouteFilter): Promise<RouteWire[]> { return this.call('routes', filter ?? {}) }
   routesOf (topic: string): Promise<RouteWire[]> { return this.call('routesOf', topic) }
   listeners (): Promise<ListenerWire[]> { return this.call('listeners') }
   metrics (): Promise<MetricsWire> { return this.call('metrics') }

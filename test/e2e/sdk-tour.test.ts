@@ -26,7 +26,8 @@ test('a tour of all 57 operations through the SDK', async (t) => {
   assert.equal((await c(sdk.nodes.getNode({ node }))).connections, 2)
 
   const conns = await c(sdk.connections.listConnections({ _page: 1, _limit: 1 }))
-  assert.deepEqual(conns.meta, { count: 2, limit: 1, page: 1 })
+  assert.deepEqual({ ...conns.meta, cursor: undefined }, { count: 2, limit: 1, page: 1, hasnext: true, cursor: undefined })
+  assert.equal(typeof conns.meta.cursor, 'string')
   const all: Connection[] = []
   for await (const row of paginate<Connection>(q => sdk.connections.listConnections(q), { limit: 1 })) all.push(row)
   assert.deepEqual(all.map(x => x.client_id), ['tour-tcp', 'tour-ws'])

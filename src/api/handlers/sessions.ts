@@ -1,14 +1,21 @@
 /** emqx_mgmt_api_sessions: connected clients' sessions and persistent sessions of offline clients. */
-import type { Ctx, Input } from '../types.js'
+import type { Ctx, Input, SessionWire } from '../types.js'
 import { acrossNodes } from '../../cluster/cluster.js'
-import { paginate } from '../paging.js'
+import { clientFilter, listPage, type ListOrder } from '../query.js'
+
+export const SESSION_ORDER: ListOrder<SessionWire> = {
+  order: ['node', 'client_id'],
+  sortable: ['client_id', 'username', 'created_at', 'mqueue_len', 'subscriptions_count', 'inflight_len', 'deliver_msg', 'enqueue_msg', 'mqueue_dropped', 'clean_start', 'node']
+}
 
 export const sessions = {
   async list_sessions ({ query }: Input<'list_sessions'>, { cluster }: Ctx) {
-    return paginate(await acrossNodes(cluster, n => n.sessions()), query)
+    const filter = clientFilter(query)
+    return listPage(await acrossNodes(cluster, n => n.sessions(filter)), query, SESSION_ORDER)
   },
   async list_node_sessions ({ path, query }: Input<'list_node_sessions'>, { cluster }: Ctx) {
-    return paginate(await (await cluster.node(path.node)).sessions(), query)
+    const filter = clientFilter(query)
+    return listPage(await (await cluster.node(path.node)).sessions(filter), query, SESSION_ORDER)
   },
   async lookup_session ({ path }: Input<'lookup_session'>, { cluster }: Ctx) {
     return [...await acrossNodes(cluster, n => n.session(path.clientid))]
