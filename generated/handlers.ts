@@ -47,7 +47,7 @@ export interface Handlers<Ctx> {
   /** GET /: List all API describe */
   list_api: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_api">>
   /** GET /apps: List Applications */
-  list_apps: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_apps">>
+  list_apps: (input: { path: Record<string, never>, query: NonNullable<operations["list_apps"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_apps">>
   /** GET /audit: List audit log entries */
   list_audit: (input: { path: Record<string, never>, query: NonNullable<operations["list_audit"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_audit">>
   /** GET /banned: List banned */
@@ -83,7 +83,7 @@ export interface Handlers<Ctx> {
   /** GET /subscriptions: A list of subscriptions in the cluster */
   list_subscriptions: (input: { path: Record<string, never>, query: NonNullable<operations["list_subscriptions"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_subscriptions">>
   /** GET /users: List users */
-  list_users: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_users">>
+  list_users: (input: { path: Record<string, never>, query: NonNullable<operations["list_users"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_users">>
   /** PUT /nodes/{node}/plugins/{plugin}/load: Load a plugin */
   load_plugin: (input: { path: operations["load_plugin"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"load_plugin">>
   /** GET /apps/{appid}: Lookup Application */

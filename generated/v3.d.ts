@@ -763,7 +763,7 @@ export interface paths {
         };
         /**
          * List banned
-         * @description Active bans, sorted by `as` then `who`; expired bans leave the list.
+         * @description Active bans, sorted by `as` then `who`; expired bans leave the list. `_sort` accepts who, as, until.
          */
         get: operations["list_banned"];
         put?: never;
@@ -852,7 +852,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List users */
+        /**
+         * List users
+         * @description `_like_name` matches the username.
+         */
         get: operations["list_users"];
         put?: never;
         /**
@@ -1768,6 +1771,18 @@ export interface components {
          *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
          */
         Cursor: string;
+        /** @description Only the bans of this kind. */
+        FilterBannedAs: components["schemas"]["BannedKind"];
+        /**
+         * @description Only the bans whose `who` contains this substring (case-sensitive).
+         * @example 10.0.
+         */
+        LikeWho: string;
+        /**
+         * @description Only the entries whose name contains this substring (case-sensitive).
+         * @example ci
+         */
+        LikeName: string;
         /** @description Node name, e.g. `emqx@127.0.0.1`. */
         Node: string;
         /** @description MQTT client id, percent-encoded. */
@@ -3390,6 +3405,26 @@ export interface operations {
                 _page?: components["parameters"]["Page"];
                 /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
                 _limit?: components["parameters"]["Limit"];
+                /** @description Only the bans of this kind. */
+                as?: components["parameters"]["FilterBannedAs"];
+                /**
+                 * @description Only the bans whose `who` contains this substring (case-sensitive).
+                 * @example 10.0.
+                 */
+                _like_who?: components["parameters"]["LikeWho"];
+                /**
+                 * @description Order by this field (`-field`: descending), then by the list's documented order. The fields each
+                 *     list accepts are in its description; another is a 400 (108). `meta.cursor` of a sorted list is
+                 *     only valid with the same `_sort`.
+                 * @example -connected_at
+                 */
+                _sort?: components["parameters"]["Sort"];
+                /**
+                 * @description `meta.cursor` of the previous page: the next `_limit` rows after that page's last row, by its sort
+                 *     key, so rows that come or go meanwhile never shift or repeat a row. Opaque; with a `_page` above 1
+                 *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
+                 */
+                _cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -3475,7 +3510,13 @@ export interface operations {
     };
     list_apps: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description Only the entries whose name contains this substring (case-sensitive).
+                 * @example ci
+                 */
+                _like_name?: components["parameters"]["LikeName"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3659,7 +3700,13 @@ export interface operations {
     };
     list_users: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description Only the entries whose name contains this substring (case-sensitive).
+                 * @example ci
+                 */
+                _like_name?: components["parameters"]["LikeName"];
+            };
             header?: never;
             path?: never;
             cookie?: never;

@@ -96,6 +96,13 @@ export function routeFilter (q: Query): RouteFilter {
   return defined<RouteFilter>({ match_topic: concreteTopic(q._match_topic) })
 }
 
+/** `_like_name` and the like: the rows whose field contains the substring (all rows without one). */
+export function like<T> (rows: readonly T[], substring: unknown, field: (row: T) => string | undefined | null): readonly T[] {
+  if (substring === undefined) return rows
+  const sub = String(substring)
+  return rows.filter(r => field(r)?.includes(sub) === true)
+}
+
 // ---- order, cursor, page ----
 
 function cmpScalar (a: Scalar, b: Scalar): number {

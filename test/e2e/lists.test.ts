@@ -196,3 +196,29 @@ test('subscriptions and routes: exact filters, share group, and _match_topic thr
   const walked = await walk(n, '/routes?_sort=-topic', 2)
   assert.deepEqual(walked.rows.map(r => r.topic), ['x/y', 'a/b/c', 'a/+/c', 'a/#', '$share/g1/a/b/+'])
 })
+
+test('banned: as and _like_who, sorted and cursor-paged; apps and users: _like_name', async (t) => {
+  const n = await startTestNode(t)
+  for (const [who, as] of [['10.0.0.1', 'ip_address'], ['10.0.0.2', 'ip_address'], ['bad-1', 'client_id'], ['bad-2', 'username']]) {
+    const r = await n.api('POST', '/banned', { body: { who, as, reason: 'test' } })
+    assert.equal(r.status, 200, JSON.stringify(r.body))
+  }
+  const whos = (r: { body: any }): string[] => r.body.items.map((b: any) => `${b.as}:${b.who}`)
+  assert.deepEqual(whos(await n.api('GET', '/banned?as=ip_address')), ['ip_address:10.0.0.1', 'ip_address:10.0.0.2'])
+  assert.deepEqual(whos(await n.api('GET', '/banned?_like_who=bad')), ['client_id:bad-1', 'username:bad-2'])
+  assert.deepEqual(whos(await n.api('GET', '/banned?_like_who=bad&as=username')), ['username:bad-2'])
+  assert.deepEqual(whos(await n.api('GET', '/banned?_sort=-who&_limit=1')), ['username:bad-2'])
+  const walked = await walk(n, '/banned?_sort=who', 3)
+  assert.deepEqual(walked.rows.map(b => b.who), ['10.0.0.1', '10.0.0.2', 'bad-1', 'bad-2'])
+  assert.equal((await n.api('GET', '/banned?as=ip')).status, 400)
+  assert.equal((await n.api('GET', '/banned?_sort=reason')).body.code, 108)
+
+  assert.equal((await n.api('POST', '/apps', { body: { app_id: 'ci-1', name: 'CI runner' } })).status, 200)
+  assert.equal((await n.api('POST', '/apps', { body: { app_id: 'mon-1', name: 'Monitoring' } })).status, 200)
+  assert.deepEqual((await n.api('GET', '/apps?_like_name=CI')).body.map((a: any) => a.app_id), ['ci-1'])
+  assert.deepEqual((await n.api('GET', '/apps?_like_name=nothing')).body, [])
+  assert.equal((await n.api('POST', '/users', { body: { username: 'ops-anna', password: 'secret-1', tags: 'viewer' } })).status, 200)
+  assert.deepEqual((await n.api('GET', '/users?_like_name=ops-')).body.map((u: any) => u.username), ['ops-anna'])
+  assert.equal((await n.api('GET', '/users?_like_name=')).status, 400)
+  assert.equal((await n.api('GET', '/users?name=x')).status, 400)
+})
