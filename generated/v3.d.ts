@@ -101,7 +101,7 @@ export interface paths {
         };
         /**
          * A list of connections in the cluster
-         * @description Connections of every live node, sorted by node then client id. `_sort` accepts client_id, username, ipaddress, port, connected_at, proto_ver, keepalive, clean_start, node. Filters combine (AND) and apply on each node before the merge; `meta.count` counts the matching rows.
+         * @description Connections of every live node, sorted by node then client id. `_sort` accepts client_id, username, ipaddress, port, connected_at, proto_ver, keepalive, clean_start, node. Filters combine (AND) and apply on each node before the merge; `meta.count` counts the matching rows. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.
          */
         get: operations["list_connections"];
         put?: never;
@@ -121,7 +121,7 @@ export interface paths {
         };
         /**
          * A list of connections on a node
-         * @description Sorted by client id. `_sort` accepts client_id, username, ipaddress, port, connected_at, proto_ver, keepalive, clean_start, node. Filters combine (AND) and apply on each node before the merge; `meta.count` counts the matching rows.
+         * @description Sorted by client id. `_sort` accepts client_id, username, ipaddress, port, connected_at, proto_ver, keepalive, clean_start, node. Filters combine (AND) and apply on each node before the merge; `meta.count` counts the matching rows. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.
          */
         get: operations["list_node_connections"];
         put?: never;
@@ -202,7 +202,7 @@ export interface paths {
         };
         /**
          * A list of sessions in the cluster
-         * @description Sessions of every live node (connected clients, and persistent sessions of offline clients), sorted by node then client id. `_sort` accepts client_id, username, created_at, mqueue_len, subscriptions_count, inflight_len, deliver_msg, enqueue_msg, mqueue_dropped, clean_start, node. Filters combine (AND) and apply on each node before the merge; connection-only filters (ip_address, proto_ver, connected_at) match online clients only.
+         * @description Sessions of every live node (connected clients, and persistent sessions of offline clients), sorted by node then client id. `_sort` accepts client_id, username, created_at, mqueue_len, subscriptions_count, inflight_len, deliver_msg, enqueue_msg, mqueue_dropped, clean_start, node. Filters combine (AND) and apply on each node before the merge; connection-only filters (ip_address, proto_ver, connected_at) match online clients only. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.
          */
         get: operations["list_sessions"];
         put?: never;
@@ -222,7 +222,7 @@ export interface paths {
         };
         /**
          * A list of sessions on a node
-         * @description Sorted by client id. `_sort` accepts client_id, username, created_at, mqueue_len, subscriptions_count, inflight_len, deliver_msg, enqueue_msg, mqueue_dropped, clean_start, node. Filters combine (AND) and apply on each node before the merge; connection-only filters (ip_address, proto_ver, connected_at) match online clients only.
+         * @description Sorted by client id. `_sort` accepts client_id, username, created_at, mqueue_len, subscriptions_count, inflight_len, deliver_msg, enqueue_msg, mqueue_dropped, clean_start, node. Filters combine (AND) and apply on each node before the merge; connection-only filters (ip_address, proto_ver, connected_at) match online clients only. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.
          */
         get: operations["list_node_sessions"];
         put?: never;
@@ -279,7 +279,7 @@ export interface paths {
         };
         /**
          * A list of subscriptions in the cluster
-         * @description Subscriptions of every live node, sorted by node, client id, then topic. `_sort` accepts client_id, topic, qos, node. Filters combine (AND) and apply on each node before the merge.
+         * @description Subscriptions of every live node, sorted by node, client id, then topic. `_sort` accepts client_id, topic, qos, node. Filters combine (AND) and apply on each node before the merge. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.
          */
         get: operations["list_subscriptions"];
         put?: never;
@@ -316,7 +316,7 @@ export interface paths {
         };
         /**
          * A list of subscriptions on a node
-         * @description Sorted by client id, then topic. `_sort` accepts client_id, topic, qos, node. Filters combine (AND) and apply on each node before the merge.
+         * @description Sorted by client id, then topic. `_sort` accepts client_id, topic, qos, node. Filters combine (AND) and apply on each node before the merge. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.
          */
         get: operations["list_node_subscriptions"];
         put?: never;
@@ -353,7 +353,7 @@ export interface paths {
         };
         /**
          * List routes
-         * @description Every topic filter with a subscriber, and the node that holds it, sorted by topic then node. `_sort` accepts topic, node.
+         * @description Every topic filter with a subscriber, and the node that holds it, sorted by topic then node. `_sort` accepts topic, node. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.
          */
         get: operations["list_routes"];
         put?: never;
@@ -763,7 +763,7 @@ export interface paths {
         };
         /**
          * List banned
-         * @description Active bans, sorted by `as` then `who`; expired bans leave the list. `_sort` accepts who, as, until.
+         * @description Active bans, sorted by `as` then `who`; expired bans leave the list. `_sort` accepts who, as, until. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.
          */
         get: operations["list_banned"];
         put?: never;
@@ -2030,6 +2030,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConnectionPage"];
+                    "application/x-ndjson": components["schemas"]["Connection"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2119,6 +2120,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConnectionPage"];
+                    "application/x-ndjson": components["schemas"]["Connection"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2319,6 +2321,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SessionPage"];
+                    "application/x-ndjson": components["schemas"]["Session"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2410,6 +2413,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SessionPage"];
+                    "application/x-ndjson": components["schemas"]["Session"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2537,6 +2541,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SubscriptionPage"];
+                    "application/x-ndjson": components["schemas"]["Subscription"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2633,6 +2638,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SubscriptionPage"];
+                    "application/x-ndjson": components["schemas"]["Subscription"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2717,6 +2723,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RoutePage"];
+                    "application/x-ndjson": components["schemas"]["Route"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3439,6 +3446,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BannedPage"];
+                    "application/x-ndjson": components["schemas"]["Banned"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -5,6 +5,7 @@
 import { Router, type Request, type Response } from 'express'
 import { operations } from '../../generated/operations.js'
 import type { Ctx, Handlers, OperationId } from './types.js'
+import { streamQuery, wantsNdjson, writeNdjson } from './ndjson.js'
 import { apiIndex } from './handlers/api-index.js'
 import { brokers } from './handlers/brokers.js'
 import { nodes } from './handlers/nodes.js'
@@ -54,6 +55,10 @@ export function bindOperations (ctx: Ctx): Router {
     const method = op.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete'
     router[method](op.expressPath, async (req: Request, res: Response) => {
       // Express 5 forwards a rejected promise to the error handler
+      if (op.paginated && wantsNdjson(req)) {
+        await writeNdjson(res, await fn({ path: req.params, query: streamQuery(req.query), body: req.body }, ctx) as { items: unknown[] })
+        return
+      }
       res.json(await fn({ path: req.params, query: req.query, body: req.body }, ctx))
     })
   }

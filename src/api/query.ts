@@ -11,7 +11,10 @@ import { errors } from '../core/errors.js'
 import type { ClientFilter, IpMatch, RouteFilter, SubscriptionFilter } from '../cluster/list-filter.js'
 import { MAX_LIMIT, type Page } from './paging.js'
 
-type Query = Record<string, unknown>
+type Query = Record<string | symbol, unknown>
+
+/** Set on the query by the router for `Accept: application/x-ndjson`: every row, no page (ndjson.ts). */
+export const ALL_ROWS = Symbol('all rows')
 type Scalar = string | number | boolean | null
 
 /** How a list is ordered: the documented key fields, and the fields `_sort` may name. */
@@ -189,7 +192,8 @@ export function listPage<T extends object> (rows: readonly T[], q: Query, o: Lis
     page = int(q._page) ?? 1
     start = (page - 1) * limit
   }
-  const slice = start >= keyed.length ? [] : keyed.slice(start, start + limit)
+  const end = q[ALL_ROWS] === true ? keyed.length : start + limit
+  const slice = start >= keyed.length ? [] : keyed.slice(start, end)
   const hasnext = start + slice.length < keyed.length && slice.length > 0
   const last = slice[slice.length - 1]
   return {

@@ -222,3 +222,29 @@ test('banned: as and _like_who, sorted and cursor-paged; apps and users: _like_n
   assert.equal((await n.api('GET', '/users?_like_name=')).status, 400)
   assert.equal((await n.api('GET', '/users?name=x')).status, 400)
 })
+
+test('Accept: application/x-ndjson streams the whole filtered, sorted list, one row per line', async (t) => {
+  const n = await startTestNode(t)
+  for (let i = 0; i < 12; i++) await n.client({ clientId: `nd-${String(i).padStart(2, '0')}` })
+  await n.client({ clientId: 'other' })
+  await eventually(async () => (await n.api('GET', '/connections')).body.meta.count === 13)
+  const res = await fetch(`${n.base}/connections?_like_clientid=nd-&_sort=-client_id&_limit=2`, {
+    headers: { accept: 'application/x-ndjson', authorization: `Basic ${Buffer.from('admin:public').toString('base64')}` }
+  })
+  assert.equal(res.status, 200)
+  assert.match(res.headers.get('content-type') ?? '', /^application\/x-ndjson/)
+  const text = await res.text()
+  assert.ok(text.endsWith('\n'))
+  const rows = text.trimEnd().split('\n').map(l => JSON.parse(l))
+  // _limit does not page a stream: every match, in the _sort order
+  assert.deepEqual(rows.map(r => r.client_id), Array.from({ length: 12 }, (_, i) => `nd-${String(11 - i).padStart(2, '0')}`))
+  assert.equal(rows[0].node, n.nodeName)
+  // a bad filter is still a JSON 400 before anything is streamed
+  const bad = await fetch(`${n.base}/connections?ip_address=x`, {
+    headers: { accept: 'application/x-ndjson', authorization: `Basic ${Buffer.from('admin:public').toString('base64')}` }
+  })
+  assert.equal(bad.status, 400)
+  assert.equal((await bad.json() as any).code, 108)
+  // JSON stays the default
+  assert.equal((await n.api('GET', '/connections?_limit=2')).body.items.length, 2)
+})

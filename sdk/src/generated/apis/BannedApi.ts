@@ -227,7 +227,7 @@ export class BannedApi extends runtime.BaseAPI {
     }
 
     /**
-     * Active bans, sorted by `as` then `who`; expired bans leave the list. `_sort` accepts who, as, until.  Required role: `viewer` (any user or app).
+     * Active bans, sorted by `as` then `who`; expired bans leave the list. `_sort` accepts who, as, until. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * List banned
      */
     async listBannedRaw(requestParameters: ListBannedRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<BannedPage>> {
@@ -238,7 +238,7 @@ export class BannedApi extends runtime.BaseAPI {
     }
 
     /**
-     * Active bans, sorted by `as` then `who`; expired bans leave the list. `_sort` accepts who, as, until.  Required role: `viewer` (any user or app).
+     * Active bans, sorted by `as` then `who`; expired bans leave the list. `_sort` accepts who, as, until. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * List banned
      */
     async listBanned(requestParameters: ListBannedRequest = {}, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<BannedPage> {

@@ -291,7 +291,7 @@ export class ConnectionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Connections of every live node, sorted by node then client id. `_sort` accepts client_id, username, ipaddress, port, connected_at, proto_ver, keepalive, clean_start, node. Filters combine (AND) and apply on each node before the merge; `meta.count` counts the matching rows.  Required role: `viewer` (any user or app).
+     * Connections of every live node, sorted by node then client id. `_sort` accepts client_id, username, ipaddress, port, connected_at, proto_ver, keepalive, clean_start, node. Filters combine (AND) and apply on each node before the merge; `meta.count` counts the matching rows. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * A list of connections in the cluster
      */
     async listConnectionsRaw(requestParameters: ListConnectionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<ConnectionPage>> {
@@ -302,7 +302,7 @@ export class ConnectionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Connections of every live node, sorted by node then client id. `_sort` accepts client_id, username, ipaddress, port, connected_at, proto_ver, keepalive, clean_start, node. Filters combine (AND) and apply on each node before the merge; `meta.count` counts the matching rows.  Required role: `viewer` (any user or app).
+     * Connections of every live node, sorted by node then client id. `_sort` accepts client_id, username, ipaddress, port, connected_at, proto_ver, keepalive, clean_start, node. Filters combine (AND) and apply on each node before the merge; `meta.count` counts the matching rows. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * A list of connections in the cluster
      */
     async listConnections(requestParameters: ListConnectionsRequest = {}, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<ConnectionPage> {
@@ -405,7 +405,7 @@ export class ConnectionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Sorted by client id. `_sort` accepts client_id, username, ipaddress, port, connected_at, proto_ver, keepalive, clean_start, node. Filters combine (AND) and apply on each node before the merge; `meta.count` counts the matching rows.  Required role: `viewer` (any user or app).
+     * Sorted by client id. `_sort` accepts client_id, username, ipaddress, port, connected_at, proto_ver, keepalive, clean_start, node. Filters combine (AND) and apply on each node before the merge; `meta.count` counts the matching rows. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * A list of connections on a node
      */
     async listNodeConnectionsRaw(requestParameters: ListNodeConnectionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<ConnectionPage>> {
@@ -416,7 +416,7 @@ export class ConnectionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Sorted by client id. `_sort` accepts client_id, username, ipaddress, port, connected_at, proto_ver, keepalive, clean_start, node. Filters combine (AND) and apply on each node before the merge; `meta.count` counts the matching rows.  Required role: `viewer` (any user or app).
+     * Sorted by client id. `_sort` accepts client_id, username, ipaddress, port, connected_at, proto_ver, keepalive, clean_start, node. Filters combine (AND) and apply on each node before the merge; `meta.count` counts the matching rows. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * A list of connections on a node
      */
     async listNodeConnections(requestParameters: ListNodeConnectionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<ConnectionPage> {

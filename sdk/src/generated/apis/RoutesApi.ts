@@ -89,7 +89,7 @@ export class RoutesApi extends runtime.BaseAPI {
     }
 
     /**
-     * Every topic filter with a subscriber, and the node that holds it, sorted by topic then node. `_sort` accepts topic, node.  Required role: `viewer` (any user or app).
+     * Every topic filter with a subscriber, and the node that holds it, sorted by topic then node. `_sort` accepts topic, node. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * List routes
      */
     async listRoutesRaw(requestParameters: ListRoutesRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<RoutePage>> {
@@ -100,7 +100,7 @@ export class RoutesApi extends runtime.BaseAPI {
     }
 
     /**
-     * Every topic filter with a subscriber, and the node that holds it, sorted by topic then node. `_sort` accepts topic, node.  Required role: `viewer` (any user or app).
+     * Every topic filter with a subscriber, and the node that holds it, sorted by topic then node. `_sort` accepts topic, node. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * List routes
      */
     async listRoutes(requestParameters: ListRoutesRequest = {}, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<RoutePage> {

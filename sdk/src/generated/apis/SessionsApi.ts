@@ -183,7 +183,7 @@ export class SessionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Sorted by client id. `_sort` accepts client_id, username, created_at, mqueue_len, subscriptions_count, inflight_len, deliver_msg, enqueue_msg, mqueue_dropped, clean_start, node. Filters combine (AND) and apply on each node before the merge; connection-only filters (ip_address, proto_ver, connected_at) match online clients only.  Required role: `viewer` (any user or app).
+     * Sorted by client id. `_sort` accepts client_id, username, created_at, mqueue_len, subscriptions_count, inflight_len, deliver_msg, enqueue_msg, mqueue_dropped, clean_start, node. Filters combine (AND) and apply on each node before the merge; connection-only filters (ip_address, proto_ver, connected_at) match online clients only. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * A list of sessions on a node
      */
     async listNodeSessionsRaw(requestParameters: ListNodeSessionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<SessionPage>> {
@@ -194,7 +194,7 @@ export class SessionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Sorted by client id. `_sort` accepts client_id, username, created_at, mqueue_len, subscriptions_count, inflight_len, deliver_msg, enqueue_msg, mqueue_dropped, clean_start, node. Filters combine (AND) and apply on each node before the merge; connection-only filters (ip_address, proto_ver, connected_at) match online clients only.  Required role: `viewer` (any user or app).
+     * Sorted by client id. `_sort` accepts client_id, username, created_at, mqueue_len, subscriptions_count, inflight_len, deliver_msg, enqueue_msg, mqueue_dropped, clean_start, node. Filters combine (AND) and apply on each node before the merge; connection-only filters (ip_address, proto_ver, connected_at) match online clients only. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * A list of sessions on a node
      */
     async listNodeSessions(requestParameters: ListNodeSessionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<SessionPage> {
@@ -293,7 +293,7 @@ export class SessionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Sessions of every live node (connected clients, and persistent sessions of offline clients), sorted by node then client id. `_sort` accepts client_id, username, created_at, mqueue_len, subscriptions_count, inflight_len, deliver_msg, enqueue_msg, mqueue_dropped, clean_start, node. Filters combine (AND) and apply on each node before the merge; connection-only filters (ip_address, proto_ver, connected_at) match online clients only.  Required role: `viewer` (any user or app).
+     * Sessions of every live node (connected clients, and persistent sessions of offline clients), sorted by node then client id. `_sort` accepts client_id, username, created_at, mqueue_len, subscriptions_count, inflight_len, deliver_msg, enqueue_msg, mqueue_dropped, clean_start, node. Filters combine (AND) and apply on each node before the merge; connection-only filters (ip_address, proto_ver, connected_at) match online clients only. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * A list of sessions in the cluster
      */
     async listSessionsRaw(requestParameters: ListSessionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<SessionPage>> {
@@ -304,7 +304,7 @@ export class SessionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Sessions of every live node (connected clients, and persistent sessions of offline clients), sorted by node then client id. `_sort` accepts client_id, username, created_at, mqueue_len, subscriptions_count, inflight_len, deliver_msg, enqueue_msg, mqueue_dropped, clean_start, node. Filters combine (AND) and apply on each node before the merge; connection-only filters (ip_address, proto_ver, connected_at) match online clients only.  Required role: `viewer` (any user or app).
+     * Sessions of every live node (connected clients, and persistent sessions of offline clients), sorted by node then client id. `_sort` accepts client_id, username, created_at, mqueue_len, subscriptions_count, inflight_len, deliver_msg, enqueue_msg, mqueue_dropped, clean_start, node. Filters combine (AND) and apply on each node before the merge; connection-only filters (ip_address, proto_ver, connected_at) match online clients only. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * A list of sessions in the cluster
      */
     async listSessions(requestParameters: ListSessionsRequest = {}, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<SessionPage> {

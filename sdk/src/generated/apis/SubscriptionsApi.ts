@@ -135,7 +135,7 @@ export class SubscriptionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Sorted by client id, then topic. `_sort` accepts client_id, topic, qos, node. Filters combine (AND) and apply on each node before the merge.  Required role: `viewer` (any user or app).
+     * Sorted by client id, then topic. `_sort` accepts client_id, topic, qos, node. Filters combine (AND) and apply on each node before the merge. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * A list of subscriptions on a node
      */
     async listNodeSubscriptionsRaw(requestParameters: ListNodeSubscriptionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<SubscriptionPage>> {
@@ -146,7 +146,7 @@ export class SubscriptionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Sorted by client id, then topic. `_sort` accepts client_id, topic, qos, node. Filters combine (AND) and apply on each node before the merge.  Required role: `viewer` (any user or app).
+     * Sorted by client id, then topic. `_sort` accepts client_id, topic, qos, node. Filters combine (AND) and apply on each node before the merge. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * A list of subscriptions on a node
      */
     async listNodeSubscriptions(requestParameters: ListNodeSubscriptionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<SubscriptionPage> {
@@ -213,7 +213,7 @@ export class SubscriptionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Subscriptions of every live node, sorted by node, client id, then topic. `_sort` accepts client_id, topic, qos, node. Filters combine (AND) and apply on each node before the merge.  Required role: `viewer` (any user or app).
+     * Subscriptions of every live node, sorted by node, client id, then topic. `_sort` accepts client_id, topic, qos, node. Filters combine (AND) and apply on each node before the merge. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * A list of subscriptions in the cluster
      */
     async listSubscriptionsRaw(requestParameters: ListSubscriptionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<SubscriptionPage>> {
@@ -224,7 +224,7 @@ export class SubscriptionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Subscriptions of every live node, sorted by node, client id, then topic. `_sort` accepts client_id, topic, qos, node. Filters combine (AND) and apply on each node before the merge.  Required role: `viewer` (any user or app).
+     * Subscriptions of every live node, sorted by node, client id, then topic. `_sort` accepts client_id, topic, qos, node. Filters combine (AND) and apply on each node before the merge. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * A list of subscriptions in the cluster
      */
     async listSubscriptions(requestParameters: ListSubscriptionsRequest = {}, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<SubscriptionPage> {
