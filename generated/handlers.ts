@@ -16,6 +16,8 @@ export interface Handlers<Ctx> {
   change_pwd: (input: { path: operations["change_pwd"]['parameters']['path'], query: Record<string, never>, body: operations["change_pwd"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"change_pwd">>
   /** DELETE /connections/{clientid}/acl/{topic}: Clean ACL cache of a connection */
   clean_acl_cache: (input: { path: operations["clean_acl_cache"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"clean_acl_cache">>
+  /** DELETE /mqtt/retainer/messages: Remove the retained messages under a topic filter */
+  clear_retained_messages: (input: { path: Record<string, never>, query: NonNullable<operations["clear_retained_messages"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"clear_retained_messages">>
   /** POST /banned: Create banned */
   create_banned: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["create_banned"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"create_banned">>
   /** POST /users: Create an user */
@@ -24,6 +26,8 @@ export interface Handlers<Ctx> {
   del_app: (input: { path: operations["del_app"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"del_app">>
   /** DELETE /banned/{who}: Delete banned */
   delete_banned: (input: { path: operations["delete_banned"]['parameters']['path'], query: NonNullable<operations["delete_banned"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"delete_banned">>
+  /** DELETE /mqtt/retainer/message/{topic}: Remove the retained message of a topic */
+  delete_retained_message: (input: { path: operations["delete_retained_message"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"delete_retained_message">>
   /** DELETE /users/{name}: Delete an user */
   delete_user: (input: { path: operations["delete_user"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"delete_user">>
   /** GET /configs: Get all configs */
@@ -74,6 +78,8 @@ export interface Handlers<Ctx> {
   list_node_subscriptions: (input: { path: operations["list_node_subscriptions"]['parameters']['path'], query: NonNullable<operations["list_node_subscriptions"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_node_subscriptions">>
   /** GET /nodes: A list of nodes in the cluster */
   list_nodes: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_nodes">>
+  /** GET /mqtt/retainer/messages: List retained messages */
+  list_retained_messages: (input: { path: Record<string, never>, query: NonNullable<operations["list_retained_messages"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_retained_messages">>
   /** GET /routes: List routes */
   list_routes: (input: { path: Record<string, never>, query: NonNullable<operations["list_routes"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_routes">>
   /** GET /sessions: A list of sessions in the cluster */
@@ -100,6 +106,8 @@ export interface Handlers<Ctx> {
   lookup_node_session: (input: { path: operations["lookup_node_session"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_node_session">>
   /** GET /nodes/{node}/stats: A list of stats of a node */
   lookup_node_stats: (input: { path: operations["lookup_node_stats"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_node_stats">>
+  /** GET /mqtt/retainer/message/{topic}: Get the retained message of a topic */
+  lookup_retained_message: (input: { path: operations["lookup_retained_message"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_retained_message">>
   /** GET /routes/{topic}: Lookup routes to a topic */
   lookup_routes: (input: { path: operations["lookup_routes"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_routes">>
   /** GET /sessions/{clientid}: Lookup a session in the cluster */

@@ -344,6 +344,56 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mqtt/retainer/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List retained messages
+         * @description EMQX v5's retainer API. The retained messages of the cluster (they are shared), sorted by topic,
+         *     without payloads (`GET /mqtt/retainer/message/{topic}` has it); expired ones are left out.
+         *     `_sort` accepts topic, qos, publish_at.
+         */
+        get: operations["list_retained_messages"];
+        put?: never;
+        post?: never;
+        /**
+         * Remove the retained messages under a topic filter
+         * @description Removes every retained message whose topic `_match_topic` matches, on the whole cluster (the set is shared), and says how many.
+         */
+        delete: operations["clear_retained_messages"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mqtt/retainer/message/{topic}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the retained message of a topic
+         * @description The topic is a topic name (no wildcards, else 400, 115), percent-encoded or raw; 404 when it has no retained message.
+         */
+        get: operations["lookup_retained_message"];
+        put?: never;
+        post?: never;
+        /**
+         * Remove the retained message of a topic
+         * @description 404 when the topic has no retained message.
+         */
+        delete: operations["delete_retained_message"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/routes": {
         parameters: {
             query?: never;
@@ -1152,6 +1202,34 @@ export interface components {
             topic: string;
             node: string;
         };
+        RetainedMessageSummary: {
+            topic: string;
+            qos: components["schemas"]["Qos"];
+            publish_at?: components["schemas"]["DateTime"];
+            expire_at?: components["schemas"]["DateTime"];
+            /** @description Bytes of the payload. `publish_at` is absent only for a `$SYS` message; `expire_at` while `retainer.expiry_interval` is set. */
+            payload_size: number;
+        };
+        RetainedMessage: {
+            topic: string;
+            qos: components["schemas"]["Qos"];
+            publish_at?: components["schemas"]["DateTime"];
+            expire_at?: components["schemas"]["DateTime"];
+            payload_size: number;
+            /**
+             * Format: byte
+             * @description The payload, base64.
+             */
+            payload: string;
+        };
+        RetainedMessagePage: {
+            items: components["schemas"]["RetainedMessageSummary"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        RetainedDeleted: {
+            /** @description How many retained messages were removed. */
+            deleted: number;
+        };
         RoutePage: {
             items: components["schemas"]["Route"][];
             meta: components["schemas"]["PageMeta"];
@@ -1783,6 +1861,16 @@ export interface components {
          * @example ci
          */
         LikeName: string;
+        /**
+         * @description A topic filter (wildcards allowed, `a/#`); only the retained messages whose topic it matches. `$SYS/...` messages only by a filter that starts with `$SYS`.
+         * @example sensors/#
+         */
+        RetainedFilter: string;
+        /**
+         * @description A topic filter (wildcards allowed); the retained messages whose topic it matches are removed. `#` clears them all.
+         * @example sensors/#
+         */
+        RetainedFilterRequired: string;
         /** @description Node name, e.g. `emqx@127.0.0.1`. */
         Node: string;
         /** @description MQTT client id, percent-encoded. */
@@ -2674,6 +2762,157 @@ export interface operations {
                     "application/json": components["schemas"]["Subscription"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    list_retained_messages: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1 to 2147483647 (larger pages are a 400, never echoed back as a float). */
+                _page?: components["parameters"]["Page"];
+                /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
+                _limit?: components["parameters"]["Limit"];
+                /**
+                 * @description A topic filter (wildcards allowed, `a/#`); only the retained messages whose topic it matches. `$SYS/...` messages only by a filter that starts with `$SYS`.
+                 * @example sensors/#
+                 */
+                _match_topic?: components["parameters"]["RetainedFilter"];
+                /**
+                 * @description Order by this field (`-field`: descending), then by the list's documented order. The fields each
+                 *     list accepts are in its description; another is a 400 (108). `meta.cursor` of a sorted list is
+                 *     only valid with the same `_sort`.
+                 * @example -connected_at
+                 */
+                _sort?: components["parameters"]["Sort"];
+                /**
+                 * @description `meta.cursor` of the previous page: the next `_limit` rows after that page's last row, by its sort
+                 *     key, so rows that come or go meanwhile never shift or repeat a row. Opaque; with a `_page` above 1
+                 *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
+                 */
+                _cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of retained messages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetainedMessagePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    clear_retained_messages: {
+        parameters: {
+            query: {
+                /**
+                 * @description A topic filter (wildcards allowed); the retained messages whose topic it matches are removed. `#` clears them all.
+                 * @example sensors/#
+                 */
+                _match_topic: components["parameters"]["RetainedFilterRequired"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many were removed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "deleted": 2
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RetainedDeleted"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    lookup_retained_message: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Topic or topic filter, percent-encoded (`a%2Fb`); a raw `a/b` is accepted too. */
+                topic: components["parameters"]["Topic"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The retained message, payload in base64. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "topic": "sensors/1/temp",
+                     *       "qos": 1,
+                     *       "publish_at": "2018-09-14 10:23:04",
+                     *       "payload_size": 4,
+                     *       "payload": "MjEuNQ=="
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RetainedMessage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    delete_retained_message: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Topic or topic filter, percent-encoded (`a%2Fb`); a raw `a/b` is accepted too. */
+                topic: components["parameters"]["Topic"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Ok"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];

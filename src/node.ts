@@ -258,6 +258,7 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
     alarms,
     plugins,
     settings,
+    retained: retainer,
     version: VERSION,
     startedAt,
     httpListeners: () => server ? [httpListener(server, config.apiPort, httpConns)] : [],

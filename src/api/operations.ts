@@ -13,6 +13,7 @@ import { connections } from './handlers/connections.js'
 import { sessions } from './handlers/sessions.js'
 import { subscriptions } from './handlers/subscriptions.js'
 import { routes } from './handlers/routes.js'
+import { retainer } from './handlers/retainer.js'
 import { pubsub } from './handlers/pubsub.js'
 import { plugins } from './handlers/plugins.js'
 import { listeners } from './handlers/listeners.js'
@@ -33,6 +34,7 @@ export const handlers = {
   ...sessions,
   ...subscriptions,
   ...routes,
+  ...retainer,
   ...pubsub,
   ...plugins,
   ...listeners,

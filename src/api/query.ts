@@ -85,6 +85,23 @@ function concreteTopic (v: unknown): string | undefined {
   return t
 }
 
+/** A topic name of a path (`/mqtt/retainer/message/{topic}`): as a filter it matches that topic alone. */
+export function topicName (t: string): string {
+  if (t.includes('+') || t.includes('#') || t.includes('\u0000')) throw errors.badTopic('the topic must be a topic name without wildcards')
+  return t
+}
+
+/** A topic filter: `#` and `+` whole levels only, `#` last [MQTT-4.7.1]; absent: every topic. */
+export function retainedFilter (v: unknown): string {
+  if (v === undefined) return '#'
+  const f = String(v)
+  const levels = f.split('/')
+  const ok = !f.includes('\u0000') && levels.every((l, i) =>
+    (l === '#' && i === levels.length - 1) || l === '+' || (!l.includes('#') && !l.includes('+')))
+  if (!ok) throw errors.badTopic('_match_topic must be a topic filter (# last, + and # as whole levels)')
+  return f
+}
+
 export function subscriptionFilter (q: Query): SubscriptionFilter {
   return defined<SubscriptionFilter>({
     clientid: str(q.clientid),

@@ -5,7 +5,7 @@
  */
 import type {
   AlarmWire, BrokerInfoWire, ConfigItemWire, ConnectionWire, ListenerWire, MetricsWire, NodeInfoWire,
-  PluginConfigItemWire, PluginWire, Qos, RouteWire, SessionWire, StatsWire, SubscriptionWire
+  PluginConfigItemWire, PluginWire, Qos, RetainedMessageWire, RouteWire, SessionWire, StatsWire, SubscriptionWire
 } from '../core/wire.js'
 import { ApiError, ReturnCode, errors } from '../core/errors.js'
 import type { ClientFilter, RouteFilter, SubscriptionFilter } from './list-filter.js'
@@ -40,6 +40,10 @@ export interface NodeApi {
   /** false when the client is not connected here */
   kickout (clientId: string): Promise<boolean>
   cleanAclCache (clientId: string, topic: string): Promise<boolean>
+  /** retained messages matching a topic filter, sorted by topic (the set is shared by a cluster) */
+  retainedMessages (filter: string, withPayload: boolean): Promise<RetainedMessageWire[]>
+  /** removes the retained messages matching a topic filter; how many */
+  removeRetained (filter: string): Promise<number>
   subscribe (clientId: string, filters: string[], qos: Qos): Promise<boolean>
   unsubscribe (clientId: string, filters: string[]): Promise<boolean>
 }

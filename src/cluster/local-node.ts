@@ -6,7 +6,7 @@ import type { NodeApi } from './cluster.js'
 import type { Broker, ConnInfo, SessionInfo, SubscriptionInfo } from '../broker/broker.js'
 import type {
   BrokerInfoWire, ConfigItemWire, ConnectionWire, ListenerWire, MetricsWire, NodeInfoWire,
-  PluginConfigItemWire, Qos, RouteWire, SessionWire, StatsWire, SubscriptionWire, AlarmWire, PluginWire
+  PluginConfigItemWire, Qos, RetainedMessageWire, RouteWire, SessionWire, StatsWire, SubscriptionWire, AlarmWire, PluginWire
 } from '../core/wire.js'
 import type { Alarms } from '../services/alarms.js'
 import type { Plugins } from '../services/plugins.js'
@@ -24,10 +24,18 @@ export interface LocalNodeDeps {
   settings: Settings
   version: string
   startedAt: number
+  /** the retained messages (the retainer plugin, over the persistence) */
+  retained: RetainedSource
   /** extra listeners outside the broker (the management API itself) */
   httpListeners: () => ListenerWire[]
   /** audit log entries this node dropped (queue full) or failed to write */
   auditCounts?: () => { dropped: number, failed: number }
+}
+
+/** What the node reads and clears of the retained messages; the retainer plugin provides it. */
+export interface RetainedSource {
+  messages (filter: string): Promise<Array<{ topic: string, qos: Qos, payload: Buffer, storedAt: number | undefined, expiresAt: number | undefined }>>
+  removeMessages (filter: string): Promise<number>
 }
 
 export class LocalNode implements NodeApi {
@@ -218,6 +226,18 @@ export class LocalNode implements NodeApi {
   async kickout (clientId: string): Promise<boolean> { return this.d.broker.kickout(clientId) }
 
   async cleanAclCache (clientId: string, _topic: string): Promise<boolean> { return this.d.broker.cleanAclCache(clientId) }
+
+  async retainedMessages (filter: string, withPayload: boolean): Promise<RetainedMessageWire[]> {
+    return (await this.d.retained.messages(filter)).map(m => {
+      const w: RetainedMessageWire = { topic: m.topic, qos: m.qos, payload_size: m.payload.length }
+      if (m.storedAt !== undefined) w.publish_at = datetime(m.storedAt)
+      if (m.expiresAt !== undefined) w.expire_at = datetime(m.expiresAt)
+      if (withPayload) w.payload = m.payload.toString('base64')
+      return w
+    })
+  }
+
+  async removeRetained (filter: string): Promise<number> { return await this.d.retained.removeMessages(filter) }
 
   async subscribe (clientId: string, filters: string[], qos: Qos): Promise<boolean> {
     return this.d.broker.subscribe(clientId, filters, qos)

@@ -4,7 +4,7 @@ import { rpcCall, type RpcMethod } from './rpc.js'
 import type { ClientFilter, RouteFilter, SubscriptionFilter } from './list-filter.js'
 import type {
   AlarmWire, BrokerInfoWire, ConfigItemWire, ConnectionWire, ListenerWire, MetricsWire, NodeInfoWire,
-  PluginConfigItemWire, PluginWire, Qos, RouteWire, SessionWire, StatsWire, SubscriptionWire
+  PluginConfigItemWire, PluginWire, Qos, RetainedMessageWire, RouteWire, SessionWire, StatsWire, SubscriptionWire
 } from '../core/wire.js'
 
 export class RemoteNode implements NodeApi {
@@ -37,6 +37,8 @@ export class RemoteNode implements NodeApi {
   setConfig (app: string, key: string, value: string): Promise<void> { return this.call('setConfig', app, key, value) }
   kickout (clientId: string): Promise<boolean> { return this.call('kickout', clientId) }
   cleanAclCache (clientId: string, topic: string): Promise<boolean> { return this.call('cleanAclCache', clientId, topic) }
+  retainedMessages (filter: string, withPayload: boolean): Promise<RetainedMessageWire[]> { return this.call('retainedMessages', filter, withPayload) }
+  removeRetained (filter: string): Promise<number> { return this.call('removeRetained', filter) }
   subscribe (clientId: string, filters: string[], qos: Qos): Promise<boolean> { return this.call('subscribe', clientId, filters, qos) }
   unsubscribe (clientId: string, filters: string[]): Promise<boolean> { return this.call('unsubscribe', clientId, filters) }
 

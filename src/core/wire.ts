@@ -10,6 +10,8 @@ export type ConnectionWire = S['Connection']
 export type SessionWire = S['Session']
 export type SubscriptionWire = S['Subscription']
 export type RouteWire = S['Route']
+/** a retained message: the list's summary, with the payload (base64) when asked for one */
+export type RetainedMessageWire = S['RetainedMessageSummary'] & { payload?: string }
 export type ListenerWire = S['Listener']
 export type MetricsWire = S['Metrics']
 export type StatsWire = S['Stats']

@@ -52,10 +52,10 @@ test('every operation but POST /auth needs Basic auth', () => {
   assert.deepEqual(operations.filter(o => !o.secured).map(o => o.operationId), ['auth_user'])
 })
 
-test('paginated operations are exactly the seed\'s paginated lists, and the audit log', () => {
+test('paginated operations are exactly the seed\'s paginated lists, the audit log and the retained messages', () => {
   assert.deepEqual(operations.filter(o => o.paginated).map(o => o.operationId).sort(), [
     'list_audit', 'list_banned', 'list_connections', 'list_node_connections', 'list_node_sessions', 'list_node_subscriptions',
-    'list_routes', 'list_sessions', 'list_subscriptions'
+    'list_retained_messages', 'list_routes', 'list_sessions', 'list_subscriptions'
   ])
 })
 

@@ -13,6 +13,7 @@ export * from './MetricsApi.js';
 export * from './NodesApi.js';
 export * from './PluginsApi.js';
 export * from './PubsubApi.js';
+export * from './RetainerApi.js';
 export * from './RoutesApi.js';
 export * from './SessionsApi.js';
 export * from './StatsApi.js';
