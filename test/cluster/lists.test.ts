@@ -1,4 +1,4 @@
-// Filters, _sort and cursors across two real cluster nodes: each node filters its own rows, the
+// Filters, _sort and cursors, and the retained messages, across two real cluster nodes: each node filters its own rows, the
 // merged list is in one stable order, `meta.count` is exact and a cursor walks across both nodes.
 // Needs MONGODB_TEST_URL and redis-server (harness.ts); skipped otherwise.
 import { test } from 'node:test'
@@ -82,5 +82,23 @@ test('lists across two nodes: filtered on each node, merged in one order, exact 
   // the cursor made on one node is good on the other
   const page2b = await call(n2, 'GET', `/connections?_sort=client_id&_limit=3&_cursor=${page1.body.meta.cursor}`)
   assert.deepEqual(page2b.body.items, page2.body.items)
-  for (const c of [...c1, ...c2]) c.end(true)
+
+  // retained messages are shared: stored through either node, listed, read and cleared on both
+  const pub1 = await client(t, n1, 'ret-pub-1')
+  const pub2 = await client(t, n2, 'ret-pub-2')
+  await pub1.publishAsync('ret/1', 'one', { qos: 1, retain: true })
+  await pub2.publishAsync('ret/2', 'two', { qos: 1, retain: true })
+  await pub2.publishAsync('keep/3', 'three', { qos: 1, retain: true })
+  for (const p of cl.nodes) {
+    const r = await eventually(async () => {
+      const l = await call(p, 'GET', '/mqtt/retainer/messages')
+      return l.body.meta.count === 3 ? l : null
+    })
+    assert.deepEqual(r.body.items.map((m: any) => m.topic), ['keep/3', 'ret/1', 'ret/2'])
+    assert.equal(Buffer.from((await call(p, 'GET', '/mqtt/retainer/message/ret%2F2')).body.payload, 'base64').toString(), 'two')
+  }
+  assert.deepEqual((await call(n2, 'DELETE', '/mqtt/retainer/messages?_match_topic=ret/%23')).body, { deleted: 2 })
+  assert.deepEqual((await call(n1, 'GET', '/mqtt/retainer/messages')).body.items.map((m: any) => m.topic), ['keep/3'])
+  assert.equal((await call(n1, 'GET', '/mqtt/retainer/message/ret%2F1')).status, 404)
+  for (const c of [...c1, ...c2, pub1, pub2]) c.end(true)
 })
