@@ -30,6 +30,8 @@ export interface Handlers<Ctx> {
   delete_retained_message: (input: { path: operations["delete_retained_message"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"delete_retained_message">>
   /** DELETE /users/{name}: Delete an user */
   delete_user: (input: { path: operations["delete_user"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"delete_user">>
+  /** DELETE /sessions/{clientid}: Discard a session */
+  discard_session: (input: { path: operations["discard_session"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"discard_session">>
   /** GET /configs: Get all configs */
   get_all_configs: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"get_all_configs">>
   /** GET /brokers/{node}: Get broker info of a node */

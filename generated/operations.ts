@@ -17,6 +17,7 @@ export type OperationId =
   | "delete_banned"
   | "delete_retained_message"
   | "delete_user"
+  | "discard_session"
   | "get_all_configs"
   | "get_broker"
   | "get_node"
@@ -107,6 +108,7 @@ export const operations: readonly OperationEntry[] = [
   { operationId: "delete_banned", method: "DELETE", path: "/banned/{who}", expressPath: "/banned/:who", emqxName: "delete_banned", emqxPath: "/banned/:who", descr: "Delete banned", indexed: true, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["who"], queryParams: ["as"], hasBody: false },
   { operationId: "delete_retained_message", method: "DELETE", path: "/mqtt/retainer/message/{topic}", expressPath: "/mqtt/retainer/message/:topic", emqxName: "delete_retained_message", emqxPath: "/mqtt/retainer/message/:topic", descr: "Remove the retained message of a topic", indexed: false, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["topic"], queryParams: [], hasBody: false },
   { operationId: "delete_user", method: "DELETE", path: "/users/{name}", expressPath: "/users/:name", emqxName: "delete_user", emqxPath: "/users/:name", descr: "Delete an user", indexed: true, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["name"], queryParams: [], hasBody: false },
+  { operationId: "discard_session", method: "DELETE", path: "/sessions/{clientid}", expressPath: "/sessions/:clientid", emqxName: "discard_session", emqxPath: "/sessions/:clientid", descr: "Discard a session", indexed: false, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["clientid"], queryParams: [], hasBody: false },
   { operationId: "get_all_configs", method: "GET", path: "/configs", expressPath: "/configs", emqxName: "get_all_configs", emqxPath: "/configs/", descr: "Get all configs", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: [], hasBody: false },
   { operationId: "get_broker", method: "GET", path: "/brokers/{node}", expressPath: "/brokers/:node", emqxName: "get_broker", emqxPath: "/brokers/:node", descr: "Get broker info of a node", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["node"], queryParams: [], hasBody: false },
   { operationId: "get_node", method: "GET", path: "/nodes/{node}", expressPath: "/nodes/:node", emqxName: "get_node", emqxPath: "/nodes/:node", descr: "Lookup a node in the cluster", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["node"], queryParams: [], hasBody: false },

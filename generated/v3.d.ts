@@ -247,7 +247,13 @@ export interface paths {
         get: operations["lookup_session"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Discard a session
+         * @description Kicks the client out if it is connected (on any node), then removes its session: subscriptions, queued
+         *     and in-flight messages, on every node that holds it. 404 when no node has a connection or session of
+         *     this client id. A client that reconnects at that instant keeps the session of its new connection.
+         */
+        delete: operations["discard_session"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2538,6 +2544,29 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    discard_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description MQTT client id, percent-encoded. */
+                clientid: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Ok"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];

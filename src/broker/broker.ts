@@ -228,7 +228,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       registry,
       metrics,
       listeners: () => listeners.map(l => l.info()),
-      ...operations({ aedes, hooks, persistence, listeners, stateOf }),
+      ...operations({ aedes, hooks, persistence, registry, listeners, stateOf }),
       async close () {
         closing = true
         await cleanup.run()

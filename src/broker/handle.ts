@@ -14,6 +14,8 @@ export interface Broker {
   readonly metrics: Metrics
   listeners (): ListenerInfo[]
   kickout (clientId: string): boolean
+  /** kicks the client if it is connected here, then removes its session (registry and persistence); false when this node has neither */
+  discardSession (clientId: string): Promise<boolean>
   publish (msg: PublishRequest): Promise<void>
   subscribe (clientId: string, filters: string[], qos: QoS): Promise<boolean>
   unsubscribe (clientId: string, filters: string[]): Promise<boolean>

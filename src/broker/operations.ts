@@ -6,23 +6,25 @@
 import type { Aedes, PublishPacket } from 'aedes'
 import type { ConnState } from './conn.js'
 import type { Listener } from './listeners.js'
-import type { PersistenceLike } from './persistence.js'
+import { purgeSession, type PersistenceLike } from './persistence.js'
+import type { Registry } from './registry.js'
 import type { Broker } from './handle.js'
 import type { BrokerHooks, Message, PublishRequest, QoS } from './types.js'
-import { liveClient, publishAs } from './upstream.js'
+import { hasClient, liveClient, publishAs } from './upstream.js'
 
 export interface OperationContext {
   aedes: Aedes
   hooks: BrokerHooks
   persistence: PersistenceLike
+  registry: Registry
   listeners: readonly Listener[]
   stateOf: (client: object | undefined) => ConnState | undefined
 }
 
-export type Operations = Pick<Broker, 'kickout' | 'publish' | 'subscribe' | 'unsubscribe' | 'cleanAclCache' | 'setMaxConns' | 'setNoDelay'>
+export type Operations = Pick<Broker, 'kickout' | 'discardSession' | 'publish' | 'subscribe' | 'unsubscribe' | 'cleanAclCache' | 'setMaxConns' | 'setNoDelay'>
 
 export function operations (ctx: OperationContext): Operations {
-  const { aedes, hooks, persistence, listeners, stateOf } = ctx
+  const { aedes, hooks, persistence, registry, listeners, stateOf } = ctx
   const listener = (protocol: string): Listener | undefined => listeners.find(x => x.protocol === protocol)
 
   return {
@@ -32,6 +34,28 @@ export function operations (ctx: OperationContext): Operations {
       const st = stateOf(c)
       if (st !== undefined) st.reason = 'kicked'
       c.conn.destroy()
+      return true
+    },
+
+    async discardSession (clientId) {
+      const c = liveClient(aedes, clientId)
+      if (c === undefined && registry.session(clientId) === undefined) return false
+      if (c !== undefined) {
+        const st = stateOf(c)
+        if (st !== undefined) st.reason = 'discarded'
+        // aedes stores what it still holds of the session as the connection closes: purge after that
+        await new Promise<void>(resolve => {
+          const done = (): void => { clearTimeout(timer); setImmediate(resolve) }
+          // a transport that never reports its close must not hold the request forever
+          const timer = setTimeout(done, 2000)
+          c.conn.once('close', done)
+          c.conn.destroy()
+        })
+      }
+      // a new connection of the same id in the meantime has a session of its own: leave it
+      if (hasClient(aedes, clientId)) return true
+      registry.dropSession(clientId)
+      await purgeSession(persistence, clientId)
       return true
     },
 

@@ -40,6 +40,8 @@ export interface NodeApi {
   /** false when the client is not connected here */
   kickout (clientId: string): Promise<boolean>
   cleanAclCache (clientId: string, topic: string): Promise<boolean>
+  /** false when the client has neither a connection nor a session here */
+  discardSession (clientId: string): Promise<boolean>
   /** retained messages matching a topic filter, sorted by topic (the set is shared by a cluster) */
   retainedMessages (filter: string, withPayload: boolean): Promise<RetainedMessageWire[]>
   /** removes the retained messages matching a topic filter; how many */

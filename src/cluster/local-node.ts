@@ -227,6 +227,8 @@ export class LocalNode implements NodeApi {
 
   async cleanAclCache (clientId: string, _topic: string): Promise<boolean> { return this.d.broker.cleanAclCache(clientId) }
 
+  async discardSession (clientId: string): Promise<boolean> { return await this.d.broker.discardSession(clientId) }
+
   async retainedMessages (filter: string, withPayload: boolean): Promise<RetainedMessageWire[]> {
     return (await this.d.retained.messages(filter)).map(m => {
       const w: RetainedMessageWire = { topic: m.topic, qos: m.qos, payload_size: m.payload.length }

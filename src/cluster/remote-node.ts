@@ -37,6 +37,7 @@ export class RemoteNode implements NodeApi {
   setConfig (app: string, key: string, value: string): Promise<void> { return this.call('setConfig', app, key, value) }
   kickout (clientId: string): Promise<boolean> { return this.call('kickout', clientId) }
   cleanAclCache (clientId: string, topic: string): Promise<boolean> { return this.call('cleanAclCache', clientId, topic) }
+  discardSession (clientId: string): Promise<boolean> { return this.call('discardSession', clientId) }
   retainedMessages (filter: string, withPayload: boolean): Promise<RetainedMessageWire[]> { return this.call('retainedMessages', filter, withPayload) }
   removeRetained (filter: string): Promise<number> { return this.call('removeRetained', filter) }
   subscribe (clientId: string, filters: string[], qos: Qos): Promise<boolean> { return this.call('subscribe', clientId, filters, qos) }

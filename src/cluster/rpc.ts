@@ -22,7 +22,7 @@ export const RPC_METHODS = [
   'brokerInfo', 'nodeInfo', 'connections', 'connection', 'sessions', 'session', 'subscriptions',
   'subscriptionsOf', 'routes', 'routesOf', 'listeners', 'metrics', 'stats', 'alarms', 'plugins',
   'loadPlugin', 'unloadPlugin', 'pluginConfigs', 'setPluginConfigs', 'configs', 'setConfig',
-  'kickout', 'cleanAclCache', 'retainedMessages', 'removeRetained', 'subscribe', 'unsubscribe', 'refreshBans'
+  'kickout', 'cleanAclCache', 'discardSession', 'retainedMessages', 'removeRetained', 'subscribe', 'unsubscribe', 'refreshBans'
 ] as const satisfies ReadonlyArray<keyof NodeApi | 'refreshBans'>
 export type RpcMethod = typeof RPC_METHODS[number]
 

@@ -1,6 +1,7 @@
 /** emqx_mgmt_api_sessions: connected clients' sessions and persistent sessions of offline clients. */
 import type { Ctx, Input, SessionWire } from '../types.js'
-import { acrossNodes } from '../../cluster/cluster.js'
+import { acrossNodes, onAnyNode } from '../../cluster/cluster.js'
+import { errors } from '../../core/errors.js'
 import { clientFilter, listPage, type ListOrder } from '../query.js'
 
 export const SESSION_ORDER: ListOrder<SessionWire> = {
@@ -19,6 +20,10 @@ export const sessions = {
   },
   async lookup_session ({ path }: Input<'lookup_session'>, { cluster }: Ctx) {
     return [...await acrossNodes(cluster, n => n.session(path.clientid))]
+  },
+  async discard_session ({ path }: Input<'discard_session'>, { cluster }: Ctx) {
+    if (!await onAnyNode(cluster, n => n.discardSession(path.clientid))) throw errors.notFound('session_not_found')
+    return 'ok' as const
   },
   async lookup_node_session ({ path }: Input<'lookup_node_session'>, { cluster }: Ctx) {
     return (await cluster.node(path.node)).session(path.clientid)

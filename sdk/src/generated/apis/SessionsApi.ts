@@ -19,6 +19,11 @@ import {
     ErrorBodyToJSON,
 } from '../models/ErrorBody.js';
 import {
+    type Ok,
+    OkFromJSON,
+    OkToJSON,
+} from '../models/Ok.js';
+import {
     type Session,
     SessionFromJSON,
     SessionToJSON,
@@ -28,6 +33,10 @@ import {
     SessionPageFromJSON,
     SessionPageToJSON,
 } from '../models/SessionPage.js';
+
+export interface DiscardSessionRequest {
+    clientid: string;
+}
 
 export interface ListNodeSessionsRequest {
     node: string;
@@ -83,6 +92,56 @@ export interface LookupSessionRequest {
  * 
  */
 export class SessionsApi extends runtime.BaseAPI {
+
+    /**
+     * Creates request options for discardSession without sending the request
+     */
+    async discardSessionRequestOpts(requestParameters: DiscardSessionRequest): Promise<runtime.RequestOpts> {
+        if (requestParameters['clientid'] == null) {
+            throw new runtime.RequiredError(
+                'clientid',
+                'Required parameter "clientid" was null or undefined when calling discardSession().'
+            );
+        }
+
+        const queryParameters: any = {};
+
+        const headerParameters: runtime.HTTPHeaders = {};
+
+        if (this.configuration && (this.configuration.username !== undefined || this.configuration.password !== undefined)) {
+            headerParameters["Authorization"] = "Basic " + btoa(this.configuration.username + ":" + this.configuration.password);
+        }
+
+        let urlPath = `/sessions/{clientid}`;
+        urlPath = urlPath.replace('{clientid}', encodeURIComponent(String(requestParameters['clientid'])));
+
+        return {
+            path: urlPath,
+            method: 'DELETE',
+            headers: headerParameters,
+            query: queryParameters,
+        };
+    }
+
+    /**
+     * Kicks the client out if it is connected (on any node), then removes its session: subscriptions, queued and in-flight messages, on every node that holds it. 404 when no node has a connection or session of this client id. A client that reconnects at that instant keeps the session of its new connection.  Required role: `administrator`.
+     * Discard a session
+     */
+    async discardSessionRaw(requestParameters: DiscardSessionRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Ok>> {
+        const requestOptions = await this.discardSessionRequestOpts(requestParameters);
+        const response = await this.request(requestOptions, initOverrides);
+
+        return new runtime.JSONApiResponse(response, (jsonValue) => OkFromJSON(jsonValue));
+    }
+
+    /**
+     * Kicks the client out if it is connected (on any node), then removes its session: subscriptions, queued and in-flight messages, on every node that holds it. 404 when no node has a connection or session of this client id. A client that reconnects at that instant keeps the session of its new connection.  Required role: `administrator`.
+     * Discard a session
+     */
+    async discardSession(requestParameters: DiscardSessionRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Ok> {
+        const response = await this.discardSessionRaw(requestParameters, initOverrides);
+        return await response.value();
+    }
 
     /**
      * Creates request options for listNodeSessions without sending the request
