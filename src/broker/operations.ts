@@ -40,20 +40,19 @@ export function operations (ctx: OperationContext): Operations {
     async discardSession (clientId) {
       const c = liveClient(aedes, clientId)
       if (c === undefined && registry.session(clientId) === undefined) return false
+      const isNewer = (x: object | undefined): boolean => x !== undefined && x !== c
       if (c !== undefined) {
         const st = stateOf(c)
         if (st !== undefined) st.reason = 'discarded'
         // aedes stores what it still holds of the session as the connection closes: purge after that
-        await new Promise<void>(resolve => {
-          const done = (): void => { clearTimeout(timer); setImmediate(resolve) }
-          // a transport that never reports its close must not hold the request forever
-          const timer = setTimeout(done, 2000)
-          c.conn.once('close', done)
-          c.conn.destroy()
-        })
+        c.conn.destroy()
+        // aedes lets go of a closing client only after it has stored what it held of the session
+        // (asynchronously, on a remote persistence): purge after that, waiting at most 3 s
+        const gone = (): boolean => !hasClient(aedes, clientId) || isNewer(liveClient(aedes, clientId))
+        for (let waited = 0; !gone() && waited < 3000; waited += 10) await new Promise(resolve => setTimeout(resolve, 10))
       }
       // a new connection of the same id in the meantime has a session of its own: leave it
-      if (hasClient(aedes, clientId)) return true
+      if (isNewer(liveClient(aedes, clientId))) return true
       registry.dropSession(clientId)
       await purgeSession(persistence, clientId)
       return true

@@ -1,4 +1,4 @@
-// Filters, _sort and cursors, and the retained messages, across two real cluster nodes: each node filters its own rows, the
+// Filters, _sort and cursors, the retained messages and discarding a session, across two real cluster nodes: each node filters its own rows, the
 // merged list is in one stable order, `meta.count` is exact and a cursor walks across both nodes.
 // Needs MONGODB_TEST_URL and redis-server (harness.ts); skipped otherwise.
 import { test } from 'node:test'
@@ -100,5 +100,20 @@ test('lists across two nodes: filtered on each node, merged in one order, exact 
   assert.deepEqual((await call(n2, 'DELETE', '/mqtt/retainer/messages?_match_topic=ret/%23')).body, { deleted: 2 })
   assert.deepEqual((await call(n1, 'GET', '/mqtt/retainer/messages')).body.items.map((m: any) => m.topic), ['keep/3'])
   assert.equal((await call(n1, 'GET', '/mqtt/retainer/message/ret%2F1')).status, 404)
+
+  // a persistent session on one node is discarded through the other: kicked there, gone everywhere
+  const keeper = await mqttClient(t, n2.mqtt, { clientId: 'keeper', clean: false })
+  await subscribe(keeper, 'kept/1')
+  const kicked = new Promise<void>(resolve => keeper.once('close', () => resolve()))
+  assert.equal((await call(n1, 'DELETE', '/sessions/keeper')).status, 200)
+  await kicked
+  for (const p of cl.nodes) {
+    await eventually(async () => (await call(p, 'GET', '/sessions/keeper')).body.length === 0)
+    assert.equal((await call(p, 'GET', '/subscriptions?clientid=keeper')).body.meta.count, 0)
+  }
+  const back = await mqttClient(t, n1.mqtt, { clientId: 'keeper', clean: false })
+  assert.deepEqual((await call(n2, 'GET', '/subscriptions?clientid=keeper')).body.items, [])
+  back.end(true)
+  assert.equal((await call(n2, 'DELETE', '/sessions/nobody')).status, 404)
   for (const c of [...c1, ...c2, pub1, pub2]) c.end(true)
 })
