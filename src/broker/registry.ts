@@ -166,7 +166,7 @@ export class Registry {
     // qlobber may hand back its own set (one match): never changed here, only copied
     const found: ReadonlySet<string> = this.matcher.match(topic)
     if (!topic.startsWith('$')) return found
-    return new Set([...found].filter(f => !/^[+#]/.test(matchFilter(f))))
+    return new Set([...found].filter(f => !/^[+#]/.test(routeFilter(f))))
   }
 
   /** internal: the mutable session, for the wire tap and persistence tap */
