@@ -14,6 +14,7 @@ import type { Settings } from '../services/settings.js'
 import { datetime, orUndefined, uptime } from '../core/format.js'
 import { errors } from '../core/errors.js'
 import { clientPredicate, isEmpty, shareOf, type ClientFilter, type RouteFilter, type SubscriptionFilter } from './list-filter.js'
+import { routeFilter } from '../broker/shared-topics.js'
 
 export const SYSDESCR = 'EMQ X Broker'
 
@@ -165,7 +166,8 @@ export class LocalNode implements NodeApi {
 
   async routes (filter?: RouteFilter): Promise<RouteWire[]> {
     const reg = this.d.broker.registry
-    const matching = filter?.match_topic !== undefined ? reg.matchingFilters(filter.match_topic) : undefined
+    // a shared subscription's route is its real filter
+    const matching = filter?.match_topic !== undefined ? new Set([...reg.matchingFilters(filter.match_topic)].map(routeFilter)) : undefined
     const rows = matching === undefined ? reg.routes() : reg.routes().filter(r => matching.has(r.topic))
     return rows.flatMap(r => r.nodes.map(node => ({ topic: r.topic, node })))
   }
