@@ -20,6 +20,7 @@ import { createMongoPersistence } from './broker/mongo-persistence.js'
 import { mongoStoredSessions, type StoredSession } from './broker/stored-sessions.js'
 import { Alarms, AlarmMonitor } from './services/alarms.js'
 import { BannedService } from './services/banned.js'
+import { AclService } from './services/acl.js'
 import { UsersService } from './services/users.js'
 import { Plugins } from './services/plugins.js'
 import { AppsService } from './services/apps.js'
@@ -158,8 +159,8 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
   let maxPacketSize = 0
   settings.onChange((key) => {
     if (key === 'mqtt.max_packet_size') maxPacketSize = settings.number(key)
-    // publish decisions are cached per client and topic (clean_acl_cache); a new limit voids them
-    if (key === 'mqtt.max_topic_levels') for (const c of broker?.registry.connections() ?? []) broker?.cleanAclCache(c.clientId)
+    // decisions are cached per client and topic (clean_acl_cache); what they were made under voids them
+    if (key === 'mqtt.max_topic_levels' || key === 'mqtt.acl_nomatch' || key === 'mqtt.acl_deny_action') broker?.cleanAllAclCaches()
     if (key === 'listener.tcp.external.max_connections') broker?.setMaxConns('mqtt:tcp', settings.number(key))
     const nodelay = NODELAY_KEYS.find(([k]) => k === key)
     if (nodelay !== undefined) broker?.setNoDelay(nodelay[1], settings.bool(key))
@@ -177,6 +178,11 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
   const banned = clustering?.banned(kickBanned) ?? new BannedService(store, kickBanned)
   await banned.start()
   cleanup.add(() => { banned.stop() })
+  // new rules void every decision cached under the old ones
+  const aclChanged = (): void => { broker?.cleanAllAclCaches() }
+  const acl = clustering?.acl(settings, aclChanged) ?? new AclService(store, settings, aclChanged)
+  await acl.start()
+  cleanup.add(() => { acl.stop() })
   const users = new UsersService(store, alarms)
   await users.start()
   const health = new StoreHealth(store, alarms, log)
@@ -196,7 +202,9 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
       async (c, _username, password) => await authClientid.check(c.clientId, password)
     ],
     allowAnonymous: () => settings.bool('mqtt.allow_anonymous'),
-    maxTopicLevels: () => settings.number('mqtt.max_topic_levels')
+    maxTopicLevels: () => settings.number('mqtt.max_topic_levels'),
+    acl: (c, action, topic) => acl.check(c, action, topic),
+    aclDenyAction: () => settings.string('mqtt.acl_deny_action') === 'disconnect' ? 'disconnect' : 'ignore'
   })
   broker = await startBroker({
     sharedStrategy: () => settings.string('broker.shared_subscription_strategy') as SharedStrategy,
@@ -266,7 +274,7 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
   })
   const joined = clustering?.attach(local, broker, mqtt.storedSessions)
   const cluster = joined?.cluster ?? new SingleNodeCluster(local)
-  const app = createApp({ cluster, store, banned, users, apps: new AppsService(store), publish, audit }, {
+  const app = createApp({ cluster, store, banned, acl, users, apps: new AppsService(store), publish, audit }, {
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
     corsOrigins: config.corsOrigins,

@@ -19,7 +19,7 @@ import { ConnState, ConnStates } from './conn.js'
 import type { Peer } from './conn.js'
 import { Drops } from './drops.js'
 import type { Guards } from './guard.js'
-import { aedesHooks } from './hooks.js'
+import { aedesHooks, subscribeAuthorization } from './hooks.js'
 import { Listener, tcpListener, tlsListener, wsListener } from './listeners.js'
 import type { ListenerConfig } from './listeners.js'
 import { Metrics } from './metrics.js'
@@ -79,10 +79,13 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
     const sharedRetained = opts.retainedCount === undefined ? undefined : pollCount(opts.retainedCount, n => { registry.setRetained(n) }, log)
     if (sharedRetained !== undefined) cleanup.add(() => { sharedRetained.stop() })
 
+    const subscriptions = subscribeAuthorization({ hooks, log, stateOf })
     // The persistence chain, nearest the store first: each layer's `next` is the one above it here.
     const persistence = composePersistence(base, [
       // a group with no live member: one of its persistent members' sessions queues the message
       shared.offlineLayer,
+      // refused filters of a SUBSCRIBE are not stored (aedes would store them with the granted ones)
+      subscriptions.layer,
       // sees only what the store acknowledged: retained/count, the offline queues' lengths, and
       // the publishes that reached a stored session (which the drop count must not count)
       observePersistence({
@@ -125,7 +128,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       if (all) drops.accountedFor(packet)
     }
 
-    const aedesHooksFor = aedesHooks({ hooks, log, registry, persistence, stateOf, maxPacketSize: opts.maxPacketSize })
+    const aedesHooksFor = aedesHooks({ hooks, log, registry, persistence, stateOf, maxPacketSize: opts.maxPacketSize, subscriptions })
     const aedesOpts: AedesOptions = {
       ...aedesHooksFor.options,
       persistence,
@@ -228,7 +231,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       registry,
       metrics,
       listeners: () => listeners.map(l => l.info()),
-      ...operations({ aedes, hooks, persistence, registry, listeners, stateOf }),
+      ...operations({ aedes, hooks, persistence, registry, listeners, stateOf, trust: subscriptions.trust }),
       async close () {
         closing = true
         await cleanup.run()

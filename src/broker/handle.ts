@@ -19,7 +19,10 @@ export interface Broker {
   publish (msg: PublishRequest): Promise<void>
   subscribe (clientId: string, filters: string[], qos: QoS): Promise<boolean>
   unsubscribe (clientId: string, filters: string[]): Promise<boolean>
-  cleanAclCache (clientId: string): boolean
+  /** forgets a client's cached decisions on `topic` (every one when absent); false when it is not connected */
+  cleanAclCache (clientId: string, topic?: string): boolean
+  /** forgets every client's cached decisions (the rules changed) */
+  cleanAllAclCaches (): void
   /** changes a listener's max_conns at once (existing connections stay); false when there is none */
   setMaxConns (protocol: ListenerProtocol, maxConns: number): boolean
   /** TCP_NODELAY for a listener's new connections; false when there is no such listener */

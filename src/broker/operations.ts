@@ -10,7 +10,7 @@ import { purgeSession, type PersistenceLike } from './persistence.js'
 import type { Registry } from './registry.js'
 import type { Broker } from './handle.js'
 import type { BrokerHooks, Message, PublishRequest, QoS } from './types.js'
-import { hasClient, liveClient, publishAs } from './upstream.js'
+import { hasClient, liveClient, liveClients, publishAs } from './upstream.js'
 
 export interface OperationContext {
   aedes: Aedes
@@ -19,12 +19,14 @@ export interface OperationContext {
   registry: Registry
   listeners: readonly Listener[]
   stateOf: (client: object | undefined) => ConnState | undefined
+  /** a subscription made here is the management API's: not asked of authorizeSubscribe */
+  trust: (sub: object) => void
 }
 
-export type Operations = Pick<Broker, 'kickout' | 'discardSession' | 'publish' | 'subscribe' | 'unsubscribe' | 'cleanAclCache' | 'setMaxConns' | 'setNoDelay'>
+export type Operations = Pick<Broker, 'kickout' | 'discardSession' | 'publish' | 'subscribe' | 'unsubscribe' | 'cleanAclCache' | 'cleanAllAclCaches' | 'setMaxConns' | 'setNoDelay'>
 
 export function operations (ctx: OperationContext): Operations {
-  const { aedes, hooks, persistence, registry, listeners, stateOf } = ctx
+  const { aedes, hooks, persistence, registry, listeners, stateOf, trust } = ctx
   const listener = (protocol: string): Listener | undefined => listeners.find(x => x.protocol === protocol)
 
   return {
@@ -74,7 +76,9 @@ export function operations (ctx: OperationContext): Operations {
       // the same path as a SUBSCRIBE packet minus the SUBACK: persists for clean=false, emits 'subscribe'
       await new Promise<void>((resolve, reject) => {
         // no messageId: aedes then sends no SUBACK to the client
-        c.subscribe({ cmd: 'subscribe', subscriptions: filters.map(topic => ({ topic, qos })) }, (err) => { if (err != null) reject(err); else resolve() })
+        const subscriptions = filters.map(topic => ({ topic, qos }))
+        for (const s of subscriptions) trust(s)
+        c.subscribe({ cmd: 'subscribe', subscriptions }, (err) => { if (err != null) reject(err); else resolve() })
       })
       return true
     },
@@ -91,11 +95,15 @@ export function operations (ctx: OperationContext): Operations {
       return true
     },
 
-    cleanAclCache (clientId) {
+    cleanAclCache (clientId, topic) {
       const st = stateOf(liveClient(aedes, clientId))
       if (st === undefined) return false
-      st.aclClear()
+      st.aclClear(topic)
       return true
+    },
+
+    cleanAllAclCaches () {
+      for (const c of liveClients(aedes)) stateOf(c)?.aclClear()
     },
 
     setMaxConns (protocol, maxConns) {

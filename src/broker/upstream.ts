@@ -416,6 +416,11 @@ export function liveClient (aedes: Aedes, clientId: string): (Client & ClientInt
   return c !== undefined && !c.closed ? c : undefined
 }
 
+/** Every client aedes holds (closing or not). */
+export function liveClients (aedes: Aedes): Array<Client & ClientInternals> {
+  return Object.values((aedes as unknown as AedesInternals).clients).filter(c => c !== undefined)
+}
+
 /** Whether aedes holds a client with this id (closing or not). */
 export function hasClient (aedes: Aedes, clientId: string): boolean {
   return (aedes as unknown as AedesInternals).clients[clientId] !== undefined

@@ -227,7 +227,10 @@ export class LocalNode implements NodeApi {
 
   async kickout (clientId: string): Promise<boolean> { return this.d.broker.kickout(clientId) }
 
-  async cleanAclCache (clientId: string, _topic: string): Promise<boolean> { return this.d.broker.cleanAclCache(clientId) }
+  /** `#` forgets every cached decision of the client, another topic the decisions on that topic */
+  async cleanAclCache (clientId: string, topic: string): Promise<boolean> {
+    return this.d.broker.cleanAclCache(clientId, topic === '#' ? undefined : topic)
+  }
 
   async discardSession (clientId: string): Promise<boolean> { return await this.d.broker.discardSession(clientId) }
 

@@ -45,4 +45,7 @@ export class RemoteNode implements NodeApi {
 
   /** the peer re-reads the bans and disconnects its clients that a new ban matches */
   refreshBans (): Promise<void> { return this.call('refreshBans') }
+
+  /** the peer re-reads the ACL rules and drops its clients' cached decisions */
+  refreshAcl (): Promise<void> { return this.call('refreshAcl') }
 }

@@ -213,6 +213,9 @@ export class AclService {
     await this.refresh()
   }
 
+  /** one node alone has nothing running between changes (a cluster node re-reads periodically) */
+  stop (): void {}
+
   /** The rule count in force on this node. */
   get size (): number { return this.rules.size }
 
