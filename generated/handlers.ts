@@ -8,6 +8,8 @@ export type Reply<K extends OperationId> = operations[K]['responses'][200]['cont
 
 /** One typed method per operation of openapi/v3.yaml. */
 export interface Handlers<Ctx> {
+  /** POST /acl: Add ACL rules */
+  add_acl: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["add_acl"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"add_acl">>
   /** POST /apps: Add Application */
   add_app: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["add_app"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"add_app">>
   /** POST /auth: Authenticate an user */
@@ -24,6 +26,14 @@ export interface Handlers<Ctx> {
   create_user: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["create_user"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"create_user">>
   /** DELETE /apps/{appid}: Delete Application */
   del_app: (input: { path: operations["del_app"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"del_app">>
+  /** DELETE /acl/$all/topic/{topic}: Delete the ACL rules for all clients on a topic */
+  delete_acl_all: (input: { path: operations["delete_acl_all"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"delete_acl_all">>
+  /** DELETE /acl/clientid/{clientid}/topic/{topic}: Delete the ACL rules of a client id on a topic */
+  delete_acl_clientid: (input: { path: operations["delete_acl_clientid"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"delete_acl_clientid">>
+  /** DELETE /acl/ipaddress/{ipaddress}/topic/{topic}: Delete the ACL rules of an IP range on a topic */
+  delete_acl_ipaddress: (input: { path: operations["delete_acl_ipaddress"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"delete_acl_ipaddress">>
+  /** DELETE /acl/username/{username}/topic/{topic}: Delete the ACL rules of a user name on a topic */
+  delete_acl_username: (input: { path: operations["delete_acl_username"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"delete_acl_username">>
   /** DELETE /banned/{who}: Delete banned */
   delete_banned: (input: { path: operations["delete_banned"]['parameters']['path'], query: NonNullable<operations["delete_banned"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"delete_banned">>
   /** DELETE /mqtt/retainer/message/{topic}: Remove the retained message of a topic */
@@ -44,6 +54,14 @@ export interface Handlers<Ctx> {
   get_plugin_configs: (input: { path: operations["get_plugin_configs"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"get_plugin_configs">>
   /** DELETE /connections/{clientid}: Kick out a connection */
   kickout_connection: (input: { path: operations["kickout_connection"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"kickout_connection">>
+  /** GET /acl/$all: List the ACL rules for all clients */
+  list_acl_all: (input: { path: Record<string, never>, query: NonNullable<operations["list_acl_all"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_acl_all">>
+  /** GET /acl/clientid: List the ACL rules of client ids */
+  list_acl_clientid: (input: { path: Record<string, never>, query: NonNullable<operations["list_acl_clientid"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_acl_clientid">>
+  /** GET /acl/ipaddress: List the ACL rules of IP ranges */
+  list_acl_ipaddress: (input: { path: Record<string, never>, query: NonNullable<operations["list_acl_ipaddress"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_acl_ipaddress">>
+  /** GET /acl/username: List the ACL rules of user names */
+  list_acl_username: (input: { path: Record<string, never>, query: NonNullable<operations["list_acl_username"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_acl_username">>
   /** GET /alarms: List all alarms */
   list_all_alarms: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_all_alarms">>
   /** GET /metrics: A list of metrics of all nodes in the cluster */
@@ -94,6 +112,12 @@ export interface Handlers<Ctx> {
   list_users: (input: { path: Record<string, never>, query: NonNullable<operations["list_users"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_users">>
   /** PUT /nodes/{node}/plugins/{plugin}/load: Load a plugin */
   load_plugin: (input: { path: operations["load_plugin"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"load_plugin">>
+  /** GET /acl/clientid/{clientid}: Lookup the ACL rules of a client id */
+  lookup_acl_clientid: (input: { path: operations["lookup_acl_clientid"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_acl_clientid">>
+  /** GET /acl/ipaddress/{ipaddress}: Lookup the ACL rules of an IP range */
+  lookup_acl_ipaddress: (input: { path: operations["lookup_acl_ipaddress"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_acl_ipaddress">>
+  /** GET /acl/username/{username}: Lookup the ACL rules of a user name */
+  lookup_acl_username: (input: { path: operations["lookup_acl_username"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_acl_username">>
   /** GET /apps/{appid}: Lookup Application */
   lookup_app: (input: { path: operations["lookup_app"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_app">>
   /** GET /subscriptions/{clientid}: A list of subscriptions of a client */

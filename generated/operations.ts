@@ -6,6 +6,7 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH'
 export type Role = 'viewer' | 'publisher' | 'administrator'
 
 export type OperationId =
+  | "add_acl"
   | "add_app"
   | "auth_user"
   | "change_pwd"
@@ -14,6 +15,10 @@ export type OperationId =
   | "create_banned"
   | "create_user"
   | "del_app"
+  | "delete_acl_all"
+  | "delete_acl_clientid"
+  | "delete_acl_ipaddress"
+  | "delete_acl_username"
   | "delete_banned"
   | "delete_retained_message"
   | "delete_user"
@@ -24,6 +29,10 @@ export type OperationId =
   | "get_node_configs"
   | "get_plugin_configs"
   | "kickout_connection"
+  | "list_acl_all"
+  | "list_acl_clientid"
+  | "list_acl_ipaddress"
+  | "list_acl_username"
   | "list_all_alarms"
   | "list_all_metrics"
   | "list_all_plugins"
@@ -49,6 +58,9 @@ export type OperationId =
   | "list_subscriptions"
   | "list_users"
   | "load_plugin"
+  | "lookup_acl_clientid"
+  | "lookup_acl_ipaddress"
+  | "lookup_acl_username"
   | "lookup_app"
   | "lookup_client_subscriptions"
   | "lookup_client_subscriptions_with_node"
@@ -97,6 +109,7 @@ export interface OperationEntry {
 }
 
 export const operations: readonly OperationEntry[] = [
+  { operationId: "add_acl", method: "POST", path: "/acl", expressPath: "/acl", emqxName: "add", emqxPath: "/acl", descr: "Add ACL rules", indexed: true, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: [], hasBody: true },
   { operationId: "add_app", method: "POST", path: "/apps", expressPath: "/apps", emqxName: "add_app", emqxPath: "/apps/", descr: "Add Application", indexed: true, secured: true, requiredRole: "administrator", roleInBody: true, defaultBodyRole: "administrator", paginated: false, pathParams: [], queryParams: [], hasBody: true },
   { operationId: "auth_user", method: "POST", path: "/auth", expressPath: "/auth", emqxName: "auth_user", emqxPath: "/auth", descr: "Authenticate an user", indexed: true, secured: false, requiredRole: "none", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: [], hasBody: true },
   { operationId: "change_pwd", method: "PUT", path: "/change_pwd/{username}", expressPath: "/change_pwd/:username", emqxName: "change_pwd", emqxPath: "/change_pwd/:username", descr: "Change password for an user", indexed: true, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["username"], queryParams: [], hasBody: true },
@@ -105,6 +118,10 @@ export const operations: readonly OperationEntry[] = [
   { operationId: "create_banned", method: "POST", path: "/banned", expressPath: "/banned", emqxName: "create_banned", emqxPath: "/banned/", descr: "Create banned", indexed: true, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: [], hasBody: true },
   { operationId: "create_user", method: "POST", path: "/users", expressPath: "/users", emqxName: "create_user", emqxPath: "/users/", descr: "Create an user", indexed: true, secured: true, requiredRole: "administrator", roleInBody: true, defaultBodyRole: "administrator", paginated: false, pathParams: [], queryParams: [], hasBody: true },
   { operationId: "del_app", method: "DELETE", path: "/apps/{appid}", expressPath: "/apps/:appid", emqxName: "del_app", emqxPath: "/apps/:appid", descr: "Delete Application", indexed: true, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["appid"], queryParams: [], hasBody: false },
+  { operationId: "delete_acl_all", method: "DELETE", path: "/acl/$all/topic/{topic}", expressPath: "/acl/$all/topic/:topic", emqxName: "delete_all", emqxPath: "/acl/$all/topic/:topic", descr: "Delete the ACL rules for all clients on a topic", indexed: true, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["topic"], queryParams: [], hasBody: false },
+  { operationId: "delete_acl_clientid", method: "DELETE", path: "/acl/clientid/{clientid}/topic/{topic}", expressPath: "/acl/clientid/:clientid/topic/:topic", emqxName: "delete_clientid", emqxPath: "/acl/clientid/:clientid/topic/:topic", descr: "Delete the ACL rules of a client id on a topic", indexed: true, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["clientid","topic"], queryParams: [], hasBody: false },
+  { operationId: "delete_acl_ipaddress", method: "DELETE", path: "/acl/ipaddress/{ipaddress}/topic/{topic}", expressPath: "/acl/ipaddress/:ipaddress/topic/:topic", emqxName: "delete_ipaddress", emqxPath: "/acl/ipaddress/:ipaddress/topic/:topic", descr: "Delete the ACL rules of an IP range on a topic", indexed: true, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["ipaddress","topic"], queryParams: [], hasBody: false },
+  { operationId: "delete_acl_username", method: "DELETE", path: "/acl/username/{username}/topic/{topic}", expressPath: "/acl/username/:username/topic/:topic", emqxName: "delete_username", emqxPath: "/acl/username/:username/topic/:topic", descr: "Delete the ACL rules of a user name on a topic", indexed: true, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["username","topic"], queryParams: [], hasBody: false },
   { operationId: "delete_banned", method: "DELETE", path: "/banned/{who}", expressPath: "/banned/:who", emqxName: "delete_banned", emqxPath: "/banned/:who", descr: "Delete banned", indexed: true, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["who"], queryParams: ["as"], hasBody: false },
   { operationId: "delete_retained_message", method: "DELETE", path: "/mqtt/retainer/message/{topic}", expressPath: "/mqtt/retainer/message/:topic", emqxName: "delete_retained_message", emqxPath: "/mqtt/retainer/message/:topic", descr: "Remove the retained message of a topic", indexed: false, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["topic"], queryParams: [], hasBody: false },
   { operationId: "delete_user", method: "DELETE", path: "/users/{name}", expressPath: "/users/:name", emqxName: "delete_user", emqxPath: "/users/:name", descr: "Delete an user", indexed: true, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["name"], queryParams: [], hasBody: false },
@@ -115,6 +132,10 @@ export const operations: readonly OperationEntry[] = [
   { operationId: "get_node_configs", method: "GET", path: "/nodes/{node}/configs", expressPath: "/nodes/:node/configs", emqxName: "get_all_configs", emqxPath: "/nodes/:node/configs/", descr: "Get all configs of a node", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["node"], queryParams: [], hasBody: false },
   { operationId: "get_plugin_configs", method: "GET", path: "/nodes/{node}/plugin_configs/{plugin}", expressPath: "/nodes/:node/plugin_configs/:plugin", emqxName: "get_plugin_configs", emqxPath: "/nodes/:node/plugin_configs/:plugin", descr: "Get configurations of a plugin on the node", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["node","plugin"], queryParams: [], hasBody: false },
   { operationId: "kickout_connection", method: "DELETE", path: "/connections/{clientid}", expressPath: "/connections/:clientid", emqxName: "kickout_connection", emqxPath: "/connections/:clientid", descr: "Kick out a connection", indexed: true, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["clientid"], queryParams: [], hasBody: false },
+  { operationId: "list_acl_all", method: "GET", path: "/acl/$all", expressPath: "/acl/$all", emqxName: "list_all", emqxPath: "/acl/$all", descr: "List the ACL rules for all clients", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: true, pathParams: [], queryParams: ["_page","_limit"], hasBody: false },
+  { operationId: "list_acl_clientid", method: "GET", path: "/acl/clientid", expressPath: "/acl/clientid", emqxName: "list_clientid", emqxPath: "/acl/clientid", descr: "List the ACL rules of client ids", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: true, pathParams: [], queryParams: ["_page","_limit"], hasBody: false },
+  { operationId: "list_acl_ipaddress", method: "GET", path: "/acl/ipaddress", expressPath: "/acl/ipaddress", emqxName: "list_ipaddress", emqxPath: "/acl/ipaddress", descr: "List the ACL rules of IP ranges", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: true, pathParams: [], queryParams: ["_page","_limit"], hasBody: false },
+  { operationId: "list_acl_username", method: "GET", path: "/acl/username", expressPath: "/acl/username", emqxName: "list_username", emqxPath: "/acl/username", descr: "List the ACL rules of user names", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: true, pathParams: [], queryParams: ["_page","_limit"], hasBody: false },
   { operationId: "list_all_alarms", method: "GET", path: "/alarms", expressPath: "/alarms", emqxName: "list_all_alarms", emqxPath: "/alarms/", descr: "List all alarms", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: [], hasBody: false },
   { operationId: "list_all_metrics", method: "GET", path: "/metrics", expressPath: "/metrics", emqxName: "list_all_metrics", emqxPath: "/metrics/", descr: "A list of metrics of all nodes in the cluster", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: [], hasBody: false },
   { operationId: "list_all_plugins", method: "GET", path: "/plugins", expressPath: "/plugins", emqxName: "list_all_plugins", emqxPath: "/plugins/", descr: "List all plugins in the cluster", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: [], hasBody: false },
@@ -140,6 +161,9 @@ export const operations: readonly OperationEntry[] = [
   { operationId: "list_subscriptions", method: "GET", path: "/subscriptions", expressPath: "/subscriptions", emqxName: "list_subscriptions", emqxPath: "/subscriptions/", descr: "A list of subscriptions in the cluster", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: true, pathParams: [], queryParams: ["_page","_limit","clientid","topic","qos","share","_match_topic","_sort","_cursor"], hasBody: false },
   { operationId: "list_users", method: "GET", path: "/users", expressPath: "/users", emqxName: "list_users", emqxPath: "/users/", descr: "List users", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: [], queryParams: ["_like_name"], hasBody: false },
   { operationId: "load_plugin", method: "PUT", path: "/nodes/{node}/plugins/{plugin}/load", expressPath: "/nodes/:node/plugins/:plugin/load", emqxName: "load_plugin", emqxPath: "/nodes/:node/plugins/:plugin/load", descr: "Load a plugin", indexed: true, secured: true, requiredRole: "administrator", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["node","plugin"], queryParams: [], hasBody: false },
+  { operationId: "lookup_acl_clientid", method: "GET", path: "/acl/clientid/{clientid}", expressPath: "/acl/clientid/:clientid", emqxName: "lookup_clientid", emqxPath: "/acl/clientid/:clientid", descr: "Lookup the ACL rules of a client id", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["clientid"], queryParams: [], hasBody: false },
+  { operationId: "lookup_acl_ipaddress", method: "GET", path: "/acl/ipaddress/{ipaddress}", expressPath: "/acl/ipaddress/:ipaddress", emqxName: "lookup_ipaddress", emqxPath: "/acl/ipaddress/:ipaddress", descr: "Lookup the ACL rules of an IP range", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["ipaddress"], queryParams: [], hasBody: false },
+  { operationId: "lookup_acl_username", method: "GET", path: "/acl/username/{username}", expressPath: "/acl/username/:username", emqxName: "lookup_username", emqxPath: "/acl/username/:username", descr: "Lookup the ACL rules of a user name", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["username"], queryParams: [], hasBody: false },
   { operationId: "lookup_app", method: "GET", path: "/apps/{appid}", expressPath: "/apps/:appid", emqxName: "lookup_app", emqxPath: "/apps/:appid", descr: "Lookup Application", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["appid"], queryParams: [], hasBody: false },
   { operationId: "lookup_client_subscriptions", method: "GET", path: "/subscriptions/{clientid}", expressPath: "/subscriptions/:clientid", emqxName: "lookup_client_subscriptions", emqxPath: "/subscriptions/:clientid", descr: "A list of subscriptions of a client", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["clientid"], queryParams: [], hasBody: false },
   { operationId: "lookup_client_subscriptions_with_node", method: "GET", path: "/nodes/{node}/subscriptions/{clientid}", expressPath: "/nodes/:node/subscriptions/:clientid", emqxName: "lookup_client_subscriptions_with_node", emqxPath: "/nodes/:node/subscriptions/:clientid", descr: "A list of subscriptions of a client on the node", indexed: true, secured: true, requiredRole: "viewer", roleInBody: false, defaultBodyRole: null, paginated: false, pathParams: ["node","clientid"], queryParams: [], hasBody: false },

@@ -855,6 +855,250 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/acl": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add ACL rules
+         * @description Adds one rule, or an array of rules all together or not at all: every rule is checked first (a bad topic
+         *     filter is a 400 with code 115; a bad IP range, action or access, or more than one of `clientid`, `username`
+         *     and `ipaddress`, code 108) and nothing is stored unless all are good. A rule replaces the one with the same
+         *     target, topic and action, and becomes the newest of its target. The rules apply on every node at once.
+         *     EMQX v4's shapes; `ipaddress` rules go beyond v4 (v4's acl.conf had `ipaddr`).
+         */
+        post: operations["add_acl"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/acl/clientid": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the ACL rules of client ids
+         * @description Every client id rule, sorted by client id, then newest first (the order they are consulted), then topic and action.
+         */
+        get: operations["list_acl_clientid"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/acl/username": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the ACL rules of user names
+         * @description Every user name rule, sorted by user name, then newest first, then topic and action.
+         */
+        get: operations["list_acl_username"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/acl/ipaddress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the ACL rules of IP ranges
+         * @description Every IP range rule, sorted by range (as text), then newest first, then topic and action. Beyond EMQX v4, in its shapes.
+         */
+        get: operations["list_acl_ipaddress"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/acl/$all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the ACL rules for all clients
+         * @description Every rule for all clients, newest first (the order they are consulted), then topic and action.
+         */
+        get: operations["list_acl_all"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/acl/clientid/{clientid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lookup the ACL rules of a client id
+         * @description The rules of one client id.
+         */
+        get: operations["lookup_acl_clientid"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/acl/username/{username}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lookup the ACL rules of a user name
+         * @description The rules of one user name.
+         */
+        get: operations["lookup_acl_username"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/acl/ipaddress/{ipaddress}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lookup the ACL rules of an IP range
+         * @description The rules of one IP range (not every range that holds an address). Beyond EMQX v4, in its shapes.
+         */
+        get: operations["lookup_acl_ipaddress"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/acl/clientid/{clientid}/topic/{topic}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete the ACL rules of a client id on a topic
+         * @description Removes the client id's rules on that topic (every action); 404 when it has none. Applies on every node at once.
+         */
+        delete: operations["delete_acl_clientid"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/acl/username/{username}/topic/{topic}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete the ACL rules of a user name on a topic
+         * @description Removes the user name's rules on that topic (every action); 404 when it has none. Applies on every node at once.
+         */
+        delete: operations["delete_acl_username"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/acl/ipaddress/{ipaddress}/topic/{topic}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete the ACL rules of an IP range on a topic
+         * @description Removes the IP range's rules on that topic (every action); 404 when it has none. Applies on every node at once. Beyond EMQX v4, in its shapes.
+         */
+        delete: operations["delete_acl_ipaddress"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/acl/$all/topic/{topic}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete the ACL rules for all clients on a topic
+         * @description Removes the rules for all clients on that topic (every action); 404 when there are none. Applies on every node at once.
+         */
+        delete: operations["delete_acl_all"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/apps": {
         parameters: {
             query?: never;
@@ -1484,6 +1728,72 @@ export interface components {
          * @enum {string}
          */
         Role: "administrator" | "viewer" | "publisher";
+        /**
+         * @description `pub` covers PUBLISH, `sub` SUBSCRIBE, `pubsub` both.
+         * @enum {string}
+         */
+        AclAction: "pub" | "sub" | "pubsub";
+        /** @enum {string} */
+        AclAccess: "allow" | "deny";
+        /**
+         * @description A topic filter (`+` and `#` as in MQTT) whose levels may be `%c` (the client's id) or `%u` (its user name),
+         *     each taken literally, never as a wildcard; a rule with `%u` does not apply to a client without a user name.
+         *     `eq <filter>` matches that one filter exactly (`eq #` denies subscribing to `#` itself, not to `a/#`). A rule
+         *     starting with a wildcard does not reach `$`-topics. Not a topic filter: 400 (code 115).
+         */
+        AclTopicFilter: string;
+        /**
+         * @description A rule for one client id, one user name or one IP range (at most one of them; more is a 400, code 108), or,
+         *     with none of them, for all clients. It replaces the rule with the same target, topic and action.
+         */
+        AclRuleCreate: {
+            clientid?: string;
+            username?: string;
+            /** @description An IPv4 or IPv6 network in CIDR form (`10.0.0.0/8`) or one address; an IPv4-mapped IPv6 range is its IPv4 range. Stored normalised. */
+            ipaddress?: string;
+            topic: components["schemas"]["AclTopicFilter"];
+            action: components["schemas"]["AclAction"];
+            access: components["schemas"]["AclAccess"];
+        };
+        /** @description One rule, or an array of rules added all together or not at all. */
+        AclAddRequest: components["schemas"]["AclRuleCreate"] | components["schemas"]["AclRuleCreateList"];
+        AclRuleCreateList: components["schemas"]["AclRuleCreateItem"][];
+        /** @description One rule of an array (the same as a single rule; its own name keeps the SDK generator from importing one model twice). */
+        AclRuleCreateItem: components["schemas"]["AclRuleCreate"];
+        /** @description A stored rule; exactly one of `clientid`, `username`, `ipaddress` and `all` says whom it is for. */
+        AclRule: {
+            clientid?: string;
+            username?: string;
+            /** @description The range in normalised CIDR form, e.g. `10.0.0.0/8`, `192.168.1.7/32`. */
+            ipaddress?: string;
+            /** @enum {string} */
+            all?: "$all";
+            topic: string;
+            action: components["schemas"]["AclAction"];
+            access: components["schemas"]["AclAccess"];
+        };
+        /** @description The rule as stored, with EMQX v4's `result` (always `ok`, as a batch is stored whole or not at all). */
+        AclAdded: {
+            clientid?: string;
+            username?: string;
+            ipaddress?: string;
+            /** @enum {string} */
+            all?: "$all";
+            topic: string;
+            action: components["schemas"]["AclAction"];
+            access: components["schemas"]["AclAccess"];
+            /** @enum {string} */
+            result: "ok";
+        };
+        /** @description The added rule, or the added rules in the order given. */
+        AclAddResult: components["schemas"]["AclAdded"] | components["schemas"]["AclAddedList"];
+        AclAddedList: components["schemas"]["AclAddedItem"][];
+        /** @description One added rule of an array (the same as a single one; its own name keeps the SDK generator from importing one model twice). */
+        AclAddedItem: components["schemas"]["AclAdded"];
+        AclRulePage: {
+            items: components["schemas"]["AclRule"][];
+            meta: components["schemas"]["PageMeta"];
+        };
         App: {
             app_id: string;
             name: string;
@@ -1892,6 +2202,18 @@ export interface components {
         ConfigApp: string;
         /** @description The banned client id, username or IP address, percent-encoded. */
         Who: string;
+        /** @description The client id the rules are for, percent-encoded. */
+        AclClientId: string;
+        /** @description The user name the rules are for, percent-encoded. */
+        AclUsername: string;
+        /**
+         * @description The IP range the rules are for: a network in CIDR form or one address (a `/32` or `/128`), as the rule was
+         *     added; found by its normalised form (`10.1.2.3/8` is `10.0.0.0/8`). `/` may be percent-encoded (`10.0.0.0%2F8`)
+         *     or raw. Not an address or network: 400 (code 108).
+         */
+        AclIpAddress: string;
+        /** @description The rule's topic exactly as it was added, percent-encoded (`t%2F%25u%2F%23` for `t/%u/#`); a raw `t/+` is accepted too. */
+        AclTopic: string;
         /** @description What `who` is. */
         BannedAs: components["schemas"]["BannedKind"];
     };
@@ -3768,6 +4090,362 @@ export interface operations {
             path: {
                 /** @description The banned client id, username or IP address, percent-encoded. */
                 who: components["parameters"]["Who"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Ok"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    add_acl: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AclAddRequest"];
+            };
+        };
+        responses: {
+            /** @description The rule as stored (an array for an array). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AclAddResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    list_acl_clientid: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1 to 2147483647 (larger pages are a 400, never echoed back as a float). */
+                _page?: components["parameters"]["Page"];
+                /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
+                _limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of rules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AclRulePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    list_acl_username: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1 to 2147483647 (larger pages are a 400, never echoed back as a float). */
+                _page?: components["parameters"]["Page"];
+                /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
+                _limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of rules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AclRulePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    list_acl_ipaddress: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1 to 2147483647 (larger pages are a 400, never echoed back as a float). */
+                _page?: components["parameters"]["Page"];
+                /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
+                _limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of rules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AclRulePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    list_acl_all: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1 to 2147483647 (larger pages are a 400, never echoed back as a float). */
+                _page?: components["parameters"]["Page"];
+                /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
+                _limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of rules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AclRulePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    lookup_acl_clientid: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The client id the rules are for, percent-encoded. */
+                clientid: components["parameters"]["AclClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The target's rules in the order they are consulted (newest first); `[]` when it has none. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AclRule"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    lookup_acl_username: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user name the rules are for, percent-encoded. */
+                username: components["parameters"]["AclUsername"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The target's rules in the order they are consulted (newest first); `[]` when it has none. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AclRule"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    lookup_acl_ipaddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The IP range the rules are for: a network in CIDR form or one address (a `/32` or `/128`), as the rule was
+                 *     added; found by its normalised form (`10.1.2.3/8` is `10.0.0.0/8`). `/` may be percent-encoded (`10.0.0.0%2F8`)
+                 *     or raw. Not an address or network: 400 (code 108).
+                 */
+                ipaddress: components["parameters"]["AclIpAddress"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The target's rules in the order they are consulted (newest first); `[]` when it has none. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AclRule"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    delete_acl_clientid: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The client id the rules are for, percent-encoded. */
+                clientid: components["parameters"]["AclClientId"];
+                /** @description The rule's topic exactly as it was added, percent-encoded (`t%2F%25u%2F%23` for `t/%u/#`); a raw `t/+` is accepted too. */
+                topic: components["parameters"]["AclTopic"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Ok"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    delete_acl_username: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user name the rules are for, percent-encoded. */
+                username: components["parameters"]["AclUsername"];
+                /** @description The rule's topic exactly as it was added, percent-encoded (`t%2F%25u%2F%23` for `t/%u/#`); a raw `t/+` is accepted too. */
+                topic: components["parameters"]["AclTopic"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Ok"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    delete_acl_ipaddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The IP range the rules are for: a network in CIDR form or one address (a `/32` or `/128`), as the rule was
+                 *     added; found by its normalised form (`10.1.2.3/8` is `10.0.0.0/8`). `/` may be percent-encoded (`10.0.0.0%2F8`)
+                 *     or raw. Not an address or network: 400 (code 108).
+                 */
+                ipaddress: components["parameters"]["AclIpAddress"];
+                /** @description The rule's topic exactly as it was added, percent-encoded (`t%2F%25u%2F%23` for `t/%u/#`); a raw `t/+` is accepted too. */
+                topic: components["parameters"]["AclTopic"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Ok"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    delete_acl_all: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The rule's topic exactly as it was added, percent-encoded (`t%2F%25u%2F%23` for `t/%u/#`); a raw `t/+` is accepted too. */
+                topic: components["parameters"]["AclTopic"];
             };
             cookie?: never;
         };

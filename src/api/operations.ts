@@ -22,6 +22,7 @@ import { stats } from './handlers/stats.js'
 import { configs } from './handlers/configs.js'
 import { alarms } from './handlers/alarms.js'
 import { banned } from './handlers/banned.js'
+import { acl } from './handlers/acl.js'
 import { apps } from './handlers/apps.js'
 import { users } from './handlers/users.js'
 import { audit } from './handlers/audit.js'
@@ -43,6 +44,7 @@ export const handlers = {
   ...configs,
   ...alarms,
   ...banned,
+  ...acl,
   ...apps,
   ...users,
   ...audit

@@ -271,7 +271,7 @@ test('an authorization hook answering disconnect closes the connection: on SUBSC
   const b = await start(t, { hooks: { authorizeSubscribe: (_c, topic) => topic === 'bad' ? 'disconnect' : true, authorizePublish: (_c, topic) => topic === 'bad' ? 'disconnect' : true } })
   for (const act of [(c: MqttClient) => c.subscribe('bad'), (c: MqttClient) => c.publish('bad', 'x', { qos: 1 })]) {
     const c = await connect(t, b)
-    const closed = once(c, 'close')
+    const closed = new Promise<void>(resolve => c.once('close', () => resolve()))
     act(c)
     await closed
   }

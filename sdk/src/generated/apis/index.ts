@@ -1,5 +1,6 @@
 /* tslint:disable */
 /* eslint-disable */
+export * from './AclApi.js';
 export * from './AlarmsApi.js';
 export * from './ApiApi.js';
 export * from './AppsApi.js';

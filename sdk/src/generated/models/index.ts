@@ -1,5 +1,15 @@
 /* tslint:disable */
 /* eslint-disable */
+export * from './AclAccess.js';
+export * from './AclAction.js';
+export * from './AclAddRequest.js';
+export * from './AclAddResult.js';
+export * from './AclAdded.js';
+export * from './AclAddedItem.js';
+export * from './AclRule.js';
+export * from './AclRuleCreate.js';
+export * from './AclRuleCreateItem.js';
+export * from './AclRulePage.js';
 export * from './Alarm.js';
 export * from './AlarmSeverity.js';
 export * from './ApiEntry.js';
