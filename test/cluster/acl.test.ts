@@ -4,30 +4,15 @@
 import { test } from 'node:test'
 import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import mqtt, { type MqttClient } from 'mqtt'
-import { eventually } from '../helpers.js'
+import type { MqttClient } from 'mqtt'
+import { eventually } from '../support/wait.js'
+import { granted, mqttClient } from '../support/mqtt.js'
 import { call, type Proc } from '../process.js'
 import { SKIP, startCluster } from './harness.js'
 
 const names = ['a1@127.0.0.1', 'a2@127.0.0.1'] as const
 
-async function client (t: TestContext, p: Proc, clientId: string): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(p.mqtt, { clientId, reconnectPeriod: 0 })
-  t.after(() => c.endAsync(true).catch(() => {}))
-  return c
-}
-
-async function granted (c: MqttClient, topic: string): Promise<number[]> {
-  return await new Promise(resolve => {
-    const on = (p: { cmd: string, granted?: number[] }): void => {
-      if (p.cmd !== 'suback') return
-      c.off('packetreceive', on)
-      resolve(p.granted ?? [])
-    }
-    c.on('packetreceive', on)
-    c.subscribe(topic, { qos: 1 }, () => {})
-  })
-}
+const client = async (t: TestContext, p: Proc, clientId: string): Promise<MqttClient> => await mqttClient(t, p.mqtt, { clientId })
 
 test('a rule change on one node takes effect at once for a connected client on another', { skip: SKIP, timeout: 120000 }, async (t) => {
   const cl = await startCluster(t, 'acl', names)

@@ -8,20 +8,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
 import { MongoClient } from 'mongodb'
-import { eventually, startTestNode, testStore, type TestNode } from '../helpers.js'
-
-/** The return codes of one SUBSCRIBE, from the SUBACK itself (mqtt.js turns a 0x80 into an error). */
-async function granted (c: MqttClient, ...topics: string[]): Promise<number[]> {
-  return await new Promise(resolve => {
-    const on = (p: { cmd: string, granted?: number[] }): void => {
-      if (p.cmd !== 'suback') return
-      c.off('packetreceive', on)
-      resolve(p.granted ?? [])
-    }
-    c.on('packetreceive', on)
-    c.subscribe(topics, { qos: 1 }, () => {})
-  })
-}
+import { startTestNode, testStore, type TestNode } from '../helpers.js'
+import { eventually } from '../support/wait.js'
+import { granted } from '../support/mqtt.js'
 
 /** Publishes `topics` with QoS 1 from `pub` (each PUBACKed) and says which of them `sub` received. */
 async function routed (pub: MqttClient, sub: MqttClient, topics: string[]): Promise<string[]> {
