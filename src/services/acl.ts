@@ -117,15 +117,14 @@ function compile (record: AclRecord): Rule {
 }
 
 /**
- * Whether a rule's levels cover `topic` (a topic name, or a subscription's filter whose wildcards
+ * Whether a rule's levels cover a topic's `words` (a topic name, or a subscription's filter whose wildcards
  * count as plain words, as emqx_topic:match/2 does). A placeholder is the client's id or user name
  * taken literally, never as a wildcard (a user named `#` gets no more than the topic `#`), and a
  * rule with %u does not apply to a client without a user name.
  */
-export function matchLevels (levels: readonly Level[], topic: string, c: AclClient): boolean {
-  const words = topic.split('/')
+function matchLevels (levels: readonly Level[], words: readonly string[], c: AclClient): boolean {
   // [MQTT-4.7.2-1] a filter that starts with a wildcard does not reach $-topics
-  if (topic.startsWith('$') && (levels[0] === PLUS || levels[0] === HASH)) return false
+  if (words[0]?.startsWith('$') === true && (levels[0] === PLUS || levels[0] === HASH)) return false
   let i = 0
   for (const level of levels) {
     if (level === HASH) return true // also the parent level: a/# covers a [MQTT-4.7.1-2]
@@ -145,9 +144,9 @@ export function matchLevels (levels: readonly Level[], topic: string, c: AclClie
   return i === words.length
 }
 
-function covers (rule: Rule, action: AclCheck, topic: string, c: AclClient): boolean {
+function covers (rule: Rule, action: AclCheck, topic: string, words: readonly string[], c: AclClient): boolean {
   if (!(action === 'pub' ? rule.pub : rule.sub)) return false
-  return rule.exact !== null ? rule.exact === topic : matchLevels(rule.levels, topic, c)
+  return rule.exact !== null ? rule.exact === topic : matchLevels(rule.levels, words, c)
 }
 
 /** `rows` in the store's order (kind, who, newest first). */
@@ -223,10 +222,11 @@ export class AclService {
   check (c: AclClient, action: AclCheck, topic: string): boolean {
     const rs = this.rules
     if (rs.size > 0) {
-      const hit = firstMatch(rs.byClient.get(c.clientId), action, topic, c) ??
-        (c.username === null ? null : firstMatch(rs.byUser.get(c.username), action, topic, c)) ??
-        (rs.byIp.length === 0 ? null : firstMatch(ipRules(rs.byIp, c.ipaddress), action, topic, c)) ??
-        firstMatch(rs.all, action, topic, c)
+      const t: Asked = { action, topic, words: topic.split('/') }
+      const hit = firstMatch(rs.byClient.get(c.clientId), t, c) ??
+        (c.username === null ? null : firstMatch(rs.byUser.get(c.username), t, c)) ??
+        (rs.byIp.length === 0 ? null : firstMatch(ipRules(rs.byIp, c.ipaddress), t, c)) ??
+        firstMatch(rs.all, t, c)
       if (hit !== null) return hit.allow
     }
     return this.settings.string('mqtt.acl_nomatch') === 'allow'
@@ -292,9 +292,12 @@ export class AclService {
   }
 }
 
-function firstMatch (rules: readonly Rule[] | undefined, action: AclCheck, topic: string, c: AclClient): Rule | null {
+/** what a check asks about: the topic split once for every rule it is held against */
+interface Asked { action: AclCheck, topic: string, words: readonly string[] }
+
+function firstMatch (rules: readonly Rule[] | undefined, t: Asked, c: AclClient): Rule | null {
   if (rules === undefined) return null
-  for (const r of rules) if (covers(r, action, topic, c)) return r
+  for (const r of rules) if (covers(r, t.action, t.topic, t.words, c)) return r
   return null
 }
 
