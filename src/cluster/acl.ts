@@ -33,6 +33,7 @@ export class ClusterAclService extends AclService {
   override stop (): void {
     if (this.timer !== null) clearInterval(this.timer)
     this.timer = null
+    super.stop()
   }
 
   override async add (inputs: readonly AclInput[]): Promise<AclRecord[]> {

@@ -33,6 +33,8 @@ export interface AclInput {
 }
 
 const ACTIONS: readonly string[] = ['pub', 'sub', 'pubsub']
+/** how soon a snapshot that could not be re-read after a change is tried again */
+const RETRY_MS = 1000
 const ACCESS: readonly string[] = ['allow', 'deny']
 /** EMQ X's exact-match form of a rule topic: `eq #` matches the filter `#` only */
 const EQ = 'eq '
@@ -204,6 +206,7 @@ export class AclService {
   private lastAddedAt = 0
   private reading: Promise<void> | null = null
   private again = false
+  private retry: NodeJS.Timeout | null = null
 
   /** `changed` runs after the rules in force changed: decisions cached under the old ones are void */
   constructor (private readonly store: Store, private readonly settings: Settings, private readonly changed: () => void) {}
@@ -212,8 +215,10 @@ export class AclService {
     await this.refresh()
   }
 
-  /** one node alone has nothing running between changes (a cluster node re-reads periodically) */
-  stop (): void {}
+  stop (): void {
+    if (this.retry !== null) clearTimeout(this.retry)
+    this.retry = null
+  }
 
   /** The rule count in force on this node. */
   get size (): number { return this.rules.size }
@@ -244,7 +249,7 @@ export class AclService {
     // stamped in input order once all are valid: a later rule of the batch is the newer one
     for (const r of records) r.addedAt = this.stamp()
     await this.store.acl.add(records)
-    await this.refresh()
+    await this.refreshAfterChange()
     return records
   }
 
@@ -260,7 +265,7 @@ export class AclService {
   /** false when the target has no rule on that topic */
   async delete (kind: AclKind, who: string, topic: string): Promise<boolean> {
     const removed = await this.store.acl.delete(kind, storedWho(kind, who), topic)
-    await this.refresh()
+    await this.refreshAfterChange()
     return removed > 0
   }
 
@@ -283,6 +288,25 @@ export class AclService {
       } while (this.again)
     })()
     try { await this.reading } finally { this.reading = null }
+  }
+
+  /** A change was stored: the snapshot must follow it, so a failed re-read is retried until one succeeds. */
+  private async refreshAfterChange (): Promise<void> {
+    try {
+      await this.refresh()
+    } catch (err) {
+      this.retryLater()
+      throw err
+    }
+  }
+
+  private retryLater (): void {
+    if (this.retry !== null) return
+    this.retry = setTimeout(() => {
+      this.retry = null
+      this.refresh().catch(() => { this.retryLater() })
+    }, RETRY_MS)
+    this.retry.unref()
   }
 
   /** epoch microseconds, strictly increasing: two rules added in one millisecond keep their order */

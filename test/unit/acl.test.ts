@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import type { AclKind, AclRecord, Store } from '../../src/store/store.js'
 import { AclService, parseRange, type AclClient, type AclInput } from '../../src/services/acl.js'
 import { Settings, coreSettings } from '../../src/services/settings.js'
+import { eventually } from '../support/wait.js'
 
 /** The two repos the service uses, in memory (the real backends pass test/store/store.suite.ts). */
 function memoryStore (): Store {
@@ -188,4 +189,20 @@ test('delete removes a target\'s rules on a topic (false when there were none), 
   assert.equal(await acl.delete('ipaddress', '10.0.0.1', 't'), false)
   assert.equal(changes(), 2, 'nothing changed, nothing reported')
   await assert.rejects(acl.delete('ipaddress', '10.0.0.300', 't'), (e: any) => e.status === 400)
+})
+
+test('a change stored while the rules cannot be re-read is still applied: the re-read is retried', async () => {
+  const { acl, settings } = await engine()
+  await settings.set('emqx', { 'mqtt.acl_nomatch': 'deny' })
+  const store = (acl as unknown as { store: Store }).store
+  const list = store.acl.list
+  let failures = 1
+  store.acl.list = async (kind) => {
+    if (failures-- > 0) throw new Error('store_unavailable')
+    return await list(kind)
+  }
+  await assert.rejects(acl.add([{ topic: 'late', action: 'pub', access: 'allow' }]), /store_unavailable/)
+  assert.equal(acl.check(client('c'), 'pub', 'late'), false, 'not yet re-read')
+  await eventually(() => acl.check(client('c'), 'pub', 'late'), 3000) // the retry applied the stored rule
+  acl.stop()
 })
