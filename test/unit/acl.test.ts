@@ -1,62 +1,45 @@
 // The ACL engine: evaluation order, placeholders, IP ranges (IPv4-mapped IPv6 too), eq topics,
-// acl_nomatch, validation, and that a change tells the broker to drop cached decisions.
-import { test } from 'node:test'
+// acl_nomatch, validation, and that a change tells the broker to drop cached decisions; on a real
+// embedded store.
+import { test, type TestContext } from 'node:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import assert from 'node:assert/strict'
-import type { AclKind, AclRecord, Store } from '../../src/store/store.js'
+import type { Store } from '../../src/store/store.js'
+import { SqliteStore } from '../../src/store/sqlite.js'
 import { AclService, parseRange, type AclClient, type AclInput } from '../../src/services/acl.js'
 import { Settings, coreSettings } from '../../src/services/settings.js'
 import { eventually } from '../support/wait.js'
 
-/** The two repos the service uses, in memory (the real backends pass test/store/store.suite.ts). */
-function memoryStore (): Store {
-  let rows: AclRecord[] = []
-  const key = (r: AclRecord): string => `${r.kind}\u0000${r.who}\u0000${r.topic}\u0000${r.action}`
-  const sorted = (rs: AclRecord[]): AclRecord[] => [...rs].sort((a, b) =>
-    a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.who < b.who ? -1 : a.who > b.who ? 1 : b.addedAt - a.addedAt)
-  const kv = new Map<string, unknown>()
-  return {
-    acl: {
-      list: async (kind?: AclKind) => sorted(rows.filter(r => kind === undefined || r.kind === kind)),
-      of: async (kind: AclKind, who: string) => sorted(rows.filter(r => r.kind === kind && r.who === who)),
-      add: async (rs: readonly AclRecord[]) => { for (const r of rs) rows = [...rows.filter(x => key(x) !== key(r)), r] },
-      delete: async (kind: AclKind, who: string, topic: string) => {
-        const before = rows.length
-        rows = rows.filter(r => !(r.kind === kind && r.who === who && r.topic === topic))
-        return before - rows.length
-      }
-    },
-    kv: {
-      all: async () => Object.fromEntries(kv),
-      get: async (_ns: string, k: string) => kv.get(k),
-      set: async (_ns: string, k: string, v: unknown) => { kv.set(k, v) },
-      delete: async (_ns: string, k: string) => kv.delete(k)
-    }
-  } as unknown as Store
-}
-
-async function engine (rules: AclInput[] = []): Promise<{ acl: AclService, settings: Settings, changes: () => number }> {
-  const store = memoryStore()
+/** The engine on a real embedded store in a temporary directory, removed when the test ends. */
+async function engine (t: TestContext, rules: AclInput[] = []): Promise<{ acl: AclService, settings: Settings, changes: () => number, store: Store }> {
+  const dir = mkdtempSync(join(tmpdir(), 'emqx-acl-unit-'))
+  const store = new SqliteStore({ dataDir: dir })
+  await store.init()
+  t.after(async () => { await store.close(); rmSync(dir, { recursive: true, force: true }) })
   const settings = new Settings(store, 'n@h', coreSettings(100))
   await settings.start()
   let changes = 0
   const acl = new AclService(store, settings, () => { changes++ })
   await acl.start()
+  t.after(() => { acl.stop() })
   if (rules.length > 0) await acl.add(rules)
-  return { acl, settings, changes: () => changes }
+  return { acl, settings, changes: () => changes, store }
 }
 
 const client = (clientId: string, username: string | null = null, ipaddress = '127.0.0.1'): AclClient => ({ clientId, username, ipaddress })
 
-test('no rules: everything is allowed (acl_nomatch allow, EMQ X\'s default); acl_nomatch deny refuses it', async () => {
-  const { acl, settings } = await engine()
+test('no rules: everything is allowed (acl_nomatch allow, EMQ X\'s default); acl_nomatch deny refuses it', async (t) => {
+  const { acl, settings } = await engine(t)
   assert.equal(acl.check(client('c'), 'pub', 'a/b'), true)
   await settings.set('emqx', { 'mqtt.acl_nomatch': 'deny' })
   assert.equal(acl.check(client('c'), 'pub', 'a/b'), false)
   assert.equal(acl.check(client('c'), 'sub', '#'), false)
 })
 
-test('order: client id rules, then user name, then IP range, then all; a client\'s first covering rule decides', async () => {
-  const { acl } = await engine([
+test('order: client id rules, then user name, then IP range, then all; a client\'s first covering rule decides', async (t) => {
+  const { acl } = await engine(t, [
     { topic: 't/#', action: 'pubsub', access: 'deny' },
     { ipaddress: '10.0.0.0/8', topic: 't/#', action: 'pubsub', access: 'allow' },
     { username: 'u', topic: 't/#', action: 'pubsub', access: 'deny' },
@@ -69,8 +52,8 @@ test('order: client id rules, then user name, then IP range, then all; a client\
   assert.equal(acl.check(client('other', 'v', '192.168.0.1'), 'pub', 'elsewhere'), true, 'no rule covers it: nomatch')
 })
 
-test('within a target the most recently added rule comes first, also within one batch', async () => {
-  const { acl } = await engine([
+test('within a target the most recently added rule comes first, also within one batch', async (t) => {
+  const { acl } = await engine(t, [
     { username: 'u', topic: 'a/#', action: 'pub', access: 'allow' },
     { username: 'u', topic: 'a/secret', action: 'pub', access: 'deny' }
   ])
@@ -80,8 +63,8 @@ test('within a target the most recently added rule comes first, also within one 
   assert.equal(acl.check(client('c', 'u'), 'pub', 'a/secret'), true, 're-adding a/# made it the newest')
 })
 
-test('actions: pub covers PUBLISH only, sub SUBSCRIBE only, pubsub both', async () => {
-  const { acl } = await engine([
+test('actions: pub covers PUBLISH only, sub SUBSCRIBE only, pubsub both', async (t) => {
+  const { acl } = await engine(t, [
     { topic: 'p', action: 'pub', access: 'deny' },
     { topic: 's', action: 'sub', access: 'deny' },
     { topic: 'b', action: 'pubsub', access: 'deny' }
@@ -90,8 +73,8 @@ test('actions: pub covers PUBLISH only, sub SUBSCRIBE only, pubsub both', async 
   assert.deepEqual(['p', 's', 'b'].map(t => [acl.check(c, 'pub', t), acl.check(c, 'sub', t)]), [[false, true], [true, false], [false, false]])
 })
 
-test('placeholders %u and %c are whole levels, taken literally, and %u never applies without a user name', async () => {
-  const { acl, settings } = await engine([
+test('placeholders %u and %c are whole levels, taken literally, and %u never applies without a user name', async (t) => {
+  const { acl, settings } = await engine(t, [
     { topic: 'users/%u/#', action: 'pubsub', access: 'allow' },
     { topic: 'clients/%c', action: 'pub', access: 'allow' },
     { topic: 'x%c', action: 'pub', access: 'allow' }
@@ -110,8 +93,8 @@ test('placeholders %u and %c are whole levels, taken literally, and %u never app
   assert.equal(acl.check(client('c1', null), 'pub', 'x%c'), true)
 })
 
-test('wildcards: + one level, # the rest and its parent; a rule starting with a wildcard does not reach $-topics', async () => {
-  const { acl, settings } = await engine([{ topic: 'a/+/c', action: 'pubsub', access: 'allow' }, { topic: 'h/#', action: 'pubsub', access: 'allow' }, { username: 'w', topic: '#', action: 'sub', access: 'allow' }])
+test('wildcards: + one level, # the rest and its parent; a rule starting with a wildcard does not reach $-topics', async (t) => {
+  const { acl, settings } = await engine(t, [{ topic: 'a/+/c', action: 'pubsub', access: 'allow' }, { topic: 'h/#', action: 'pubsub', access: 'allow' }, { username: 'w', topic: '#', action: 'sub', access: 'allow' }])
   await settings.set('emqx', { 'mqtt.acl_nomatch': 'deny' })
   const c = client('c')
   assert.deepEqual(['a/b/c', 'a/b/c/d', 'a/c', 'h', 'h/x/y', 'hh'].map(t => acl.check(c, 'pub', t)), [true, false, false, true, true, false])
@@ -121,8 +104,8 @@ test('wildcards: + one level, # the rest and its parent; a rule starting with a 
   assert.equal(acl.check(client('c', 'w'), 'sub', '$SYS/brokers'), false)
 })
 
-test('eq matches one exact filter: deny subscribing to # itself, not to what it covers', async () => {
-  const { acl } = await engine([{ topic: 'eq #', action: 'sub', access: 'deny' }, { topic: 'eq a/+', action: 'sub', access: 'deny' }])
+test('eq matches one exact filter: deny subscribing to # itself, not to what it covers', async (t) => {
+  const { acl } = await engine(t, [{ topic: 'eq #', action: 'sub', access: 'deny' }, { topic: 'eq a/+', action: 'sub', access: 'deny' }])
   const c = client('c')
   assert.equal(acl.check(c, 'sub', '#'), false)
   assert.equal(acl.check(c, 'sub', 'a/#'), true)
@@ -130,8 +113,8 @@ test('eq matches one exact filter: deny subscribing to # itself, not to what it 
   assert.equal(acl.check(c, 'sub', 'a/b'), true)
 })
 
-test('IP ranges: CIDR and single addresses, v4 and v6, and IPv4-mapped IPv6 on either side', async () => {
-  const { acl } = await engine([
+test('IP ranges: CIDR and single addresses, v4 and v6, and IPv4-mapped IPv6 on either side', async (t) => {
+  const { acl } = await engine(t, [
     { ipaddress: '10.0.0.0/8', topic: 'v4', action: 'pub', access: 'deny' },
     { ipaddress: '192.168.1.7', topic: 'one', action: 'pub', access: 'deny' },
     { ipaddress: '2001:db8::/32', topic: 'v6', action: 'pub', access: 'deny' },
@@ -158,8 +141,8 @@ test('parseRange normalises, and refuses what is not an address or network', () 
   }
 })
 
-test('add validates every rule first: a bad one anywhere stores none (400 with the catalog\'s codes)', async () => {
-  const { acl, changes } = await engine()
+test('add validates every rule first: a bad one anywhere stores none (400 with the catalog\'s codes)', async (t) => {
+  const { acl, changes } = await engine(t)
   const good: AclInput = { clientid: 'c', topic: 'a', action: 'pub', access: 'allow' }
   const cases: Array<[AclInput, number]> = [
     [{ topic: 'a/#/b', action: 'pub', access: 'allow' }, 115],
@@ -177,8 +160,8 @@ test('add validates every rule first: a bad one anywhere stores none (400 with t
   assert.equal(changes(), 0)
 })
 
-test('delete removes a target\'s rules on a topic (false when there were none), and every change is reported', async () => {
-  const { acl, settings, changes } = await engine()
+test('delete removes a target\'s rules on a topic (false when there were none), and every change is reported', async (t) => {
+  const { acl, settings, changes } = await engine(t)
   await settings.set('emqx', { 'mqtt.acl_nomatch': 'deny' })
   await acl.add([{ ipaddress: '10.0.0.1', topic: 't', action: 'pub', access: 'allow' }, { ipaddress: '10.0.0.1', topic: 't', action: 'sub', access: 'allow' }])
   assert.equal(changes(), 1)
@@ -191,10 +174,9 @@ test('delete removes a target\'s rules on a topic (false when there were none), 
   await assert.rejects(acl.delete('ipaddress', '10.0.0.300', 't'), (e: any) => e.status === 400)
 })
 
-test('a change stored while the rules cannot be re-read is still applied: the re-read is retried', async () => {
-  const { acl, settings } = await engine()
+test('a change stored while the rules cannot be re-read is still applied: the re-read is retried', async (t) => {
+  const { acl, settings, store } = await engine(t)
   await settings.set('emqx', { 'mqtt.acl_nomatch': 'deny' })
-  const store = (acl as unknown as { store: Store }).store
   const list = store.acl.list
   let failures = 1
   store.acl.list = async (kind) => {
@@ -204,5 +186,4 @@ test('a change stored while the rules cannot be re-read is still applied: the re
   await assert.rejects(acl.add([{ topic: 'late', action: 'pub', access: 'allow' }]), /store_unavailable/)
   assert.equal(acl.check(client('c'), 'pub', 'late'), false, 'not yet re-read')
   await eventually(() => acl.check(client('c'), 'pub', 'late'), 3000) // the retry applied the stored rule
-  acl.stop()
 })
