@@ -1,7 +1,7 @@
 /** emqx_acl_mnesia_api (EMQX v4's built-in database ACL) under /api/v3, plus rules for IP ranges. */
 import type { AclAddedWire, AclRuleWire, Ctx, Input } from '../types.js'
 import type { AclKind, AclRecord } from '../../store/store.js'
-import { paginate } from '../paging.js'
+import { parsePage, type Page } from '../paging.js'
 import { errors } from '../../core/errors.js'
 
 export const acl = {
@@ -36,8 +36,12 @@ export const acl = {
   }
 }
 
-async function list (ctx: Ctx, kind: AclKind, query: { _page?: number, _limit?: number }): Promise<{ items: AclRuleWire[], meta: { count: number, limit: number, page: number } }> {
-  return paginate(await ctx.acl.list(kind), query, format)
+/** Rules in evaluation order (the store's), paged by `_page`/`_limit`: that order is the point of the list, so no `_sort` */
+async function list (ctx: Ctx, kind: AclKind, query: { _page?: number, _limit?: number }): Promise<Page<AclRuleWire>> {
+  const rows = await ctx.acl.list(kind)
+  const { page, limit } = parsePage(query)
+  const items = rows.slice((page - 1) * limit, page * limit).map(format)
+  return { items, meta: { count: rows.length, limit, page, hasnext: page * limit < rows.length } }
 }
 
 async function remove (ctx: Ctx, kind: AclKind, who: string, topic: string): Promise<'ok'> {
