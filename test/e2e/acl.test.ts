@@ -55,7 +55,7 @@ test('the ACL API: add one or several, list by kind with paging, look up, delete
       { clientid: 'c1', topic: 'b', action: 'sub', access: 'deny' },
       { clientid: 'c1', topic: 'a/#', action: 'pub', access: 'allow' }
     ],
-    meta: { count: 3, limit: 10000, page: 1 }
+    meta: { count: 3, limit: 10000, page: 1, hasnext: false }
   }, 'by client id, then newest first')
   const page2 = await n.api('GET', '/acl/clientid?_page=2&_limit=2')
   assert.deepEqual([page2.body.items.length, page2.body.meta], [1, { count: 3, limit: 2, page: 2 }])
