@@ -58,7 +58,7 @@ test('the ACL API: add one or several, list by kind with paging, look up, delete
     meta: { count: 3, limit: 10000, page: 1, hasnext: false }
   }, 'by client id, then newest first')
   const page2 = await n.api('GET', '/acl/clientid?_page=2&_limit=2')
-  assert.deepEqual([page2.body.items.length, page2.body.meta], [1, { count: 3, limit: 2, page: 2 }])
+  assert.deepEqual([page2.body.items.length, page2.body.meta], [1, { count: 3, limit: 2, page: 2, hasnext: false }])
   assert.deepEqual((await n.api('GET', '/acl/username')).body.items, [{ username: 'u1', topic: 'users/%u/#', action: 'pubsub', access: 'allow' }])
   assert.deepEqual((await n.api('GET', '/acl/ipaddress')).body.items, [{ ipaddress: '10.0.0.0/8', topic: 'n/#', action: 'pub', access: 'deny' }])
   assert.deepEqual((await n.api('GET', '/acl/$all')).body.items, [{ all: '$all', topic: 'eq #', action: 'sub', access: 'deny' }])
