@@ -14,6 +14,8 @@ export interface RawReply {
 
 /** One typed method per operation of openapi/v3.yaml. */
 export interface Handlers<Ctx> {
+  /** POST /acl: Add ACL rules */
+  add_acl: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["add_acl"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"add_acl">>
   /** POST /apps: Add Application */
   add_app: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["add_app"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"add_app">>
   /** POST /auth: Authenticate an user */
@@ -24,6 +26,8 @@ export interface Handlers<Ctx> {
   clean_acl_cache: (input: { path: operations["clean_acl_cache"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"clean_acl_cache">>
   /** DELETE /alarms/deactivated: Clear the history of deactivated alarms */
   clear_deactivated_alarms: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"clear_deactivated_alarms">>
+  /** DELETE /mqtt/retainer/messages: Remove the retained messages under a topic filter */
+  clear_retained_messages: (input: { path: Record<string, never>, query: NonNullable<operations["clear_retained_messages"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"clear_retained_messages">>
   /** POST /banned: Create banned */
   create_banned: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["create_banned"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"create_banned">>
   /** POST /users: Create an user */
@@ -32,10 +36,22 @@ export interface Handlers<Ctx> {
   deactivate_alarm: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["deactivate_alarm"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"deactivate_alarm">>
   /** DELETE /apps/{appid}: Delete Application */
   del_app: (input: { path: operations["del_app"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"del_app">>
+  /** DELETE /acl/$all/topic/{topic}: Delete the ACL rules for all clients on a topic */
+  delete_acl_all: (input: { path: operations["delete_acl_all"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"delete_acl_all">>
+  /** DELETE /acl/clientid/{clientid}/topic/{topic}: Delete the ACL rules of a client id on a topic */
+  delete_acl_clientid: (input: { path: operations["delete_acl_clientid"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"delete_acl_clientid">>
+  /** DELETE /acl/ipaddress/{ipaddress}/topic/{topic}: Delete the ACL rules of an IP range on a topic */
+  delete_acl_ipaddress: (input: { path: operations["delete_acl_ipaddress"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"delete_acl_ipaddress">>
+  /** DELETE /acl/username/{username}/topic/{topic}: Delete the ACL rules of a user name on a topic */
+  delete_acl_username: (input: { path: operations["delete_acl_username"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"delete_acl_username">>
   /** DELETE /banned/{who}: Delete banned */
   delete_banned: (input: { path: operations["delete_banned"]['parameters']['path'], query: NonNullable<operations["delete_banned"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"delete_banned">>
+  /** DELETE /mqtt/retainer/message/{topic}: Remove the retained message of a topic */
+  delete_retained_message: (input: { path: operations["delete_retained_message"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"delete_retained_message">>
   /** DELETE /users/{name}: Delete an user */
   delete_user: (input: { path: operations["delete_user"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"delete_user">>
+  /** DELETE /sessions/{clientid}: Discard a session */
+  discard_session: (input: { path: operations["discard_session"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"discard_session">>
   /** GET /events: Live events of the cluster (Server-Sent Events) */
   events: (input: { path: Record<string, never>, query: NonNullable<operations["events"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"events">>
   /** GET /data/export: Export the configuration and data */
@@ -54,6 +70,14 @@ export interface Handlers<Ctx> {
   import_data: (input: { path: Record<string, never>, query: NonNullable<operations["import_data"]['parameters']['query']>, body: operations["import_data"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"import_data">>
   /** DELETE /connections/{clientid}: Kick out a connection */
   kickout_connection: (input: { path: operations["kickout_connection"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"kickout_connection">>
+  /** GET /acl/$all: List the ACL rules for all clients */
+  list_acl_all: (input: { path: Record<string, never>, query: NonNullable<operations["list_acl_all"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_acl_all">>
+  /** GET /acl/clientid: List the ACL rules of client ids */
+  list_acl_clientid: (input: { path: Record<string, never>, query: NonNullable<operations["list_acl_clientid"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_acl_clientid">>
+  /** GET /acl/ipaddress: List the ACL rules of IP ranges */
+  list_acl_ipaddress: (input: { path: Record<string, never>, query: NonNullable<operations["list_acl_ipaddress"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_acl_ipaddress">>
+  /** GET /acl/username: List the ACL rules of user names */
+  list_acl_username: (input: { path: Record<string, never>, query: NonNullable<operations["list_acl_username"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_acl_username">>
   /** GET /alarms/activated: List activated alarms with their activation times */
   list_activated_alarms: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_activated_alarms">>
   /** GET /alarms: List all alarms */
@@ -65,7 +89,7 @@ export interface Handlers<Ctx> {
   /** GET /: List all API describe */
   list_api: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_api">>
   /** GET /apps: List Applications */
-  list_apps: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_apps">>
+  list_apps: (input: { path: Record<string, never>, query: NonNullable<operations["list_apps"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_apps">>
   /** GET /audit: List audit log entries */
   list_audit: (input: { path: Record<string, never>, query: NonNullable<operations["list_audit"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_audit">>
   /** GET /banned: List banned */
@@ -94,6 +118,8 @@ export interface Handlers<Ctx> {
   list_node_subscriptions: (input: { path: operations["list_node_subscriptions"]['parameters']['path'], query: NonNullable<operations["list_node_subscriptions"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_node_subscriptions">>
   /** GET /nodes: A list of nodes in the cluster */
   list_nodes: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_nodes">>
+  /** GET /mqtt/retainer/messages: List retained messages */
+  list_retained_messages: (input: { path: Record<string, never>, query: NonNullable<operations["list_retained_messages"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_retained_messages">>
   /** GET /routes: List routes */
   list_routes: (input: { path: Record<string, never>, query: NonNullable<operations["list_routes"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_routes">>
   /** GET /sessions: A list of sessions in the cluster */
@@ -103,9 +129,15 @@ export interface Handlers<Ctx> {
   /** GET /subscriptions: A list of subscriptions in the cluster */
   list_subscriptions: (input: { path: Record<string, never>, query: NonNullable<operations["list_subscriptions"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_subscriptions">>
   /** GET /users: List users */
-  list_users: (input: { path: Record<string, never>, query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_users">>
+  list_users: (input: { path: Record<string, never>, query: NonNullable<operations["list_users"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_users">>
   /** PUT /nodes/{node}/plugins/{plugin}/load: Load a plugin */
   load_plugin: (input: { path: operations["load_plugin"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"load_plugin">>
+  /** GET /acl/clientid/{clientid}: Lookup the ACL rules of a client id */
+  lookup_acl_clientid: (input: { path: operations["lookup_acl_clientid"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_acl_clientid">>
+  /** GET /acl/ipaddress/{ipaddress}: Lookup the ACL rules of an IP range */
+  lookup_acl_ipaddress: (input: { path: operations["lookup_acl_ipaddress"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_acl_ipaddress">>
+  /** GET /acl/username/{username}: Lookup the ACL rules of a user name */
+  lookup_acl_username: (input: { path: operations["lookup_acl_username"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_acl_username">>
   /** GET /apps/{appid}: Lookup Application */
   lookup_app: (input: { path: operations["lookup_app"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_app">>
   /** GET /subscriptions/{clientid}: A list of subscriptions of a client */
@@ -120,6 +152,8 @@ export interface Handlers<Ctx> {
   lookup_node_session: (input: { path: operations["lookup_node_session"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_node_session">>
   /** GET /nodes/{node}/stats: A list of stats of a node */
   lookup_node_stats: (input: { path: operations["lookup_node_stats"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_node_stats">>
+  /** GET /mqtt/retainer/message/{topic}: Get the retained message of a topic */
+  lookup_retained_message: (input: { path: operations["lookup_retained_message"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_retained_message">>
   /** GET /routes/{topic}: Lookup routes to a topic */
   lookup_routes: (input: { path: operations["lookup_routes"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_routes">>
   /** GET /sessions/{clientid}: Lookup a session in the cluster */

@@ -101,7 +101,7 @@ export interface paths {
         };
         /**
          * A list of connections in the cluster
-         * @description Connections of every live node, sorted by node then client id.
+         * @description Connections of every live node, sorted by node then client id. `_sort` accepts client_id, username, ipaddress, port, connected_at, proto_ver, keepalive, clean_start, node. Filters combine (AND) and apply on each node before the merge; `meta.count` counts the matching rows. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.
          */
         get: operations["list_connections"];
         put?: never;
@@ -121,7 +121,7 @@ export interface paths {
         };
         /**
          * A list of connections on a node
-         * @description Sorted by client id.
+         * @description Sorted by client id. `_sort` accepts client_id, username, ipaddress, port, connected_at, proto_ver, keepalive, clean_start, node. Filters combine (AND) and apply on each node before the merge; `meta.count` counts the matching rows. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.
          */
         get: operations["list_node_connections"];
         put?: never;
@@ -202,7 +202,7 @@ export interface paths {
         };
         /**
          * A list of sessions in the cluster
-         * @description Sessions of every live node (connected clients, and persistent sessions of offline clients), sorted by node then client id.
+         * @description Sessions of every live node (connected clients, and persistent sessions of offline clients), sorted by node then client id. `_sort` accepts client_id, username, created_at, mqueue_len, subscriptions_count, inflight_len, deliver_msg, enqueue_msg, mqueue_dropped, clean_start, node. Filters combine (AND) and apply on each node before the merge; connection-only filters (ip_address, proto_ver, connected_at) match online clients only. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.
          */
         get: operations["list_sessions"];
         put?: never;
@@ -220,7 +220,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A list of sessions on a node */
+        /**
+         * A list of sessions on a node
+         * @description Sorted by client id. `_sort` accepts client_id, username, created_at, mqueue_len, subscriptions_count, inflight_len, deliver_msg, enqueue_msg, mqueue_dropped, clean_start, node. Filters combine (AND) and apply on each node before the merge; connection-only filters (ip_address, proto_ver, connected_at) match online clients only. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.
+         */
         get: operations["list_node_sessions"];
         put?: never;
         post?: never;
@@ -244,7 +247,13 @@ export interface paths {
         get: operations["lookup_session"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Discard a session
+         * @description Kicks the client out if it is connected (on any node), then removes its session: subscriptions, queued
+         *     and in-flight messages, on every node that holds it. 404 when no node has a connection or session of
+         *     this client id. A client that reconnects at that instant keeps the session of its new connection.
+         */
+        delete: operations["discard_session"];
         options?: never;
         head?: never;
         patch?: never;
@@ -276,7 +285,7 @@ export interface paths {
         };
         /**
          * A list of subscriptions in the cluster
-         * @description Subscriptions of every live node, sorted by node, client id, then topic.
+         * @description Subscriptions of every live node, sorted by node, client id, then topic. `_sort` accepts client_id, topic, qos, node. Filters combine (AND) and apply on each node before the merge. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.
          */
         get: operations["list_subscriptions"];
         put?: never;
@@ -311,7 +320,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A list of subscriptions on a node */
+        /**
+         * A list of subscriptions on a node
+         * @description Sorted by client id, then topic. `_sort` accepts client_id, topic, qos, node. Filters combine (AND) and apply on each node before the merge. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.
+         */
         get: operations["list_node_subscriptions"];
         put?: never;
         post?: never;
@@ -338,6 +350,56 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mqtt/retainer/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List retained messages
+         * @description EMQX v5's retainer API. The retained messages of the cluster (they are shared), sorted by topic,
+         *     without payloads (`GET /mqtt/retainer/message/{topic}` has it); expired ones are left out.
+         *     `_sort` accepts topic, qos, publish_at.
+         */
+        get: operations["list_retained_messages"];
+        put?: never;
+        post?: never;
+        /**
+         * Remove the retained messages under a topic filter
+         * @description Removes every retained message whose topic `_match_topic` matches, on the whole cluster (the set is shared), and says how many.
+         */
+        delete: operations["clear_retained_messages"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mqtt/retainer/message/{topic}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the retained message of a topic
+         * @description The topic is a topic name (no wildcards, else 400, 115), percent-encoded or raw; 404 when it has no retained message.
+         */
+        get: operations["lookup_retained_message"];
+        put?: never;
+        post?: never;
+        /**
+         * Remove the retained message of a topic
+         * @description 404 when the topic has no retained message.
+         */
+        delete: operations["delete_retained_message"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/routes": {
         parameters: {
             query?: never;
@@ -347,7 +409,7 @@ export interface paths {
         };
         /**
          * List routes
-         * @description Every topic filter with a subscriber, and the node that holds it, sorted by topic then node.
+         * @description Every topic filter with a subscriber, and the node that holds it, sorted by topic then node. `_sort` accepts topic, node. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.
          */
         get: operations["list_routes"];
         put?: never;
@@ -711,7 +773,7 @@ export interface paths {
         get?: never;
         /**
          * Update config of an application in the cluster
-         * @description Sets a key on every node; the value is checked against the key's type, applied at once and persisted. Unknown app or key is 404; a bad value is 400.
+         * @description Sets a key on every node; the value is checked against the key's type, applied at once and persisted. Unknown app or key is 404; a bad value is 400. Among the keys of app `emqx`: `broker.shared_subscription_strategy` (EMQ X's name), how a shared subscription (`$share/<group>/<topic>`, `$queue/<topic>`) picks the one member of its group that gets a message: `random` (default), `round_robin`, `sticky` (the same member while it stays subscribed) or `hash` (of the publisher's client id); any other value is 400.
          */
         put: operations["update_config"];
         post?: never;
@@ -864,7 +926,7 @@ export interface paths {
         };
         /**
          * List banned
-         * @description Active bans, sorted by `as` then `who`; expired bans leave the list.
+         * @description Active bans, sorted by `as` then `who`; expired bans leave the list. `_sort` accepts who, as, until. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.
          */
         get: operations["list_banned"];
         put?: never;
@@ -895,6 +957,250 @@ export interface paths {
          * @description Removes exactly the ban on (`as`, `who`); 404 when there is none.
          */
         delete: operations["delete_banned"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/acl": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add ACL rules
+         * @description Adds one rule, or an array of rules all together or not at all: every rule is checked first (a bad topic
+         *     filter is a 400 with code 115; a bad IP range, action or access, or more than one of `clientid`, `username`
+         *     and `ipaddress`, code 108) and nothing is stored unless all are good. A rule replaces the one with the same
+         *     target, topic and action, and becomes the newest of its target. The rules apply on every node at once.
+         *     EMQX v4's shapes; `ipaddress` rules go beyond v4 (v4's acl.conf had `ipaddr`).
+         */
+        post: operations["add_acl"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/acl/clientid": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the ACL rules of client ids
+         * @description Every client id rule, sorted by client id, then newest first (the order they are consulted), then topic and action.
+         */
+        get: operations["list_acl_clientid"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/acl/username": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the ACL rules of user names
+         * @description Every user name rule, sorted by user name, then newest first, then topic and action.
+         */
+        get: operations["list_acl_username"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/acl/ipaddress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the ACL rules of IP ranges
+         * @description Every IP range rule, sorted by range (as text), then newest first, then topic and action. Beyond EMQX v4, in its shapes.
+         */
+        get: operations["list_acl_ipaddress"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/acl/$all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the ACL rules for all clients
+         * @description Every rule for all clients, newest first (the order they are consulted), then topic and action.
+         */
+        get: operations["list_acl_all"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/acl/clientid/{clientid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lookup the ACL rules of a client id
+         * @description The rules of one client id.
+         */
+        get: operations["lookup_acl_clientid"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/acl/username/{username}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lookup the ACL rules of a user name
+         * @description The rules of one user name.
+         */
+        get: operations["lookup_acl_username"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/acl/ipaddress/{ipaddress}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lookup the ACL rules of an IP range
+         * @description The rules of one IP range (not every range that holds an address). Beyond EMQX v4, in its shapes.
+         */
+        get: operations["lookup_acl_ipaddress"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/acl/clientid/{clientid}/topic/{topic}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete the ACL rules of a client id on a topic
+         * @description Removes the client id's rules on that topic (every action); 404 when it has none. Applies on every node at once.
+         */
+        delete: operations["delete_acl_clientid"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/acl/username/{username}/topic/{topic}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete the ACL rules of a user name on a topic
+         * @description Removes the user name's rules on that topic (every action); 404 when it has none. Applies on every node at once.
+         */
+        delete: operations["delete_acl_username"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/acl/ipaddress/{ipaddress}/topic/{topic}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete the ACL rules of an IP range on a topic
+         * @description Removes the IP range's rules on that topic (every action); 404 when it has none. Applies on every node at once. Beyond EMQX v4, in its shapes.
+         */
+        delete: operations["delete_acl_ipaddress"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/acl/$all/topic/{topic}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete the ACL rules for all clients on a topic
+         * @description Removes the rules for all clients on that topic (every action); 404 when there are none. Applies on every node at once.
+         */
+        delete: operations["delete_acl_all"];
         options?: never;
         head?: never;
         patch?: never;
@@ -998,7 +1304,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List users */
+        /**
+         * List users
+         * @description `_like_name` matches the username.
+         */
         get: operations["list_users"];
         put?: never;
         /**
@@ -1125,7 +1434,12 @@ export interface components {
             count: number;
             /** @description Page size used (capped at 10000). */
             limit: number;
+            /** @description The page asked for; with `_cursor`, the page the first row falls on. */
             page: number;
+            /** @description Whether rows follow this page (EMQX v4's name). Always sent. */
+            hasnext?: boolean;
+            /** @description Sent when `hasnext`; pass it as `_cursor` for the next page. */
+            cursor?: string;
         };
         /**
          * @description Server-local time, `YYYY-MM-DD HH:MM:SS`.
@@ -1289,6 +1603,34 @@ export interface components {
         Route: {
             topic: string;
             node: string;
+        };
+        RetainedMessageSummary: {
+            topic: string;
+            qos: components["schemas"]["Qos"];
+            publish_at?: components["schemas"]["DateTime"];
+            expire_at?: components["schemas"]["DateTime"];
+            /** @description Bytes of the payload. `publish_at` is absent only for a `$SYS` message; `expire_at` while `retainer.expiry_interval` is set. */
+            payload_size: number;
+        };
+        RetainedMessage: {
+            topic: string;
+            qos: components["schemas"]["Qos"];
+            publish_at?: components["schemas"]["DateTime"];
+            expire_at?: components["schemas"]["DateTime"];
+            payload_size: number;
+            /**
+             * Format: byte
+             * @description The payload, base64.
+             */
+            payload: string;
+        };
+        RetainedMessagePage: {
+            items: components["schemas"]["RetainedMessageSummary"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        RetainedDeleted: {
+            /** @description How many retained messages were removed. */
+            deleted: number;
         };
         RoutePage: {
             items: components["schemas"]["Route"][];
@@ -1626,6 +1968,72 @@ export interface components {
          * @enum {string}
          */
         Role: "administrator" | "viewer" | "publisher";
+        /**
+         * @description `pub` covers PUBLISH, `sub` SUBSCRIBE, `pubsub` both.
+         * @enum {string}
+         */
+        AclAction: "pub" | "sub" | "pubsub";
+        /** @enum {string} */
+        AclAccess: "allow" | "deny";
+        /**
+         * @description A topic filter (`+` and `#` as in MQTT) whose levels may be `%c` (the client's id) or `%u` (its user name),
+         *     each taken literally, never as a wildcard; a rule with `%u` does not apply to a client without a user name.
+         *     `eq <filter>` matches that one filter exactly (`eq #` denies subscribing to `#` itself, not to `a/#`). A rule
+         *     starting with a wildcard does not reach `$`-topics. Not a topic filter: 400 (code 115).
+         */
+        AclTopicFilter: string;
+        /**
+         * @description A rule for one client id, one user name or one IP range (at most one of them; more is a 400, code 108), or,
+         *     with none of them, for all clients. It replaces the rule with the same target, topic and action.
+         */
+        AclRuleCreate: {
+            clientid?: string;
+            username?: string;
+            /** @description An IPv4 or IPv6 network in CIDR form (`10.0.0.0/8`) or one address; an IPv4-mapped IPv6 range is its IPv4 range. Stored normalised. */
+            ipaddress?: string;
+            topic: components["schemas"]["AclTopicFilter"];
+            action: components["schemas"]["AclAction"];
+            access: components["schemas"]["AclAccess"];
+        };
+        /** @description One rule, or an array of rules added all together or not at all. */
+        AclAddRequest: components["schemas"]["AclRuleCreate"] | components["schemas"]["AclRuleCreateList"];
+        AclRuleCreateList: components["schemas"]["AclRuleCreateItem"][];
+        /** @description One rule of an array (the same as a single rule; its own name keeps the SDK generator from importing one model twice). */
+        AclRuleCreateItem: components["schemas"]["AclRuleCreate"];
+        /** @description A stored rule; exactly one of `clientid`, `username`, `ipaddress` and `all` says whom it is for. */
+        AclRule: {
+            clientid?: string;
+            username?: string;
+            /** @description The range in normalised CIDR form, e.g. `10.0.0.0/8`, `192.168.1.7/32`. */
+            ipaddress?: string;
+            /** @enum {string} */
+            all?: "$all";
+            topic: string;
+            action: components["schemas"]["AclAction"];
+            access: components["schemas"]["AclAccess"];
+        };
+        /** @description The rule as stored, with EMQX v4's `result` (always `ok`, as a batch is stored whole or not at all). */
+        AclAdded: {
+            clientid?: string;
+            username?: string;
+            ipaddress?: string;
+            /** @enum {string} */
+            all?: "$all";
+            topic: string;
+            action: components["schemas"]["AclAction"];
+            access: components["schemas"]["AclAccess"];
+            /** @enum {string} */
+            result: "ok";
+        };
+        /** @description The added rule, or the added rules in the order given. */
+        AclAddResult: components["schemas"]["AclAdded"] | components["schemas"]["AclAddedList"];
+        AclAddedList: components["schemas"]["AclAddedItem"][];
+        /** @description One added rule of an array (the same as a single one; its own name keeps the SDK generator from importing one model twice). */
+        AclAddedItem: components["schemas"]["AclAdded"];
+        AclRulePage: {
+            items: components["schemas"]["AclRule"][];
+            meta: components["schemas"]["PageMeta"];
+        };
         App: {
             app_id: string;
             name: string;
@@ -1928,6 +2336,97 @@ export interface components {
         Page: number;
         /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
         Limit: number;
+        /**
+         * @description Only the rows of this client id (exact).
+         * @example c1
+         */
+        FilterClientid: string;
+        /**
+         * @description Only the clients with this username (exact).
+         * @example alice
+         */
+        FilterUsername: string;
+        /**
+         * @description Only the connected clients whose address is this one, or within this CIDR block (`10.0.0.0/8`, `2001:db8::/32`). Anything else is a 400 (108).
+         * @example 10.0.0.0/8
+         */
+        FilterIpAddress: string;
+        /** @description `connected`, or `disconnected` (an offline persistent session). */
+        FilterConnState: "connected" | "disconnected";
+        /** @description Only the connected clients of this MQTT protocol version (3 for 3.1, 4 for 3.1.1). */
+        FilterProtoVer: number;
+        FilterCleanStart: boolean;
+        /**
+         * @description Only the client ids that contain this substring (case-sensitive).
+         * @example sensor-
+         */
+        LikeClientid: string;
+        /** @description Only the usernames that contain this substring (case-sensitive). */
+        LikeUsername: string;
+        /**
+         * @description Session created at or after this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). Anything else is a 400 (108).
+         * @example 1700000000
+         */
+        GteCreatedAt: string;
+        /**
+         * @description Session created at or before this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local).
+         * @example 2018-09-14 10:23:04
+         */
+        LteCreatedAt: string;
+        /** @description Connected at or after this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). */
+        GteConnectedAt: string;
+        /** @description Connected at or before this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). */
+        LteConnectedAt: string;
+        /** @description Only the sessions with at least this many queued messages. */
+        GteMqueueLen: number;
+        /**
+         * @description Only the subscriptions of this exact topic filter (as subscribed, `$share/...` included).
+         * @example a/+/c
+         */
+        FilterTopic: string;
+        FilterQos: 0 | 1 | 2;
+        /** @description Only the shared subscriptions of this group (`$share/{group}/...`; `$queue` for `$queue/...`). */
+        FilterShare: string;
+        /**
+         * @description A concrete topic (no wildcards; else 400, 115); only the filters that match it, i.e. who would receive a message published to it. Shared filters match by their topic part.
+         * @example a/b/c
+         */
+        MatchTopic: string;
+        /**
+         * @description Order by this field (`-field`: descending), then by the list's documented order. The fields each
+         *     list accepts are in its description; another is a 400 (108). `meta.cursor` of a sorted list is
+         *     only valid with the same `_sort`.
+         * @example -connected_at
+         */
+        Sort: string;
+        /**
+         * @description `meta.cursor` of the previous page: the next `_limit` rows after that page's last row, by its sort
+         *     key, so rows that come or go meanwhile never shift or repeat a row. Opaque; with a `_page` above 1
+         *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
+         */
+        Cursor: string;
+        /** @description Only the bans of this kind. */
+        FilterBannedAs: components["schemas"]["BannedKind"];
+        /**
+         * @description Only the bans whose `who` contains this substring (case-sensitive).
+         * @example 10.0.
+         */
+        LikeWho: string;
+        /**
+         * @description Only the entries whose name contains this substring (case-sensitive).
+         * @example ci
+         */
+        LikeName: string;
+        /**
+         * @description A topic filter (wildcards allowed, `a/#`); only the retained messages whose topic it matches. `$SYS/...` messages only by a filter that starts with `$SYS`.
+         * @example sensors/#
+         */
+        RetainedFilter: string;
+        /**
+         * @description A topic filter (wildcards allowed); the retained messages whose topic it matches are removed. `#` clears them all.
+         * @example sensors/#
+         */
+        RetainedFilterRequired: string;
         /** @description Node name, e.g. `emqx@127.0.0.1`. */
         Node: string;
         /** @description MQTT client id, percent-encoded. */
@@ -1943,6 +2442,18 @@ export interface components {
         ConfigApp: string;
         /** @description The banned client id, username or IP address, percent-encoded. */
         Who: string;
+        /** @description The client id the rules are for, percent-encoded. */
+        AclClientId: string;
+        /** @description The user name the rules are for, percent-encoded. */
+        AclUsername: string;
+        /**
+         * @description The IP range the rules are for: a network in CIDR form or one address (a `/32` or `/128`), as the rule was
+         *     added; found by its normalised form (`10.1.2.3/8` is `10.0.0.0/8`). `/` may be percent-encoded (`10.0.0.0%2F8`)
+         *     or raw. Not an address or network: 400 (code 108).
+         */
+        AclIpAddress: string;
+        /** @description The rule's topic exactly as it was added, percent-encoded (`t%2F%25u%2F%23` for `t/%u/#`); a raw `t/+` is accepted too. */
+        AclTopic: string;
         /** @description What `who` is. */
         BannedAs: components["schemas"]["BannedKind"];
     };
@@ -2107,6 +2618,60 @@ export interface operations {
                 _page?: components["parameters"]["Page"];
                 /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
                 _limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Only the rows of this client id (exact).
+                 * @example c1
+                 */
+                clientid?: components["parameters"]["FilterClientid"];
+                /**
+                 * @description Only the clients with this username (exact).
+                 * @example alice
+                 */
+                username?: components["parameters"]["FilterUsername"];
+                /**
+                 * @description Only the connected clients whose address is this one, or within this CIDR block (`10.0.0.0/8`, `2001:db8::/32`). Anything else is a 400 (108).
+                 * @example 10.0.0.0/8
+                 */
+                ip_address?: components["parameters"]["FilterIpAddress"];
+                /** @description `connected`, or `disconnected` (an offline persistent session). */
+                conn_state?: components["parameters"]["FilterConnState"];
+                /** @description Only the connected clients of this MQTT protocol version (3 for 3.1, 4 for 3.1.1). */
+                proto_ver?: components["parameters"]["FilterProtoVer"];
+                clean_start?: components["parameters"]["FilterCleanStart"];
+                /**
+                 * @description Only the client ids that contain this substring (case-sensitive).
+                 * @example sensor-
+                 */
+                _like_clientid?: components["parameters"]["LikeClientid"];
+                /** @description Only the usernames that contain this substring (case-sensitive). */
+                _like_username?: components["parameters"]["LikeUsername"];
+                /**
+                 * @description Session created at or after this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). Anything else is a 400 (108).
+                 * @example 1700000000
+                 */
+                _gte_created_at?: components["parameters"]["GteCreatedAt"];
+                /**
+                 * @description Session created at or before this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local).
+                 * @example 2018-09-14 10:23:04
+                 */
+                _lte_created_at?: components["parameters"]["LteCreatedAt"];
+                /** @description Connected at or after this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). */
+                _gte_connected_at?: components["parameters"]["GteConnectedAt"];
+                /** @description Connected at or before this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). */
+                _lte_connected_at?: components["parameters"]["LteConnectedAt"];
+                /**
+                 * @description Order by this field (`-field`: descending), then by the list's documented order. The fields each
+                 *     list accepts are in its description; another is a 400 (108). `meta.cursor` of a sorted list is
+                 *     only valid with the same `_sort`.
+                 * @example -connected_at
+                 */
+                _sort?: components["parameters"]["Sort"];
+                /**
+                 * @description `meta.cursor` of the previous page: the next `_limit` rows after that page's last row, by its sort
+                 *     key, so rows that come or go meanwhile never shift or repeat a row. Opaque; with a `_page` above 1
+                 *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
+                 */
+                _cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -2121,6 +2686,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConnectionPage"];
+                    "application/x-ndjson": components["schemas"]["Connection"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2139,6 +2705,60 @@ export interface operations {
                 _page?: components["parameters"]["Page"];
                 /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
                 _limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Only the rows of this client id (exact).
+                 * @example c1
+                 */
+                clientid?: components["parameters"]["FilterClientid"];
+                /**
+                 * @description Only the clients with this username (exact).
+                 * @example alice
+                 */
+                username?: components["parameters"]["FilterUsername"];
+                /**
+                 * @description Only the connected clients whose address is this one, or within this CIDR block (`10.0.0.0/8`, `2001:db8::/32`). Anything else is a 400 (108).
+                 * @example 10.0.0.0/8
+                 */
+                ip_address?: components["parameters"]["FilterIpAddress"];
+                /** @description `connected`, or `disconnected` (an offline persistent session). */
+                conn_state?: components["parameters"]["FilterConnState"];
+                /** @description Only the connected clients of this MQTT protocol version (3 for 3.1, 4 for 3.1.1). */
+                proto_ver?: components["parameters"]["FilterProtoVer"];
+                clean_start?: components["parameters"]["FilterCleanStart"];
+                /**
+                 * @description Only the client ids that contain this substring (case-sensitive).
+                 * @example sensor-
+                 */
+                _like_clientid?: components["parameters"]["LikeClientid"];
+                /** @description Only the usernames that contain this substring (case-sensitive). */
+                _like_username?: components["parameters"]["LikeUsername"];
+                /**
+                 * @description Session created at or after this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). Anything else is a 400 (108).
+                 * @example 1700000000
+                 */
+                _gte_created_at?: components["parameters"]["GteCreatedAt"];
+                /**
+                 * @description Session created at or before this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local).
+                 * @example 2018-09-14 10:23:04
+                 */
+                _lte_created_at?: components["parameters"]["LteCreatedAt"];
+                /** @description Connected at or after this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). */
+                _gte_connected_at?: components["parameters"]["GteConnectedAt"];
+                /** @description Connected at or before this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). */
+                _lte_connected_at?: components["parameters"]["LteConnectedAt"];
+                /**
+                 * @description Order by this field (`-field`: descending), then by the list's documented order. The fields each
+                 *     list accepts are in its description; another is a 400 (108). `meta.cursor` of a sorted list is
+                 *     only valid with the same `_sort`.
+                 * @example -connected_at
+                 */
+                _sort?: components["parameters"]["Sort"];
+                /**
+                 * @description `meta.cursor` of the previous page: the next `_limit` rows after that page's last row, by its sort
+                 *     key, so rows that come or go meanwhile never shift or repeat a row. Opaque; with a `_page` above 1
+                 *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
+                 */
+                _cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path: {
@@ -2156,6 +2776,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConnectionPage"];
+                    "application/x-ndjson": components["schemas"]["Connection"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2286,6 +2907,62 @@ export interface operations {
                 _page?: components["parameters"]["Page"];
                 /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
                 _limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Only the rows of this client id (exact).
+                 * @example c1
+                 */
+                clientid?: components["parameters"]["FilterClientid"];
+                /**
+                 * @description Only the clients with this username (exact).
+                 * @example alice
+                 */
+                username?: components["parameters"]["FilterUsername"];
+                /**
+                 * @description Only the connected clients whose address is this one, or within this CIDR block (`10.0.0.0/8`, `2001:db8::/32`). Anything else is a 400 (108).
+                 * @example 10.0.0.0/8
+                 */
+                ip_address?: components["parameters"]["FilterIpAddress"];
+                /** @description `connected`, or `disconnected` (an offline persistent session). */
+                conn_state?: components["parameters"]["FilterConnState"];
+                /** @description Only the connected clients of this MQTT protocol version (3 for 3.1, 4 for 3.1.1). */
+                proto_ver?: components["parameters"]["FilterProtoVer"];
+                clean_start?: components["parameters"]["FilterCleanStart"];
+                /**
+                 * @description Only the client ids that contain this substring (case-sensitive).
+                 * @example sensor-
+                 */
+                _like_clientid?: components["parameters"]["LikeClientid"];
+                /** @description Only the usernames that contain this substring (case-sensitive). */
+                _like_username?: components["parameters"]["LikeUsername"];
+                /**
+                 * @description Session created at or after this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). Anything else is a 400 (108).
+                 * @example 1700000000
+                 */
+                _gte_created_at?: components["parameters"]["GteCreatedAt"];
+                /**
+                 * @description Session created at or before this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local).
+                 * @example 2018-09-14 10:23:04
+                 */
+                _lte_created_at?: components["parameters"]["LteCreatedAt"];
+                /** @description Connected at or after this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). */
+                _gte_connected_at?: components["parameters"]["GteConnectedAt"];
+                /** @description Connected at or before this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). */
+                _lte_connected_at?: components["parameters"]["LteConnectedAt"];
+                /** @description Only the sessions with at least this many queued messages. */
+                _gte_mqueue_len?: components["parameters"]["GteMqueueLen"];
+                /**
+                 * @description Order by this field (`-field`: descending), then by the list's documented order. The fields each
+                 *     list accepts are in its description; another is a 400 (108). `meta.cursor` of a sorted list is
+                 *     only valid with the same `_sort`.
+                 * @example -connected_at
+                 */
+                _sort?: components["parameters"]["Sort"];
+                /**
+                 * @description `meta.cursor` of the previous page: the next `_limit` rows after that page's last row, by its sort
+                 *     key, so rows that come or go meanwhile never shift or repeat a row. Opaque; with a `_page` above 1
+                 *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
+                 */
+                _cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -2300,6 +2977,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SessionPage"];
+                    "application/x-ndjson": components["schemas"]["Session"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2318,6 +2996,62 @@ export interface operations {
                 _page?: components["parameters"]["Page"];
                 /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
                 _limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Only the rows of this client id (exact).
+                 * @example c1
+                 */
+                clientid?: components["parameters"]["FilterClientid"];
+                /**
+                 * @description Only the clients with this username (exact).
+                 * @example alice
+                 */
+                username?: components["parameters"]["FilterUsername"];
+                /**
+                 * @description Only the connected clients whose address is this one, or within this CIDR block (`10.0.0.0/8`, `2001:db8::/32`). Anything else is a 400 (108).
+                 * @example 10.0.0.0/8
+                 */
+                ip_address?: components["parameters"]["FilterIpAddress"];
+                /** @description `connected`, or `disconnected` (an offline persistent session). */
+                conn_state?: components["parameters"]["FilterConnState"];
+                /** @description Only the connected clients of this MQTT protocol version (3 for 3.1, 4 for 3.1.1). */
+                proto_ver?: components["parameters"]["FilterProtoVer"];
+                clean_start?: components["parameters"]["FilterCleanStart"];
+                /**
+                 * @description Only the client ids that contain this substring (case-sensitive).
+                 * @example sensor-
+                 */
+                _like_clientid?: components["parameters"]["LikeClientid"];
+                /** @description Only the usernames that contain this substring (case-sensitive). */
+                _like_username?: components["parameters"]["LikeUsername"];
+                /**
+                 * @description Session created at or after this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). Anything else is a 400 (108).
+                 * @example 1700000000
+                 */
+                _gte_created_at?: components["parameters"]["GteCreatedAt"];
+                /**
+                 * @description Session created at or before this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local).
+                 * @example 2018-09-14 10:23:04
+                 */
+                _lte_created_at?: components["parameters"]["LteCreatedAt"];
+                /** @description Connected at or after this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). */
+                _gte_connected_at?: components["parameters"]["GteConnectedAt"];
+                /** @description Connected at or before this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). */
+                _lte_connected_at?: components["parameters"]["LteConnectedAt"];
+                /** @description Only the sessions with at least this many queued messages. */
+                _gte_mqueue_len?: components["parameters"]["GteMqueueLen"];
+                /**
+                 * @description Order by this field (`-field`: descending), then by the list's documented order. The fields each
+                 *     list accepts are in its description; another is a 400 (108). `meta.cursor` of a sorted list is
+                 *     only valid with the same `_sort`.
+                 * @example -connected_at
+                 */
+                _sort?: components["parameters"]["Sort"];
+                /**
+                 * @description `meta.cursor` of the previous page: the next `_limit` rows after that page's last row, by its sort
+                 *     key, so rows that come or go meanwhile never shift or repeat a row. Opaque; with a `_page` above 1
+                 *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
+                 */
+                _cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path: {
@@ -2335,6 +3069,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SessionPage"];
+                    "application/x-ndjson": components["schemas"]["Session"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2371,6 +3106,29 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    discard_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description MQTT client id, percent-encoded. */
+                clientid: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Ok"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];
@@ -2417,6 +3175,37 @@ export interface operations {
                 _page?: components["parameters"]["Page"];
                 /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
                 _limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Only the rows of this client id (exact).
+                 * @example c1
+                 */
+                clientid?: components["parameters"]["FilterClientid"];
+                /**
+                 * @description Only the subscriptions of this exact topic filter (as subscribed, `$share/...` included).
+                 * @example a/+/c
+                 */
+                topic?: components["parameters"]["FilterTopic"];
+                qos?: components["parameters"]["FilterQos"];
+                /** @description Only the shared subscriptions of this group (`$share/{group}/...`; `$queue` for `$queue/...`). */
+                share?: components["parameters"]["FilterShare"];
+                /**
+                 * @description A concrete topic (no wildcards; else 400, 115); only the filters that match it, i.e. who would receive a message published to it. Shared filters match by their topic part.
+                 * @example a/b/c
+                 */
+                _match_topic?: components["parameters"]["MatchTopic"];
+                /**
+                 * @description Order by this field (`-field`: descending), then by the list's documented order. The fields each
+                 *     list accepts are in its description; another is a 400 (108). `meta.cursor` of a sorted list is
+                 *     only valid with the same `_sort`.
+                 * @example -connected_at
+                 */
+                _sort?: components["parameters"]["Sort"];
+                /**
+                 * @description `meta.cursor` of the previous page: the next `_limit` rows after that page's last row, by its sort
+                 *     key, so rows that come or go meanwhile never shift or repeat a row. Opaque; with a `_page` above 1
+                 *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
+                 */
+                _cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -2431,6 +3220,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SubscriptionPage"];
+                    "application/x-ndjson": components["schemas"]["Subscription"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2479,6 +3269,37 @@ export interface operations {
                 _page?: components["parameters"]["Page"];
                 /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
                 _limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Only the rows of this client id (exact).
+                 * @example c1
+                 */
+                clientid?: components["parameters"]["FilterClientid"];
+                /**
+                 * @description Only the subscriptions of this exact topic filter (as subscribed, `$share/...` included).
+                 * @example a/+/c
+                 */
+                topic?: components["parameters"]["FilterTopic"];
+                qos?: components["parameters"]["FilterQos"];
+                /** @description Only the shared subscriptions of this group (`$share/{group}/...`; `$queue` for `$queue/...`). */
+                share?: components["parameters"]["FilterShare"];
+                /**
+                 * @description A concrete topic (no wildcards; else 400, 115); only the filters that match it, i.e. who would receive a message published to it. Shared filters match by their topic part.
+                 * @example a/b/c
+                 */
+                _match_topic?: components["parameters"]["MatchTopic"];
+                /**
+                 * @description Order by this field (`-field`: descending), then by the list's documented order. The fields each
+                 *     list accepts are in its description; another is a 400 (108). `meta.cursor` of a sorted list is
+                 *     only valid with the same `_sort`.
+                 * @example -connected_at
+                 */
+                _sort?: components["parameters"]["Sort"];
+                /**
+                 * @description `meta.cursor` of the previous page: the next `_limit` rows after that page's last row, by its sort
+                 *     key, so rows that come or go meanwhile never shift or repeat a row. Opaque; with a `_page` above 1
+                 *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
+                 */
+                _cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path: {
@@ -2496,6 +3317,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SubscriptionPage"];
+                    "application/x-ndjson": components["schemas"]["Subscription"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2541,6 +3363,157 @@ export interface operations {
             503: components["responses"]["StoreUnavailable"];
         };
     };
+    list_retained_messages: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1 to 2147483647 (larger pages are a 400, never echoed back as a float). */
+                _page?: components["parameters"]["Page"];
+                /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
+                _limit?: components["parameters"]["Limit"];
+                /**
+                 * @description A topic filter (wildcards allowed, `a/#`); only the retained messages whose topic it matches. `$SYS/...` messages only by a filter that starts with `$SYS`.
+                 * @example sensors/#
+                 */
+                _match_topic?: components["parameters"]["RetainedFilter"];
+                /**
+                 * @description Order by this field (`-field`: descending), then by the list's documented order. The fields each
+                 *     list accepts are in its description; another is a 400 (108). `meta.cursor` of a sorted list is
+                 *     only valid with the same `_sort`.
+                 * @example -connected_at
+                 */
+                _sort?: components["parameters"]["Sort"];
+                /**
+                 * @description `meta.cursor` of the previous page: the next `_limit` rows after that page's last row, by its sort
+                 *     key, so rows that come or go meanwhile never shift or repeat a row. Opaque; with a `_page` above 1
+                 *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
+                 */
+                _cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of retained messages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetainedMessagePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    clear_retained_messages: {
+        parameters: {
+            query: {
+                /**
+                 * @description A topic filter (wildcards allowed); the retained messages whose topic it matches are removed. `#` clears them all.
+                 * @example sensors/#
+                 */
+                _match_topic: components["parameters"]["RetainedFilterRequired"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many were removed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "deleted": 2
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RetainedDeleted"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    lookup_retained_message: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Topic or topic filter, percent-encoded (`a%2Fb`); a raw `a/b` is accepted too. */
+                topic: components["parameters"]["Topic"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The retained message, payload in base64. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "topic": "sensors/1/temp",
+                     *       "qos": 1,
+                     *       "publish_at": "2018-09-14 10:23:04",
+                     *       "payload_size": 4,
+                     *       "payload": "MjEuNQ=="
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RetainedMessage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    delete_retained_message: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Topic or topic filter, percent-encoded (`a%2Fb`); a raw `a/b` is accepted too. */
+                topic: components["parameters"]["Topic"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Ok"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
     list_routes: {
         parameters: {
             query?: {
@@ -2548,6 +3521,24 @@ export interface operations {
                 _page?: components["parameters"]["Page"];
                 /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
                 _limit?: components["parameters"]["Limit"];
+                /**
+                 * @description A concrete topic (no wildcards; else 400, 115); only the filters that match it, i.e. who would receive a message published to it. Shared filters match by their topic part.
+                 * @example a/b/c
+                 */
+                _match_topic?: components["parameters"]["MatchTopic"];
+                /**
+                 * @description Order by this field (`-field`: descending), then by the list's documented order. The fields each
+                 *     list accepts are in its description; another is a 400 (108). `meta.cursor` of a sorted list is
+                 *     only valid with the same `_sort`.
+                 * @example -connected_at
+                 */
+                _sort?: components["parameters"]["Sort"];
+                /**
+                 * @description `meta.cursor` of the previous page: the next `_limit` rows after that page's last row, by its sort
+                 *     key, so rows that come or go meanwhile never shift or repeat a row. Opaque; with a `_page` above 1
+                 *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
+                 */
+                _cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -2562,6 +3553,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RoutePage"];
+                    "application/x-ndjson": components["schemas"]["Route"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3428,6 +4420,26 @@ export interface operations {
                 _page?: components["parameters"]["Page"];
                 /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
                 _limit?: components["parameters"]["Limit"];
+                /** @description Only the bans of this kind. */
+                as?: components["parameters"]["FilterBannedAs"];
+                /**
+                 * @description Only the bans whose `who` contains this substring (case-sensitive).
+                 * @example 10.0.
+                 */
+                _like_who?: components["parameters"]["LikeWho"];
+                /**
+                 * @description Order by this field (`-field`: descending), then by the list's documented order. The fields each
+                 *     list accepts are in its description; another is a 400 (108). `meta.cursor` of a sorted list is
+                 *     only valid with the same `_sort`.
+                 * @example -connected_at
+                 */
+                _sort?: components["parameters"]["Sort"];
+                /**
+                 * @description `meta.cursor` of the previous page: the next `_limit` rows after that page's last row, by its sort
+                 *     key, so rows that come or go meanwhile never shift or repeat a row. Opaque; with a `_page` above 1
+                 *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
+                 */
+                _cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -3442,6 +4454,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BannedPage"];
+                    "application/x-ndjson": components["schemas"]["Banned"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3511,9 +4524,371 @@ export interface operations {
             503: components["responses"]["StoreUnavailable"];
         };
     };
-    list_apps: {
+    add_acl: {
         parameters: {
             query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AclAddRequest"];
+            };
+        };
+        responses: {
+            /** @description The rule as stored (an array for an array). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AclAddResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    list_acl_clientid: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1 to 2147483647 (larger pages are a 400, never echoed back as a float). */
+                _page?: components["parameters"]["Page"];
+                /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
+                _limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of rules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AclRulePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    list_acl_username: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1 to 2147483647 (larger pages are a 400, never echoed back as a float). */
+                _page?: components["parameters"]["Page"];
+                /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
+                _limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of rules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AclRulePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    list_acl_ipaddress: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1 to 2147483647 (larger pages are a 400, never echoed back as a float). */
+                _page?: components["parameters"]["Page"];
+                /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
+                _limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of rules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AclRulePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    list_acl_all: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1 to 2147483647 (larger pages are a 400, never echoed back as a float). */
+                _page?: components["parameters"]["Page"];
+                /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
+                _limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of rules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AclRulePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    lookup_acl_clientid: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The client id the rules are for, percent-encoded. */
+                clientid: components["parameters"]["AclClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The target's rules in the order they are consulted (newest first); `[]` when it has none. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AclRule"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    lookup_acl_username: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user name the rules are for, percent-encoded. */
+                username: components["parameters"]["AclUsername"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The target's rules in the order they are consulted (newest first); `[]` when it has none. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AclRule"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    lookup_acl_ipaddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The IP range the rules are for: a network in CIDR form or one address (a `/32` or `/128`), as the rule was
+                 *     added; found by its normalised form (`10.1.2.3/8` is `10.0.0.0/8`). `/` may be percent-encoded (`10.0.0.0%2F8`)
+                 *     or raw. Not an address or network: 400 (code 108).
+                 */
+                ipaddress: components["parameters"]["AclIpAddress"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The target's rules in the order they are consulted (newest first); `[]` when it has none. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AclRule"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    delete_acl_clientid: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The client id the rules are for, percent-encoded. */
+                clientid: components["parameters"]["AclClientId"];
+                /** @description The rule's topic exactly as it was added, percent-encoded (`t%2F%25u%2F%23` for `t/%u/#`); a raw `t/+` is accepted too. */
+                topic: components["parameters"]["AclTopic"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Ok"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    delete_acl_username: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user name the rules are for, percent-encoded. */
+                username: components["parameters"]["AclUsername"];
+                /** @description The rule's topic exactly as it was added, percent-encoded (`t%2F%25u%2F%23` for `t/%u/#`); a raw `t/+` is accepted too. */
+                topic: components["parameters"]["AclTopic"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Ok"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    delete_acl_ipaddress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The IP range the rules are for: a network in CIDR form or one address (a `/32` or `/128`), as the rule was
+                 *     added; found by its normalised form (`10.1.2.3/8` is `10.0.0.0/8`). `/` may be percent-encoded (`10.0.0.0%2F8`)
+                 *     or raw. Not an address or network: 400 (code 108).
+                 */
+                ipaddress: components["parameters"]["AclIpAddress"];
+                /** @description The rule's topic exactly as it was added, percent-encoded (`t%2F%25u%2F%23` for `t/%u/#`); a raw `t/+` is accepted too. */
+                topic: components["parameters"]["AclTopic"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Ok"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    delete_acl_all: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The rule's topic exactly as it was added, percent-encoded (`t%2F%25u%2F%23` for `t/%u/#`); a raw `t/+` is accepted too. */
+                topic: components["parameters"]["AclTopic"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Ok"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    list_apps: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only the entries whose name contains this substring (case-sensitive).
+                 * @example ci
+                 */
+                _like_name?: components["parameters"]["LikeName"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3777,7 +5152,13 @@ export interface operations {
     };
     list_users: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description Only the entries whose name contains this substring (case-sensitive).
+                 * @example ci
+                 */
+                _like_name?: components["parameters"]["LikeName"];
+            };
             header?: never;
             path?: never;
             cookie?: never;

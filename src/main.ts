@@ -2,6 +2,9 @@
 import { ConfigError, loadConfig } from './config.js'
 import { startNode } from './node.js'
 
+/** SIGTERM/SIGINT end the process within this long (README "Configuration") */
+const SHUTDOWN_BOUND_MS = 8000
+
 async function main (): Promise<void> {
   let config
   try {
@@ -19,6 +22,12 @@ async function main (): Promise<void> {
     if (stopping) return
     stopping = true
     node.log.info({ signal }, 'stopping')
+    // Bounded whatever the bus or the store do: nothing acknowledged is lost by ending here, since
+    // a message is acknowledged only once stored; what is not stored yet was not acknowledged
+    setTimeout(() => {
+      node.log.error({ after_ms: SHUTDOWN_BOUND_MS }, 'shutdown did not finish in time: exiting')
+      process.exit(1)
+    }, SHUTDOWN_BOUND_MS).unref()
     node.close().then(() => process.exit(0), (err: unknown) => {
       node.log.error({ err }, 'error while stopping')
       process.exit(1)

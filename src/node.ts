@@ -11,7 +11,7 @@ import type { Config } from './config.js'
 import type { Store } from './store/store.js'
 import { SqliteStore } from './store/sqlite.js'
 import { MongoStore } from './store/mongo.js'
-import { startBroker, type Broker } from './broker/broker.js'
+import { startBroker, type Broker, type SharedStrategy } from './broker/broker.js'
 import type { PersistenceLayer } from './broker/persistence.js'
 import { identity, policyHooks } from './broker/policy.js'
 import { Cleanup } from './core/cleanup.js'
@@ -20,6 +20,7 @@ import { createMongoPersistence } from './broker/mongo-persistence.js'
 import { mongoStoredSessions, type StoredSession } from './broker/stored-sessions.js'
 import { Alarms, AlarmMonitor } from './services/alarms.js'
 import { BannedService } from './services/banned.js'
+import { AclService } from './services/acl.js'
 import { UsersService } from './services/users.js'
 import { Plugins } from './services/plugins.js'
 import { AppsService } from './services/apps.js'
@@ -41,7 +42,7 @@ import { WebHook, type WebHookOptions } from './plugins/web-hook.js'
 import { LocalNode } from './cluster/local-node.js'
 import { SingleNodeCluster } from './cluster/cluster.js'
 import { Clustering } from './cluster/setup.js'
-import { eventChannel, observeReceivers } from './cluster/bus.js'
+import { claimOnce, eventChannel, observeReceivers } from './cluster/bus.js'
 import { packetRate } from './api/loop-share.js'
 import type { ClientIdentity } from './services/banned.js'
 import { createApp } from './api/app.js'
@@ -79,11 +80,11 @@ interface MqttPersistence {
 }
 
 /** The MQTT session state lives beside the store: aedes-persistence-mongodb, or SQLite under DATA_DIR. */
-async function openMqttPersistence (store: Store, config: Config): Promise<MqttPersistence> {
+async function openMqttPersistence (store: Store, config: Config, log: Logger): Promise<MqttPersistence> {
   if (store instanceof MongoStore) {
     const db = store.sessionDatabase
     return {
-      persistence: createMongoPersistence(db, MQTT_COLLECTION_PREFIX),
+      persistence: createMongoPersistence(db, MQTT_COLLECTION_PREFIX, (err) => { log.warn({ err: String(err) }, 'acknowledged messages could not be removed from their queue: they will be sent again') }),
       storedSessions: () => mongoStoredSessions(db, MQTT_COLLECTION_PREFIX),
       retainedCount: async () => await db.collection(`${MQTT_COLLECTION_PREFIX}retained`).countDocuments(),
       close: async () => {}
@@ -165,8 +166,8 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
   let maxPacketSize = 0
   settings.onChange((key) => {
     if (key === 'mqtt.max_packet_size') maxPacketSize = settings.number(key)
-    // publish decisions are cached per client and topic (clean_acl_cache); a new limit voids them
-    if (key === 'mqtt.max_topic_levels') for (const c of broker?.registry.connections() ?? []) broker?.cleanAclCache(c.clientId)
+    // decisions are cached per client and topic (clean_acl_cache); what they were made under voids them
+    if (key === 'mqtt.max_topic_levels' || key === 'mqtt.acl_nomatch' || key === 'mqtt.acl_deny_action') broker?.cleanAllAclCaches()
     if (key === 'listener.tcp.external.max_connections') broker?.setMaxConns('mqtt:tcp', settings.number(key))
     const nodelay = NODELAY_KEYS.find(([k]) => k === key)
     if (nodelay !== undefined) broker?.setNoDelay(nodelay[1], settings.bool(key))
@@ -184,6 +185,11 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
   const banned = clustering?.banned(kickBanned) ?? new BannedService(store, kickBanned)
   await banned.start()
   cleanup.add(() => { banned.stop() })
+  // new rules void every decision cached under the old ones
+  const aclChanged = (): void => { broker?.cleanAllAclCaches() }
+  const acl = clustering?.acl(settings, aclChanged) ?? new AclService(store, settings, aclChanged)
+  await acl.start()
+  cleanup.add(() => { acl.stop() })
   const users = new UsersService(store, alarms)
   await users.start()
   const health = new StoreHealth(store, alarms, log)
@@ -196,7 +202,7 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
   alarmHistory.start(alarms)
   cleanup.add(() => alarmHistory.stop())
 
-  const mqtt = await openMqttPersistence(store, config)
+  const mqtt = await openMqttPersistence(store, config, log)
   cleanup.add(() => mqtt.close())
   const policy = policyHooks({
     maxClientIdLen: () => settings.number('mqtt.max_clientid_len'),
@@ -206,9 +212,13 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
       async (c, _username, password) => await authClientid.check(c.clientId, password)
     ],
     allowAnonymous: () => settings.bool('mqtt.allow_anonymous'),
-    maxTopicLevels: () => settings.number('mqtt.max_topic_levels')
+    maxTopicLevels: () => settings.number('mqtt.max_topic_levels'),
+    acl: (c, action, topic) => acl.check(c, action, topic),
+    aclDenyAction: () => settings.string('mqtt.acl_deny_action') === 'disconnect' ? 'disconnect' : 'ignore'
   })
   broker = await startBroker({
+    sharedStrategy: () => settings.string('broker.shared_subscription_strategy') as SharedStrategy,
+    sharedClaim: clustering !== null ? claimOnce(clustering.bus) : undefined,
     persistence: mqtt.persistence,
     persistenceLayers: [retainer.layer as PersistenceLayer],
     storedSessions: clustering?.storedSessions(mqtt.storedSessions) ?? mqtt.storedSessions,
@@ -283,6 +293,7 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
     alarmHistory,
     plugins,
     settings,
+    retained: retainer,
     version: VERSION,
     startedAt,
     httpListeners: () => server ? [httpListener(server, config.apiPort, httpConns)] : [],
@@ -310,7 +321,7 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
       },
     alarms: () => alarms.list()
   })
-  const app = createApp({ cluster, store, banned, users, apps: new AppsService(store), publish, audit, alarmHistory, events: live, dataTransfer }, {
+  const app = createApp({ cluster, store, banned, acl, users, apps: new AppsService(store), publish, audit, alarmHistory, events: live, dataTransfer }, {
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
     corsOrigins: config.corsOrigins,

@@ -55,7 +55,8 @@ export async function startTestNode (t: TestContext, env: Record<string, string>
   const clients: MqttClient[] = []
   t.after(async () => {
     await Promise.all(clients.map(c => c.endAsync(true).catch(() => {})))
-    if (node.store instanceof MongoStore) await node.store.database.dropDatabase().catch(() => {})
+    // a database the caller named (a restart on MongoDB) is the caller's to drop
+    if (node.store instanceof MongoStore && env.MONGODB_URL === undefined) await node.store.database.dropDatabase().catch(() => {})
     await node.close()
     if (opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true })
   })

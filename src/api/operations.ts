@@ -5,6 +5,7 @@
 import { Router, type NextFunction, type Request, type Response } from 'express'
 import { operations } from '../../generated/operations.js'
 import type { Ctx, Handlers, OperationId } from './types.js'
+import { streamQuery, wantsNdjson, writeNdjson } from './ndjson.js'
 import { apiIndex } from './handlers/api-index.js'
 import { brokers } from './handlers/brokers.js'
 import { nodes } from './handlers/nodes.js'
@@ -12,6 +13,7 @@ import { connections } from './handlers/connections.js'
 import { sessions } from './handlers/sessions.js'
 import { subscriptions } from './handlers/subscriptions.js'
 import { routes } from './handlers/routes.js'
+import { retainer } from './handlers/retainer.js'
 import { pubsub } from './handlers/pubsub.js'
 import { plugins } from './handlers/plugins.js'
 import { listeners } from './handlers/listeners.js'
@@ -20,6 +22,7 @@ import { stats } from './handlers/stats.js'
 import { configs } from './handlers/configs.js'
 import { alarms } from './handlers/alarms.js'
 import { banned } from './handlers/banned.js'
+import { acl } from './handlers/acl.js'
 import { apps } from './handlers/apps.js'
 import { users } from './handlers/users.js'
 import { audit } from './handlers/audit.js'
@@ -37,6 +40,7 @@ export const handlers = {
   ...sessions,
   ...subscriptions,
   ...routes,
+  ...retainer,
   ...pubsub,
   ...plugins,
   ...listeners,
@@ -45,6 +49,7 @@ export const handlers = {
   ...configs,
   ...alarms,
   ...banned,
+  ...acl,
   ...apps,
   ...users,
   ...audit,
@@ -65,6 +70,10 @@ export function bindOperations (ctx: Ctx): Router {
       // paths.ts chose the operation (literal paths before templates): /alarms/activated is not /alarms/{node}
       if (res.locals.operation?.operationId !== op.operationId) return next()
       // Express 5 forwards a rejected promise to the error handler
+      if (op.paginated && wantsNdjson(req)) {
+        await writeNdjson(res, await fn({ path: req.params, query: streamQuery(req.query), body: req.body }, ctx) as { items: unknown[] })
+        return
+      }
       const reply = await fn({ path: req.params, query: req.query, body: req.body }, ctx)
       if (isRawReply(reply)) reply.raw(req, res)
       else res.json(reply)

@@ -9,12 +9,17 @@ import { errors } from '../core/errors.js'
 
 interface Matcher { op: OperationEntry, re: RegExp, names: string[] }
 
-/** Only a trailing `topic` parameter may span several segments. */
+/**
+ * Only a trailing `topic` parameter may span several segments, and an `ipaddress` (an IP range) may
+ * carry its prefix length after a raw `/` (`10.0.0.0/8`). Literal parts match literally (`$all`).
+ */
 function compile (op: OperationEntry): Matcher {
   const names: string[] = []
-  const source = op.path.replace(/\{([^}]+)\}/g, (_m, name: string) => {
+  const literal = op.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&')
+  const source = literal.replace(/\{([^}]+)\}/g, (_m, name: string) => {
     names.push(name)
-    return name === 'topic' && op.path.endsWith('{topic}') ? '(.+)' : '([^/]+)'
+    if (name === 'topic' && op.path.endsWith('{topic}')) return '(.+)'
+    return name === 'ipaddress' ? '([^/]+(?:/\\d{1,3})?)' : '([^/]+)'
   })
   return { op, re: new RegExp(`^${source === '/' ? '/' : source}$`), names }
 }

@@ -2,6 +2,7 @@
 import type { Cluster } from '../cluster/cluster.js'
 import type { Store } from '../store/store.js'
 import type { BannedService } from '../services/banned.js'
+import type { AclService } from '../services/acl.js'
 import type { UsersService } from '../services/users.js'
 import type { AppsService } from '../services/apps.js'
 import type { PublishMessage } from '../services/publish.js'
@@ -18,6 +19,7 @@ export interface Ctx {
   cluster: Cluster
   store: Store
   banned: BannedService
+  acl: AclService
   users: UsersService
   apps: AppsService
   publish: (msg: PublishMessage) => Promise<void>

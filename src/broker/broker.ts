@@ -19,7 +19,7 @@ import { ConnState, ConnStates } from './conn.js'
 import type { Peer } from './conn.js'
 import { Drops } from './drops.js'
 import type { Guards } from './guard.js'
-import { aedesHooks } from './hooks.js'
+import { aedesHooks, subscribeAuthorization } from './hooks.js'
 import { Listener, tcpListener, tlsListener, wsListener } from './listeners.js'
 import type { ListenerConfig } from './listeners.js'
 import { Metrics } from './metrics.js'
@@ -29,6 +29,7 @@ import { composePersistence, observePersistence, purgeSession, retainedTopics } 
 import type { PersistenceLike } from './persistence.js'
 import { markRedeliveries } from './redelivery.js'
 import { Registry } from './registry.js'
+import { SharedSubscriptions } from './shared.js'
 import type { Broker } from './handle.js'
 import type { BrokerOptions, Logger } from './types.js'
 import { guardClient, hasClient, installUpstream, patchBroker, tapConnection } from './upstream.js'
@@ -73,12 +74,18 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
   try {
     const base = (opts.persistence ?? memoryPersistence()) as PersistenceLike
     if (opts.persistence === undefined) cleanup.add(() => base.destroy())
+    const shared = new SharedSubscriptions({ strategy: opts.sharedStrategy ?? (() => 'random'), dropped: () => { drops.dropped() }, store: base, log, ...opts.sharedClaim !== undefined ? { claim: opts.sharedClaim } : {} })
     // retained messages other nodes store too (a cluster): counted in the shared store itself
     const sharedRetained = opts.retainedCount === undefined ? undefined : pollCount(opts.retainedCount, n => { registry.setRetained(n) }, log)
     if (sharedRetained !== undefined) cleanup.add(() => { sharedRetained.stop() })
 
+    const subscriptions = subscribeAuthorization({ hooks, log, stateOf })
     // The persistence chain, nearest the store first: each layer's `next` is the one above it here.
     const persistence = composePersistence(base, [
+      // a group with no live member: one of its persistent members' sessions queues the message
+      shared.offlineLayer,
+      // refused filters of a SUBSCRIBE are not stored (aedes would store them with the granted ones)
+      subscriptions.layer,
       // sees only what the store acknowledged: retained/count, the offline queues' lengths, and
       // the publishes that reached a stored session (which the drop count must not count)
       observePersistence({
@@ -121,7 +128,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       if (all) drops.accountedFor(packet)
     }
 
-    const aedesHooksFor = aedesHooks({ hooks, log, registry, persistence, stateOf, maxPacketSize: opts.maxPacketSize })
+    const aedesHooksFor = aedesHooks({ hooks, log, registry, persistence, stateOf, maxPacketSize: opts.maxPacketSize, subscriptions })
     const aedesOpts: AedesOptions = {
       ...aedesHooksFor.options,
       persistence,
@@ -140,13 +147,20 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
         if (st !== undefined && st.reason === null) st.reason = 'takeover'
       },
       // clustered, drops are counted from the bus instead
-      ...opts.busReceivers === undefined ? { matched: (topic: string, found: number) => { drops.matched(topic, found) } } : {}
+      ...opts.busReceivers === undefined ? { matched: (topic: string, found: number) => { drops.matched(topic, found) } } : {},
+      subscribe: (topic, func, done) => shared.subscribe(topic, func, done),
+      unsubscribe: (topic, func, done) => shared.unsubscribe(topic, func, done)
     }, opts.mq === undefined)
+    shared.attach(aedes)
+    aedes.on('clientReady', (client) => { shared.connected(client.id) })
     drops.matching = matching
     opts.busReceivers?.((packet, receivers) => { drops.busReceived(packet, receivers) })
 
     const restoredAt = Date.now()
-    for (const s of await opts.storedSessions?.() ?? []) registry.restoreOffline(s.clientId, s.subscriptions, s.queued, restoredAt)
+    for (const s of await opts.storedSessions?.() ?? []) {
+      registry.restoreOffline(s.clientId, s.subscriptions, s.queued, restoredAt)
+      shared.storedSession(s.clientId, s.subscriptions)
+    }
     wireRegistry(aedes, registry, stateOf, log)
 
     if (sharedRetained !== undefined) await sharedRetained.refresh()
@@ -167,6 +181,8 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       const st = new ConnState(listener.protocol, peer, MAX_AWAITING_REL, metrics)
       states.add(stream, st)
       const client = aedes.handle(stream, req)
+      shared.track(client)
+      stream.once('close', () => { shared.untrack(client) })
       guardClient(client, guards)
       tapConnection(client, stream, st)
       return () => {
@@ -202,6 +218,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       for (const id of registry.expiredSessions(Date.now())) {
         if (hasClient(aedes, id)) continue
         registry.dropSession(id)
+        shared.forget(id)
         await purgeSession(persistence, id).catch((err: unknown) => {
           log.warn({ clientId: id, err: String(err) }, 'session expiry: purge failed')
         })
@@ -218,7 +235,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       registry,
       metrics,
       listeners: () => listeners.map(l => l.info()),
-      ...operations({ aedes, hooks, persistence, listeners, stateOf }),
+      ...operations({ aedes, hooks, persistence, registry, listeners, stateOf, trust: subscriptions.trust }),
       async close () {
         closing = true
         await cleanup.run()

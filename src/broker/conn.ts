@@ -18,7 +18,7 @@
 import type { Duplex } from 'node:stream'
 import type { Metrics } from './metrics.js'
 import type { Session } from './registry.js'
-import type { ConnCounters, ConnInfo, ListenerProtocol } from './types.js'
+import type { Authorization, ConnCounters, ConnInfo, ListenerProtocol } from './types.js'
 
 const PUBLISH = 3
 const PUBACK = 4
@@ -29,7 +29,7 @@ const SUBACK = 9
 const PINGRESP = 13
 const DISCONNECT = 14
 
-/** Bound of the per-client authorizePublish cache (EMQ X v3 acl_cache_max_size default). */
+/** Bound of the per-client cache of each action's decisions (EMQ X v3 acl_cache_max_size default). */
 export const ACL_CACHE_MAX = 32
 
 export interface Peer {
@@ -68,8 +68,13 @@ export class ConnState {
   coalesce = false
   /** corked by hold, until release or destroy */
   held = false
-  /** topic → authorizePublish decision, insertion-ordered for FIFO eviction; made on first use */
-  private acl: Map<string, boolean> | null = null
+  /**
+   * topic → decision, one map per action (a topic may be published to but not subscribed to), so
+   * the key is the topic itself and a PUBLISH builds no key string; insertion-ordered for FIFO
+   * eviction; made on first use
+   */
+  private aclPub: Map<string, Authorization> | null = null
+  private aclSub: Map<string, Authorization> | null = null
 
   constructor (readonly listener: ListenerProtocol, readonly peer: Peer, readonly maxAwaitingRel: number, readonly metrics: Metrics) {}
 
@@ -102,21 +107,28 @@ export class ConnState {
     return 'tcp_closed' // peer went away without DISCONNECT
   }
 
-  aclGet (topic: string): boolean | undefined {
-    return this.acl?.get(topic)
+  aclGet (action: 'pub' | 'sub', topic: string): Authorization | undefined {
+    return (action === 'pub' ? this.aclPub : this.aclSub)?.get(topic)
   }
 
-  aclSet (topic: string, allow: boolean): void {
-    const acl = this.acl ??= new Map()
+  aclSet (action: 'pub' | 'sub', topic: string, decision: Authorization): void {
+    const acl = action === 'pub' ? (this.aclPub ??= new Map()) : (this.aclSub ??= new Map())
     if (acl.size >= ACL_CACHE_MAX) {
       const oldest = acl.keys().next()
       if (oldest.done !== true) acl.delete(oldest.value)
     }
-    acl.set(topic, allow)
+    acl.set(topic, decision)
   }
 
-  aclClear (): void {
-    this.acl = null
+  /** forgets the decisions on `topic` (both actions), or every decision when it is absent */
+  aclClear (topic?: string): void {
+    if (topic === undefined) {
+      this.aclPub = null
+      this.aclSub = null
+      return
+    }
+    this.aclPub?.delete(topic)
+    this.aclSub?.delete(topic)
   }
 }
 

@@ -15,10 +15,15 @@ export interface Broker {
   listeners (): ListenerInfo[]
   /** `reason` is the connection's close reason (default kicked; banned for a new ban) */
   kickout (clientId: string, reason?: string): boolean
+  /** kicks the client if it is connected here, then removes its session (registry and persistence); false when this node has neither */
+  discardSession (clientId: string): Promise<boolean>
   publish (msg: PublishRequest): Promise<void>
   subscribe (clientId: string, filters: string[], qos: QoS): Promise<boolean>
   unsubscribe (clientId: string, filters: string[]): Promise<boolean>
-  cleanAclCache (clientId: string): boolean
+  /** forgets a client's cached decisions on `topic` (every one when absent); false when it is not connected */
+  cleanAclCache (clientId: string, topic?: string): boolean
+  /** forgets every client's cached decisions (the rules changed) */
+  cleanAllAclCaches (): void
   /** changes a listener's max_conns at once (existing connections stay); false when there is none */
   setMaxConns (protocol: ListenerProtocol, maxConns: number): boolean
   /** TCP_NODELAY for a listener's new connections; false when there is no such listener */

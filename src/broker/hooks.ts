@@ -1,15 +1,15 @@
 /**
  * The aedes option hooks: CONNECT checks and authentication (preConnect, authenticate), publish
- * authorization (authorizePublish), and the delivered-message hook (authorizeForward). The
- * decisions themselves are the node's (BrokerHooks, built by policy.ts and the plugins); this is
- * how aedes asks for them, and what a refusal means on the wire.
+ * and subscribe authorization (authorizePublish, authorizeSubscribe), and the delivered-message
+ * hook (authorizeForward). The decisions themselves are the node's (BrokerHooks, built by
+ * policy.ts and the plugins); this is how aedes asks for them, and what a refusal means on the wire.
  */
 
 import type { AedesOptions, AuthenticateError, Client, ConnectPacket, PublishPacket } from 'aedes'
 import type { ConnState } from './conn.js'
-import type { PersistenceLike } from './persistence.js'
+import type { PersistenceLayer, PersistenceLike } from './persistence.js'
 import type { Registry } from './registry.js'
-import type { BrokerHooks, Logger, Message, QoS } from './types.js'
+import type { Authorization, BrokerHooks, Logger, Message, QoS } from './types.js'
 
 const SYS = '$SYS/'
 
@@ -20,10 +20,11 @@ export interface HookContext {
   persistence: PersistenceLike
   stateOf: (client: Client | null | undefined) => ConnState | undefined
   maxPacketSize?: (() => number) | undefined
+  subscriptions: SubscribeAuthorization
 }
 
 export interface AedesHooks {
-  options: Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeForward'>
+  options: Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>
   /** a publish refused or taken by authorizePublish: aedes acknowledges it, it must route it nowhere (once) */
   swallow: (packet: object) => boolean
 }
@@ -91,20 +92,19 @@ export function aedesHooks (ctx: HookContext): AedesHooks {
         return done(null)
       }
       const st = stateOf(client)
-      let allow = st?.aclGet(packet.topic)
-      if (allow === undefined) {
-        try {
-          allow = hook(client?.id ?? null, packet.topic, toBuffer(packet.payload), packet.retain)
-          st?.aclSet(packet.topic, allow)
-        } catch (err) {
-          log.error({ err: String(err), topic: packet.topic }, 'authorizePublish hook failed: dropping')
-          allow = false // fail closed, and do not cache a failure
-        }
+      // the cache first: a PUBLISH whose decision is known allocates nothing here
+      const decision = st?.aclGet('pub', packet.topic) ?? decide(st, 'pub', packet.topic, log, () => hook(st?.info ?? null, packet.topic, toBuffer(packet.payload), packet.retain))
+      if (decision === 'disconnect') {
+        if (st !== undefined) st.reason ??= 'not_authorized'
+        // aedes closes the connection on an authorizePublish error, without acknowledging
+        return done(new Error('publish not authorized'))
       }
-      if (!allow || taken(client, packet)) denied.add(packet)
+      if (!decision || taken(client, packet)) denied.add(packet)
       done(null)
     }
   }
+  const authorizeSubscribe = ctx.subscriptions.authorize
+  if (authorizeSubscribe !== undefined) options.authorizeSubscribe = authorizeSubscribe
 
   if (hooks.delivered !== undefined) {
     const delivered = hooks.delivered
@@ -125,6 +125,69 @@ export function aedesHooks (ctx: HookContext): AedesHooks {
       denied.delete(packet)
       return true
     }
+  }
+}
+
+/** Asks the hook and caches its decision on the connection; a failing hook denies, uncached. */
+function decide (st: ConnState | undefined, action: 'pub' | 'sub', topic: string, log: Logger, ask: () => Authorization): Authorization {
+  let decision: Authorization
+  try {
+    decision = ask()
+  } catch (err) {
+    log.error({ err: String(err), topic, action }, 'authorization hook failed: denying')
+    return false // fail closed, and do not cache a failure
+  }
+  st?.aclSet(action, topic, decision)
+  return decision
+}
+
+/** SUBSCRIBE authorization: the aedes hook, the management API's own subscriptions, the stored-session filter. */
+export interface SubscribeAuthorization {
+  /** aedes' authorizeSubscribe; absent without a BrokerHooks.authorizeSubscribe */
+  authorize: AedesOptions['authorizeSubscribe']
+  /** marks a subscription made through Broker.subscribe: it is not asked (EMQ X's emqx_mgmt:subscribe is not either) */
+  trust: (sub: object) => void
+  /** the persistence layer that keeps refused filters out of stored sessions */
+  layer: PersistenceLayer
+}
+
+export function subscribeAuthorization (ctx: Pick<HookContext, 'hooks' | 'log' | 'stateOf'>): SubscribeAuthorization {
+  const { log, stateOf } = ctx
+  const hook = ctx.hooks.authorizeSubscribe
+  const trusted = new WeakSet<object>()
+  const decision = (st: ConnState | undefined, info: NonNullable<ConnState['info']>, topic: string): Authorization =>
+    st?.aclGet('sub', topic) ?? decide(st, 'sub', topic, log, () => (hook as NonNullable<typeof hook>)(info, topic))
+  return {
+    trust: (sub) => { trusted.add(sub) },
+    authorize: hook === undefined
+      ? undefined
+      : (client, sub, done) => {
+          const st = stateOf(client)
+          const info = st?.info
+          if (info == null || trusted.has(sub)) return done(null, sub)
+          const d = decision(st, info, sub.topic)
+          if (d === 'disconnect') {
+            if (st !== undefined) st.reason ??= 'not_authorized'
+            // an error fails the whole SUBSCRIBE: aedes closes the connection, sends no SUBACK
+            return done(new Error('subscription not authorized'))
+          }
+          // null: aedes grants 0x80 (failure) and neither subscribes nor stores it
+          done(null, d === true ? sub : null)
+        },
+    // aedes 1.2 stores every filter of a SUBSCRIBE once one of them is granted, refused ones too
+    // (handlers/subscribe.js storeSubscriptions): keep those out of the stored session, or it would
+    // list and resume them. Asked again here, from the cache: the refusal may not be decided yet.
+    layer: (next) => hook === undefined
+      ? {}
+      : {
+          async addSubscriptions (client, subs) {
+            const st = stateOf(client as Client)
+            const info = st?.info
+            if (info == null) return await next.addSubscriptions(client, subs)
+            const kept = subs.filter(s => trusted.has(s) || decision(st, info, s.topic) === true)
+            if (kept.length > 0) await next.addSubscriptions(client, kept)
+          }
+        }
   }
 }
 

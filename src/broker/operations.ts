@@ -6,23 +6,27 @@
 import type { Aedes, PublishPacket } from 'aedes'
 import type { ConnState } from './conn.js'
 import type { Listener } from './listeners.js'
-import type { PersistenceLike } from './persistence.js'
+import { purgeSession, type PersistenceLike } from './persistence.js'
+import type { Registry } from './registry.js'
 import type { Broker } from './handle.js'
 import type { BrokerHooks, Message, PublishRequest, QoS } from './types.js'
-import { liveClient, publishAs } from './upstream.js'
+import { hasClient, liveClient, liveClients, publishAs } from './upstream.js'
 
 export interface OperationContext {
   aedes: Aedes
   hooks: BrokerHooks
   persistence: PersistenceLike
+  registry: Registry
   listeners: readonly Listener[]
   stateOf: (client: object | undefined) => ConnState | undefined
+  /** a subscription made here is the management API's: not asked of authorizeSubscribe */
+  trust: (sub: object) => void
 }
 
-export type Operations = Pick<Broker, 'kickout' | 'publish' | 'subscribe' | 'unsubscribe' | 'cleanAclCache' | 'setMaxConns' | 'setNoDelay'>
+export type Operations = Pick<Broker, 'kickout' | 'discardSession' | 'publish' | 'subscribe' | 'unsubscribe' | 'cleanAclCache' | 'cleanAllAclCaches' | 'setMaxConns' | 'setNoDelay'>
 
 export function operations (ctx: OperationContext): Operations {
-  const { aedes, hooks, persistence, listeners, stateOf } = ctx
+  const { aedes, hooks, persistence, registry, listeners, stateOf, trust } = ctx
   const listener = (protocol: string): Listener | undefined => listeners.find(x => x.protocol === protocol)
 
   return {
@@ -32,6 +36,27 @@ export function operations (ctx: OperationContext): Operations {
       const st = stateOf(c)
       if (st !== undefined) st.reason = reason
       c.conn.destroy()
+      return true
+    },
+
+    async discardSession (clientId) {
+      const c = liveClient(aedes, clientId)
+      if (c === undefined && registry.session(clientId) === undefined) return false
+      const isNewer = (x: object | undefined): boolean => x !== undefined && x !== c
+      if (c !== undefined) {
+        const st = stateOf(c)
+        if (st !== undefined) st.reason = 'discarded'
+        // aedes stores what it still holds of the session as the connection closes: purge after that
+        c.conn.destroy()
+        // aedes lets go of a closing client only after it has stored what it held of the session
+        // (asynchronously, on a remote persistence): purge after that, waiting at most 3 s
+        const gone = (): boolean => !hasClient(aedes, clientId) || isNewer(liveClient(aedes, clientId))
+        for (let waited = 0; !gone() && waited < 3000; waited += 10) await new Promise(resolve => setTimeout(resolve, 10))
+      }
+      // a new connection of the same id in the meantime has a session of its own: leave it
+      if (isNewer(liveClient(aedes, clientId))) return true
+      registry.dropSession(clientId)
+      await purgeSession(persistence, clientId)
       return true
     },
 
@@ -51,7 +76,9 @@ export function operations (ctx: OperationContext): Operations {
       // the same path as a SUBSCRIBE packet minus the SUBACK: persists for clean=false, emits 'subscribe'
       await new Promise<void>((resolve, reject) => {
         // no messageId: aedes then sends no SUBACK to the client
-        c.subscribe({ cmd: 'subscribe', subscriptions: filters.map(topic => ({ topic, qos })) }, (err) => { if (err != null) reject(err); else resolve() })
+        const subscriptions = filters.map(topic => ({ topic, qos }))
+        for (const s of subscriptions) trust(s)
+        c.subscribe({ cmd: 'subscribe', subscriptions }, (err) => { if (err != null) reject(err); else resolve() })
       })
       return true
     },
@@ -68,11 +95,15 @@ export function operations (ctx: OperationContext): Operations {
       return true
     },
 
-    cleanAclCache (clientId) {
+    cleanAclCache (clientId, topic) {
       const st = stateOf(liveClient(aedes, clientId))
       if (st === undefined) return false
-      st.aclClear()
+      st.aclClear(topic)
       return true
+    },
+
+    cleanAllAclCaches () {
+      for (const c of liveClients(aedes)) stateOf(c)?.aclClear()
     },
 
     setMaxConns (protocol, maxConns) {

@@ -22,6 +22,9 @@ export interface PersistenceLike {
   outgoingEnqueueCombi (subs: Array<{ clientId: string }>, packet: StoredPacket): Promise<void>
   outgoingStream (client: ClientRef): Readable
   outgoingClearMessageId (client: ClientRef, packet: StoredPacket): Promise<unknown>
+  /** the stored subscriptions matching `topic` (aedes queues a QoS 1/2 message for each) */
+  subscriptionsByTopic (topic: string): Promise<Array<{ clientId: string, topic: string, qos: number }>>
+  addSubscriptions (client: ClientRef, subs: Array<{ topic: string, qos: number }>): Promise<void>
   removeSubscriptions (client: ClientRef, topics: string[]): Promise<void>
   cleanSubscriptions (client: ClientRef): Promise<void>
   cleanIncoming? (client: ClientRef): Promise<void>

@@ -1,11 +1,12 @@
 /**
  * The MQTT policy of a node: who may connect (client id length, bans, the auth plugins in turn,
- * allow_anonymous) and where a client may publish (topic levels). Built by the node from its
- * settings, ban list and auth plugins, passed in as plain functions, so the broker imports no
- * service; the result is the authenticate / authorizePublish pair of BrokerHooks.
+ * allow_anonymous) and where a client may publish and subscribe (topic levels, the ACL and what a
+ * denial costs). Built by the node from its settings, ban list, ACL and auth plugins, passed in as
+ * plain functions, so the broker imports no service; the result is the authenticate /
+ * authorizePublish / authorizeSubscribe hooks of BrokerHooks.
  */
 
-import type { BrokerHooks, ConnInfo } from './types.js'
+import type { Authorization, BrokerHooks, ConnInfo } from './types.js'
 
 /** [MQTT-3.2.2-3] CONNACK return codes the policy refuses with */
 export const CONNACK = { ACCEPTED: 0, IDENTIFIER_REJECTED: 2, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const
@@ -31,13 +32,23 @@ export interface MqttPolicy {
   allowAnonymous: () => boolean
   /** mqtt.max_topic_levels (0: no limit) */
   maxTopicLevels: () => number
+  /** the ACL: whether the client may publish to (`pub`) or subscribe to (`sub`) the topic */
+  acl: (c: ConnInfo, action: 'pub' | 'sub', topic: string) => boolean
+  /** mqtt.acl_deny_action: a denied client is ignored (the default) or disconnected */
+  aclDenyAction: () => 'ignore' | 'disconnect'
 }
 
 export function identity (c: ConnInfo): ClientIdentity {
   return { clientId: c.clientId, username: c.username, ip: c.ipaddress }
 }
 
-export function policyHooks (p: MqttPolicy): Required<Pick<BrokerHooks, 'authenticate' | 'authorizePublish'>> {
+export function policyHooks (p: MqttPolicy): Required<Pick<BrokerHooks, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>> {
+  const withinLevels = (topic: string): boolean => {
+    const max = p.maxTopicLevels()
+    return max === 0 || topic.split('/').length <= max
+  }
+  const authorized = (c: ConnInfo, action: 'pub' | 'sub', topic: string): Authorization =>
+    p.acl(c, action, topic) || (p.aclDenyAction() === 'disconnect' ? 'disconnect' : false)
   return {
     async authenticate (c, username, password) {
       if (c.clientId.length > p.maxClientIdLen()) return CONNACK.IDENTIFIER_REJECTED
@@ -51,9 +62,8 @@ export function policyHooks (p: MqttPolicy): Required<Pick<BrokerHooks, 'authent
       if (!p.allowAnonymous()) return CONNACK.NOT_AUTHORIZED
       return CONNACK.ACCEPTED
     },
-    authorizePublish (_clientId, topic) {
-      const max = p.maxTopicLevels()
-      return max === 0 || topic.split('/').length <= max
-    }
+    // the will of a client of a dead node has no client left to judge: only the topic is checked
+    authorizePublish: (c, topic) => withinLevels(topic) && (c === null || authorized(c, 'pub', topic)),
+    authorizeSubscribe: (c, topic) => withinLevels(topic) && authorized(c, 'sub', topic)
   }
 }

@@ -4,7 +4,9 @@
  * kept incrementally so the stats never scan.
  */
 
+import { QlobberDedup } from 'qlobber'
 import type { Metrics } from './metrics.js'
+import { parseShared, routeFilter } from './shared-topics.js'
 import type { ConnInfo, QoS, RouteInfo, SessionInfo, SubscriptionInfo } from './types.js'
 
 /** EMQ X v3 default session expiry for clean_start = false (zone.session_expiry_interval = 2h). */
@@ -68,13 +70,20 @@ export class Session implements SessionInfo {
 }
 
 const byKey = (a: string, b: string): number => a < b ? -1 : a > b ? 1 : 0
-const isShared = (topic: string): boolean => topic.startsWith('$share/') || topic.startsWith('$queue/')
+const isShared = (topic: string): boolean => parseShared(topic) !== null
 
 export class Registry {
   private readonly conns = new Map<string, ConnInfo>()
   private readonly sess = new Map<string, Session>()
   /** topic filter → number of subscribers on this node */
   private readonly routeRefs = new Map<string, number>()
+  /** subscription topic (with any `$share/{group}/` prefix) → subscribers on this node: the matcher's entries */
+  private readonly filterRefs = new Map<string, number>()
+  /**
+   * The same filters in a topic trie (qlobber, aedes' own matcher): "which filters match a/b/c?"
+   * walks the topic's levels instead of testing every filter. Values are the registry's keys.
+   */
+  private readonly matcher = new QlobberDedup<string>({ separator: '/', wildcard_one: '+', wildcard_some: '#', match_empty_levels: true })
   private readonly nodes: readonly string[]
   private subCount = 0
   private sharedCount = 0
@@ -147,6 +156,17 @@ export class Registry {
 
   lookupRoutes (topic: string): RouteInfo[] {
     return this.routesOf(topic)
+  }
+
+  /**
+   * The subscribed filters (as listed, `$share/...` included) that match a concrete topic. As in
+   * MQTT [MQTT-4.7.2-1], a topic starting with `$` is not matched by a filter starting with a wildcard.
+   */
+  matchingFilters (topic: string): ReadonlySet<string> {
+    // qlobber may hand back its own set (one match): never changed here, only copied
+    const found: ReadonlySet<string> = this.matcher.match(topic)
+    if (!topic.startsWith('$')) return found
+    return new Set([...found].filter(f => !/^[+#]/.test(routeFilter(f))))
   }
 
   /** internal: the mutable session, for the wire tap and persistence tap */
@@ -235,9 +255,14 @@ export class Registry {
     s.sortedTopics = null
     this.subCount++
     if (isShared(topic)) this.sharedCount++
-    const refs = this.routeRefs.get(topic) ?? 0
-    this.routeRefs.set(topic, refs + 1)
+    // a shared subscription routes its real filter, as in EMQ X
+    const route = routeFilter(topic)
+    const refs = this.routeRefs.get(route) ?? 0
+    this.routeRefs.set(route, refs + 1)
     if (refs === 0) this.routeView = null
+    const subs = this.filterRefs.get(topic) ?? 0
+    this.filterRefs.set(topic, subs + 1)
+    if (subs === 0) this.matcher.add(route, topic)
     this.publishStats()
   }
 
@@ -281,12 +306,19 @@ export class Registry {
   private unref (topic: string): void {
     this.subCount--
     if (isShared(topic)) this.sharedCount--
-    const refs = (this.routeRefs.get(topic) ?? 1) - 1
+    const route = routeFilter(topic)
+    const refs = (this.routeRefs.get(route) ?? 1) - 1
     if (refs > 0) {
-      this.routeRefs.set(topic, refs)
+      this.routeRefs.set(route, refs)
     } else {
-      this.routeRefs.delete(topic)
+      this.routeRefs.delete(route)
       this.routeView = null
+    }
+    const subs = (this.filterRefs.get(topic) ?? 1) - 1
+    if (subs > 0) this.filterRefs.set(topic, subs)
+    else {
+      this.filterRefs.delete(topic)
+      this.matcher.remove(route, topic)
     }
   }
 

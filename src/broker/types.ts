@@ -83,11 +83,24 @@ export interface Logger {
   error (o: object, msg?: string): void
 }
 
+/** An authorization decision: allowed, denied, or denied and the connection closed. */
+export type Authorization = boolean | 'disconnect'
+
 export interface BrokerHooks {
   /** 0 = accept, else the CONNACK return code to refuse with (4 bad user/password, 5 not authorized) */
   authenticate?: (c: ConnInfo, username: string | undefined, password: Buffer | undefined) => Promise<number>
-  /** false drops the message silently (it is still acknowledged) */
-  authorizePublish?: (clientId: string | null, topic: string, payload: Buffer, retain: boolean) => boolean
+  /**
+   * A client's PUBLISH (or its will; `client` is null for the will of a client of a dead node):
+   * false drops the message silently (it is still acknowledged), 'disconnect' closes the connection
+   * instead. Cached per connection and topic until cleanAclCache.
+   */
+  authorizePublish?: (client: ConnInfo | null, topic: string, payload: Buffer, retain: boolean) => Authorization
+  /**
+   * A client's SUBSCRIBE, per filter: false refuses it (0x80 in SUBACK [MQTT-3.9.3], nothing
+   * subscribed or stored), 'disconnect' closes the connection instead. Not asked for subscriptions
+   * made through Broker.subscribe. Cached like authorizePublish.
+   */
+  authorizeSubscribe?: (client: ConnInfo, topic: string) => Authorization
   /** for a PUBLISH with the retain flag: false delivers it but does not keep it as the retained message */
   keepRetained?: (topic: string, payload: Buffer) => boolean
   /**
@@ -110,8 +123,15 @@ export interface Message {
   readonly retain: boolean
 }
 
+/** broker.shared_subscription_strategy: how a shared subscription's group picks the member for a message */
+export type SharedStrategy = 'random' | 'round_robin' | 'sticky' | 'hash'
+
 export interface BrokerOptions {
   nodeName: string
+  /** read at every message to a shared subscription (a hot config) */
+  sharedStrategy?: () => SharedStrategy
+  /** clustered: true for the one node that claims `key` first (a message of a shared group: that node delivers it) */
+  sharedClaim?: ((key: string) => Promise<boolean>) | undefined
   host?: string
   mqttPort: number
   wsPort: number | null

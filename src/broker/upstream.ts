@@ -17,8 +17,12 @@
  *   an own `destroy`: a connection destroyed while its writes are held sends them first (conn.ts)
  * Per connection (tapConnection, guardClient): the parser's public 'packet' event, prepended so it
  * runs before aedes' listener; aedes' per-client `deliver0`.
- * Per broker (patchBroker): aedes' `publish`, `registerClient` and its emitter's `_matcher.match`,
- * after a client made and closed at once has shown that aedes' clients have the fields used here.
+ * Per broker (patchBroker): aedes' `publish`, `registerClient`, `subscribe`, `unsubscribe` and its
+ * emitter's `_matcher.match`, after a client made and closed at once has shown that aedes' clients
+ * have the fields used here.
+ * Shared subscriptions (shared.ts) deliver to one chosen client through its `deliverQoS` /
+ * `deliver0`, with a packet identifier taken from its `_nextId` (aedes' QoSPacket keeps one that is
+ * set), and a fresh `counter` of the broker for a message sent again to another member.
  *
  * Other users of the same modules in the process (mqtt.js in tests) pass through: only streams,
  * parsers and clients marked here are observed.
@@ -63,6 +67,7 @@ interface ParserInternals {
   _parseLength: () => boolean
   _emitError: (err: Error) => void
   prependListener: (event: 'packet', fn: (this: ParserInternals, packet: WirePacket) => void) => unknown
+  on: (event: 'packet', fn: (packet: WirePacket) => void) => unknown
   [kConn]?: ConnState
 }
 
@@ -74,6 +79,10 @@ interface ClientInternals {
   subscriptions: Record<string, { qos: number } | undefined>
   waitForDrain: (cb: (err: Error | null, client: unknown) => void) => void
   deliver0: (packet: unknown, cb: (err?: Error | null) => void) => void
+  deliverQoS: (packet: unknown, cb: (err?: Error | null) => void) => void
+  _nextId: number
+  closed: boolean
+  id: string
   close: (done?: () => void) => void
   [kGuards]?: Guards
 }
@@ -84,6 +93,10 @@ interface AedesInternals {
   mq: { _matcher?: { match?: (topic: string, ...rest: unknown[]) => unknown[] } }
   registerClient: (client: Client) => void
   publish: (packet: object, client: unknown, done?: (err?: Error) => void) => void
+  subscribe: (topic: string, func: SubscriptionFunc, done?: (err?: Error) => void) => void
+  unsubscribe: (topic: string, func: SubscriptionFunc, done?: (err?: Error) => void) => void
+  counter: number
+  id: string
   handle: (conn: Duplex) => Client
 }
 
@@ -306,7 +319,14 @@ export interface BrokerTaps {
   registering: (client: Client, old: Client) => void
   /** the local emitter found `found` subscriptions for a publish to `topic` */
   matched?: (topic: string, found: number) => void
+  /** aedes subscribes `func` (a client's delivery) to `topic`; true: taken (the tap calls `done`), not put in the emitter */
+  subscribe?: (topic: string, func: SubscriptionFunc, done: (err?: Error) => void) => boolean
+  /** the same for aedes' unsubscribe (also run for each subscription of a closing client) */
+  unsubscribe?: (topic: string, func: SubscriptionFunc, done: (err?: Error) => void) => boolean
 }
+
+/** what aedes puts in its emitter for one subscription of one client */
+export type SubscriptionFunc = (packet: object, cb: (err?: Error | null) => void) => void
 
 /**
  * Patches one aedes instance, after checking the internals it and its clients have. `ownEmitter`:
@@ -318,6 +338,8 @@ export function patchBroker (aedes: Aedes, taps: BrokerTaps, ownEmitter: boolean
   if (typeof a.clients !== 'object' || a.clients === null) throw missing(AEDES, 'Aedes#clients')
   if (typeof a.publish !== 'function') throw missing(AEDES, 'Aedes#publish')
   if (typeof a.registerClient !== 'function') throw missing(AEDES, 'Aedes#registerClient')
+  if (typeof a.subscribe !== 'function' || typeof a.unsubscribe !== 'function') throw missing(AEDES, 'Aedes#subscribe/unsubscribe')
+  if (typeof a.counter !== 'number') throw missing(AEDES, 'Aedes#counter')
   const matcher = a.mq?._matcher
   const matching = taps.matched !== undefined && typeof matcher?.match === 'function'
   if (taps.matched !== undefined && !matching && ownEmitter) throw missing('mqemitter (aedes\' emitter)', 'Matcher#match (mq._matcher)')
@@ -340,6 +362,18 @@ export function patchBroker (aedes: Aedes, taps: BrokerTaps, ownEmitter: boolean
     register(client)
   }
 
+  const noop = (): void => {}
+  const tapSubscribe = taps.subscribe
+  if (tapSubscribe !== undefined) {
+    const subscribe = a.subscribe.bind(aedes)
+    a.subscribe = (topic, func, done) => { if (!tapSubscribe(topic, func, done ?? noop)) subscribe(topic, func, done) }
+  }
+  const tapUnsubscribe = taps.unsubscribe
+  if (tapUnsubscribe !== undefined) {
+    const unsubscribe = a.unsubscribe.bind(aedes)
+    a.unsubscribe = (topic, func, done) => { if (!tapUnsubscribe(topic, func, done ?? noop)) unsubscribe(topic, func, done) }
+  }
+
   if (matching && matcher?.match !== undefined) {
     const match = matcher.match.bind(matcher)
     const matched = taps.matched!
@@ -359,6 +393,8 @@ function probeClient (a: AedesInternals): void {
     if (typeof client._parser?.prependListener !== 'function') throw missing(AEDES, 'Client#_parser')
     if (typeof client.deliver0 !== 'function') throw missing(AEDES, 'Client#deliver0')
     if (typeof client.subscriptions !== 'object') throw missing(AEDES, 'Client#subscriptions')
+    if (typeof client.deliverQoS !== 'function') throw missing(AEDES, 'Client#deliverQoS')
+    if (typeof client._nextId !== 'number') throw missing(AEDES, 'Client#_nextId')
     // the prototypes installUpstream patched are the ones aedes' clients and parsers use
     const holder = (name: string): unknown => patches?.find(p => p.name === name && p.installed !== undefined)?.holder
     const clientProto = holder('waitForDrain')
@@ -380,6 +416,11 @@ export function liveClient (aedes: Aedes, clientId: string): (Client & ClientInt
   return c !== undefined && !c.closed ? c : undefined
 }
 
+/** Every client aedes holds (closing or not). */
+export function liveClients (aedes: Aedes): Array<Client & ClientInternals> {
+  return Object.values((aedes as unknown as AedesInternals).clients).filter(c => c !== undefined)
+}
+
 /** Whether aedes holds a client with this id (closing or not). */
 export function hasClient (aedes: Aedes, clientId: string): boolean {
   return (aedes as unknown as AedesInternals).clients[clientId] !== undefined
@@ -394,4 +435,57 @@ export function subscriptionsOf (client: Client): Array<[string, number | undefi
 /** aedes' publish on behalf of `client` (null: the broker), which its typings leave out. */
 export function publishAs (aedes: Aedes, packet: object, client: Client | null, done: (err?: Error) => void): void {
   (aedes as unknown as AedesInternals).publish(packet, client, done)
+}
+
+// ---- shared subscriptions (shared.ts)
+
+/** An aedes client as shared.ts sees it. */
+export interface MemberClient {
+  readonly id: string
+  readonly closed: boolean
+  readonly clean: boolean
+}
+
+/** Which of `clients` holds `func` as its subscription to `topic` (aedes sets it just before subscribing). */
+export function ownerOf (clients: Iterable<unknown>, topic: string, func: SubscriptionFunc): { client: MemberClient, sub: { qos?: number } } | undefined {
+  for (const c of clients) {
+    const sub = (c as ClientInternals).subscriptions[topic] as { func?: unknown, qos?: number } | undefined
+    if (sub?.func === func) return { client: c as MemberClient, sub }
+  }
+  return undefined
+}
+
+/** aedes' own delivery of `packet` to `client` at `packet.qos`; QoS 1/2 get `messageId` (see takeMessageId). */
+export function deliverTo (client: MemberClient, packet: { qos: number }, cb: (err?: Error | null) => void): void {
+  const c = client as unknown as ClientInternals
+  if (packet.qos === 0) c.deliver0(packet, cb)
+  else c.deliverQoS(packet, cb)
+}
+
+/** The next packet identifier of `client`, as aedes' QoSPacket takes it (1..65535). */
+export function takeMessageId (client: MemberClient): number {
+  const c = client as unknown as ClientInternals
+  const id = c._nextId
+  c._nextId = id >= 65535 ? 1 : id + 1
+  return id
+}
+
+/** A new message number of this broker: a message sent again is not taken for a duplicate by its new receiver. */
+export function freshCounter (aedes: Aedes): number {
+  return ++(aedes as unknown as AedesInternals).counter
+}
+
+/** `fn` sees every packet `client` sends, after aedes handled it. */
+export function onClientPacket (client: MemberClient, fn: (packet: WirePacket) => void): void {
+  (client as unknown as ClientInternals)._parser.on('packet', fn)
+}
+
+/** aedes' emitter (its own mqemitter, or a cluster's bus), where a group puts its dispatcher */
+export interface Emitter {
+  on: (topic: string, fn: SubscriptionFunc, done: (err?: Error) => void) => void
+  removeListener: (topic: string, fn: SubscriptionFunc) => void
+}
+
+export function emitterOf (aedes: Aedes): Emitter {
+  return (aedes as unknown as { mq: Emitter }).mq
 }

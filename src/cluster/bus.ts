@@ -10,8 +10,15 @@ interface RedisConn {
   ping (): Promise<string>
   subscribe (channel: string): Promise<unknown>
   on (event: 'messageBuffer', fn: (channel: Buffer, message: Buffer) => void): unknown
+  quit (): Promise<unknown>
+  disconnect (): void
+  /** ioredis' connection state: 'ready' when commands are sent at once */
+  status: string
 }
-interface RedisPubConn extends RedisConn { publish (channel: string, message: Buffer): Promise<number> }
+interface RedisPubConn extends RedisConn {
+  publish (channel: string, message: Buffer): Promise<number>
+  set (key: string, value: string, px: 'PX', ms: number, nx: 'NX'): Promise<string | null>
+}
 export interface Bus {
   pubConn: RedisPubConn
   subConn: RedisConn
@@ -27,6 +34,8 @@ const MQEmitterRedis = createRequire(import.meta.url)('mqemitter-redis') as (opt
 
 /** how long the start waits for Redis before refusing */
 const CONNECT_TIMEOUT_MS = 5000
+/** how long a close waits for Redis to answer QUIT before it drops the connections */
+const CLOSE_TIMEOUT_MS = 1000
 
 export async function openBus (url: string, log: MembershipLog): Promise<Bus> {
   const mq = MQEmitterRedis({ connectionString: url })
@@ -44,7 +53,31 @@ export async function openBus (url: string, log: MembershipLog): Promise<Bus> {
   } finally {
     clearTimeout(timer)
   }
+  boundClose(mq)
   return mq
+}
+
+/**
+ * mqemitter-redis closes with QUIT and waits for both connections to end. With Redis gone, ioredis
+ * queues QUIT while it reconnects for ever (a node was still running 30 minutes after SIGTERM), and
+ * rejects it after its retries, unhandled (which ends the process). Here a connection that is not
+ * ready is dropped at once, a QUIT unanswered within CLOSE_TIMEOUT_MS too, and QUIT never rejects.
+ */
+function boundClose (mq: Bus): void {
+  for (const conn of [mq.pubConn, mq.subConn]) {
+    const quit = conn.quit.bind(conn)
+    conn.quit = async () => await quit().catch(() => 'OK')
+  }
+  const close = mq.close.bind(mq)
+  mq.close = (cb) => {
+    let finished = false
+    const finish = (): void => { if (!finished) { finished = true; clearTimeout(timer); cb() } }
+    // a connection that lost its socket before emits no 'end' on disconnect: closed is closed then
+    const drop = (): void => { mq.pubConn.disconnect(); mq.subConn.disconnect(); setTimeout(finish, 100) }
+    const timer = setTimeout(drop, CLOSE_TIMEOUT_MS)
+    close(finish)
+    if (mq.pubConn.status !== 'ready' || mq.subConn.status !== 'ready') drop()
+  }
 }
 
 /**
@@ -86,4 +119,15 @@ export async function eventChannel (bus: Bus, channel: string, onMessage: (messa
   bus.subConn.on('messageBuffer', (ch, message) => { if (ch.toString('utf8') === channel) onMessage(message) })
   await bus.subConn.subscribe(channel)
   return { publish: (message) => { bus.pubConn.publish(channel, message).catch(() => {}) } }
+}
+
+/** how long a claim is kept: far longer than a message takes to reach every node */
+const CLAIM_MS = 60_000
+
+/**
+ * The first node to claim `key` gets true, every other false: one atomic SET NX in Redis. Shared
+ * subscriptions claim each message per group, so a group spread over nodes gets it once.
+ */
+export function claimOnce (bus: Bus): (key: string) => Promise<boolean> {
+  return async (key) => (await bus.pubConn.set(`emqx:shared:${key}`, '1', 'PX', CLAIM_MS, 'NX')) === 'OK'
 }

@@ -5,26 +5,27 @@
  */
 import type {
   AlarmRecordWire, AlarmWire, BrokerInfoWire, ConfigItemWire, ConnectionWire, ListenerWire, MetricsWire, NodeInfoWire,
-  PluginConfigItemWire, PluginWire, Qos, RouteWire, SessionWire, StatsWire, SubscriptionWire
+  PluginConfigItemWire, PluginWire, Qos, RetainedMessageWire, RouteWire, SessionWire, StatsWire, SubscriptionWire
 } from '../core/wire.js'
 import { ApiError, ReturnCode, errors } from '../core/errors.js'
 import type { PromFamily } from '../services/prometheus.js'
+import type { ClientFilter, RouteFilter, SubscriptionFilter } from './list-filter.js'
 
 export interface NodeApi {
   readonly name: string
   brokerInfo (): Promise<BrokerInfoWire>
   nodeInfo (): Promise<NodeInfoWire>
-  /** sorted by client id */
-  connections (): Promise<ConnectionWire[]>
+  /** sorted by client id; only those the filter matches (list-filter.ts) */
+  connections (filter?: ClientFilter): Promise<ConnectionWire[]>
   connection (clientId: string): Promise<ConnectionWire[]>
-  /** sorted by client id */
-  sessions (): Promise<SessionWire[]>
+  /** sorted by client id; only those the filter matches */
+  sessions (filter?: ClientFilter): Promise<SessionWire[]>
   session (clientId: string): Promise<SessionWire[]>
-  /** sorted by client id, then topic */
-  subscriptions (): Promise<SubscriptionWire[]>
+  /** sorted by client id, then topic; only those the filter matches */
+  subscriptions (filter?: SubscriptionFilter): Promise<SubscriptionWire[]>
   subscriptionsOf (clientId: string): Promise<SubscriptionWire[]>
-  /** sorted by topic */
-  routes (): Promise<RouteWire[]>
+  /** sorted by topic; only those the filter matches */
+  routes (filter?: RouteFilter): Promise<RouteWire[]>
   routesOf (topic: string): Promise<RouteWire[]>
   listeners (): Promise<ListenerWire[]>
   metrics (): Promise<MetricsWire>
@@ -46,6 +47,12 @@ export interface NodeApi {
   /** false when the client is not connected here */
   kickout (clientId: string): Promise<boolean>
   cleanAclCache (clientId: string, topic: string): Promise<boolean>
+  /** false when the client has neither a connection nor a session here */
+  discardSession (clientId: string): Promise<boolean>
+  /** retained messages matching a topic filter, sorted by topic (the set is shared by a cluster) */
+  retainedMessages (filter: string, withPayload: boolean): Promise<RetainedMessageWire[]>
+  /** removes the retained messages matching a topic filter; how many */
+  removeRetained (filter: string): Promise<number>
   subscribe (clientId: string, filters: string[], qos: Qos): Promise<boolean>
   unsubscribe (clientId: string, filters: string[]): Promise<boolean>
 }

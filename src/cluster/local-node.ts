@@ -6,7 +6,7 @@ import type { NodeApi } from './cluster.js'
 import type { Broker, ConnInfo, SessionInfo, SubscriptionInfo } from '../broker/broker.js'
 import type {
   BrokerInfoWire, ConfigItemWire, ConnectionWire, ListenerWire, MetricsWire, NodeInfoWire,
-  PluginConfigItemWire, Qos, RouteWire, SessionWire, StatsWire, SubscriptionWire, AlarmRecordWire, AlarmWire, PluginWire
+  PluginConfigItemWire, Qos, RetainedMessageWire, RouteWire, SessionWire, StatsWire, SubscriptionWire, AlarmRecordWire, AlarmWire, PluginWire
 } from '../core/wire.js'
 import type { Alarms } from '../services/alarms.js'
 import { activatedWire, type AlarmHistory } from '../services/alarm-history.js'
@@ -15,6 +15,8 @@ import type { Settings } from '../services/settings.js'
 import { datetime, orUndefined, uptime } from '../core/format.js'
 import { errors } from '../core/errors.js'
 import { NodePrometheus, type PromFamily } from '../services/prometheus.js'
+import { clientPredicate, isEmpty, shareOf, type ClientFilter, type RouteFilter, type SubscriptionFilter } from './list-filter.js'
+import { routeFilter } from '../broker/shared-topics.js'
 
 export const SYSDESCR = 'EMQ X Broker'
 
@@ -26,10 +28,18 @@ export interface LocalNodeDeps {
   settings: Settings
   version: string
   startedAt: number
+  /** the retained messages (the retainer plugin, over the persistence) */
+  retained: RetainedSource
   /** extra listeners outside the broker (the management API itself) */
   httpListeners: () => ListenerWire[]
   /** audit log entries this node dropped (queue full) or failed to write */
   auditCounts?: () => { dropped: number, failed: number }
+}
+
+/** What the node reads and clears of the retained messages; the retainer plugin provides it. */
+export interface RetainedSource {
+  messages (filter: string): Promise<Array<{ topic: string, qos: Qos, payload: Buffer, storedAt: number | undefined, expiresAt: number | undefined }>>
+  removeMessages (filter: string): Promise<number>
 }
 
 export class LocalNode implements NodeApi {
@@ -84,8 +94,16 @@ export class LocalNode implements NodeApi {
   /** the registry's list is a new array only after a change: its wire list is made once per change */
   private connList: { of: readonly ConnInfo[], wires: ConnectionWire[] } | null = null
 
-  async connections (): Promise<ConnectionWire[]> {
-    const list = this.d.broker.registry.connections()
+  async connections (filter?: ClientFilter): Promise<ConnectionWire[]> {
+    const reg = this.d.broker.registry
+    const list = reg.connections()
+    if (filter !== undefined && !isEmpty(filter)) {
+      // filtered on the raw records (epoch times, addresses), formatted from the cache
+      const keep = clientPredicate(filter)
+      const out: ConnectionWire[] = []
+      for (const c of list) if (keep({ conn: c, session: reg.session(c.clientId) })) out.push(this.wireOf(c))
+      return out
+    }
     if (this.connList?.of !== list) this.connList = { of: list, wires: list.map(c => this.wireOf(c)) }
     return this.connList.wires
   }
@@ -95,8 +113,12 @@ export class LocalNode implements NodeApi {
     return c ? [this.wireOf(c)] : []
   }
 
-  async sessions (): Promise<SessionWire[]> {
-    return this.d.broker.registry.sessions().map(s => this.formatSession(s))
+  async sessions (filter?: ClientFilter): Promise<SessionWire[]> {
+    const reg = this.d.broker.registry
+    const list = reg.sessions()
+    if (filter === undefined || isEmpty(filter)) return list.map(s => this.formatSession(s))
+    const keep = clientPredicate(filter)
+    return list.filter(s => keep({ conn: reg.connection(s.clientId), session: s })).map(s => this.formatSession(s))
   }
 
   async session (clientId: string): Promise<SessionWire[]> {
@@ -113,7 +135,20 @@ export class LocalNode implements NodeApi {
 
   private subList: { of: readonly SubscriptionInfo[], wires: SubscriptionWire[] } | null = null
 
-  async subscriptions (): Promise<SubscriptionWire[]> {
+  async subscriptions (filter?: SubscriptionFilter): Promise<SubscriptionWire[]> {
+    const all = await this.allSubscriptions()
+    if (filter === undefined || isEmpty(filter)) return all
+    const f = filter
+    const matching = f.match_topic !== undefined ? this.d.broker.registry.matchingFilters(f.match_topic) : undefined
+    return all.filter(s =>
+      (f.clientid === undefined || s.client_id === f.clientid) &&
+      (f.topic === undefined || s.topic === f.topic) &&
+      (f.qos === undefined || s.qos === f.qos) &&
+      (f.share === undefined || shareOf(s.topic)?.group === f.share) &&
+      (matching === undefined || matching.has(s.topic)))
+  }
+
+  private async allSubscriptions (): Promise<SubscriptionWire[]> {
     const list = this.d.broker.registry.subscriptions()
     if (this.subList?.of !== list) {
       this.subList = {
@@ -132,8 +167,12 @@ export class LocalNode implements NodeApi {
     return this.d.broker.registry.subscriptionsOf(clientId).map(s => formatSubscription(s, this.name))
   }
 
-  async routes (): Promise<RouteWire[]> {
-    return this.d.broker.registry.routes().flatMap(r => r.nodes.map(node => ({ topic: r.topic, node })))
+  async routes (filter?: RouteFilter): Promise<RouteWire[]> {
+    const reg = this.d.broker.registry
+    // a shared subscription's route is its real filter
+    const matching = filter?.match_topic !== undefined ? new Set([...reg.matchingFilters(filter.match_topic)].map(routeFilter)) : undefined
+    const rows = matching === undefined ? reg.routes() : reg.routes().filter(r => matching.has(r.topic))
+    return rows.flatMap(r => r.nodes.map(node => ({ topic: r.topic, node })))
   }
 
   async routesOf (topic: string): Promise<RouteWire[]> {
@@ -215,7 +254,24 @@ export class LocalNode implements NodeApi {
 
   async kickout (clientId: string): Promise<boolean> { return this.d.broker.kickout(clientId) }
 
-  async cleanAclCache (clientId: string, _topic: string): Promise<boolean> { return this.d.broker.cleanAclCache(clientId) }
+  /** `#` forgets every cached decision of the client, another topic the decisions on that topic */
+  async cleanAclCache (clientId: string, topic: string): Promise<boolean> {
+    return this.d.broker.cleanAclCache(clientId, topic === '#' ? undefined : topic)
+  }
+
+  async discardSession (clientId: string): Promise<boolean> { return await this.d.broker.discardSession(clientId) }
+
+  async retainedMessages (filter: string, withPayload: boolean): Promise<RetainedMessageWire[]> {
+    return (await this.d.retained.messages(filter)).map(m => {
+      const w: RetainedMessageWire = { topic: m.topic, qos: m.qos, payload_size: m.payload.length }
+      if (m.storedAt !== undefined) w.publish_at = datetime(m.storedAt)
+      if (m.expiresAt !== undefined) w.expire_at = datetime(m.expiresAt)
+      if (withPayload) w.payload = m.payload.toString('base64')
+      return w
+    })
+  }
+
+  async removeRetained (filter: string): Promise<number> { return await this.d.retained.removeMessages(filter) }
 
   async subscribe (clientId: string, filters: string[], qos: Qos): Promise<boolean> {
     return this.d.broker.subscribe(clientId, filters, qos)

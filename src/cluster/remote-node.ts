@@ -2,9 +2,10 @@
 import type { NodeApi } from './cluster.js'
 import { rpcCall, type RpcMethod } from './rpc.js'
 import type { PromFamily } from '../services/prometheus.js'
+import type { ClientFilter, RouteFilter, SubscriptionFilter } from './list-filter.js'
 import type {
   AlarmRecordWire, AlarmWire, BrokerInfoWire, ConfigItemWire, ConnectionWire, ListenerWire, MetricsWire, NodeInfoWire,
-  PluginConfigItemWire, PluginWire, Qos, RouteWire, SessionWire, StatsWire, SubscriptionWire
+  PluginConfigItemWire, PluginWire, Qos, RetainedMessageWire, RouteWire, SessionWire, StatsWire, SubscriptionWire
 } from '../core/wire.js'
 
 export class RemoteNode implements NodeApi {
@@ -16,13 +17,13 @@ export class RemoteNode implements NodeApi {
 
   brokerInfo (): Promise<BrokerInfoWire> { return this.call('brokerInfo') }
   nodeInfo (): Promise<NodeInfoWire> { return this.call('nodeInfo') }
-  connections (): Promise<ConnectionWire[]> { return this.call('connections') }
+  connections (filter?: ClientFilter): Promise<ConnectionWire[]> { return this.call('connections', filter ?? {}) }
   connection (clientId: string): Promise<ConnectionWire[]> { return this.call('connection', clientId) }
-  sessions (): Promise<SessionWire[]> { return this.call('sessions') }
+  sessions (filter?: ClientFilter): Promise<SessionWire[]> { return this.call('sessions', filter ?? {}) }
   session (clientId: string): Promise<SessionWire[]> { return this.call('session', clientId) }
-  subscriptions (): Promise<SubscriptionWire[]> { return this.call('subscriptions') }
+  subscriptions (filter?: SubscriptionFilter): Promise<SubscriptionWire[]> { return this.call('subscriptions', filter ?? {}) }
   subscriptionsOf (clientId: string): Promise<SubscriptionWire[]> { return this.call('subscriptionsOf', clientId) }
-  routes (): Promise<RouteWire[]> { return this.call('routes') }
+  routes (filter?: RouteFilter): Promise<RouteWire[]> { return this.call('routes', filter ?? {}) }
   routesOf (topic: string): Promise<RouteWire[]> { return this.call('routesOf', topic) }
   listeners (): Promise<ListenerWire[]> { return this.call('listeners') }
   metrics (): Promise<MetricsWire> { return this.call('metrics') }
@@ -40,9 +41,15 @@ export class RemoteNode implements NodeApi {
   setConfig (app: string, key: string, value: string): Promise<void> { return this.call('setConfig', app, key, value) }
   kickout (clientId: string): Promise<boolean> { return this.call('kickout', clientId) }
   cleanAclCache (clientId: string, topic: string): Promise<boolean> { return this.call('cleanAclCache', clientId, topic) }
+  discardSession (clientId: string): Promise<boolean> { return this.call('discardSession', clientId) }
+  retainedMessages (filter: string, withPayload: boolean): Promise<RetainedMessageWire[]> { return this.call('retainedMessages', filter, withPayload) }
+  removeRetained (filter: string): Promise<number> { return this.call('removeRetained', filter) }
   subscribe (clientId: string, filters: string[], qos: Qos): Promise<boolean> { return this.call('subscribe', clientId, filters, qos) }
   unsubscribe (clientId: string, filters: string[]): Promise<boolean> { return this.call('unsubscribe', clientId, filters) }
 
   /** the peer re-reads the bans and disconnects its clients that a new ban matches */
   refreshBans (): Promise<void> { return this.call('refreshBans') }
+
+  /** the peer re-reads the ACL rules and drops its clients' cached decisions */
+  refreshAcl (): Promise<void> { return this.call('refreshAcl') }
 }

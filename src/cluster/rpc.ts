@@ -17,17 +17,17 @@ export const SECRET_HEADER = 'x-cluster-secret'
 /** a peer that takes longer is treated as down for this request (its heartbeat decides membership) */
 export const RPC_TIMEOUT_MS = 5000
 
-/** NodeApi methods a peer may call, plus the cluster's own (refreshBans). */
+/** NodeApi methods a peer may call, plus the cluster's own (refreshBans, refreshAcl). */
 export const RPC_METHODS = [
   'brokerInfo', 'nodeInfo', 'connections', 'connection', 'sessions', 'session', 'subscriptions',
   'subscriptionsOf', 'routes', 'routesOf', 'listeners', 'metrics', 'stats', 'alarms', 'activatedAlarms', 'deactivateAlarm', 'prometheus', 'plugins',
   'loadPlugin', 'unloadPlugin', 'pluginConfigs', 'setPluginConfigs', 'configs', 'setConfig',
-  'kickout', 'cleanAclCache', 'subscribe', 'unsubscribe', 'refreshBans'
-] as const satisfies ReadonlyArray<keyof NodeApi | 'refreshBans'>
+  'kickout', 'cleanAclCache', 'discardSession', 'retainedMessages', 'removeRetained', 'subscribe', 'unsubscribe', 'refreshBans', 'refreshAcl'
+] as const satisfies ReadonlyArray<keyof NodeApi | keyof RpcExtras>
 export type RpcMethod = typeof RPC_METHODS[number]
 
 /** The cluster-only calls, beside the LocalNode's. */
-export interface RpcExtras { refreshBans: () => Promise<void> }
+export interface RpcExtras { refreshBans: () => Promise<void>, refreshAcl: () => Promise<void> }
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest()
 
@@ -54,8 +54,8 @@ export function rpcRouter (local: NodeApi, extras: RpcExtras, secret: string): R
     }
     try {
       const m = method as RpcMethod
-      const result = m === 'refreshBans'
-        ? await extras.refreshBans()
+      const result = m === 'refreshBans' || m === 'refreshAcl'
+        ? await extras[m]()
         : await (local[m] as (...a: unknown[]) => Promise<unknown>).apply(local, args)
       res.json(result === undefined ? {} : { result })
     } catch (err) {

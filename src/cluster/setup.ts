@@ -15,10 +15,12 @@ import type { Router } from 'express'
 import type { Broker } from '../broker/handle.js'
 import type { StoredSession } from '../broker/stored-sessions.js'
 import type { ClientIdentity } from '../services/banned.js'
+import type { Settings } from '../services/settings.js'
 import type { Store } from '../store/store.js'
 import type { Cluster, NodeApi } from './cluster.js'
 import type { ClusterConfig } from './config.js'
 import { ClusterBannedService } from './banned.js'
+import { ClusterAclService } from './acl.js'
 import { openBus, type Bus } from './bus.js'
 import { ClusterImpl } from './cluster-impl.js'
 import { Membership, type MembershipLog } from './membership.js'
@@ -50,6 +52,7 @@ function advertiseUrl (config: ClusterConfig, host: string, apiPort: number): st
 export class Clustering {
   private cluster: ClusterImpl | null = null
   private bannedService: ClusterBannedService | null = null
+  private aclService: ClusterAclService | null = null
   private timers = new Set<NodeJS.Timeout>()
   private stopped = false
 
@@ -82,6 +85,13 @@ export class Clustering {
     this.bannedService = new ClusterBannedService(this.s.store, kick, this.s.log)
     this.bannedService.peers = async () => this.livePeers()
     return this.bannedService
+  }
+
+  /** The AclService of a clustered node: pushes rule changes to the peers, re-reads them periodically. */
+  acl (settings: Settings, changed: () => void): ClusterAclService {
+    this.aclService = new ClusterAclService(this.s.store, settings, changed, this.s.log)
+    this.aclService.peers = async () => this.livePeers()
+    return this.aclService
   }
 
   private livePeers (): RemoteNode[] {
@@ -117,8 +127,10 @@ export class Clustering {
       }
     })
     const banned = this.bannedService
+    const acl = this.aclService
     const internal = rpcRouter(local, {
-      refreshBans: async () => { await banned?.refreshFromPeer() }
+      refreshBans: async () => { await banned?.refreshFromPeer() },
+      refreshAcl: async () => { await acl?.refresh() }
     }, this.s.config.secret)
     return { cluster, internal }
   }

@@ -24,8 +24,20 @@ const SYS = '$SYS/'
 export interface RetainedPacket {
   topic: string
   payload?: Buffer | string
+  qos?: number
   /** epoch ms when it was stored; absent on messages stored before it was recorded */
   retainedAt?: number
+}
+
+/** A retained message as the API lists it. */
+export interface RetainedMessage {
+  topic: string
+  qos: 0 | 1 | 2
+  payload: Buffer
+  /** epoch ms; unknown for a message stored before times were recorded */
+  storedAt: number | undefined
+  /** epoch ms, while retainer.expiry_interval is set */
+  expiresAt: number | undefined
 }
 
 export interface RetainPersistence {
@@ -110,6 +122,40 @@ export class Retainer implements Plugin {
         return pipeline(src, fresh, () => {})
       }
     }
+  }
+
+  /**
+   * The retained messages a topic filter matches (`$SYS/...` only by a filter that names `$SYS`,
+   * as for a subscriber), expired ones left out, sorted by topic. Read from the persistence, which
+   * a cluster shares: every node sees the same set.
+   */
+  async messages (filter: string): Promise<RetainedMessage[]> {
+    const p = this.persistence
+    if (p === null || typeof p.createRetainedStream !== 'function') return []
+    const now = Date.now()
+    const expiry = this.expiryMs()
+    const out: RetainedMessage[] = []
+    for await (const packet of p.createRetainedStream(filter) as AsyncIterable<RetainedPacket>) {
+      if (packet.topic.startsWith(SYS) && !filter.startsWith(SYS)) continue
+      const at = this.storedAt(packet)
+      if (this.expired(at, now)) continue
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload ?? Buffer.alloc(0)
+      out.push({ topic: packet.topic, qos: packet.qos === 1 || packet.qos === 2 ? packet.qos : 0, payload, storedAt: at, expiresAt: at !== undefined && expiry > 0 ? at + expiry : undefined })
+    }
+    return out.sort((a, b) => a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0)
+  }
+
+  /** Removes the retained messages a topic filter matches (as clearing them by MQTT would); how many. */
+  async removeMessages (filter: string): Promise<number> {
+    const p = this.persistence
+    if (p === null) return 0
+    const found = await this.messages(filter)
+    for (const m of found) {
+      this.index.delete(m.topic)
+      await p.storeRetained({ topic: m.topic, payload: Buffer.alloc(0), cmd: 'publish', qos: 0, retain: true, dup: false } as RetainedPacket)
+      this.forget(m.topic)
+    }
+    return found.length
   }
 
   /** For a PUBLISH with the retain flag: keep it as the topic's retained message? */

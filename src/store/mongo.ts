@@ -11,7 +11,7 @@ import {
 import type { Collection, Db, WriteConcernSettings } from 'mongodb'
 import { StoreUnavailableError } from './store.js'
 import type {
-  AlarmHistoryRecord, AlarmHistoryRepo, AppPatch, AppRecord, AppRepo, AuditFilter, AuditRecord, AuditRepo, BannedKind, BannedRecord, BannedRepo, KvRepo,
+  AclAccess, AclAction, AclKind, AclRecord, AclRepo, AlarmHistoryRecord, AlarmHistoryRepo, AppPatch, AppRecord, AppRepo, AuditFilter, AuditRecord, AuditRepo, BannedKind, BannedRecord, BannedRepo, KvRepo,
   MemberRecord, MemberRepo, Store, UserPatch, UserRecord, UserRepo
 } from './store.js'
 import { isRole, type Role } from '../core/roles.js'
@@ -54,6 +54,15 @@ interface BannedDoc {
   by: string
   until: number | null
   createdAt: number
+}
+
+interface AclDoc {
+  kind: string
+  who: string
+  topic: string
+  action: string
+  access: string
+  addedAt: number
 }
 
 interface MemberDoc {
@@ -205,6 +214,28 @@ const userSet = (p: UserPatch): Partial<UserDoc> => {
   return set
 }
 
+const toAcl = (d: AclDoc): AclRecord => ({
+  kind: d.kind as AclKind,
+  who: d.who,
+  topic: d.topic,
+  action: d.action as AclAction,
+  access: d.access as AclAccess,
+  addedAt: d.addedAt
+})
+
+const aclDoc = (r: AclRecord): AclDoc => ({
+  kind: String(r.kind),
+  who: String(r.who),
+  topic: String(r.topic),
+  action: String(r.action),
+  access: String(r.access),
+  addedAt: Number(r.addedAt)
+})
+
+type AclKey = Pick<AclDoc, 'kind' | 'who' | 'topic' | 'action'>
+const aclKey = (d: AclDoc): AclKey => ({ kind: d.kind, who: d.who, topic: d.topic, action: d.action })
+const ACL_ORDER = { kind: 1, who: 1, addedAt: -1, topic: 1, action: 1 } as const
+
 const toMember = (d: MemberDoc): MemberRecord => ({
   name: d.name,
   instance: d.instance,
@@ -280,6 +311,7 @@ export class MongoStore implements Store {
   readonly apps: AppRepo
   readonly users: UserRepo
   readonly banned: BannedRepo
+  readonly acl: AclRepo
   readonly kv: KvRepo
   readonly members: MemberRepo
   readonly audit: AuditRepo
@@ -319,6 +351,7 @@ export class MongoStore implements Store {
     this.apps = this.#appRepo()
     this.users = this.#userRepo()
     this.banned = this.#bannedRepo()
+    this.acl = this.#aclRepo()
     this.kv = this.#kvRepo()
     this.members = this.#memberRepo()
     this.audit = this.#auditRepo()
@@ -388,6 +421,7 @@ export class MongoStore implements Store {
     await this.#apps().createIndex({ app_id: 1 }, { unique: true, name: 'app_id_unique' })
     await this.#users().createIndex({ username: 1 }, { unique: true, name: 'username_unique' })
     await this.#banned().createIndex({ as: 1, who: 1 }, { unique: true, name: 'as_who_unique' })
+    await this.#acl().createIndex({ kind: 1, who: 1, topic: 1, action: 1 }, { unique: true, name: 'kind_who_topic_action_unique' })
     await this.#kv().createIndex({ ns: 1, key: 1 }, { unique: true, name: 'ns_key_unique' })
     await this.#members().createIndex({ name: 1 }, { unique: true, name: 'name_unique' })
     await this.#audit().createIndex({ id: 1 }, { unique: true, name: 'id_unique' })
@@ -408,6 +442,7 @@ export class MongoStore implements Store {
   #apps (): Collection<AppDoc> { return this.#db.collection<AppDoc>('apps') }
   #users (): Collection<UserDoc> { return this.#db.collection<UserDoc>('users') }
   #banned (): Collection<BannedDoc> { return this.#db.collection<BannedDoc>('banned') }
+  #acl (): Collection<AclDoc> { return this.#db.collection<AclDoc>('acl') }
   #kv (): Collection<KvDoc> { return this.#db.collection<KvDoc>('kv') }
   #members (): Collection<MemberDoc> { return this.#db.collection<MemberDoc>('members') }
   #audit (): Collection<AuditDoc> { return this.#db.collection<AuditDoc>('audit') }
@@ -535,6 +570,52 @@ export class MongoStore implements Store {
         })
         return removed
       }
+    }
+  }
+
+  #aclRepo (): AclRepo {
+    const find = async (filter: Partial<AclDoc>): Promise<AclRecord[]> =>
+      (await this.#run(async () => await this.#acl().find(filter, NO_ID).sort(ACL_ORDER).toArray())).map(toAcl)
+    const upsertAll = async (docs: AclDoc[]): Promise<void> => {
+      await this.#acl().bulkWrite(docs.map(d => ({ replaceOne: { filter: aclKey(d), replacement: { ...d }, upsert: true } })), { ordered: true })
+    }
+    return {
+      list: async (kind) => await find(kind === undefined ? {} : { kind: String(kind) }),
+      of: async (kind, who) => await find({ kind: String(kind), who: String(who) }),
+      add: async (rules) => {
+        const docs = rules.map(aclDoc)
+        if (docs.length === 0) return
+        await this.#write(async () => {
+          // no multi-document transactions here (FerretDB has none): a batch that fails part-way
+          // is undone from what the keys held before, so the batch lands whole or not at all
+          const before = await this.#acl().find({ $or: docs.map(aclKey) }, NO_ID).toArray()
+          try {
+            try {
+              await upsertAll(docs)
+            } catch (err) {
+              // two concurrent upserts of a new key: the loser hits the unique index; now it exists
+              if (!isDuplicateKey(err)) throw err
+              await upsertAll(docs)
+            }
+          } catch (err) {
+            await this.#undoAcl(docs, before).catch(() => {})
+            throw err
+          }
+        })
+      },
+      delete: async (kind, who, topic) =>
+        (await this.#write(async () => await this.#acl().deleteMany({ kind: String(kind), who: String(who), topic: String(topic) }))).deletedCount
+    }
+  }
+
+  /** puts back what the keys of `docs` held before a failed add: the earlier rule, or nothing */
+  async #undoAcl (docs: AclDoc[], before: AclDoc[]): Promise<void> {
+    const held = new Map(before.map(d => [JSON.stringify(aclKey(d)), d]))
+    for (const d of docs) {
+      const key = aclKey(d)
+      const old = held.get(JSON.stringify(key))
+      if (old === undefined) await this.#acl().deleteOne(key)
+      else await this.#acl().replaceOne(key, aclDoc(toAcl(old)), { upsert: true })
     }
   }
 

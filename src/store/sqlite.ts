@@ -9,7 +9,7 @@ import Database from 'better-sqlite3'
 import type { Database as Db, Statement } from 'better-sqlite3'
 import { StoreUnavailableError } from './store.js'
 import type {
-  AlarmHistoryRecord, AlarmHistoryRepo, AppPatch, AppRecord, AppRepo, AuditFilter, AuditRecord, AuditRepo, BannedKind, BannedRecord, BannedRepo, KvRepo,
+  AclAccess, AclAction, AclKind, AclRecord, AclRepo, AlarmHistoryRecord, AlarmHistoryRepo, AppPatch, AppRecord, AppRepo, AuditFilter, AuditRecord, AuditRepo, BannedKind, BannedRecord, BannedRepo, KvRepo,
   MemberRecord, MemberRepo, Store, UserPatch, UserRecord, UserRepo
 } from './store.js'
 import { isRole, type Role } from '../core/roles.js'
@@ -44,6 +44,15 @@ CREATE TABLE IF NOT EXISTS banned (
   PRIMARY KEY (kind, who)
 );
 CREATE INDEX IF NOT EXISTS banned_until ON banned (until);
+CREATE TABLE IF NOT EXISTS acl (
+  kind TEXT NOT NULL,
+  who TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  action TEXT NOT NULL,
+  access TEXT NOT NULL,
+  added_at INTEGER NOT NULL,
+  PRIMARY KEY (kind, who, topic, action)
+);
 CREATE TABLE IF NOT EXISTS kv (
   ns TEXT NOT NULL,
   key TEXT NOT NULL,
@@ -133,6 +142,24 @@ interface BannedRow {
   until: number | null
   created_at: number
 }
+
+interface AclRow {
+  kind: string
+  who: string
+  topic: string
+  action: string
+  access: string
+  added_at: number
+}
+
+const toAcl = (r: AclRow): AclRecord => ({
+  kind: r.kind as AclKind,
+  who: r.who,
+  topic: r.topic,
+  action: r.action as AclAction,
+  access: r.access as AclAccess,
+  addedAt: r.added_at
+})
 
 interface MemberRow {
   name: string
@@ -255,6 +282,7 @@ export class SqliteStore implements Store {
   readonly apps: AppRepo
   readonly users: UserRepo
   readonly banned: BannedRepo
+  readonly acl: AclRepo
   readonly kv: KvRepo
   readonly members: MemberRepo
   readonly audit: AuditRepo
@@ -270,6 +298,7 @@ export class SqliteStore implements Store {
     this.apps = this.#appRepo()
     this.users = this.#userRepo()
     this.banned = this.#bannedRepo()
+    this.acl = this.#aclRepo()
     this.kv = this.#kvRepo()
     this.members = this.#memberRepo()
     this.audit = this.#auditRepo()
@@ -429,6 +458,29 @@ export class SqliteStore implements Store {
           return rows.map(toBanned)
         }).immediate()
       }
+    }
+  }
+
+  #aclRepo (): AclRepo {
+    const cols = 'kind, who, topic, action, access, added_at'
+    const order = 'ORDER BY kind, who, added_at DESC, topic, action'
+    return {
+      list: async (kind) => {
+        const rows = kind === undefined
+          ? this.#stmt(`SELECT ${cols} FROM acl ${order}`).all()
+          : this.#stmt(`SELECT ${cols} FROM acl WHERE kind = ? ${order}`).all(kind)
+        return (rows as AclRow[]).map(toAcl)
+      },
+      of: async (kind, who) => (this.#stmt(`SELECT ${cols} FROM acl WHERE kind = ? AND who = ? ${order}`).all(kind, who) as AclRow[]).map(toAcl),
+      add: async (rules) => {
+        // one transaction: every rule or none
+        this.#open().transaction(() => {
+          const put = this.#stmt(`INSERT INTO acl (${cols}) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (kind, who, topic, action) DO UPDATE SET access = excluded.access, added_at = excluded.added_at`)
+          for (const r of rules) put.run(r.kind, r.who, r.topic, r.action, r.access, r.addedAt)
+        }).immediate()
+      },
+      delete: async (kind, who, topic) => this.#stmt('DELETE FROM acl WHERE kind = ? AND who = ? AND topic = ?').run(kind, who, topic).changes
     }
   }
 

@@ -1,7 +1,7 @@
 /**
- * The one interface for everything the server keeps (apps, dashboard users, banned entries,
- * key/value settings such as hot configs, plugin states and plugin configs, cluster members and the
- * alarm history).
+ * The one interface for everything the server keeps (apps, dashboard users, banned entries, ACL
+ * rules, key/value settings such as hot configs, plugin states and plugin configs, cluster members and
+ * the alarm history).
  * Backends: SqliteStore (embedded default, DATA_DIR) and MongoStore (MONGODB_URL).
  * Every backend passes test/store/store.suite.ts.
  *
@@ -45,6 +45,23 @@ export interface BannedRecord {
   until: number | null
   /** epoch milliseconds when the entry was written */
   createdAt: number
+}
+
+/** Whom an ACL rule is for: a client id, a user name, an IP range, or every client (`all`). */
+export type AclKind = 'clientid' | 'username' | 'ipaddress' | 'all'
+export type AclAction = 'pub' | 'sub' | 'pubsub'
+export type AclAccess = 'allow' | 'deny'
+
+export interface AclRecord {
+  kind: AclKind
+  /** the client id, the user name, the network in CIDR form (`10.0.0.0/8`), or '' for `all` */
+  who: string
+  /** a topic filter, possibly with %u / %c levels, or `eq <filter>` */
+  topic: string
+  action: AclAction
+  access: AclAccess
+  /** epoch microseconds, strictly increasing per node: of one target's rules the newest applies first */
+  addedAt: number
 }
 
 export interface AppPatch {
@@ -132,6 +149,20 @@ export interface AuditRepo {
   trim (max: number): Promise<number>
 }
 
+export interface AclRepo {
+  /** the rules of one kind (every rule when absent), sorted by (kind, who), then newest first, then topic and action */
+  list (kind?: AclKind): Promise<AclRecord[]>
+  /** the rules of one target, newest first (then topic, action) */
+  of (kind: AclKind, who: string): Promise<AclRecord[]>
+  /**
+   * Adds the rules, all or none; each replaces the rule with the same (kind, who, topic, action).
+   * A later rule in `rules` replaces an earlier one with the same key.
+   */
+  add (rules: readonly AclRecord[]): Promise<void>
+  /** removes the target's rules on `topic` (every action); how many were removed */
+  delete (kind: AclKind, who: string, topic: string): Promise<number>
+}
+
 /** Namespaced JSON values: hot configs, plugin states, plugin configs. */
 export interface KvRepo {
   all (ns: string): Promise<Record<string, unknown>>
@@ -207,6 +238,7 @@ export interface Store {
   readonly apps: AppRepo
   readonly users: UserRepo
   readonly banned: BannedRepo
+  readonly acl: AclRepo
   readonly kv: KvRepo
   /** cluster membership (only a clustered node writes it) */
   readonly members: MemberRepo

@@ -79,7 +79,8 @@ test('subscriptions and routes appear on SUBSCRIBE, drop on UNSUBSCRIBE and vani
     { clientId: 'c2', topic: '$share/g/z', qos: 0 },
     { clientId: 'c2', topic: 'x/#', qos: 2 }
   ])
-  assert.deepEqual(b.registry.routes().map(r => r.topic), ['$share/g/z', 'x/#', 'y/+'])
+  // a shared subscription routes its real filter, as in EMQ X
+  assert.deepEqual(b.registry.routes().map(r => r.topic), ['x/#', 'y/+', 'z'])
   assert.deepEqual(b.registry.routesOf('x/#'), [{ topic: 'x/#', nodes: [NODE] }])
   assert.equal(b.registry.session('c1')?.subscriptionsCount, 2)
   assert.equal(b.metrics.stats()['subscriptions/shared/count'], 1)
@@ -234,6 +235,47 @@ test('authorizePublish false drops the message silently, the decision is cached 
   await until(() => got.length === 1, 'the allowed message')
   assert.deepEqual(got, ['allowed'])
   assert.equal(calls, 2)
+})
+
+test('authorizeSubscribe false: SUBACK 0x80, not subscribed, listed or stored; decisions cached per action; Broker.subscribe is not asked', async (t) => {
+  const asked: string[] = []
+  const b = await start(t, {
+    hooks: {
+      authorizeSubscribe: (c, topic) => { asked.push(`${c.clientId}:${topic}`); return !topic.startsWith('secret') },
+      authorizePublish: () => true
+    }
+  })
+  const c = await connect(t, b, { clientId: 'keeper', clean: false })
+  // mqtt.js reports a 0x80 as an error: read the SUBACK itself
+  const suback = new Promise<unknown>(resolve => c.on('packetreceive', p => { if (p.cmd === 'suback') resolve(p.granted) }))
+  c.subscribe({ 'open/#': { qos: 1 }, 'secret/#': { qos: 1 } }, () => {})
+  assert.deepEqual(await suback, [1, 128])
+  assert.deepEqual(b.registry.subscriptionsOf('keeper').map(s => s.topic), ['open/#'])
+  const stored = await (b.aedes as { persistence: { subscriptionsByClient: (c: { id: string }) => Promise<Array<{ topic: string }>> } })
+    .persistence.subscriptionsByClient({ id: 'keeper' })
+  assert.deepEqual(stored.map(s => s.topic), ['open/#'], 'the refused filter of the same SUBSCRIBE is not stored with the granted one')
+  const got: string[] = []
+  c.on('message', (topic) => got.push(topic))
+  await b.publish({ topic: 'secret/x', payload: Buffer.from('x'), qos: 1, retain: false })
+  await b.publish({ topic: 'open/x', payload: Buffer.from('x'), qos: 1, retain: false })
+  await until(() => got.length === 1, 'the open message')
+  assert.deepEqual(got, ['open/x'])
+  await assert.rejects(c.subscribeAsync('secret/#', { qos: 0 }))
+  assert.deepEqual(asked, ['keeper:open/#', 'keeper:secret/#'], 'the second refusal came from the cache')
+  assert.equal(await b.subscribe('keeper', ['secret/api'], 0), true)
+  assert.deepEqual(b.registry.subscriptionsOf('keeper').map(s => s.topic), ['open/#', 'secret/api'], 'the management API subscribes on behalf without asking')
+  assert.equal(asked.length, 2)
+})
+
+test('an authorization hook answering disconnect closes the connection: on SUBSCRIBE without SUBACK, on PUBLISH without PUBACK', async (t) => {
+  const b = await start(t, { hooks: { authorizeSubscribe: (_c, topic) => topic === 'bad' ? 'disconnect' : true, authorizePublish: (_c, topic) => topic === 'bad' ? 'disconnect' : true } })
+  for (const act of [(c: MqttClient) => c.subscribe('bad'), (c: MqttClient) => c.publish('bad', 'x', { qos: 1 })]) {
+    const c = await connect(t, b)
+    const closed = new Promise<void>(resolve => c.once('close', () => resolve()))
+    act(c)
+    await closed
+  }
+  await until(() => b.listeners()[0]?.shutdownCount['not_authorized'] === 2, 'two not_authorized closes')
 })
 
 test('close releases every port, including a connection that never sent CONNECT', async () => {

@@ -104,7 +104,8 @@ test('three nodes act as one broker and one API', { skip: SKIP, timeout: 120000 
       assert.deepEqual(routes.items, [{ topic: 'x/#', node: names[1] }, { topic: 'x/+/b', node: names[2] }])
       // stable pagination over the union
       const page2 = (await call(p, 'GET', '/connections?_page=2&_limit=1')).body
-      assert.deepEqual([page2.meta, page2.items.map((c: any) => c.client_id)], [{ count: 3, limit: 1, page: 2 }, ['sub-2']])
+      assert.equal(typeof page2.meta.cursor, 'string')
+      assert.deepEqual([{ ...page2.meta, cursor: 0 }, page2.items.map((c: any) => c.client_id)], [{ count: 3, limit: 1, page: 2, hasnext: true, cursor: 0 }, ['sub-2']])
       assert.deepEqual((await call(p, 'GET', '/connections/sub-3')).body.map((c: any) => c.node), [names[2]])
       const stats = (await call(p, 'GET', '/stats')).body
       first ??= stats.map((s: any) => s.node)

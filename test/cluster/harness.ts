@@ -27,11 +27,11 @@ export async function startRedis (t: TestContext): Promise<string> {
 export interface Cluster { env: Record<string, string>, nodes: Proc[], start: (name: string) => Promise<Proc> }
 
 /** Starts one node per name (the first alone: it creates the admin user) and waits until every node lists all as Running. */
-export async function startCluster (t: TestContext, tag: string, names: readonly string[]): Promise<Cluster> {
+export async function startCluster (t: TestContext, tag: string, names: readonly string[], extraEnv: Record<string, string> = {}): Promise<Cluster> {
   const bus = await startRedis(t)
   const dataDir = mkdtempSync(join(tmpdir(), `cluster-${tag}-`))
   t.after(() => rmSync(dataDir, { recursive: true, force: true }))
-  const env = { MONGODB_URL: mongoUrl(tag), CLUSTER_BUS_URL: bus, CLUSTER_SECRET: SECRET, API_VALIDATE_RESPONSES: 'true' }
+  const env = { MONGODB_URL: mongoUrl(tag), CLUSTER_BUS_URL: bus, CLUSTER_SECRET: SECRET, API_VALIDATE_RESPONSES: 'true', ...extraEnv }
   const procs: Proc[] = []
   t.after(() => { for (const p of procs) p.child.kill('SIGKILL') })
   const start = async (name: string): Promise<Proc> => {

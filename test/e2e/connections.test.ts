@@ -48,12 +48,14 @@ test('pages of connections do not overlap or skip, and count is the total', asyn
   const seen: string[] = []
   for (let page = 1; page <= 3; page++) {
     const r = await n.api('GET', `/connections?_page=${page}&_limit=2`)
-    assert.deepEqual(r.body.meta, { count: 5, limit: 2, page })
+    const { cursor, ...meta } = r.body.meta
+    assert.deepEqual(meta, { count: 5, limit: 2, page, hasnext: page < 3 })
+    assert.equal(typeof cursor, page < 3 ? 'string' : 'undefined')
     seen.push(...r.body.items.map((c: any) => c.client_id))
   }
   assert.deepEqual(seen, ['c0', 'c1', 'c2', 'c3', 'c4'])
   const past = await n.api('GET', '/connections?_page=4&_limit=2')
-  assert.deepEqual(past.body, { items: [], meta: { count: 5, limit: 2, page: 4 } })
+  assert.deepEqual(past.body, { items: [], meta: { count: 5, limit: 2, page: 4, hasnext: false } })
   const capped = await n.api('GET', '/connections?_limit=99999')
   assert.equal(capped.body.meta.limit, 10000)
 })

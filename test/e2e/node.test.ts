@@ -36,10 +36,11 @@ test('brokers and nodes describe the running process', async (t) => {
   assert.equal(list.body[0].node, 'emqx@10.0.0.7')
 })
 
-test('GET /api/v3/ lists the seed\'s 55 operations', async (t) => {
+test('GET /api/v3/ lists the seed\'s 55 operations in the seed\'s order, and the additions beyond them (operations.test.ts names those)', async (t) => {
   const n = await startTestNode(t)
-  const seed = JSON.parse(readFileSync(new URL('../fixtures/seed-index.json', import.meta.url), 'utf8'))
-  assert.deepEqual((await n.api('GET', '/')).body, seed)
+  const seed = JSON.parse(readFileSync(new URL('../fixtures/seed-index.json', import.meta.url), 'utf8')) as Array<{ name: string, path: string }>
+  const listed = (await n.api('GET', '/')).body as Array<{ name: string, path: string }>
+  assert.deepEqual(listed.filter(e => seed.some(s => s.name === e.name && s.path === e.path)), seed)
 })
 
 test('metrics and stats move by the exact amounts of a known exchange', async (t) => {

@@ -7,7 +7,7 @@ import { startTestNode } from '../helpers.js'
 import { nextMessage } from '../support/mqtt.js'
 import { eventually } from '../support/wait.js'
 
-test('a tour of all 57 operations through the SDK', async (t) => {
+test('a tour of all 69 operations through the SDK', async (t) => {
   const n = await startTestNode(t)
   const sdk = createClient({ baseUrl: n.base, username: 'admin', password: 'public' })
   const node = n.nodeName
@@ -19,14 +19,15 @@ test('a tour of all 57 operations through the SDK', async (t) => {
   await tcp.subscribeAsync('tour/#', { qos: 1 })
   await eventually(async () => (await sdk.subscriptions.listSubscriptions({})).meta.count === 1)
 
-  assert.equal((await c(sdk.api.listApi())).length, 55)
+  assert.equal((await c(sdk.api.listApi())).length, 67)
   assert.equal((await c(sdk.brokers.listBrokers()))[0]?.node, node)
   assert.equal((await c(sdk.brokers.getBroker({ node }))).node_status, 'Running')
   assert.equal((await c(sdk.nodes.listNodes()))[0]?.connections, 2)
   assert.equal((await c(sdk.nodes.getNode({ node }))).connections, 2)
 
   const conns = await c(sdk.connections.listConnections({ _page: 1, _limit: 1 }))
-  assert.deepEqual(conns.meta, { count: 2, limit: 1, page: 1 })
+  assert.deepEqual({ ...conns.meta, cursor: undefined }, { count: 2, limit: 1, page: 1, hasnext: true, cursor: undefined })
+  assert.equal(typeof conns.meta.cursor, 'string')
   const all: Connection[] = []
   for await (const row of paginate<Connection>(q => sdk.connections.listConnections(q), { limit: 1 })) all.push(row)
   assert.deepEqual(all.map(x => x.client_id), ['tour-tcp', 'tour-ws'])
@@ -81,6 +82,29 @@ test('a tour of all 57 operations through the SDK', async (t) => {
   assert.equal((await c(sdk.banned.listBanned({}))).meta.count, 1)
   assert.equal(await c(sdk.banned.deleteBanned({ who: 'tour-ws', as: 'client_id' })), 'ok')
 
+  const one = await c(sdk.acl.addAcl({ body: { clientid: 'tour-tcp', topic: 'tour/%c', action: 'pub', access: 'allow' } }))
+  assert.deepEqual(Array.isArray(one) ? [] : [one.clientid, one.topic, one.result], ['tour-tcp', 'tour/%c', 'ok'])
+  // the same operation with an array (not counted again)
+  const batch = await sdk.acl.addAcl({
+    body: [
+      { username: 'u1', topic: 'tour/u', action: 'sub', access: 'deny' },
+      { ipaddress: '10.0.0.0/8', topic: 'tour/ip', action: 'pubsub', access: 'deny' },
+      { topic: 'tour/all', action: 'pubsub', access: 'deny' }
+    ]
+  })
+  assert.equal(Array.isArray(batch) ? batch.length : 0, 3)
+  assert.equal((await c(sdk.acl.listAclClientid({}))).meta.count, 1)
+  assert.equal((await c(sdk.acl.listAclUsername({ _limit: 1 }))).items[0]?.username, 'u1')
+  assert.equal((await c(sdk.acl.listAclIpaddress({}))).items[0]?.ipaddress, '10.0.0.0/8')
+  assert.equal((await c(sdk.acl.listAclAll({}))).items[0]?.all, '$all')
+  assert.equal((await c(sdk.acl.lookupAclClientid({ clientid: 'tour-tcp' })))[0]?.topic, 'tour/%c')
+  assert.equal((await c(sdk.acl.lookupAclUsername({ username: 'u1' })))[0]?.action, 'sub')
+  assert.equal((await c(sdk.acl.lookupAclIpaddress({ ipaddress: '10.0.0.0/8' })))[0]?.access, 'deny')
+  assert.equal(await c(sdk.acl.deleteAclClientid({ clientid: 'tour-tcp', topic: 'tour/%c' })), 'ok')
+  assert.equal(await c(sdk.acl.deleteAclUsername({ username: 'u1', topic: 'tour/u' })), 'ok')
+  assert.equal(await c(sdk.acl.deleteAclIpaddress({ ipaddress: '10.0.0.0/8', topic: 'tour/ip' })), 'ok')
+  assert.equal(await c(sdk.acl.deleteAclAll({ topic: 'tour/all' })), 'ok')
+
   const app = await c(sdk.apps.addApp({ body: { app_id: 'tour-app' } }))
   assert.ok(app.secret)
   assert.equal((await c(sdk.apps.listApps())).length, 1)
@@ -105,7 +129,7 @@ test('a tour of all 57 operations through the SDK', async (t) => {
   assert.equal(await c(sdk.connections.kickoutConnection({ clientid: 'tour-tcp' })), 'ok')
   await closed
 
-  assert.equal(calls, 57)
+  assert.equal(calls, 69)
 })
 
 test('SDK errors are typed: a 404 gives status and the error body', async (t) => {

@@ -3,9 +3,9 @@
 // messages, and everything recovers without a restart.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { MONGO, behindProxy } from '../store-proxy.js'
 import { nextMessage } from '../support/mqtt.js'
 import { eventually } from '../support/wait.js'
-import { MONGO, behindProxy } from '../store-proxy.js'
 
 test('MongoDB unreachable: 503 in bounded time, alarm, QoS 0 keeps flowing; back: all recovers', { skip: MONGO ? false : 'MONGODB_TEST_URL not set', timeout: 120000 }, async (t) => {
   const { proxy, n } = await behindProxy(t, 'faults')

@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test'
 import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import type { AlarmHistoryRecord, AppRecord, AuditRecord, BannedKind, BannedRecord, MemberRecord, Store, UserRecord } from '../../src/store/store.js'
+import type { AclKind, AclRecord, AlarmHistoryRecord, AppRecord, AuditRecord, BannedKind, BannedRecord, MemberRecord, Store, UserRecord } from '../../src/store/store.js'
 
 export interface StoreFixture {
   store: Store
@@ -55,6 +55,10 @@ const member = (name: string, extra: Partial<MemberRecord> = {}): MemberRecord =
   heartbeatAt: 1_700_000_005_000,
   running: true,
   ...extra
+})
+
+const rule = (kind: AclKind, who: string, topic: string, addedAt: number, extra: Partial<AclRecord> = {}): AclRecord => ({
+  kind, who, topic, action: 'pubsub', access: 'allow', addedAt, ...extra
 })
 
 /** A request value that is not a string at runtime; it must never act as a query operator. */
@@ -335,6 +339,61 @@ export function storeSuite (name: string, makeStore: () => Promise<StoreFixture>
         await assertNoMatch(store.banned.get(operator as BannedKind, 'someone'), null)
         await assertNoMatch(store.banned.delete('username', operator), false)
         assert.equal((await store.banned.list()).length, 2)
+      })
+    })
+
+    describe('acl', () => {
+      test('add, list by kind and of one target: (kind, who), newest first, then topic and action', async (t) => {
+        const { store } = await open(t)
+        const rules = [
+          rule('username', 'u1', 'a/#', 100),
+          rule('clientid', 'c2', 'x', 50),
+          rule('clientid', 'c1', 'old', 10, { access: 'deny' }),
+          rule('username', 'u1', 'b', 300, { action: 'pub' }),
+          rule('clientid', 'c1', 'new', 20),
+          rule('all', '', '#', 5, { action: 'sub' }),
+          rule('ipaddress', '10.0.0.0/8', 'n/#', 7),
+          rule('clientid', 'c1', 'same', 20, { action: 'sub' }),
+          rule('clientid', 'c1', 'same', 20, { action: 'pub' })
+        ]
+        await store.acl.add(rules)
+        const keys = (rs: AclRecord[]): string[] => rs.map(r => `${r.kind}/${r.who}/${r.topic}/${r.action}`)
+        assert.deepEqual(keys(await store.acl.list('clientid')), ['clientid/c1/new/pubsub', 'clientid/c1/same/pub', 'clientid/c1/same/sub', 'clientid/c1/old/pubsub', 'clientid/c2/x/pubsub'])
+        assert.deepEqual(keys(await store.acl.list()), [
+          'all//#/sub', 'clientid/c1/new/pubsub', 'clientid/c1/same/pub', 'clientid/c1/same/sub', 'clientid/c1/old/pubsub', 'clientid/c2/x/pubsub',
+          'ipaddress/10.0.0.0/8/n/#/pubsub', 'username/u1/b/pub', 'username/u1/a/#/pubsub'])
+        assert.deepEqual(await store.acl.of('clientid', 'c1'), [rules[4], rules[8], rules[7], rules[2]])
+        assert.deepEqual(await store.acl.of('all', ''), [rules[5]])
+        assert.deepEqual(await store.acl.of('clientid', 'nobody'), [])
+        assert.deepEqual(await store.acl.list('username'), [rules[3], rules[0]])
+      })
+
+      test('a rule replaces the one with the same (kind, who, topic, action); the later of a batch wins', async (t) => {
+        const { store } = await open(t)
+        await store.acl.add([rule('clientid', 'c', 't', 1), rule('clientid', 'c', 't', 2, { action: 'pub' })])
+        await store.acl.add([rule('clientid', 'c', 't', 3, { access: 'deny' }), rule('clientid', 'c', 't', 4, { access: 'allow' })])
+        assert.deepEqual(await store.acl.of('clientid', 'c'), [rule('clientid', 'c', 't', 4), rule('clientid', 'c', 't', 2, { action: 'pub' })])
+        await store.acl.add([])
+        assert.equal((await store.acl.list()).length, 2)
+      })
+
+      test('delete removes every action of one target\'s topic and says how many', async (t) => {
+        const { store } = await open(t)
+        await store.acl.add([rule('username', 'u', 't', 1, { action: 'pub' }), rule('username', 'u', 't', 2, { action: 'sub' }), rule('username', 'u', 't/+', 3), rule('username', 'v', 't', 4)])
+        assert.equal(await store.acl.delete('username', 'u', 't'), 2)
+        assert.equal(await store.acl.delete('username', 'u', 't'), 0)
+        assert.equal(await store.acl.delete('clientid', 'u', 't/+'), 0)
+        assert.deepEqual((await store.acl.list()).map(r => `${r.who}/${r.topic}`), ['u/t/+', 'v/t'])
+      })
+
+      test('operator-looking values are literal', async (t) => {
+        const { store } = await open(t)
+        await store.acl.add([rule('clientid', '$ne', '$x/#', 1), rule('clientid', 'real', 't', 2)])
+        assert.deepEqual(await store.acl.of('clientid', '$ne'), [rule('clientid', '$ne', '$x/#', 1)])
+        await assertNoMatch(store.acl.of('clientid', operator), [])
+        await assertNoMatch(store.acl.list(operator as AclKind), [])
+        await assertNoMatch(store.acl.delete('clientid', operator, operator), 0)
+        assert.equal((await store.acl.list()).length, 2)
       })
     })
 
@@ -619,6 +678,7 @@ export function storeSuite (name: string, makeStore: () => Promise<StoreFixture>
       await store.kv.set('hot_config', 'k', { v: [1, 2] })
       await store.members.claim(member('n@h'), 0)
       await store.audit.append([{ id: '1', timestamp: 1, node: 'n@h', event: 'login_failed', actor: 'x', role: 'none', sourceIp: '::1', method: 'GET', operation: 'list_users', pathParams: {}, body: null, status: 401 }])
+      await store.acl.add([rule('ipaddress', '10.0.0.0/8', 'a/%u', 1_700_000_000_000_001, { access: 'deny' })])
       await store.close()
 
       const again = reopen()
@@ -630,6 +690,7 @@ export function storeSuite (name: string, makeStore: () => Promise<StoreFixture>
       assert.deepEqual(await again.kv.all('hot_config'), { k: { v: [1, 2] } })
       assert.deepEqual(await again.members.list(), [member('n@h')])
       assert.deepEqual((await again.audit.list({}, 0, 10)).items, [{ id: '1', timestamp: 1, node: 'n@h', event: 'login_failed', actor: 'x', role: 'none', sourceIp: '::1', method: 'GET', operation: 'list_users', pathParams: {}, body: null, status: 401 }])
+      assert.deepEqual(await again.acl.list(), [rule('ipaddress', '10.0.0.0/8', 'a/%u', 1_700_000_000_000_001, { access: 'deny' })])
       await again.ping()
     })
   })

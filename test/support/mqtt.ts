@@ -1,6 +1,6 @@
 /** Real MQTT clients (mqtt.js over TCP or WebSocket) the way every test opens them: no reconnect, a 5 s CONNECT bound. */
 import type { TestContext } from 'node:test'
-import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt'
+import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient, type Packet } from 'mqtt'
 
 export const CLIENT_DEFAULTS: IClientOptions = { reconnectPeriod: 0, connectTimeout: 5000 }
 
@@ -39,5 +39,18 @@ export function nextMessage (c: MqttClient, timeoutMs = 3000): Promise<{ topic: 
       resolve({ topic, payload: payload.toString(), retain: packet.retain, qos: packet.qos })
     }
     c.on('message', on)
+  })
+}
+
+/** The return codes of one SUBSCRIBE (QoS 1), read from the SUBACK itself: mqtt.js reports a 0x80 as an error. */
+export async function granted (c: MqttClient, ...topics: string[]): Promise<number[]> {
+  return await new Promise(resolve => {
+    const on = (p: Packet): void => {
+      if (p.cmd !== 'suback') return
+      c.off('packetreceive', on)
+      resolve(p.granted as number[])
+    }
+    c.on('packetreceive', on)
+    c.subscribe(topics, { qos: 1 }, () => {})
   })
 }

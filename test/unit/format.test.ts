@@ -1,7 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { datetime, kmg, uptime } from '../../src/core/format.js'
-import { paginate } from '../../src/api/paging.js'
 
 test('uptime reads like EMQ X (no space after "days,")', () => {
   assert.equal(uptime(11), '11 seconds')
@@ -20,21 +19,4 @@ test('kmg is 1024-based with a strict >', () => {
 test('datetime is local YYYY-MM-DD HH:MM:SS', () => {
   const d = new Date(2018, 8, 14, 10, 23, 4)
   assert.equal(datetime(d.getTime()), '2018-09-14 10:23:04')
-})
-
-test('paginate: count is the total, a page past the end is empty, limit is capped at 10000', () => {
-  const rows = Array.from({ length: 25 }, (_, i) => i)
-  assert.deepEqual(paginate(rows, { _page: 3, _limit: 10 }), { items: [20, 21, 22, 23, 24], meta: { count: 25, limit: 10, page: 3 } })
-  assert.deepEqual(paginate(rows, { _page: 4, _limit: 10 }).items, [])
-  assert.equal(paginate(rows, { _limit: 50000 }).meta.limit, 10000)
-  assert.deepEqual(paginate(rows, {}).meta, { count: 25, limit: 10000, page: 1 })
-})
-
-test('paginate: a mapper formats the rows of the page only', () => {
-  const rows = Array.from({ length: 25 }, (_, i) => i)
-  const seen: number[] = []
-  const page = paginate(rows, { _page: 2, _limit: 10 }, x => { seen.push(x); return `#${x}` })
-  assert.deepEqual(page.items, ['#10', '#11', '#12', '#13', '#14', '#15', '#16', '#17', '#18', '#19'])
-  assert.deepEqual(seen, [10, 11, 12, 13, 14, 15, 16, 17, 18, 19])
-  assert.deepEqual(page.meta, { count: 25, limit: 10, page: 2 })
 })

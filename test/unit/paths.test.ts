@@ -37,3 +37,20 @@ test('unknown path is null, known path with another method is "method"', () => {
 test('bad percent-encoding is a 400, not a crash', () => {
   assert.throws(() => matchPath('GET', '/routes/%E0%A4%A'), (e: { status?: number }) => e.status === 400)
 })
+
+test('ACL paths: $all is literal, an IP range may carry a raw or encoded /, a topic trails', () => {
+  assert.equal(id(matchPath('GET', '/acl/$all')), 'list_acl_all')
+  assert.equal(matchPath('GET', '/acl/all'), null, '$ is not a regular expression anchor')
+  const all = matchPath('DELETE', '/acl/$all/topic/a/%23')
+  assert.ok(all && all !== 'method')
+  assert.deepEqual([all.op.operationId, all.params, all.canonicalPath], ['delete_acl_all', { topic: 'a/#' }, '/acl/$all/topic/a%2F%23'])
+  for (const path of ['/acl/ipaddress/10.0.0.0/8/topic/t/+', '/acl/ipaddress/10.0.0.0%2F8/topic/t%2F%2B']) {
+    const m = matchPath('DELETE', path)
+    assert.ok(m && m !== 'method', path)
+    assert.deepEqual([m.op.operationId, m.params], ['delete_acl_ipaddress', { ipaddress: '10.0.0.0/8', topic: 't/+' }], path)
+  }
+  const one = matchPath('GET', '/acl/ipaddress/2001:db8::/32')
+  assert.ok(one && one !== 'method')
+  assert.deepEqual([one.op.operationId, one.params.ipaddress], ['lookup_acl_ipaddress', '2001:db8::/32'])
+  assert.equal(id(matchPath('GET', '/acl/clientid/c%2F1')), 'lookup_acl_clientid')
+})

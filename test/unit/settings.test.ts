@@ -32,6 +32,10 @@ test('set: a bad value anywhere writes nothing (400); an unknown key is 404', as
   assert.equal(s.number('mqtt.max_topic_levels'), 0)
   await assert.rejects(s.set('emqx', { 'mqtt.max_topic_levels': '3', 'mqtt.nope': '1' }), (e: any) => e.status === 404)
   await assert.rejects(s.set('other', { 'mqtt.max_topic_levels': '3' }), (e: any) => e.status === 404)
+  assert.equal(s.string('broker.shared_subscription_strategy'), 'random')
+  await assert.rejects(s.set('emqx', { 'broker.shared_subscription_strategy': 'fastest' }), (e: any) => e.status === 400)
+  await s.set('emqx', { 'broker.shared_subscription_strategy': 'Round_Robin' })
+  assert.equal(s.string('broker.shared_subscription_strategy'), 'round_robin')
   assert.equal(s.number('listener.tcp.external.max_connections'), 100)
 })
 

@@ -1,10 +1,11 @@
 /** emqx_mgmt_api_apps: API credentials; the secret is shown once, at creation (AppsService). */
 import type { Ctx, AppWire, Input } from '../types.js'
 import type { AppRecord } from '../../store/store.js'
+import { like } from '../query.js'
 
 export const apps = {
-  async list_apps (_input: Input<'list_apps'>, ctx: Ctx) {
-    return (await ctx.apps.list()).map(format)
+  async list_apps ({ query }: Input<'list_apps'>, ctx: Ctx) {
+    return like(await ctx.apps.list(), query._like_name, a => a.name).map(format)
   },
   async add_app ({ body }: Input<'add_app'>, ctx: Ctx) {
     const { app, secret } = await ctx.apps.create(body)

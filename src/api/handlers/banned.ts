@@ -1,14 +1,17 @@
 /** emqx_mgmt_api_banned, with DECISIONS.md's fixes: IP bans enforced and deletable, 404 on absent. */
 import type { Ctx, BannedWire, Input } from '../types.js'
 import type { BannedRecord } from '../../store/store.js'
-import { paginate } from '../paging.js'
+import { like, listPage, type ListOrder } from '../query.js'
 import { errors } from '../../core/errors.js'
 import { normalizeIp } from '../../services/banned.js'
 import { orUndefined } from '../../core/format.js'
 
+const BANNED_ORDER: ListOrder<BannedWire> = { order: ['as', 'who'], sortable: ['who', 'as', 'until'] }
+
 export const banned = {
   async list_banned ({ query }: Input<'list_banned'>, ctx: Ctx) {
-    return paginate(await ctx.banned.list(), query, format)
+    const rows = (await ctx.banned.list()).filter(b => query.as === undefined || b.as === query.as)
+    return listPage(like(rows, query._like_who, b => b.who).map(format), query, BANNED_ORDER)
   },
   async create_banned ({ body }: Input<'create_banned'>, ctx: Ctx) {
     let who = body.who

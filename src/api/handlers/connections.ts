@@ -1,15 +1,22 @@
-/** emqx_mgmt_api_connections: lists across live nodes, lookups as lists, kickout (404 when not connected). */
-import type { Ctx, Input } from '../types.js'
+/** emqx_mgmt_api_connections: lists across live nodes (filtered on each node), lookups as lists, kickout (404 when not connected). */
+import type { ConnectionWire, Ctx, Input } from '../types.js'
 import { acrossNodes, onAnyNode } from '../../cluster/cluster.js'
-import { paginate } from '../paging.js'
+import { clientFilter, listPage, type ListOrder } from '../query.js'
 import { errors } from '../../core/errors.js'
+
+export const CONNECTION_ORDER: ListOrder<ConnectionWire> = {
+  order: ['node', 'client_id'],
+  sortable: ['client_id', 'username', 'ipaddress', 'port', 'connected_at', 'proto_ver', 'keepalive', 'clean_start', 'node']
+}
 
 export const connections = {
   async list_connections ({ query }: Input<'list_connections'>, { cluster }: Ctx) {
-    return paginate(await acrossNodes(cluster, n => n.connections()), query)
+    const filter = clientFilter(query)
+    return listPage(await acrossNodes(cluster, n => n.connections(filter)), query, CONNECTION_ORDER)
   },
   async list_node_connections ({ path, query }: Input<'list_node_connections'>, { cluster }: Ctx) {
-    return paginate(await (await cluster.node(path.node)).connections(), query)
+    const filter = clientFilter(query)
+    return listPage(await (await cluster.node(path.node)).connections(filter), query, CONNECTION_ORDER)
   },
   async lookup_connections ({ path }: Input<'lookup_connections'>, { cluster }: Ctx) {
     return [...await acrossNodes(cluster, n => n.connection(path.clientid))]

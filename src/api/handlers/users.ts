@@ -1,10 +1,11 @@
 /** emqx_dashboard_api: dashboard users, passwords kept as salted scrypt hashes (UsersService). */
 import type { Ctx, Input } from '../types.js'
 import { errors } from '../../core/errors.js'
+import { like } from '../query.js'
 
 export const users = {
-  async list_users (_input: Input<'list_users'>, ctx: Ctx) {
-    return (await ctx.users.list()).map(u => ({ username: u.username, tags: u.tags, role: u.role }))
+  async list_users ({ query }: Input<'list_users'>, ctx: Ctx) {
+    return like(await ctx.users.list(), query._like_name, u => u.username).map(u => ({ username: u.username, tags: u.tags, role: u.role }))
   },
   async create_user ({ body }: Input<'create_user'>, ctx: Ctx) {
     await ctx.users.create(body)

@@ -52,6 +52,10 @@ export interface DelAppRequest {
     appid: string;
 }
 
+export interface ListAppsRequest {
+    _like_name?: string;
+}
+
 export interface LookupAppRequest {
     appid: string;
 }
@@ -171,8 +175,12 @@ export class AppsApi extends runtime.BaseAPI {
     /**
      * Creates request options for listApps without sending the request
      */
-    async listAppsRequestOpts(): Promise<runtime.RequestOpts> {
+    async listAppsRequestOpts(requestParameters: ListAppsRequest): Promise<runtime.RequestOpts> {
         const queryParameters: any = {};
+
+        if (requestParameters['_like_name'] != null) {
+            queryParameters['_like_name'] = requestParameters['_like_name'];
+        }
 
         const headerParameters: runtime.HTTPHeaders = {};
 
@@ -194,8 +202,8 @@ export class AppsApi extends runtime.BaseAPI {
      * Every application, sorted by id, without secrets.  Required role: `viewer` (any user or app).
      * List Applications
      */
-    async listAppsRaw(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<App>>> {
-        const requestOptions = await this.listAppsRequestOpts();
+    async listAppsRaw(requestParameters: ListAppsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<App>>> {
+        const requestOptions = await this.listAppsRequestOpts(requestParameters);
         const response = await this.request(requestOptions, initOverrides);
 
         return new runtime.JSONApiResponse(response, (jsonValue) => jsonValue.map(AppFromJSON));
@@ -205,8 +213,8 @@ export class AppsApi extends runtime.BaseAPI {
      * Every application, sorted by id, without secrets.  Required role: `viewer` (any user or app).
      * List Applications
      */
-    async listApps(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<App>> {
-        const response = await this.listAppsRaw(initOverrides);
+    async listApps(requestParameters: ListAppsRequest = {}, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<App>> {
+        const response = await this.listAppsRaw(requestParameters, initOverrides);
         return await response.value();
     }
 

@@ -56,6 +56,10 @@ export interface DeleteBannedRequest {
 export interface ListBannedRequest {
     _page?: number;
     _limit?: number;
+    as?: BannedKind;
+    _like_who?: string;
+    _sort?: string;
+    _cursor?: string;
 }
 
 /**
@@ -190,6 +194,22 @@ export class BannedApi extends runtime.BaseAPI {
             queryParameters['_limit'] = requestParameters['_limit'];
         }
 
+        if (requestParameters['as'] != null) {
+            queryParameters['as'] = requestParameters['as'];
+        }
+
+        if (requestParameters['_like_who'] != null) {
+            queryParameters['_like_who'] = requestParameters['_like_who'];
+        }
+
+        if (requestParameters['_sort'] != null) {
+            queryParameters['_sort'] = requestParameters['_sort'];
+        }
+
+        if (requestParameters['_cursor'] != null) {
+            queryParameters['_cursor'] = requestParameters['_cursor'];
+        }
+
         const headerParameters: runtime.HTTPHeaders = {};
 
         if (this.configuration && (this.configuration.username !== undefined || this.configuration.password !== undefined)) {
@@ -207,7 +227,7 @@ export class BannedApi extends runtime.BaseAPI {
     }
 
     /**
-     * Active bans, sorted by `as` then `who`; expired bans leave the list.  Required role: `viewer` (any user or app).
+     * Active bans, sorted by `as` then `who`; expired bans leave the list. `_sort` accepts who, as, until. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * List banned
      */
     async listBannedRaw(requestParameters: ListBannedRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<BannedPage>> {
@@ -218,7 +238,7 @@ export class BannedApi extends runtime.BaseAPI {
     }
 
     /**
-     * Active bans, sorted by `as` then `who`; expired bans leave the list.  Required role: `viewer` (any user or app).
+     * Active bans, sorted by `as` then `who`; expired bans leave the list. `_sort` accepts who, as, until. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * List banned
      */
     async listBanned(requestParameters: ListBannedRequest = {}, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<BannedPage> {

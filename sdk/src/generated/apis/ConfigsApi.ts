@@ -192,7 +192,7 @@ export class ConfigsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Sets a key on every node; the value is checked against the key\'s type, applied at once and persisted. Unknown app or key is 404; a bad value is 400.  Required role: `administrator`.
+     * Sets a key on every node; the value is checked against the key\'s type, applied at once and persisted. Unknown app or key is 404; a bad value is 400. Among the keys of app `emqx`: `broker.shared_subscription_strategy` (EMQ X\'s name), how a shared subscription (`$share/<group>/<topic>`, `$queue/<topic>`) picks the one member of its group that gets a message: `random` (default), `round_robin`, `sticky` (the same member while it stays subscribed) or `hash` (of the publisher\'s client id); any other value is 400.  Required role: `administrator`.
      * Update config of an application in the cluster
      */
     async updateConfigRaw(requestParameters: UpdateConfigRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Ok>> {
@@ -203,7 +203,7 @@ export class ConfigsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Sets a key on every node; the value is checked against the key\'s type, applied at once and persisted. Unknown app or key is 404; a bad value is 400.  Required role: `administrator`.
+     * Sets a key on every node; the value is checked against the key\'s type, applied at once and persisted. Unknown app or key is 404; a bad value is 400. Among the keys of app `emqx`: `broker.shared_subscription_strategy` (EMQ X\'s name), how a shared subscription (`$share/<group>/<topic>`, `$queue/<topic>`) picks the one member of its group that gets a message: `random` (default), `round_robin`, `sticky` (the same member while it stays subscribed) or `hash` (of the publisher\'s client id); any other value is 400.  Required role: `administrator`.
      * Update config of an application in the cluster
      */
     async updateConfig(requestParameters: UpdateConfigRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Ok> {

@@ -46,12 +46,40 @@ export interface KickoutConnectionRequest {
 export interface ListConnectionsRequest {
     _page?: number;
     _limit?: number;
+    clientid?: string;
+    username?: string;
+    ip_address?: string;
+    conn_state?: ListConnectionsConnStateEnum;
+    proto_ver?: number;
+    clean_start?: boolean;
+    _like_clientid?: string;
+    _like_username?: string;
+    _gte_created_at?: string;
+    _lte_created_at?: string;
+    _gte_connected_at?: string;
+    _lte_connected_at?: string;
+    _sort?: string;
+    _cursor?: string;
 }
 
 export interface ListNodeConnectionsRequest {
     node: string;
     _page?: number;
     _limit?: number;
+    clientid?: string;
+    username?: string;
+    ip_address?: string;
+    conn_state?: ListNodeConnectionsConnStateEnum;
+    proto_ver?: number;
+    clean_start?: boolean;
+    _like_clientid?: string;
+    _like_username?: string;
+    _gte_created_at?: string;
+    _lte_created_at?: string;
+    _gte_connected_at?: string;
+    _lte_connected_at?: string;
+    _sort?: string;
+    _cursor?: string;
 }
 
 export interface LookupConnectionsRequest {
@@ -190,6 +218,62 @@ export class ConnectionsApi extends runtime.BaseAPI {
             queryParameters['_limit'] = requestParameters['_limit'];
         }
 
+        if (requestParameters['clientid'] != null) {
+            queryParameters['clientid'] = requestParameters['clientid'];
+        }
+
+        if (requestParameters['username'] != null) {
+            queryParameters['username'] = requestParameters['username'];
+        }
+
+        if (requestParameters['ip_address'] != null) {
+            queryParameters['ip_address'] = requestParameters['ip_address'];
+        }
+
+        if (requestParameters['conn_state'] != null) {
+            queryParameters['conn_state'] = requestParameters['conn_state'];
+        }
+
+        if (requestParameters['proto_ver'] != null) {
+            queryParameters['proto_ver'] = requestParameters['proto_ver'];
+        }
+
+        if (requestParameters['clean_start'] != null) {
+            queryParameters['clean_start'] = requestParameters['clean_start'];
+        }
+
+        if (requestParameters['_like_clientid'] != null) {
+            queryParameters['_like_clientid'] = requestParameters['_like_clientid'];
+        }
+
+        if (requestParameters['_like_username'] != null) {
+            queryParameters['_like_username'] = requestParameters['_like_username'];
+        }
+
+        if (requestParameters['_gte_created_at'] != null) {
+            queryParameters['_gte_created_at'] = requestParameters['_gte_created_at'];
+        }
+
+        if (requestParameters['_lte_created_at'] != null) {
+            queryParameters['_lte_created_at'] = requestParameters['_lte_created_at'];
+        }
+
+        if (requestParameters['_gte_connected_at'] != null) {
+            queryParameters['_gte_connected_at'] = requestParameters['_gte_connected_at'];
+        }
+
+        if (requestParameters['_lte_connected_at'] != null) {
+            queryParameters['_lte_connected_at'] = requestParameters['_lte_connected_at'];
+        }
+
+        if (requestParameters['_sort'] != null) {
+            queryParameters['_sort'] = requestParameters['_sort'];
+        }
+
+        if (requestParameters['_cursor'] != null) {
+            queryParameters['_cursor'] = requestParameters['_cursor'];
+        }
+
         const headerParameters: runtime.HTTPHeaders = {};
 
         if (this.configuration && (this.configuration.username !== undefined || this.configuration.password !== undefined)) {
@@ -207,7 +291,7 @@ export class ConnectionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Connections of every live node, sorted by node then client id.  Required role: `viewer` (any user or app).
+     * Connections of every live node, sorted by node then client id. `_sort` accepts client_id, username, ipaddress, port, connected_at, proto_ver, keepalive, clean_start, node. Filters combine (AND) and apply on each node before the merge; `meta.count` counts the matching rows. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * A list of connections in the cluster
      */
     async listConnectionsRaw(requestParameters: ListConnectionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<ConnectionPage>> {
@@ -218,7 +302,7 @@ export class ConnectionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Connections of every live node, sorted by node then client id.  Required role: `viewer` (any user or app).
+     * Connections of every live node, sorted by node then client id. `_sort` accepts client_id, username, ipaddress, port, connected_at, proto_ver, keepalive, clean_start, node. Filters combine (AND) and apply on each node before the merge; `meta.count` counts the matching rows. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * A list of connections in the cluster
      */
     async listConnections(requestParameters: ListConnectionsRequest = {}, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<ConnectionPage> {
@@ -247,6 +331,62 @@ export class ConnectionsApi extends runtime.BaseAPI {
             queryParameters['_limit'] = requestParameters['_limit'];
         }
 
+        if (requestParameters['clientid'] != null) {
+            queryParameters['clientid'] = requestParameters['clientid'];
+        }
+
+        if (requestParameters['username'] != null) {
+            queryParameters['username'] = requestParameters['username'];
+        }
+
+        if (requestParameters['ip_address'] != null) {
+            queryParameters['ip_address'] = requestParameters['ip_address'];
+        }
+
+        if (requestParameters['conn_state'] != null) {
+            queryParameters['conn_state'] = requestParameters['conn_state'];
+        }
+
+        if (requestParameters['proto_ver'] != null) {
+            queryParameters['proto_ver'] = requestParameters['proto_ver'];
+        }
+
+        if (requestParameters['clean_start'] != null) {
+            queryParameters['clean_start'] = requestParameters['clean_start'];
+        }
+
+        if (requestParameters['_like_clientid'] != null) {
+            queryParameters['_like_clientid'] = requestParameters['_like_clientid'];
+        }
+
+        if (requestParameters['_like_username'] != null) {
+            queryParameters['_like_username'] = requestParameters['_like_username'];
+        }
+
+        if (requestParameters['_gte_created_at'] != null) {
+            queryParameters['_gte_created_at'] = requestParameters['_gte_created_at'];
+        }
+
+        if (requestParameters['_lte_created_at'] != null) {
+            queryParameters['_lte_created_at'] = requestParameters['_lte_created_at'];
+        }
+
+        if (requestParameters['_gte_connected_at'] != null) {
+            queryParameters['_gte_connected_at'] = requestParameters['_gte_connected_at'];
+        }
+
+        if (requestParameters['_lte_connected_at'] != null) {
+            queryParameters['_lte_connected_at'] = requestParameters['_lte_connected_at'];
+        }
+
+        if (requestParameters['_sort'] != null) {
+            queryParameters['_sort'] = requestParameters['_sort'];
+        }
+
+        if (requestParameters['_cursor'] != null) {
+            queryParameters['_cursor'] = requestParameters['_cursor'];
+        }
+
         const headerParameters: runtime.HTTPHeaders = {};
 
         if (this.configuration && (this.configuration.username !== undefined || this.configuration.password !== undefined)) {
@@ -265,7 +405,7 @@ export class ConnectionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Sorted by client id.  Required role: `viewer` (any user or app).
+     * Sorted by client id. `_sort` accepts client_id, username, ipaddress, port, connected_at, proto_ver, keepalive, clean_start, node. Filters combine (AND) and apply on each node before the merge; `meta.count` counts the matching rows. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * A list of connections on a node
      */
     async listNodeConnectionsRaw(requestParameters: ListNodeConnectionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<ConnectionPage>> {
@@ -276,7 +416,7 @@ export class ConnectionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Sorted by client id.  Required role: `viewer` (any user or app).
+     * Sorted by client id. `_sort` accepts client_id, username, ipaddress, port, connected_at, proto_ver, keepalive, clean_start, node. Filters combine (AND) and apply on each node before the merge; `meta.count` counts the matching rows. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * A list of connections on a node
      */
     async listNodeConnections(requestParameters: ListNodeConnectionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<ConnectionPage> {
@@ -393,3 +533,20 @@ export class ConnectionsApi extends runtime.BaseAPI {
     }
 
 }
+
+/**
+ * @export
+ */
+export const ListConnectionsConnStateEnum = {
+    connected: 'connected',
+    disconnected: 'disconnected'
+} as const;
+export type ListConnectionsConnStateEnum = typeof ListConnectionsConnStateEnum[keyof typeof ListConnectionsConnStateEnum];
+/**
+ * @export
+ */
+export const ListNodeConnectionsConnStateEnum = {
+    connected: 'connected',
+    disconnected: 'disconnected'
+} as const;
+export type ListNodeConnectionsConnStateEnum = typeof ListNodeConnectionsConnStateEnum[keyof typeof ListNodeConnectionsConnStateEnum];

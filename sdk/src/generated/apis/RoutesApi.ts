@@ -32,6 +32,9 @@ import {
 export interface ListRoutesRequest {
     _page?: number;
     _limit?: number;
+    _match_topic?: string;
+    _sort?: string;
+    _cursor?: string;
 }
 
 export interface LookupRoutesRequest {
@@ -57,6 +60,18 @@ export class RoutesApi extends runtime.BaseAPI {
             queryParameters['_limit'] = requestParameters['_limit'];
         }
 
+        if (requestParameters['_match_topic'] != null) {
+            queryParameters['_match_topic'] = requestParameters['_match_topic'];
+        }
+
+        if (requestParameters['_sort'] != null) {
+            queryParameters['_sort'] = requestParameters['_sort'];
+        }
+
+        if (requestParameters['_cursor'] != null) {
+            queryParameters['_cursor'] = requestParameters['_cursor'];
+        }
+
         const headerParameters: runtime.HTTPHeaders = {};
 
         if (this.configuration && (this.configuration.username !== undefined || this.configuration.password !== undefined)) {
@@ -74,7 +89,7 @@ export class RoutesApi extends runtime.BaseAPI {
     }
 
     /**
-     * Every topic filter with a subscriber, and the node that holds it, sorted by topic then node.  Required role: `viewer` (any user or app).
+     * Every topic filter with a subscriber, and the node that holds it, sorted by topic then node. `_sort` accepts topic, node. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * List routes
      */
     async listRoutesRaw(requestParameters: ListRoutesRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<RoutePage>> {
@@ -85,7 +100,7 @@ export class RoutesApi extends runtime.BaseAPI {
     }
 
     /**
-     * Every topic filter with a subscriber, and the node that holds it, sorted by topic then node.  Required role: `viewer` (any user or app).
+     * Every topic filter with a subscriber, and the node that holds it, sorted by topic then node. `_sort` accepts topic, node. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * List routes
      */
     async listRoutes(requestParameters: ListRoutesRequest = {}, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<RoutePage> {

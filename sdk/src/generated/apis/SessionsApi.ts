@@ -19,6 +19,11 @@ import {
     ErrorBodyToJSON,
 } from '../models/ErrorBody.js';
 import {
+    type Ok,
+    OkFromJSON,
+    OkToJSON,
+} from '../models/Ok.js';
+import {
     type Session,
     SessionFromJSON,
     SessionToJSON,
@@ -29,15 +34,49 @@ import {
     SessionPageToJSON,
 } from '../models/SessionPage.js';
 
+export interface DiscardSessionRequest {
+    clientid: string;
+}
+
 export interface ListNodeSessionsRequest {
     node: string;
     _page?: number;
     _limit?: number;
+    clientid?: string;
+    username?: string;
+    ip_address?: string;
+    conn_state?: ListNodeSessionsConnStateEnum;
+    proto_ver?: number;
+    clean_start?: boolean;
+    _like_clientid?: string;
+    _like_username?: string;
+    _gte_created_at?: string;
+    _lte_created_at?: string;
+    _gte_connected_at?: string;
+    _lte_connected_at?: string;
+    _gte_mqueue_len?: number;
+    _sort?: string;
+    _cursor?: string;
 }
 
 export interface ListSessionsRequest {
     _page?: number;
     _limit?: number;
+    clientid?: string;
+    username?: string;
+    ip_address?: string;
+    conn_state?: ListSessionsConnStateEnum;
+    proto_ver?: number;
+    clean_start?: boolean;
+    _like_clientid?: string;
+    _like_username?: string;
+    _gte_created_at?: string;
+    _lte_created_at?: string;
+    _gte_connected_at?: string;
+    _lte_connected_at?: string;
+    _gte_mqueue_len?: number;
+    _sort?: string;
+    _cursor?: string;
 }
 
 export interface LookupNodeSessionRequest {
@@ -53,6 +92,56 @@ export interface LookupSessionRequest {
  * 
  */
 export class SessionsApi extends runtime.BaseAPI {
+
+    /**
+     * Creates request options for discardSession without sending the request
+     */
+    async discardSessionRequestOpts(requestParameters: DiscardSessionRequest): Promise<runtime.RequestOpts> {
+        if (requestParameters['clientid'] == null) {
+            throw new runtime.RequiredError(
+                'clientid',
+                'Required parameter "clientid" was null or undefined when calling discardSession().'
+            );
+        }
+
+        const queryParameters: any = {};
+
+        const headerParameters: runtime.HTTPHeaders = {};
+
+        if (this.configuration && (this.configuration.username !== undefined || this.configuration.password !== undefined)) {
+            headerParameters["Authorization"] = "Basic " + btoa(this.configuration.username + ":" + this.configuration.password);
+        }
+
+        let urlPath = `/sessions/{clientid}`;
+        urlPath = urlPath.replace('{clientid}', encodeURIComponent(String(requestParameters['clientid'])));
+
+        return {
+            path: urlPath,
+            method: 'DELETE',
+            headers: headerParameters,
+            query: queryParameters,
+        };
+    }
+
+    /**
+     * Kicks the client out if it is connected (on any node), then removes its session: subscriptions, queued and in-flight messages, on every node that holds it. 404 when no node has a connection or session of this client id. A client that reconnects at that instant keeps the session of its new connection.  Required role: `administrator`.
+     * Discard a session
+     */
+    async discardSessionRaw(requestParameters: DiscardSessionRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Ok>> {
+        const requestOptions = await this.discardSessionRequestOpts(requestParameters);
+        const response = await this.request(requestOptions, initOverrides);
+
+        return new runtime.JSONApiResponse(response, (jsonValue) => OkFromJSON(jsonValue));
+    }
+
+    /**
+     * Kicks the client out if it is connected (on any node), then removes its session: subscriptions, queued and in-flight messages, on every node that holds it. 404 when no node has a connection or session of this client id. A client that reconnects at that instant keeps the session of its new connection.  Required role: `administrator`.
+     * Discard a session
+     */
+    async discardSession(requestParameters: DiscardSessionRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Ok> {
+        const response = await this.discardSessionRaw(requestParameters, initOverrides);
+        return await response.value();
+    }
 
     /**
      * Creates request options for listNodeSessions without sending the request
@@ -75,6 +164,66 @@ export class SessionsApi extends runtime.BaseAPI {
             queryParameters['_limit'] = requestParameters['_limit'];
         }
 
+        if (requestParameters['clientid'] != null) {
+            queryParameters['clientid'] = requestParameters['clientid'];
+        }
+
+        if (requestParameters['username'] != null) {
+            queryParameters['username'] = requestParameters['username'];
+        }
+
+        if (requestParameters['ip_address'] != null) {
+            queryParameters['ip_address'] = requestParameters['ip_address'];
+        }
+
+        if (requestParameters['conn_state'] != null) {
+            queryParameters['conn_state'] = requestParameters['conn_state'];
+        }
+
+        if (requestParameters['proto_ver'] != null) {
+            queryParameters['proto_ver'] = requestParameters['proto_ver'];
+        }
+
+        if (requestParameters['clean_start'] != null) {
+            queryParameters['clean_start'] = requestParameters['clean_start'];
+        }
+
+        if (requestParameters['_like_clientid'] != null) {
+            queryParameters['_like_clientid'] = requestParameters['_like_clientid'];
+        }
+
+        if (requestParameters['_like_username'] != null) {
+            queryParameters['_like_username'] = requestParameters['_like_username'];
+        }
+
+        if (requestParameters['_gte_created_at'] != null) {
+            queryParameters['_gte_created_at'] = requestParameters['_gte_created_at'];
+        }
+
+        if (requestParameters['_lte_created_at'] != null) {
+            queryParameters['_lte_created_at'] = requestParameters['_lte_created_at'];
+        }
+
+        if (requestParameters['_gte_connected_at'] != null) {
+            queryParameters['_gte_connected_at'] = requestParameters['_gte_connected_at'];
+        }
+
+        if (requestParameters['_lte_connected_at'] != null) {
+            queryParameters['_lte_connected_at'] = requestParameters['_lte_connected_at'];
+        }
+
+        if (requestParameters['_gte_mqueue_len'] != null) {
+            queryParameters['_gte_mqueue_len'] = requestParameters['_gte_mqueue_len'];
+        }
+
+        if (requestParameters['_sort'] != null) {
+            queryParameters['_sort'] = requestParameters['_sort'];
+        }
+
+        if (requestParameters['_cursor'] != null) {
+            queryParameters['_cursor'] = requestParameters['_cursor'];
+        }
+
         const headerParameters: runtime.HTTPHeaders = {};
 
         if (this.configuration && (this.configuration.username !== undefined || this.configuration.password !== undefined)) {
@@ -93,7 +242,7 @@ export class SessionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Required role: `viewer` (any user or app).
+     * Sorted by client id. `_sort` accepts client_id, username, created_at, mqueue_len, subscriptions_count, inflight_len, deliver_msg, enqueue_msg, mqueue_dropped, clean_start, node. Filters combine (AND) and apply on each node before the merge; connection-only filters (ip_address, proto_ver, connected_at) match online clients only. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * A list of sessions on a node
      */
     async listNodeSessionsRaw(requestParameters: ListNodeSessionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<SessionPage>> {
@@ -104,7 +253,7 @@ export class SessionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Required role: `viewer` (any user or app).
+     * Sorted by client id. `_sort` accepts client_id, username, created_at, mqueue_len, subscriptions_count, inflight_len, deliver_msg, enqueue_msg, mqueue_dropped, clean_start, node. Filters combine (AND) and apply on each node before the merge; connection-only filters (ip_address, proto_ver, connected_at) match online clients only. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * A list of sessions on a node
      */
     async listNodeSessions(requestParameters: ListNodeSessionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<SessionPage> {
@@ -126,6 +275,66 @@ export class SessionsApi extends runtime.BaseAPI {
             queryParameters['_limit'] = requestParameters['_limit'];
         }
 
+        if (requestParameters['clientid'] != null) {
+            queryParameters['clientid'] = requestParameters['clientid'];
+        }
+
+        if (requestParameters['username'] != null) {
+            queryParameters['username'] = requestParameters['username'];
+        }
+
+        if (requestParameters['ip_address'] != null) {
+            queryParameters['ip_address'] = requestParameters['ip_address'];
+        }
+
+        if (requestParameters['conn_state'] != null) {
+            queryParameters['conn_state'] = requestParameters['conn_state'];
+        }
+
+        if (requestParameters['proto_ver'] != null) {
+            queryParameters['proto_ver'] = requestParameters['proto_ver'];
+        }
+
+        if (requestParameters['clean_start'] != null) {
+            queryParameters['clean_start'] = requestParameters['clean_start'];
+        }
+
+        if (requestParameters['_like_clientid'] != null) {
+            queryParameters['_like_clientid'] = requestParameters['_like_clientid'];
+        }
+
+        if (requestParameters['_like_username'] != null) {
+            queryParameters['_like_username'] = requestParameters['_like_username'];
+        }
+
+        if (requestParameters['_gte_created_at'] != null) {
+            queryParameters['_gte_created_at'] = requestParameters['_gte_created_at'];
+        }
+
+        if (requestParameters['_lte_created_at'] != null) {
+            queryParameters['_lte_created_at'] = requestParameters['_lte_created_at'];
+        }
+
+        if (requestParameters['_gte_connected_at'] != null) {
+            queryParameters['_gte_connected_at'] = requestParameters['_gte_connected_at'];
+        }
+
+        if (requestParameters['_lte_connected_at'] != null) {
+            queryParameters['_lte_connected_at'] = requestParameters['_lte_connected_at'];
+        }
+
+        if (requestParameters['_gte_mqueue_len'] != null) {
+            queryParameters['_gte_mqueue_len'] = requestParameters['_gte_mqueue_len'];
+        }
+
+        if (requestParameters['_sort'] != null) {
+            queryParameters['_sort'] = requestParameters['_sort'];
+        }
+
+        if (requestParameters['_cursor'] != null) {
+            queryParameters['_cursor'] = requestParameters['_cursor'];
+        }
+
         const headerParameters: runtime.HTTPHeaders = {};
 
         if (this.configuration && (this.configuration.username !== undefined || this.configuration.password !== undefined)) {
@@ -143,7 +352,7 @@ export class SessionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Sessions of every live node (connected clients, and persistent sessions of offline clients), sorted by node then client id.  Required role: `viewer` (any user or app).
+     * Sessions of every live node (connected clients, and persistent sessions of offline clients), sorted by node then client id. `_sort` accepts client_id, username, created_at, mqueue_len, subscriptions_count, inflight_len, deliver_msg, enqueue_msg, mqueue_dropped, clean_start, node. Filters combine (AND) and apply on each node before the merge; connection-only filters (ip_address, proto_ver, connected_at) match online clients only. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * A list of sessions in the cluster
      */
     async listSessionsRaw(requestParameters: ListSessionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<SessionPage>> {
@@ -154,7 +363,7 @@ export class SessionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Sessions of every live node (connected clients, and persistent sessions of offline clients), sorted by node then client id.  Required role: `viewer` (any user or app).
+     * Sessions of every live node (connected clients, and persistent sessions of offline clients), sorted by node then client id. `_sort` accepts client_id, username, created_at, mqueue_len, subscriptions_count, inflight_len, deliver_msg, enqueue_msg, mqueue_dropped, clean_start, node. Filters combine (AND) and apply on each node before the merge; connection-only filters (ip_address, proto_ver, connected_at) match online clients only. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * A list of sessions in the cluster
      */
     async listSessions(requestParameters: ListSessionsRequest = {}, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<SessionPage> {
@@ -271,3 +480,20 @@ export class SessionsApi extends runtime.BaseAPI {
     }
 
 }
+
+/**
+ * @export
+ */
+export const ListNodeSessionsConnStateEnum = {
+    connected: 'connected',
+    disconnected: 'disconnected'
+} as const;
+export type ListNodeSessionsConnStateEnum = typeof ListNodeSessionsConnStateEnum[keyof typeof ListNodeSessionsConnStateEnum];
+/**
+ * @export
+ */
+export const ListSessionsConnStateEnum = {
+    connected: 'connected',
+    disconnected: 'disconnected'
+} as const;
+export type ListSessionsConnStateEnum = typeof ListSessionsConnStateEnum[keyof typeof ListSessionsConnStateEnum];

@@ -33,11 +33,25 @@ export interface ListNodeSubscriptionsRequest {
     node: string;
     _page?: number;
     _limit?: number;
+    clientid?: string;
+    topic?: string;
+    qos?: ListNodeSubscriptionsQosEnum;
+    share?: string;
+    _match_topic?: string;
+    _sort?: string;
+    _cursor?: string;
 }
 
 export interface ListSubscriptionsRequest {
     _page?: number;
     _limit?: number;
+    clientid?: string;
+    topic?: string;
+    qos?: ListSubscriptionsQosEnum;
+    share?: string;
+    _match_topic?: string;
+    _sort?: string;
+    _cursor?: string;
 }
 
 export interface LookupClientSubscriptionsRequest {
@@ -75,6 +89,34 @@ export class SubscriptionsApi extends runtime.BaseAPI {
             queryParameters['_limit'] = requestParameters['_limit'];
         }
 
+        if (requestParameters['clientid'] != null) {
+            queryParameters['clientid'] = requestParameters['clientid'];
+        }
+
+        if (requestParameters['topic'] != null) {
+            queryParameters['topic'] = requestParameters['topic'];
+        }
+
+        if (requestParameters['qos'] != null) {
+            queryParameters['qos'] = requestParameters['qos'];
+        }
+
+        if (requestParameters['share'] != null) {
+            queryParameters['share'] = requestParameters['share'];
+        }
+
+        if (requestParameters['_match_topic'] != null) {
+            queryParameters['_match_topic'] = requestParameters['_match_topic'];
+        }
+
+        if (requestParameters['_sort'] != null) {
+            queryParameters['_sort'] = requestParameters['_sort'];
+        }
+
+        if (requestParameters['_cursor'] != null) {
+            queryParameters['_cursor'] = requestParameters['_cursor'];
+        }
+
         const headerParameters: runtime.HTTPHeaders = {};
 
         if (this.configuration && (this.configuration.username !== undefined || this.configuration.password !== undefined)) {
@@ -93,7 +135,7 @@ export class SubscriptionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Required role: `viewer` (any user or app).
+     * Sorted by client id, then topic. `_sort` accepts client_id, topic, qos, node. Filters combine (AND) and apply on each node before the merge. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * A list of subscriptions on a node
      */
     async listNodeSubscriptionsRaw(requestParameters: ListNodeSubscriptionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<SubscriptionPage>> {
@@ -104,7 +146,7 @@ export class SubscriptionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Required role: `viewer` (any user or app).
+     * Sorted by client id, then topic. `_sort` accepts client_id, topic, qos, node. Filters combine (AND) and apply on each node before the merge. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * A list of subscriptions on a node
      */
     async listNodeSubscriptions(requestParameters: ListNodeSubscriptionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<SubscriptionPage> {
@@ -126,6 +168,34 @@ export class SubscriptionsApi extends runtime.BaseAPI {
             queryParameters['_limit'] = requestParameters['_limit'];
         }
 
+        if (requestParameters['clientid'] != null) {
+            queryParameters['clientid'] = requestParameters['clientid'];
+        }
+
+        if (requestParameters['topic'] != null) {
+            queryParameters['topic'] = requestParameters['topic'];
+        }
+
+        if (requestParameters['qos'] != null) {
+            queryParameters['qos'] = requestParameters['qos'];
+        }
+
+        if (requestParameters['share'] != null) {
+            queryParameters['share'] = requestParameters['share'];
+        }
+
+        if (requestParameters['_match_topic'] != null) {
+            queryParameters['_match_topic'] = requestParameters['_match_topic'];
+        }
+
+        if (requestParameters['_sort'] != null) {
+            queryParameters['_sort'] = requestParameters['_sort'];
+        }
+
+        if (requestParameters['_cursor'] != null) {
+            queryParameters['_cursor'] = requestParameters['_cursor'];
+        }
+
         const headerParameters: runtime.HTTPHeaders = {};
 
         if (this.configuration && (this.configuration.username !== undefined || this.configuration.password !== undefined)) {
@@ -143,7 +213,7 @@ export class SubscriptionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Subscriptions of every live node, sorted by node, client id, then topic.  Required role: `viewer` (any user or app).
+     * Subscriptions of every live node, sorted by node, client id, then topic. `_sort` accepts client_id, topic, qos, node. Filters combine (AND) and apply on each node before the merge. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * A list of subscriptions in the cluster
      */
     async listSubscriptionsRaw(requestParameters: ListSubscriptionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<SubscriptionPage>> {
@@ -154,7 +224,7 @@ export class SubscriptionsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Subscriptions of every live node, sorted by node, client id, then topic.  Required role: `viewer` (any user or app).
+     * Subscriptions of every live node, sorted by node, client id, then topic. `_sort` accepts client_id, topic, qos, node. Filters combine (AND) and apply on each node before the merge. Asked with an Accept of `application/x-ndjson`, the answer is every matching row in that order (no paging; from `_cursor` when given), one JSON object per line (the x-ndjson schema is one line), streamed.  Required role: `viewer` (any user or app).
      * A list of subscriptions in the cluster
      */
     async listSubscriptions(requestParameters: ListSubscriptionsRequest = {}, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<SubscriptionPage> {
@@ -271,3 +341,22 @@ export class SubscriptionsApi extends runtime.BaseAPI {
     }
 
 }
+
+/**
+ * @export
+ */
+export const ListNodeSubscriptionsQosEnum = {
+    NUMBER_0: 0,
+    NUMBER_1: 1,
+    NUMBER_2: 2
+} as const;
+export type ListNodeSubscriptionsQosEnum = typeof ListNodeSubscriptionsQosEnum[keyof typeof ListNodeSubscriptionsQosEnum];
+/**
+ * @export
+ */
+export const ListSubscriptionsQosEnum = {
+    NUMBER_0: 0,
+    NUMBER_1: 1,
+    NUMBER_2: 2
+} as const;
+export type ListSubscriptionsQosEnum = typeof ListSubscriptionsQosEnum[keyof typeof ListSubscriptionsQosEnum];

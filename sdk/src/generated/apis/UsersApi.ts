@@ -66,6 +66,10 @@ export interface DeleteUserRequest {
     name: string;
 }
 
+export interface ListUsersRequest {
+    _like_name?: string;
+}
+
 export interface UpdateUserRequest {
     name: string;
     body: UserUpdate;
@@ -290,8 +294,12 @@ export class UsersApi extends runtime.BaseAPI {
     /**
      * Creates request options for listUsers without sending the request
      */
-    async listUsersRequestOpts(): Promise<runtime.RequestOpts> {
+    async listUsersRequestOpts(requestParameters: ListUsersRequest): Promise<runtime.RequestOpts> {
         const queryParameters: any = {};
+
+        if (requestParameters['_like_name'] != null) {
+            queryParameters['_like_name'] = requestParameters['_like_name'];
+        }
 
         const headerParameters: runtime.HTTPHeaders = {};
 
@@ -310,22 +318,22 @@ export class UsersApi extends runtime.BaseAPI {
     }
 
     /**
-     * Required role: `viewer` (any user or app).
+     * `_like_name` matches the username.  Required role: `viewer` (any user or app).
      * List users
      */
-    async listUsersRaw(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<User>>> {
-        const requestOptions = await this.listUsersRequestOpts();
+    async listUsersRaw(requestParameters: ListUsersRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<User>>> {
+        const requestOptions = await this.listUsersRequestOpts(requestParameters);
         const response = await this.request(requestOptions, initOverrides);
 
         return new runtime.JSONApiResponse(response, (jsonValue) => jsonValue.map(UserFromJSON));
     }
 
     /**
-     * Required role: `viewer` (any user or app).
+     * `_like_name` matches the username.  Required role: `viewer` (any user or app).
      * List users
      */
-    async listUsers(initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<User>> {
-        const response = await this.listUsersRaw(initOverrides);
+    async listUsers(requestParameters: ListUsersRequest = {}, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<User>> {
+        const response = await this.listUsersRaw(requestParameters, initOverrides);
         return await response.value();
     }
 

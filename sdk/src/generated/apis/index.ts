@@ -1,5 +1,6 @@
 /* tslint:disable */
 /* eslint-disable */
+export * from './AclApi.js';
 export * from './AlarmsApi.js';
 export * from './ApiApi.js';
 export * from './AppsApi.js';
@@ -15,6 +16,7 @@ export * from './MetricsApi.js';
 export * from './NodesApi.js';
 export * from './PluginsApi.js';
 export * from './PubsubApi.js';
+export * from './RetainerApi.js';
 export * from './RoutesApi.js';
 export * from './SessionsApi.js';
 export * from './StatsApi.js';

@@ -32,11 +32,23 @@ export interface PageMeta {
      */
     limit: number;
     /**
-     * 
+     * The page asked for; with `_cursor`, the page the first row falls on.
      * @type {number}
      * @memberof PageMeta
      */
     page: number;
+    /**
+     * Whether rows follow this page (EMQX v4's name). Always sent.
+     * @type {boolean}
+     * @memberof PageMeta
+     */
+    hasnext?: boolean;
+    /**
+     * Sent when `hasnext`; pass it as `_cursor` for the next page.
+     * @type {string}
+     * @memberof PageMeta
+     */
+    cursor?: string;
 }
 
 /**
@@ -62,6 +74,8 @@ export function PageMetaFromJSONTyped(json: any, ignoreDiscriminator: boolean): 
         'count': json['count'],
         'limit': json['limit'],
         'page': json['page'],
+        'hasnext': json['hasnext'] == null ? undefined : json['hasnext'],
+        'cursor': json['cursor'] == null ? undefined : json['cursor'],
     };
 }
 
@@ -79,6 +93,8 @@ export function PageMetaToJSONTyped(value?: PageMeta | null, ignoreDiscriminator
         'count': value['count'],
         'limit': value['limit'],
         'page': value['page'],
+        'hasnext': value['hasnext'],
+        'cursor': value['cursor'],
     };
 }
 

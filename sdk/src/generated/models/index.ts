@@ -1,5 +1,15 @@
 /* tslint:disable */
 /* eslint-disable */
+export * from './AclAccess.js';
+export * from './AclAction.js';
+export * from './AclAddRequest.js';
+export * from './AclAddResult.js';
+export * from './AclAdded.js';
+export * from './AclAddedItem.js';
+export * from './AclRule.js';
+export * from './AclRuleCreate.js';
+export * from './AclRuleCreateItem.js';
+export * from './AclRulePage.js';
 export * from './Alarm.js';
 export * from './AlarmRecord.js';
 export * from './AlarmRecordDetails.js';
@@ -53,6 +63,10 @@ export * from './PluginConfigItem.js';
 export * from './PubSubResult.js';
 export * from './PublishRequest.js';
 export * from './Qos.js';
+export * from './RetainedDeleted.js';
+export * from './RetainedMessage.js';
+export * from './RetainedMessagePage.js';
+export * from './RetainedMessageSummary.js';
 export * from './Role.js';
 export * from './Route.js';
 export * from './RoutePage.js';

@@ -1,0 +1,220 @@
+/**
+ * The list parameters beyond `_page`/`_limit` (EMQX v4's names): filters, `_sort`, `_cursor`.
+ * The validator has checked each key and its type; this turns them into the plain filters every
+ * node applies to its own rows (cluster/list-filter.ts), and orders and pages the merged list.
+ *
+ * A cursor is the last row's sort key (the `_sort` field, then the list's documented order as
+ * tie-breaker), not an offset: rows that come or go before it do not shift the next page.
+ */
+import { isIP } from 'node:net'
+import { errors } from '../core/errors.js'
+import type { ClientFilter, IpMatch, RouteFilter, SubscriptionFilter } from '../cluster/list-filter.js'
+import { MAX_LIMIT, type Page } from './paging.js'
+
+type Query = Record<string | symbol, unknown>
+
+/** Set on the query by the router for `Accept: application/x-ndjson`: every row, no page (ndjson.ts). */
+export const ALL_ROWS = Symbol('all rows')
+type Scalar = string | number | boolean | null
+
+/** How a list is ordered: the documented key fields, and the fields `_sort` may name. */
+export interface ListOrder<T> {
+  readonly order: ReadonlyArray<keyof T & string>
+  readonly sortable: ReadonlyArray<keyof T & string>
+}
+
+const str = (v: unknown): string | undefined => v === undefined ? undefined : String(v)
+const int = (v: unknown): number | undefined => v === undefined ? undefined : Number(v)
+const bool = (v: unknown): boolean | undefined => v === undefined ? undefined : v === true || v === 'true'
+
+/** Drops the keys left undefined (exactOptionalPropertyTypes, and a smaller RPC body). */
+function defined<T extends object> (o: { [K in keyof T]: T[K] | undefined }): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
+}
+
+/** Epoch seconds, or the API's datetime format (`YYYY-MM-DD HH:MM:SS`, server-local), to epoch ms. */
+export function parseTime (name: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined
+  const s = String(v)
+  if (/^\d{1,12}$/.test(s)) return Number(s) * 1000
+  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(s)
+  if (m !== null) {
+    const [y, mo, d, h, mi, se] = m.slice(1).map(Number) as [number, number, number, number, number, number]
+    const t = new Date(y, mo - 1, d, h, mi, se)
+    // Date rolls 2024-02-31 over to March: a date that does not exist is a bad value
+    if (t.getFullYear() === y && t.getMonth() === mo - 1 && t.getDate() === d && t.getHours() === h) return t.getTime()
+  }
+  throw errors.badParam(`${name} must be epoch seconds or YYYY-MM-DD HH:MM:SS`)
+}
+
+/** `10.0.0.9`, `10.0.0.0/8`, `2001:db8::/32` */
+export function parseIp (v: unknown): IpMatch | undefined {
+  if (v === undefined) return undefined
+  const [address = '', prefix, ...rest] = String(v).split('/')
+  const version = isIP(address)
+  const max = version === 6 ? 128 : 32
+  const bits = prefix === undefined ? max : /^\d{1,3}$/.test(prefix) ? Number(prefix) : NaN
+  if (version === 0 || rest.length > 0 || !(bits >= 0 && bits <= max)) throw errors.badParam('ip_address must be an IP address or a CIDR block')
+  return { address, prefix: bits, family: version === 6 ? 'ipv6' : 'ipv4' }
+}
+
+/** connections and sessions */
+export function clientFilter (q: Query): ClientFilter {
+  return defined<ClientFilter>({
+    clientid: str(q.clientid),
+    username: str(q.username),
+    ip_address: parseIp(q.ip_address),
+    conn_state: str(q.conn_state) as ClientFilter['conn_state'],
+    proto_ver: int(q.proto_ver),
+    clean_start: bool(q.clean_start),
+    like_clientid: str(q._like_clientid),
+    like_username: str(q._like_username),
+    gte_created_at: parseTime('_gte_created_at', q._gte_created_at),
+    lte_created_at: parseTime('_lte_created_at', q._lte_created_at),
+    gte_connected_at: parseTime('_gte_connected_at', q._gte_connected_at),
+    lte_connected_at: parseTime('_lte_connected_at', q._lte_connected_at),
+    gte_mqueue_len: int(q._gte_mqueue_len)
+  })
+}
+
+/** A concrete topic to match filters against: no wildcards, not empty. */
+function concreteTopic (v: unknown): string | undefined {
+  if (v === undefined) return undefined
+  const t = String(v)
+  if (t === '' || t.includes('+') || t.includes('#') || t.includes('\u0000')) throw errors.badTopic('_match_topic must be a topic name without wildcards')
+  return t
+}
+
+/** A topic name of a path (`/mqtt/retainer/message/{topic}`): as a filter it matches that topic alone. */
+export function topicName (t: string): string {
+  if (t.includes('+') || t.includes('#') || t.includes('\u0000')) throw errors.badTopic('the topic must be a topic name without wildcards')
+  return t
+}
+
+/** A topic filter: `#` and `+` whole levels only, `#` last [MQTT-4.7.1]; absent: every topic. */
+export function retainedFilter (v: unknown): string {
+  if (v === undefined) return '#'
+  const f = String(v)
+  const levels = f.split('/')
+  const ok = !f.includes('\u0000') && levels.every((l, i) =>
+    (l === '#' && i === levels.length - 1) || l === '+' || (!l.includes('#') && !l.includes('+')))
+  if (!ok) throw errors.badTopic('_match_topic must be a topic filter (# last, + and # as whole levels)')
+  return f
+}
+
+export function subscriptionFilter (q: Query): SubscriptionFilter {
+  return defined<SubscriptionFilter>({
+    clientid: str(q.clientid),
+    topic: str(q.topic),
+    qos: int(q.qos),
+    share: str(q.share),
+    match_topic: concreteTopic(q._match_topic)
+  })
+}
+
+export function routeFilter (q: Query): RouteFilter {
+  return defined<RouteFilter>({ match_topic: concreteTopic(q._match_topic) })
+}
+
+/** `_like_name` and the like: the rows whose field contains the substring (all rows without one). */
+export function like<T> (rows: readonly T[], substring: unknown, field: (row: T) => string | undefined | null): readonly T[] {
+  if (substring === undefined) return rows
+  const sub = String(substring)
+  return rows.filter(r => field(r)?.includes(sub) === true)
+}
+
+// ---- order, cursor, page ----
+
+function cmpScalar (a: Scalar, b: Scalar): number {
+  if (a === b) return 0
+  if (typeof a === 'number' && typeof b === 'number') return a - b
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : 1
+  if (typeof a === 'boolean' && typeof b === 'boolean') return a ? 1 : -1
+  // mixed types (never within one field of the spec's rows): any fixed order keeps the sort total
+  const ta = a === null ? '' : typeof a
+  const tb = b === null ? '' : typeof b
+  return ta < tb ? -1 : ta > tb ? 1 : 0
+}
+
+interface Sort { spec: string, fields: string[], desc: boolean }
+
+function parseSort<T> (v: unknown, o: ListOrder<T>): Sort {
+  const s = str(v) ?? ''
+  const field = s.startsWith('-') ? s.slice(1) : s
+  if (s === '') return { spec: '', fields: [...o.order], desc: false }
+  if (!(o.sortable as readonly string[]).includes(field)) throw errors.badParam(`_sort must be one of ${o.sortable.join(', ')}, optionally with a leading -`)
+  return { spec: s, fields: [field, ...o.order.filter(f => f !== field)], desc: s.startsWith('-') }
+}
+
+const keyOf = (row: object, fields: string[]): Scalar[] =>
+  fields.map(f => ((row as Record<string, unknown>)[f] ?? null) as Scalar)
+
+function cmpKeys (a: Scalar[], b: Scalar[], desc: boolean): number {
+  for (let i = 0; i < a.length; i++) {
+    const c = cmpScalar(a[i] ?? null, b[i] ?? null)
+    // `-field` reverses the sort field only; the tie-breakers stay ascending
+    if (c !== 0) return i === 0 && desc ? -c : c
+  }
+  return 0
+}
+
+function encodeCursor (sort: Sort, key: Scalar[]): string {
+  return Buffer.from(JSON.stringify({ s: sort.spec, k: key }), 'utf8').toString('base64url')
+}
+
+const badCursor = () => errors.badParam('_cursor is not a cursor of this list and _sort (take meta.cursor of the previous page)')
+
+function decodeCursor (v: string, sort: Sort): Scalar[] {
+  let c: unknown
+  try {
+    if (!/^[A-Za-z0-9_-]+$/.test(v)) throw badCursor()
+    c = JSON.parse(Buffer.from(v, 'base64url').toString('utf8'))
+  } catch {
+    throw badCursor()
+  }
+  const ok = typeof c === 'object' && c !== null && (c as { s?: unknown }).s === sort.spec &&
+    Array.isArray((c as { k?: unknown }).k) && (c as { k: unknown[] }).k.length === sort.fields.length &&
+    (c as { k: unknown[] }).k.every(x => x === null || ['string', 'number', 'boolean'].includes(typeof x))
+  if (!ok) throw badCursor()
+  return (c as { k: Scalar[] }).k
+}
+
+/**
+ * Orders the merged rows (by `_sort`, then the list's documented order), then pages them by
+ * `_cursor` or by `_page`. `meta.hasnext` is on every page; `meta.cursor` whenever there is a next page.
+ */
+export function listPage<T extends object> (rows: readonly T[], q: Query, o: ListOrder<T>): Page<T> {
+  const sort = parseSort(q._sort, o)
+  const limit = Math.min(int(q._limit) ?? MAX_LIMIT, MAX_LIMIT)
+  // rows arrive in the documented order when there is no _sort: TimSort then takes one pass
+  const keyed = rows.map(r => ({ r, k: keyOf(r, sort.fields) }))
+  keyed.sort((a, b) => cmpKeys(a.k, b.k, sort.desc))
+  let start: number
+  let page: number
+  if (q._cursor !== undefined) {
+    // the validator fills in `_page`'s default 1, so only a page beyond it contradicts the cursor
+    if ((int(q._page) ?? 1) !== 1) throw errors.badParam('_cursor and _page cannot be combined')
+    const after = decodeCursor(String(q._cursor), sort)
+    // the first row after the cursor's key: binary search, as the rows are in key order
+    let lo = 0
+    let hi = keyed.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (cmpKeys(keyed[mid]!.k, after, sort.desc) <= 0) lo = mid + 1
+      else hi = mid
+    }
+    start = lo
+    page = Math.floor(start / limit) + 1
+  } else {
+    page = int(q._page) ?? 1
+    start = (page - 1) * limit
+  }
+  const end = q[ALL_ROWS] === true ? keyed.length : start + limit
+  const slice = start >= keyed.length ? [] : keyed.slice(start, end)
+  const hasnext = start + slice.length < keyed.length && slice.length > 0
+  const last = slice[slice.length - 1]
+  return {
+    items: slice.map(x => x.r),
+    meta: { count: keyed.length, limit, page, hasnext, ...(hasnext && last !== undefined ? { cursor: encodeCursor(sort, last.k) } : {}) }
+  }
+}

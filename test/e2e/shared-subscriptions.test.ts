@@ -1,0 +1,165 @@
+// Shared subscriptions ($share/<group>/<filter>, $queue/<filter>) with real mqtt.js clients: one
+// member of each group gets each message, by the hot-configured strategy; nothing acknowledged is lost.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import net from 'node:net'
+import type { MqttClient } from 'mqtt'
+import mqttPacket from 'mqtt-packet'
+import { startTestNode, type TestNode } from '../helpers.js'
+import { connectPacket, subscribePacket } from '../support/frames.js'
+import { connectCollecting } from '../support/mqtt.js'
+import { eventually, sleep } from '../support/wait.js'
+
+/** payloads each client received, in order */
+function collect (c: MqttClient): string[] {
+  const got: string[] = []
+  c.on('message', (_t, payload) => { got.push(payload.toString()) })
+  return got
+}
+
+async function members (n: TestNode, filter: string, count: number, prefix: string, qos: 0 | 1 | 2 = 1): Promise<Array<{ c: MqttClient, got: string[] }>> {
+  const out: Array<{ c: MqttClient, got: string[] }> = []
+  for (let i = 0; i < count; i++) {
+    const c = await n.client({ clientId: `${prefix}${i}` })
+    const got = collect(c)
+    await c.subscribeAsync(filter, { qos })
+    out.push({ c, got })
+  }
+  return out
+}
+
+async function publishAll (pub: MqttClient, topic: string, count: number, qos: 0 | 1 = 1): Promise<string[]> {
+  const sent: string[] = []
+  for (let i = 0; i < count; i++) {
+    sent.push(`m${i}`)
+    await pub.publishAsync(topic, `m${i}`, { qos })
+  }
+  return sent
+}
+
+const total = (ms: Array<{ got: string[] }>): string[] => ms.flatMap(m => m.got).sort()
+
+test('$share: each message reaches exactly one of three members; a plain subscriber gets every one; the API shows it', async (t) => {
+  const n = await startTestNode(t)
+  const group = await members(n, '$share/g1/x/y', 3, 'member')
+  const plain = await n.client({ clientId: 'plain' })
+  const plainGot = collect(plain)
+  await plain.subscribeAsync('x/y', { qos: 1 })
+  const pub = await n.client({ clientId: 'pub' })
+  const sent = await publishAll(pub, 'x/y', 30)
+  await eventually(() => total(group).length >= 30 && plainGot.length >= 30)
+  await sleep(200)
+  assert.deepEqual(total(group), [...sent].sort(), 'each message once in the group')
+  assert.deepEqual(plainGot, sent)
+  assert.ok(group.filter(m => m.got.length > 0).length >= 2, 'random spreads over the members')
+
+  assert.deepEqual((await n.api('GET', '/subscriptions/member0')).body.map((s: any) => s.topic), ['$share/g1/x/y'])
+  const routes = (await n.api('GET', '/routes/x%2Fy')).body
+  assert.equal(routes.length, 1)
+  assert.equal((await n.api('GET', '/routes/%24share%2Fg1%2Fx%2Fy')).body.length, 0)
+  const stats = (await n.api('GET', '/stats')).body[0]
+  assert.equal(stats['subscriptions/shared/count'] ?? stats['subscriptions/shared'], 3)
+})
+
+test('strategy round_robin rotates, sticky sticks, hash keeps one publisher on one member; a bad value is 400', async (t) => {
+  const n = await startTestNode(t)
+  const bad = await n.api('PUT', '/configs/emqx', { body: { key: 'broker.shared_subscription_strategy', value: 'fastest' } })
+  assert.equal(bad.status, 400)
+  const listed = (await n.api('GET', '/configs')).body[0].config
+  assert.equal(listed.find((c: any) => c.key === 'broker.shared_subscription_strategy')?.value, 'random')
+  const pub = await n.client({ clientId: 'pub' })
+  for (const strategy of ['round_robin', 'sticky', 'hash']) {
+    assert.equal((await n.api('PUT', '/configs/emqx', { body: { key: 'broker.shared_subscription_strategy', value: strategy } })).body, 'ok')
+    const group = await members(n, `$share/${strategy}/s/t`, 3, `${strategy}-`)
+    const sent = await publishAll(pub, 's/t', 12)
+    await eventually(() => total(group).length >= 12)
+    await sleep(100)
+    assert.deepEqual(total(group), [...sent].sort(), `${strategy}: each message once`)
+    const counts = group.map(m => m.got.length).sort()
+    if (strategy === 'round_robin') assert.deepEqual(counts, [4, 4, 4], 'round_robin rotates')
+    else assert.deepEqual(counts, [0, 0, 12], `${strategy}: one member gets all`)
+    for (const m of group) await m.c.endAsync()
+  }
+})
+
+test('$queue, two groups and a plain subscriber on one topic are independent of one another', async (t) => {
+  const n = await startTestNode(t)
+  const queue = await members(n, '$queue/q/1', 2, 'queue')
+  const a = await members(n, '$share/a/q/1', 2, 'a')
+  const b = await members(n, '$share/b/q/+', 1, 'b')
+  const plain = await n.client({ clientId: 'plain' })
+  const plainGot = collect(plain)
+  await plain.subscribeAsync('q/1', { qos: 0 })
+  const pub = await n.client({ clientId: 'pub' })
+  const sent = await publishAll(pub, 'q/1', 10)
+  await eventually(() => total(queue).length >= 10 && total(a).length >= 10 && total(b).length >= 10 && plainGot.length >= 10)
+  await sleep(200)
+  for (const g of [queue, a, b]) assert.deepEqual(total(g), [...sent].sort())
+  assert.deepEqual(plainGot, sent)
+  assert.deepEqual((await n.api('GET', '/subscriptions/queue0')).body.map((s: any) => s.topic), ['$queue/q/1'])
+})
+
+test('QoS is the member\'s own, capped by the message\'s; retained messages are not sent on a new shared subscription', async (t) => {
+  const n = await startTestNode(t)
+  const pub = await n.client({ clientId: 'pub' })
+  await pub.publishAsync('r/1', 'kept', { qos: 1, retain: true })
+  const zero = await n.client({ clientId: 'zero' })
+  const qos: number[] = []
+  zero.on('message', (_t, _p, packet) => { qos.push(packet.qos) })
+  await zero.subscribeAsync('$share/g/r/1', { qos: 0 })
+  await sleep(300)
+  assert.deepEqual(qos, [], 'no retained message on a shared subscription')
+  await pub.publishAsync('r/1', 'live', { qos: 1 })
+  await eventually(() => qos.length === 1)
+  assert.deepEqual(qos, [0])
+})
+
+test('a member that leaves with QoS 1 messages unacknowledged: they go to another member, none is lost', async (t) => {
+  const n = await startTestNode(t)
+  assert.equal((await n.api('PUT', '/configs/emqx', { body: { key: 'broker.shared_subscription_strategy', value: 'round_robin' } })).body, 'ok')
+  // never acknowledges: what it received stays in flight
+  // a raw client that never acknowledges: what it received stays in flight (mqtt.js 3.1.1 always acknowledges)
+  const silentGot: string[] = []
+  const silent = net.connect(Number(new URL(n.mqttUrl).port), '127.0.0.1')
+  t.after(() => { silent.destroy() })
+  const parser = mqttPacket.parser()
+  parser.on('packet', (p) => { if (p.cmd === 'publish') silentGot.push(String(p.payload)) })
+  silent.on('data', (d) => { parser.parse(d) })
+  silent.write(connectPacket('silent', true))
+  silent.write(subscribePacket(1, ['$share/w/jobs'], 1))
+  await eventually(async () => (await n.api('GET', '/subscriptions/silent')).body.length === 1)
+  const [worker] = await members(n, '$share/w/jobs', 1, 'worker') as [{ c: MqttClient, got: string[] }]
+  const pub = await n.client({ clientId: 'pub' })
+  const sent = await publishAll(pub, 'jobs', 10)
+  // mqtt.js reads no further packet while one waits for its acknowledgement: silent holds the rest unread
+  await eventually(() => silentGot.length >= 1 && worker.got.length >= 5).catch((e: unknown) => { throw new Error(`worker ${worker.got.join()} silent ${silentGot.join()}: ${String(e)}`) })
+  assert.ok(silentGot.length > 0 && worker.got.length < 10)
+  silent.destroy()
+  await eventually(() => worker.got.length >= 10).catch((e: unknown) => { throw new Error(`worker ${worker.got.join()} silent ${silentGot.join()}: ${String(e)}`) })
+  assert.deepEqual([...worker.got].sort(), [...sent].sort())
+})
+
+test('a group with no member online: a persistent member\'s session queues the message; otherwise it is dropped and counted', async (t) => {
+  const n = await startTestNode(t)
+  const p = await n.client({ clientId: 'persist', clean: false })
+  await p.subscribeAsync('$share/off/o/1', { qos: 1 })
+  await p.endAsync()
+  const dropped = async (): Promise<number> => (await n.api('GET', `/nodes/${n.nodeName}/metrics`)).body['messages/dropped']
+  const before = await dropped()
+  const pub = await n.client({ clientId: 'pub' })
+  const sent = await publishAll(pub, 'o/1', 3)
+  await sleep(200)
+  assert.equal(await dropped(), before, 'queued, not dropped')
+  const { client: back, received: got } = await connectCollecting(t, n.mqttUrl, { clientId: 'persist', clean: false })
+  await eventually(() => got.length >= 3)
+  assert.deepEqual(got, sent)
+  await back.endAsync()
+
+  // a clean member only: nobody keeps it
+  const c = await n.client({ clientId: 'gone' })
+  await c.subscribeAsync('$share/clean/d/1', { qos: 1 })
+  await c.endAsync()
+  const before2 = await dropped()
+  await pub.publishAsync('d/1', 'lost', { qos: 1 })
+  await eventually(async () => (await dropped()) === before2 + 1)
+})
