@@ -327,7 +327,9 @@ export class SqlitePersistence extends MemoryPersistenceBase {
     const queue = this.#outgoing.get(client.id) ?? []
     for (const entry of queue) {
       const stored = entry.packet
-      if (stored.brokerId === packet.brokerId) {
+      // a PUBREL carries no broker id: matched by packet id alone. aedes-persistence's memory version compares
+      // undefined === undefined here, so a second PUBREL overwrote the first one's id and its message was never released
+      if (packet.brokerId != null && stored.brokerId === packet.brokerId) {
         if (stored.brokerCounter === packet.brokerCounter) {
           // a resend after reconnect keeps its id: no write (and no fsync) needed
           if (stored.messageId !== packet.messageId) this.#stmt.outSetMessageId.run(num(packet.messageId), entry.seq)

@@ -1,0 +1,80 @@
+// QoS 2 exactly once to a persistent subscriber: its queue replayed on reconnect and after a restart, on the SQLite persistence with our broker. Each message is handed to the
+// application once (mqtt.js emits a QoS 2 message on PUBREL), none missing, in publish order.
+import { test } from 'node:test'
+import type { TestContext } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import mqtt from 'mqtt'
+import type { IClientOptions, MqttClient } from 'mqtt'
+import { startBroker } from '../../src/broker/broker.js'
+import type { Broker } from '../../src/broker/broker.js'
+import { createSqlitePersistence } from '../../src/broker/sqlite-persistence.js'
+
+const N = 200
+
+/** Our broker on the SQLite persistence in `dataDir`; `stop()` closes both (a restart opens them again). */
+async function sqliteBroker (t: TestContext, dataDir: string): Promise<Broker & { stop: () => Promise<void> }> {
+  const persistence = await createSqlitePersistence({ dataDir })
+  const b = await startBroker({ nodeName: 'emqx@127.0.0.1', host: '127.0.0.1', mqttPort: 0, wsPort: null, persistence, storedSessions: async () => persistence.storedSessions() })
+  const stop = async (): Promise<void> => { await b.close(); persistence.close() }
+  t.after(stop)
+  return Object.assign(b, { stop })
+}
+
+function tempDir (t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'qos2-once-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+async function connect (t: TestContext, b: Broker, opts: IClientOptions): Promise<MqttClient> {
+  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${b.ports.mqtt}`, { reconnectPeriod: 0, ...opts })
+  t.after(() => c.endAsync(true))
+  return c
+}
+
+async function publishAll (t: TestContext, b: Broker, from: number, to: number): Promise<void> {
+  const pub = await connect(t, b, { clientId: `q2-pub-${from}` })
+  await Promise.all(Array.from({ length: to - from + 1 }, (_, i) => pub.publishAsync('q2/seq', String(from + i), { qos: 2 })))
+  await pub.endAsync()
+}
+
+/** Collects what the application is handed until `n` arrived or nothing came for a second. */
+async function collect (c: MqttClient, into: number[], n: number): Promise<void> {
+  c.on('message', (_topic, payload) => { into.push(Number(payload.toString())) })
+  let seen = -1
+  for (let quiet = 0; into.length < n && quiet < 10; quiet = into.length === seen ? quiet + 1 : 0) {
+    seen = into.length
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  await new Promise(resolve => setTimeout(resolve, 200))
+}
+
+const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
+test('a queue of QoS 2 messages replayed on reconnect is handed over exactly once, in order', async (t) => {
+  const b = await sqliteBroker(t, tempDir(t))
+  const sub = await connect(t, b, { clientId: 'q2-sub', clean: false })
+  await sub.subscribeAsync('q2/#', { qos: 2 })
+  await sub.endAsync()
+  await publishAll(t, b, 1, N)
+  const got: number[] = []
+  await collect(await connect(t, b, { clientId: 'q2-sub', clean: false }), got, N)
+  assert.deepEqual(got, range(1, N))
+})
+
+test('QoS 2 messages queued before a restart are handed over exactly once after it', async (t) => {
+  const dir = tempDir(t)
+  const b = await sqliteBroker(t, dir)
+  const sub = await connect(t, b, { clientId: 'q2-sub', clean: false })
+  await sub.subscribeAsync('q2/#', { qos: 2 })
+  await sub.endAsync()
+  await publishAll(t, b, 1, N)
+  await b.stop()
+  const again = await sqliteBroker(t, dir)
+  const got: number[] = []
+  await collect(await connect(t, again, { clientId: 'q2-sub', clean: false }), got, N)
+  assert.deepEqual(got, range(1, N))
+})
