@@ -20,6 +20,7 @@ import type { Peer } from './conn.js'
 import { Drops } from './drops.js'
 import type { Guards } from './guard.js'
 import { aedesHooks, subscribeAuthorization } from './hooks.js'
+import type { AckAfterStore } from './ack-after-store.js'
 import { Listener, tcpListener, tlsListener, wsListener } from './listeners.js'
 import type { ListenerConfig } from './listeners.js'
 import { Metrics } from './metrics.js'
@@ -128,7 +129,8 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       if (all) drops.accountedFor(packet)
     }
 
-    const aedesHooksFor = aedesHooks({ hooks, log, registry, persistence, stateOf, maxPacketSize: opts.maxPacketSize, subscriptions })
+    const acks: { current?: AckAfterStore } = {}
+    const aedesHooksFor = aedesHooks({ hooks, log, registry, persistence, stateOf, maxPacketSize: opts.maxPacketSize, subscriptions, acks })
     const aedesOpts: AedesOptions = {
       ...aedesHooksFor.options,
       persistence,
@@ -139,7 +141,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
 
     const aedes = await Aedes.createBroker(aedesOpts)
     cleanup.add(() => new Promise<void>(resolve => aedes.close(resolve)))
-    const { matching } = patchBroker(aedes, {
+    const { matching, ackAfterStore } = patchBroker(aedes, {
       swallow: aedesHooksFor.swallow,
       // [MQTT-3.1.4-2]: aedes closes the older connection with the same client id; name the reason
       registering (_client, old) {
@@ -153,6 +155,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
     }, opts.mq === undefined)
     shared.attach(aedes)
     aedes.on('clientReady', (client) => { shared.connected(client.id) })
+    acks.current = ackAfterStore
     drops.matching = matching
     opts.busReceivers?.((packet, receivers) => { drops.busReceived(packet, receivers) })
 
