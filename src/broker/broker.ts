@@ -49,6 +49,8 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 /** EMQ X v3 zone.max_mqueue_len */
 const DEFAULT_MAX_MQUEUE = 1000
 const DEFAULT_SLOW_CONSUMER = { bytes: 16 * 1024 * 1024, seconds: 5 }
+/** what a connection may send before its CONNACK, in bytes (guard.ts), instead of aedes' count of 42 packets */
+const HELD_BEFORE_CONNACK = 1024 * 1024
 
 // aedes-persistence is CommonJS whose typings declare an ESM default export, which TypeScript
 // (nodenext) and Node disagree on; require() sidesteps the mismatch
@@ -135,6 +137,8 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       ...aedesHooksFor.options,
       persistence,
       maxInflightInbound: MAX_AWAITING_REL,
+      // bounded by bytes in guard.ts (HELD_BEFORE_CONNACK) instead
+      queueLimit: Number.MAX_SAFE_INTEGER,
       connectTimeout: opts.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS
     }
     if (opts.mq !== undefined) aedesOpts.mq = opts.mq
@@ -178,7 +182,8 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       slowSeconds: slow.seconds,
       onSlow: (client) => { const st = stateOf(client); if (st !== undefined) st.reason ??= 'slow_consumer' },
       onDrop: () => { drops.dropped() },
-      onOversize: (client) => { const st = stateOf(client); if (st !== undefined) st.errored = true }
+      onOversize: (client) => { const st = stateOf(client); if (st !== undefined) st.errored = true },
+      heldBytes: opts.heldBeforeConnack ?? HELD_BEFORE_CONNACK
     }
     const onConnection = (stream: Duplex, listener: Listener, peer: Peer, req?: IncomingMessage): () => string => {
       const st = new ConnState(listener.protocol, peer, MAX_AWAITING_REL, metrics)

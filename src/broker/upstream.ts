@@ -77,6 +77,8 @@ interface ParserInternals {
 interface ClientInternals {
   _parser: ParserInternals
   conn: Duplex
+  /** set once CONNACK was written: what arrives before it waits in aedes' queue (guard.ts bounds it) */
+  connackSent?: boolean
   clean: boolean
   subscriptions: Record<string, { qos: number } | undefined>
   waitForDrain: (cb: (err: Error | null, client: unknown) => void) => void
@@ -232,7 +234,7 @@ function limitedLength (parseLength: ParserInternals['_parseLength']): ParserInt
     if (!parseLength.call(this)) return false
     const client = this.client
     const guards = client?.[kGuards]
-    return client === undefined || guards === undefined || !oversize(client, guards, this.packet.length)
+    return client === undefined || guards === undefined || !oversize(client, guards, this.packet.length, client.connackSent !== true)
   }
 }
 
