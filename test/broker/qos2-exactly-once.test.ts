@@ -1,4 +1,5 @@
-// QoS 2 exactly once to a persistent subscriber: its queue replayed on reconnect and after a restart, on the SQLite persistence with our broker. Each message is handed to the
+// QoS 2 exactly once to a persistent subscriber: its queue replayed on reconnect, after a restart and
+// across a takeover, on the SQLite persistence with our broker. Each message is handed to the
 // application once (mqtt.js emits a QoS 2 message on PUBREL), none missing, in publish order.
 import { test } from 'node:test'
 import type { TestContext } from 'node:test'
@@ -6,7 +7,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import mqtt from 'mqtt'
+import mqtt, { Store } from 'mqtt'
 import type { IClientOptions, MqttClient } from 'mqtt'
 import { startBroker } from '../../src/broker/broker.js'
 import type { Broker } from '../../src/broker/broker.js'
@@ -41,6 +42,13 @@ async function publishAll (t: TestContext, b: Broker, from: number, to: number):
   await pub.endAsync()
 }
 
+/** Resumes `q2-sub`, listening from the start (the queue may come in the same read as CONNACK), and collects into `got`. */
+async function resume (t: TestContext, b: Broker, got: number[], opts: IClientOptions = {}): Promise<void> {
+  const c = mqtt.connect(`mqtt://127.0.0.1:${b.ports.mqtt}`, { clientId: 'q2-sub', clean: false, reconnectPeriod: 0, ...opts })
+  t.after(() => c.endAsync(true))
+  await collect(c, got, N)
+}
+
 /** Collects what the application is handed until `n` arrived or nothing came for a second. */
 async function collect (c: MqttClient, into: number[], n: number): Promise<void> {
   c.on('message', (_topic, payload) => { into.push(Number(payload.toString())) })
@@ -61,7 +69,7 @@ test('a queue of QoS 2 messages replayed on reconnect is handed over exactly onc
   await sub.endAsync()
   await publishAll(t, b, 1, N)
   const got: number[] = []
-  await collect(await connect(t, b, { clientId: 'q2-sub', clean: false }), got, N)
+  await resume(t, b, got)
   assert.deepEqual(got, range(1, N))
 })
 
@@ -75,6 +83,25 @@ test('QoS 2 messages queued before a restart are handed over exactly once after 
   await b.stop()
   const again = await sqliteBroker(t, dir)
   const got: number[] = []
-  await collect(await connect(t, again, { clientId: 'q2-sub', clean: false }), got, N)
+  await resume(t, again, got)
   assert.deepEqual(got, range(1, N))
+})
+
+test('a takeover in the middle of a QoS 2 stream hands every message over exactly once', async (t) => {
+  const b = await sqliteBroker(t, tempDir(t))
+  // the client's own session state (MQTT-4.1.0-1) lives in its stores: the new connection keeps them
+  const stores = { incomingStore: new Store(), outgoingStore: new Store() }
+  const got: number[] = []
+  const first = await connect(t, b, { clientId: 'q2-sub', clean: false, ...stores })
+  await first.subscribeAsync('q2/#', { qos: 2 })
+  // a second connection under the same client id once a quarter has arrived
+  const takenOver = new Promise<Promise<void>>(resolve => {
+    first.on('message', (_topic, payload) => {
+      got.push(Number(payload.toString()))
+      if (got.length === N / 4) resolve(resume(t, b, got, stores))
+    })
+  })
+  await publishAll(t, b, 1, N)
+  await await takenOver
+  assert.deepEqual([...got].sort((x, y) => x - y), range(1, N), 'each message once')
 })
