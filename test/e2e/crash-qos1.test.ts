@@ -1,12 +1,13 @@
-// Crash rounds: a QoS 1 message the server PUBACKed reaches the offline persistent session after a
-// SIGKILL at a random moment and a restart. Duplicates are allowed (at least once) and counted.
+// Crash rounds: a QoS 1 message the server PUBACKed (or answered 200 to POST /mqtt/publish) reaches the
+// offline persistent session after a SIGKILL at a random moment and a restart. Duplicates are allowed
+// (at least once) and counted.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
-import { processStores, startProcess, stop, type Proc } from '../process.js'
+import { call, processStores, startProcess, stop, type Proc } from '../process.js'
 
 const ROUNDS = 5
 const IN_FLIGHT = 50
@@ -61,7 +62,20 @@ for (const store of processStores('crashqos1')) {
         }
       }
       pump()
+      // beside it, the API: a 200 is an acknowledgement too
+      let apiSent = 0
+      const api = (async () => {
+        for (;;) {
+          if (dead) break
+          const payload = `${round}:api-${++apiSent}`
+          try {
+            const r = await call(p, 'POST', '/mqtt/publish', { topic: 'crash/api', payload, qos: 1, client_id: 'crash-api' })
+            if (r.status === 200) acked.add(payload)
+          } catch { /* the process died */ }
+        }
+      })()
       await exited
+      await api
       pub.end(true)
 
       p = await startProcess(env)
@@ -81,7 +95,7 @@ for (const store of processStores('crashqos1')) {
       const lost = [...acked].filter(m => !got.has(m))
       const ofRound = received.filter(m => m.startsWith(`${round}:`))
       const duplicates = ofRound.length - new Set(ofRound).size
-      console.log(`${store.name} round ${round}: killed after ${acked.size} PUBACKs (${sent} sent), received ${ofRound.length}, lost ${lost.length}, duplicates ${duplicates}`)
+      console.log(`${store.name} round ${round}: killed after ${acked.size} acknowledgements (${sent} MQTT and ${apiSent} API publishes sent), received ${ofRound.length}, lost ${lost.length}, duplicates ${duplicates}`)
       lostPerRound.push(lost.length)
     }
     assert.deepEqual(lostPerRound, lostPerRound.map(() => 0), 'PUBACKed but lost, per round')
