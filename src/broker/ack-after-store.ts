@@ -86,7 +86,10 @@ export function ackAfterStore (brokerId: string, stamp: (packet: object) => numb
       const run = runs.get(packet)
       if (run === undefined) return false
       runs.delete(packet)
-      if (run.finished) { if (done !== undefined) setImmediate(done) } else run.waiting = done ?? null
+      // called from the PUBACK's write callback, already a turn of its own: no further deferral (it would hold
+      // back reading the client's next packets by one more turn)
+      if (run.finished) done?.()
+      else run.waiting = done ?? null
       return true
     }
   }
