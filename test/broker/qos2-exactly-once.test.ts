@@ -7,8 +7,10 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import mqtt, { Store } from 'mqtt'
+import { Store } from 'mqtt'
 import type { IClientOptions, MqttClient } from 'mqtt'
+import { connectCollecting, mqttClient } from '../support/mqtt.js'
+import { sleep } from '../support/wait.js'
 import { startBroker } from '../../src/broker/broker.js'
 import type { Broker } from '../../src/broker/broker.js'
 import { createSqlitePersistence } from '../../src/broker/sqlite-persistence.js'
@@ -31,9 +33,7 @@ function tempDir (t: TestContext): string {
 }
 
 async function connect (t: TestContext, b: Broker, opts: IClientOptions): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${b.ports.mqtt}`, { reconnectPeriod: 0, ...opts })
-  t.after(() => c.endAsync(true))
-  return c
+  return await mqttClient(t, `mqtt://127.0.0.1:${b.ports.mqtt}`, opts)
 }
 
 async function publishAll (t: TestContext, b: Broker, from: number, to: number): Promise<void> {
@@ -42,22 +42,17 @@ async function publishAll (t: TestContext, b: Broker, from: number, to: number):
   await pub.endAsync()
 }
 
-/** Resumes `q2-sub`, listening from the start (the queue may come in the same read as CONNACK), and collects into `got`. */
+/** Resumes `q2-sub` (recording from its first packet: the queue may come in the same read as CONNACK) until all
+ * `N` arrived or nothing came for a second; `got` holds what the application was handed, in order. */
 async function resume (t: TestContext, b: Broker, got: number[], opts: IClientOptions = {}): Promise<void> {
-  const c = mqtt.connect(`mqtt://127.0.0.1:${b.ports.mqtt}`, { clientId: 'q2-sub', clean: false, reconnectPeriod: 0, ...opts })
-  t.after(() => c.endAsync(true))
-  await collect(c, got, N)
-}
-
-/** Collects what the application is handed until `n` arrived or nothing came for a second. */
-async function collect (c: MqttClient, into: number[], n: number): Promise<void> {
-  c.on('message', (_topic, payload) => { into.push(Number(payload.toString())) })
+  const { received } = await connectCollecting(t, `mqtt://127.0.0.1:${b.ports.mqtt}`, { clientId: 'q2-sub', clean: false, ...opts })
   let seen = -1
-  for (let quiet = 0; into.length < n && quiet < 10; quiet = into.length === seen ? quiet + 1 : 0) {
-    seen = into.length
-    await new Promise(resolve => setTimeout(resolve, 100))
+  for (let quiet = 0; got.length + received.length < N && quiet < 10; quiet = received.length === seen ? quiet + 1 : 0) {
+    seen = received.length
+    await sleep(100)
   }
-  await new Promise(resolve => setTimeout(resolve, 200))
+  await sleep(200)
+  got.push(...received.map(Number))
 }
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i)

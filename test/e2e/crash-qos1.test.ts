@@ -8,12 +8,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { call, processStores, startProcess, stop, type Proc } from '../process.js'
+import { sleep } from '../support/wait.js'
 
 const ROUNDS = 5
 const IN_FLIGHT = 50
 const SUB = 'crash-sub'
-
-const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
 async function connect (url: string, clientId: string, clean: boolean): Promise<MqttClient> {
   const c = mqtt.connect(url, { clientId, clean, reconnectPeriod: 0, connectTimeout: 10000 })
