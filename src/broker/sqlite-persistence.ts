@@ -401,7 +401,13 @@ export class SqlitePersistence extends MemoryPersistenceBase {
     const copy = new Packet(packet)
     copy.messageId = packet.messageId
     const row = { client_id: client.id, key: String(packet.messageId), ...encodePacket(copy) }
-    await this.#write(() => this.#stmt.inUpsert.run(row))
+    // aedes stores an inbound QoS 2 packet, then publishes it, then sends PUBREC; a PUBLISH sent again
+    // that is found here counts as a duplicate and is not published. Committed on its own, a crash
+    // between this commit and the one of the queues it is published to lost the message on the
+    // client's resend. Not waited for, it commits in the transaction of that publish (issued in the
+    // same loop turn), so both or neither survive, and before the PUBREC, which waits for the publish
+    // (a retained message is stored in one turn of its own first: for it the gap stays one commit wide)
+    this.#lazy(() => this.#stmt.inUpsert.run(row))
     await super.incomingStorePacket(client, packet)
   }
 
