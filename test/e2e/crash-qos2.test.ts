@@ -46,11 +46,11 @@ test(`embedded: ${ROUNDS} SIGKILL rounds during QoS 2 flow hand every PUBRECed m
     let sent = 0
     let inFlight = 0
     let dead = false
-    pub.on('packetsend', (pk: { cmd: string, messageId?: number, payload?: Buffer }) => {
-      if (pk.cmd === 'publish' && pk.messageId !== undefined) payloadOf.set(pk.messageId, String(pk.payload))
+    pub.on('packetsend', (pk) => {
+      if (pk.cmd === 'publish' && pk.messageId !== undefined) payloadOf.set(pk.messageId, pk.payload.toString())
     })
     // PUBREC is the acknowledgement of QoS 2: the server has the message
-    pub.on('packetreceive', (pk: { cmd: string, messageId?: number }) => {
+    pub.on('packetreceive', (pk) => {
       if (pk.cmd !== 'pubrec' || pk.messageId === undefined) return
       const payload = payloadOf.get(pk.messageId)
       if (payload !== undefined) recd.add(payload)
