@@ -141,12 +141,12 @@ export function markdown (r: Results): string {
   }
   const st = r.stores
   if (st !== undefined) {
-    L.push(`### Stores (MongoDB: ${st.mongo})`, '', '| system | POST /banned/ per s (4 conns) | p99 ms | offline QoS 1 queued/s | drained/s | not drained within the bound | publisher dropped (rounds) |', '|---|---:|---:|---:|---:|---:|---:|')
+    L.push(`### Stores (MongoDB: ${st.mongo})`, '', '| system | POST /banned/ per s (4 conns) | p99 ms | offline QoS 1 queued/s | drained/s | CONNACK ms (queue stored) | not drained within the bound | publisher dropped (rounds) |', '|---|---:|---:|---:|---:|---:|---:|---:|')
     const names = new Set<string>([...Object.keys(st.apiWrites), ...Object.keys(st.persistent)])
     for (const n of names) {
       const w = st.apiWrites[n as SystemName]
       const p = st.persistent[n as SystemName]
-      L.push(`| ${n} | ${w === undefined ? '—' : sp(w.perSec, k)} | ${w === undefined ? '—' : f(w.p99Ms.median, 1)} | ${p === undefined ? 'n/a' : sp(p.enqueuedPerSec, k)} | ${p === undefined ? 'n/a' : sp(p.drainedPerSec, k)} | ${p === undefined ? 'n/a' : `${p.lost}/${p.queued}`} | ${p?.publisherDropped ?? 'n/a'} |`)
+      L.push(`| ${n} | ${w === undefined ? '—' : sp(w.perSec, k)} | ${w === undefined ? '—' : f(w.p99Ms.median, 1)} | ${p === undefined ? 'n/a' : sp(p.enqueuedPerSec, k)} | ${p === undefined ? 'n/a' : sp(p.drainedPerSec, k)} | ${p?.connackMs === undefined ? 'n/a' : f(p.connackMs.median, 0)} | ${p === undefined ? 'n/a' : `${p.lost}/${p.queued}`} | ${p?.publisherDropped ?? 'n/a'} |`)
     }
     L.push('')
   }

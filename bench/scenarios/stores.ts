@@ -2,7 +2,8 @@
  * Scenario 4: the stores. API writes per second (POST /banned/, a distinct `who` each) on the embedded
  * store and on MongoDB (FerretDB, skipped visibly without Go), and QoS 1 messages per second for an
  * offline persistent session: queued (publisher QoS 1, each PUBACK awaited within a window of 100),
- * then drained on reconnect; bare aedes and Mosquitto alongside.
+ * then drained on reconnect (with the time from CONNECT to CONNACK of the session holding the whole
+ * queue); bare aedes and Mosquitto alongside.
  */
 import type { Ctx } from '../context.js'
 import { rotate, tag } from '../context.js'
@@ -14,7 +15,7 @@ import type { PersistentResult } from '../workers/mqtt-load.js'
 export interface StoresResult {
   mongo: string
   apiWrites: Partial<Record<SystemName, { perSec: Spread, p99Ms: Spread, errors: number }>>
-  persistent: Partial<Record<SystemName, { enqueuedPerSec: Spread, drainedPerSec: Spread, queued: number, lost: number, publisherDropped: number }>>
+  persistent: Partial<Record<SystemName, { enqueuedPerSec: Spread, drainedPerSec: Spread, connackMs: Spread, queued: number, lost: number, publisherDropped: number }>>
 }
 
 export async function runStores (ctx: Ctx): Promise<StoresResult> {
@@ -70,11 +71,12 @@ export async function runStores (ctx: Ctx): Promise<StoresResult> {
       result.persistent[n] = {
         enqueuedPerSec: spread(list.map(x => x.enqueuedPerSec)),
         drainedPerSec: spread(list.map(x => x.drainedPerSec)),
+        connackMs: spread(list.map(x => x.connackMs)),
         queued: list.reduce((a, x) => a + x.queued, 0),
         lost: list.reduce((a, x) => a + x.lost, 0),
         publisherDropped: list.filter(x => x.publisherDropped).length
       }
-      ctx.log(`  ${n}: offline QoS 1 queued ${Math.round(result.persistent[n].enqueuedPerSec.median)}/s, drained ${Math.round(result.persistent[n].drainedPerSec.median)}/s, lost ${result.persistent[n].lost}${result.persistent[n].publisherDropped > 0 ? `, publisher dropped by the broker in ${result.persistent[n].publisherDropped} round(s)` : ''}`)
+      ctx.log(`  ${n}: offline QoS 1 queued ${Math.round(result.persistent[n].enqueuedPerSec.median)}/s, drained ${Math.round(result.persistent[n].drainedPerSec.median)}/s (CONNACK after ${result.persistent[n].connackMs.median.toFixed(0)} ms), lost ${result.persistent[n].lost}${result.persistent[n].publisherDropped > 0 ? `, publisher dropped by the broker in ${result.persistent[n].publisherDropped} round(s)` : ''}`)
     }
     return result
   } finally {

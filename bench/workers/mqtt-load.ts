@@ -42,6 +42,8 @@ export interface PersistentJob { kind: 'persistent', port: number, tag: string, 
 export interface PersistentResult {
   enqueuedPerSec: number
   drainedPerSec: number
+  /** CONNECT to CONNACK of the resuming session, its whole queue stored */
+  connackMs: number
   queued: number
   drained: number
   lost: number
@@ -221,6 +223,7 @@ async function persistent (job: PersistentJob): Promise<PersistentResult> {
   const t1 = performance.now()
   let tDone = t1
   const again = await RawClient.connect(job.port, { clientId: subId, clean: false })
+  const connackMs = performance.now() - t1
   again.onPublish = () => { drained++; tDone = performance.now() }
   let last = -1
   let quietSince = performance.now()
@@ -238,6 +241,7 @@ async function persistent (job: PersistentJob): Promise<PersistentResult> {
   return {
     enqueuedPerSec: target / enqueueSec,
     drainedPerSec: drained / drainSec,
+    connackMs,
     queued: target,
     drained,
     lost: target - drained,

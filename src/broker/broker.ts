@@ -20,6 +20,7 @@ import type { Peer } from './conn.js'
 import { Drops } from './drops.js'
 import type { Guards } from './guard.js'
 import { aedesHooks, subscribeAuthorization } from './hooks.js'
+import type { AckAfterStore } from './ack-after-store.js'
 import { Listener, tcpListener, tlsListener, wsListener } from './listeners.js'
 import type { ListenerConfig } from './listeners.js'
 import { Metrics } from './metrics.js'
@@ -48,6 +49,8 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 /** EMQ X v3 zone.max_mqueue_len */
 const DEFAULT_MAX_MQUEUE = 1000
 const DEFAULT_SLOW_CONSUMER = { bytes: 16 * 1024 * 1024, seconds: 5 }
+/** what a connection may send before its CONNACK, in bytes (guard.ts), instead of aedes' count of 42 packets */
+const HELD_BEFORE_CONNACK = 1024 * 1024
 
 // aedes-persistence is CommonJS whose typings declare an ESM default export, which TypeScript
 // (nodenext) and Node disagree on; require() sidesteps the mismatch
@@ -128,18 +131,21 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       if (all) drops.accountedFor(packet)
     }
 
-    const aedesHooksFor = aedesHooks({ hooks, log, registry, persistence, stateOf, maxPacketSize: opts.maxPacketSize, subscriptions })
+    const acks: { current?: AckAfterStore } = {}
+    const aedesHooksFor = aedesHooks({ hooks, log, registry, persistence, stateOf, maxPacketSize: opts.maxPacketSize, subscriptions, acks })
     const aedesOpts: AedesOptions = {
       ...aedesHooksFor.options,
       persistence,
       maxInflightInbound: MAX_AWAITING_REL,
+      // bounded by bytes in guard.ts (HELD_BEFORE_CONNACK) instead
+      queueLimit: Number.MAX_SAFE_INTEGER,
       connectTimeout: opts.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS
     }
     if (opts.mq !== undefined) aedesOpts.mq = opts.mq
 
     const aedes = await Aedes.createBroker(aedesOpts)
     cleanup.add(() => new Promise<void>(resolve => aedes.close(resolve)))
-    const { matching } = patchBroker(aedes, {
+    const { matching, ackAfterStore } = patchBroker(aedes, {
       swallow: aedesHooksFor.swallow,
       // [MQTT-3.1.4-2]: aedes closes the older connection with the same client id; name the reason
       registering (_client, old) {
@@ -153,6 +159,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
     }, opts.mq === undefined)
     shared.attach(aedes)
     aedes.on('clientReady', (client) => { shared.connected(client.id) })
+    acks.current = ackAfterStore
     drops.matching = matching
     opts.busReceivers?.((packet, receivers) => { drops.busReceived(packet, receivers) })
 
@@ -175,7 +182,8 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       slowSeconds: slow.seconds,
       onSlow: (client) => { const st = stateOf(client); if (st !== undefined) st.reason ??= 'slow_consumer' },
       onDrop: () => { drops.dropped() },
-      onOversize: (client) => { const st = stateOf(client); if (st !== undefined) st.errored = true }
+      onOversize: (client) => { const st = stateOf(client); if (st !== undefined) st.errored = true },
+      heldBytes: opts.heldBeforeConnack ?? HELD_BEFORE_CONNACK
     }
     const onConnection = (stream: Duplex, listener: Listener, peer: Peer, req?: IncomingMessage): () => string => {
       const st = new ConnState(listener.protocol, peer, MAX_AWAITING_REL, metrics)

@@ -23,8 +23,15 @@ export interface Guards {
   onSlow: (client: object) => void
   /** a QoS 0 message was not written because the client is slow */
   onDrop: (client: object) => void
-  /** the client sent a header above maxPacketSize; its connection is being closed */
+  /** the client sent a header above maxPacketSize, or more than heldBytes before CONNACK; its connection is being closed */
   onOversize: (client: object) => void
+  /**
+   * what a connection may send before its CONNACK (the CONNECT and the packets pipelined after it),
+   * which aedes holds in memory until the client is authenticated; aedes itself bounds them by count
+   * (queueLimit, 42 packets), which disconnected clients MQTT allows (3.1.1 section 3.1.4: a client need
+   * not wait for CONNACK)
+   */
+  heldBytes: number
 }
 
 /** A guarded aedes client: its connection (public in aedes' typings). */
@@ -34,6 +41,8 @@ export interface GuardedClient {
 
 const kTimer = Symbol('slowTimer')
 type Watched = GuardedClient & { [kTimer]?: NodeJS.Timeout | null }
+const kHeld = Symbol('heldBytes')
+type Held = GuardedClient & { [kHeld]?: number }
 
 /**
  * [MQTT-1.5.3-1] a UTF-8 encoded string must be well-formed (no surrogates, no overlongs) and
@@ -54,10 +63,22 @@ export function validMessageId (id: number | undefined): boolean {
   return id !== 0
 }
 
-/** A frame above maxPacketSize closes the connection on its header, before its body is buffered. */
-export function oversize (client: GuardedClient, guards: Guards, length: number): boolean {
+/**
+ * A frame above maxPacketSize closes the connection on its header, before its body is buffered.
+ * Packets that arrive before CONNACK wait in aedes' queue: a connection that sends more than
+ * `heldBytes` of them (counted from their headers) is closed, whatever their number.
+ */
+export function oversize (client: GuardedClient, guards: Guards, length: number, beforeConnack: boolean): boolean {
   const max = guards.maxPacketSize
-  if (max === undefined || length <= max()) return false
+  let over = max !== undefined && length > max()
+  if (!over && beforeConnack) {
+    // the remaining length plus the 2 to 5 bytes of the fixed header: counted as 2
+    const c = client as Held
+    const held = (c[kHeld] ?? 0) + length + 2
+    c[kHeld] = held
+    over = held > guards.heldBytes
+  }
+  if (!over) return false
   guards.onOversize(client)
   client.conn.destroy()
   return true

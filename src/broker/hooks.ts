@@ -6,6 +6,7 @@
  */
 
 import type { AedesOptions, AuthenticateError, Client, ConnectPacket, PublishPacket } from 'aedes'
+import type { AckAfterStore } from './ack-after-store.js'
 import type { ConnState } from './conn.js'
 import type { PersistenceLayer, PersistenceLike } from './persistence.js'
 import type { Registry } from './registry.js'
@@ -21,6 +22,8 @@ export interface HookContext {
   stateOf: (client: Client | null | undefined) => ConnState | undefined
   maxPacketSize?: (() => number) | undefined
   subscriptions: SubscribeAuthorization
+  /** set once aedes exists (upstream.ts patchBroker): a client's QoS 1 publish is acknowledged once stored */
+  acks: { current?: AckAfterStore }
 }
 
 export interface AedesHooks {
@@ -33,6 +36,13 @@ export function aedesHooks (ctx: HookContext): AedesHooks {
   const { hooks, log, registry, persistence, stateOf } = ctx
   /** packets refused by authorizePublish: acknowledged, never routed */
   const denied = new WeakSet<object>()
+
+  /** authorized: a client's QoS 1 publish runs now and the answer (then PUBACK) waits until it is stored (ack-after-store.ts) */
+  function allowed (client: Client | null, packet: PublishPacket, done: (err: Error | null) => void): void {
+    const acks = ctx.acks.current
+    if (client === null || packet.qos !== 1 || denied.has(packet) || acks === undefined) return done(null)
+    acks.publish(packet, client, done)
+  }
 
   /** the publish hook took the message (e.g. a delayed publish): acknowledge it, route nothing */
   function taken (client: Client | null, packet: PublishPacket): boolean {
@@ -89,7 +99,7 @@ export function aedesHooks (ctx: HookContext): AedesHooks {
       const hook = hooks.authorizePublish
       if (hook === undefined) {
         if (taken(client, packet)) denied.add(packet)
-        return done(null)
+        return allowed(client, packet, done)
       }
       const st = stateOf(client)
       // the cache first: a PUBLISH whose decision is known allocates nothing here
@@ -100,7 +110,7 @@ export function aedesHooks (ctx: HookContext): AedesHooks {
         return done(new Error('publish not authorized'))
       }
       if (!decision || taken(client, packet)) denied.add(packet)
-      done(null)
+      allowed(client, packet, done)
     }
   }
   const authorizeSubscribe = ctx.subscriptions.authorize

@@ -4,9 +4,13 @@
  * Reads and topic matching stay in memory: the class extends aedes-persistence's in-memory implementation
  * (its subscription trie, retained-message matcher and incoming map) and owns the outgoing queues and wills
  * itself, because those need a row id per entry (outgoing) or must keep the brokerId they were stored with
- * (wills). Every state change is written to SQLite first, synchronously (better-sqlite3), with WAL +
- * synchronous=FULL, so by the time aedes' promise resolves the change is fsynced and survives SIGKILL or
- * power loss; memory is only updated once the write succeeded. The factory loads the file back into memory.
+ * (wills). The file is written with WAL + synchronous=FULL, by group commit: the writes asked for in one
+ * loop turn go to disk in one transaction (one fsync) at the end of the turn, and their promises resolve
+ * once it committed, so by the time aedes' promise resolves the change survives SIGKILL or power loss.
+ * Memory is updated once the write committed, except for the delivery bookkeeping a crash may undo without
+ * loss (a QoS 1 packet id, a message cleared after its PUBACK/PUBCOMP: at worst it is sent again, as DUP):
+ * those change memory at once and ride along with the next transaction, within LAZY_MS, so a queue drained
+ * message by message does not pay one fsync per message. The factory loads the file back into memory.
  */
 import { mkdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -17,6 +21,15 @@ import type { Database as Db, Statement } from 'better-sqlite3'
 import { collectStoredSessions, type StoredSession } from './stored-sessions.js'
 
 export const MQTT_SESSIONS_FILE = 'mqtt-sessions.db'
+/** longest a write nobody waits for stays uncommitted */
+const LAZY_MS = 10
+
+interface PendingWrite {
+  run: () => unknown
+  /** absent: nobody waits (a lazy write) */
+  resolve?: (value: unknown) => void
+  reject?: (err: unknown) => void
+}
 
 /** A packet as aedes hands it to persistence (aedes-packet, a PUBREL, a will or a retained copy). */
 export interface PersistedPacket {
@@ -166,6 +179,10 @@ export class SqlitePersistence extends MemoryPersistenceBase {
   #outgoing = new Map<string, OutgoingEntry[]>()
   // clientId → will, with the brokerId it was stored under (so a dead broker's wills are still published)
   #wills = new Map<string, PersistedPacket>()
+  /** writes of this loop turn, committed together */
+  #pending: PendingWrite[] = []
+  #immediate: NodeJS.Immediate | null = null
+  #timer: NodeJS.Timeout | null = null
 
   /** Use createSqlitePersistence(), which also loads the stored state. */
   constructor (file: string) {
@@ -245,7 +262,9 @@ export class SqlitePersistence extends MemoryPersistenceBase {
 
   /** Closes the database; idempotent. Later writes reject, reads keep answering from memory. */
   close (): void {
-    if (this.#db.open) this.#db.close()
+    if (!this.#db.open) return
+    this.#flush()
+    this.#db.close()
   }
 
   override async destroy (): Promise<void> {
@@ -264,18 +283,19 @@ export class SqlitePersistence extends MemoryPersistenceBase {
     const topic = packet.topic ?? ''
     // [MQTT-3.3.1-10] an empty payload clears the retained message
     if (packet.payload == null || packet.payload.length === 0) {
-      this.#stmt.retainedDelete.run(topic)
+      await this.#write(() => this.#stmt.retainedDelete.run(topic))
       await super.storeRetained({ ...packet, payload: Buffer.alloc(0) })
       return
     }
-    this.#stmt.retainedUpsert.run({ key: topic, ...encodePacket(packet) })
+    const row = { key: topic, ...encodePacket(packet) }
+    await this.#write(() => this.#stmt.retainedUpsert.run(row))
     await super.storeRetained(packet)
   }
 
   // subscriptions
 
   override async addSubscriptions (client: ClientRef, subs: StoredSubscription[]): Promise<void> {
-    this.#tx(() => {
+    await this.#write(() => {
       for (const s of subs) {
         this.#stmt.subUpsert.run({
           client_id: client.id,
@@ -292,14 +312,14 @@ export class SqlitePersistence extends MemoryPersistenceBase {
   }
 
   override async removeSubscriptions (client: ClientRef, topics: string[]): Promise<void> {
-    this.#tx(() => {
+    await this.#write(() => {
       for (const topic of topics) this.#stmt.subDelete.run(client.id, topic)
     })
     await super.removeSubscriptions(client, topics)
   }
 
   override async cleanSubscriptions (client: ClientRef): Promise<void> {
-    this.#stmt.subClean.run(client.id)
+    await this.#write(() => this.#stmt.subClean.run(client.id))
     await super.cleanSubscriptions(client)
   }
 
@@ -312,8 +332,8 @@ export class SqlitePersistence extends MemoryPersistenceBase {
   async outgoingEnqueueCombi (subs: ReadonlyArray<{ clientId: string }>, packet: PersistedPacket): Promise<void> {
     if (subs.length === 0) return
     const added: Array<[string, OutgoingEntry]> = []
-    // one transaction, one fsync, however many sessions the message is queued for
-    this.#tx(() => {
+    // in the transaction of this loop turn, however many sessions the message is queued for
+    await this.#write(() => {
       for (const sub of subs) {
         const copy = new Packet(packet)
         const { lastInsertRowid } = this.#stmt.outInsert.run({ client_id: sub.clientId, ...encodePacket(copy) })
@@ -327,18 +347,26 @@ export class SqlitePersistence extends MemoryPersistenceBase {
     const queue = this.#outgoing.get(client.id) ?? []
     for (const entry of queue) {
       const stored = entry.packet
-      if (stored.brokerId === packet.brokerId) {
+      // a PUBREL carries no broker id: matched by packet id alone. aedes-persistence's memory version compares
+      // undefined === undefined here, so a second PUBREL overwrote the first one's id and its message was never released
+      if (packet.brokerId != null && stored.brokerId === packet.brokerId) {
         if (stored.brokerCounter === packet.brokerCounter) {
           // a resend after reconnect keeps its id: no write (and no fsync) needed
-          if (stored.messageId !== packet.messageId) this.#stmt.outSetMessageId.run(num(packet.messageId), entry.seq)
+          if (stored.messageId === packet.messageId) return
           stored.messageId = packet.messageId
+          const id = num(packet.messageId)
+          const write = (): unknown => this.#stmt.outSetMessageId.run(id, entry.seq)
+          // QoS 2: the id must survive a crash, or the message would be sent again under a new id and handed over twice
+          if ((stored.qos ?? 0) >= 2) await this.#write(write)
+          else this.#lazy(write)
           return
         }
         // the packet identifier wraps at 65535: a same-broker entry with another counter may share it, keep looking
       } else if (stored.messageId === packet.messageId) {
         // e.g. a PUBREL replacing the PUBLISH it acknowledges
-        this.#stmt.outReplace.run({ seq: entry.seq, ...encodePacket(packet) })
+        const row = { seq: entry.seq, ...encodePacket(packet) }
         entry.packet = packet
+        await this.#write(() => this.#stmt.outReplace.run(row))
         return
       }
     }
@@ -351,14 +379,14 @@ export class SqlitePersistence extends MemoryPersistenceBase {
     const i = queue.findIndex(e => e.packet.messageId === packet.messageId)
     const entry = queue[i]
     if (entry === undefined) return undefined
-    this.#stmt.outDelete.run(entry.seq)
+    this.#lazy(() => this.#stmt.outDelete.run(entry.seq))
     queue.splice(i, 1)
     if (queue.length === 0) this.#outgoing.delete(client.id)
     return entry.packet
   }
 
   async purgeOutgoing (clientId: string): Promise<void> {
-    this.#stmt.outPurge.run(clientId)
+    await this.#write(() => this.#stmt.outPurge.run(clientId))
     this.#outgoing.delete(clientId)
   }
 
@@ -372,17 +400,25 @@ export class SqlitePersistence extends MemoryPersistenceBase {
   override async incomingStorePacket (client: ClientRef, packet: PersistedPacket): Promise<void> {
     const copy = new Packet(packet)
     copy.messageId = packet.messageId
-    this.#stmt.inUpsert.run({ client_id: client.id, key: String(packet.messageId), ...encodePacket(copy) })
+    const row = { client_id: client.id, key: String(packet.messageId), ...encodePacket(copy) }
+    // aedes stores an inbound QoS 2 packet, then publishes it, then sends PUBREC; a PUBLISH sent again
+    // that is found here counts as a duplicate and is not published. Committed on its own, a crash
+    // between this commit and the one of the queues it is published to lost the message on the
+    // client's resend. Not waited for, it commits in the transaction of that publish (issued in the
+    // same loop turn), so both or neither survive, and before the PUBREC, which waits for the publish
+    // (a retained message is stored in one turn of its own first: for it the gap stays one commit wide)
+    this.#lazy(() => this.#stmt.inUpsert.run(row))
     await super.incomingStorePacket(client, packet)
   }
 
   override async incomingDelPacket (client: ClientRef, packet: { messageId?: number | undefined }): Promise<void> {
-    this.#stmt.inDelete.run(client.id, String(packet.messageId))
+    // durable: a stale entry would turn the client's next message under this id into a "duplicate"
+    await this.#write(() => this.#stmt.inDelete.run(client.id, String(packet.messageId)))
     await super.incomingDelPacket(client, packet)
   }
 
   override async cleanIncoming (client: ClientRef): Promise<void> {
-    this.#stmt.inClean.run(client.id)
+    await this.#write(() => this.#stmt.inClean.run(client.id))
     await super.cleanIncoming(client)
   }
 
@@ -394,7 +430,8 @@ export class SqlitePersistence extends MemoryPersistenceBase {
     // aedes-persistence tags the will in place, and the abstract suite relies on it
     packet.brokerId = broker.id
     packet.clientId = client.id
-    this.#stmt.willUpsert.run({ client_id: client.id, ...encodePacket(packet) })
+    const row = { client_id: client.id, ...encodePacket(packet) }
+    await this.#write(() => this.#stmt.willUpsert.run(row))
     this.#wills.set(client.id, packet)
   }
 
@@ -403,7 +440,7 @@ export class SqlitePersistence extends MemoryPersistenceBase {
   }
 
   async delWill (client: ClientRef): Promise<PersistedPacket | undefined> {
-    this.#stmt.willDelete.run(client.id)
+    await this.#write(() => this.#stmt.willDelete.run(client.id))
     const will = this.#wills.get(client.id)
     this.#wills.delete(client.id)
     return will
@@ -415,8 +452,56 @@ export class SqlitePersistence extends MemoryPersistenceBase {
     return Readable.from(wills)
   }
 
-  #tx (fn: () => void): void {
-    this.#db.transaction(fn)()
+  /** `run` in this loop turn's transaction; resolves with its result once that committed */
+  #write<T> (run: () => T): Promise<T> {
+    if (!this.#db.open) return Promise.reject(new TypeError('The database connection is not open'))
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({ run, resolve: resolve as (v: unknown) => void, reject })
+      this.#immediate ??= setImmediate(() => { this.#flush() })
+    })
+  }
+
+  /** `run` with the next transaction, at the latest LAZY_MS from now; nobody waits for it */
+  #lazy (run: () => unknown): void {
+    if (!this.#db.open) return
+    this.#pending.push({ run })
+    if (this.#immediate === null && this.#timer === null) {
+      this.#timer = setTimeout(() => { this.#flush() }, LAZY_MS)
+      this.#timer.unref()
+    }
+  }
+
+  /** Commits every pending write in one transaction: one that fails alone is rejected alone. */
+  #flush (): void {
+    if (this.#immediate !== null) clearImmediate(this.#immediate)
+    if (this.#timer !== null) clearTimeout(this.#timer)
+    this.#immediate = this.#timer = null
+    const batch = this.#pending
+    if (batch.length === 0) return
+    this.#pending = []
+    const results: Array<{ ok: boolean, value: unknown }> = []
+    try {
+      this.#db.transaction(() => {
+        for (const w of batch) {
+          // a savepoint each, so a failed statement undoes only its own write
+          try {
+            results.push({ ok: true, value: this.#db.transaction(w.run)() })
+          } catch (err) {
+            results.push({ ok: false, value: err })
+          }
+        }
+      })()
+    } catch (err) {
+      // the commit failed: nothing of the batch is stored
+      for (const w of batch) w.reject?.(err)
+      return
+    }
+    batch.forEach((w, i) => {
+      const r = results[i]
+      if (r === undefined) return
+      if (r.ok) w.resolve?.(r.value)
+      else w.reject?.(r.value)
+    })
   }
 }
 

@@ -161,6 +161,8 @@ export interface BrokerOptions {
   maxMqueue?: number
   /** a subscriber with more than `bytes` unsent for `seconds` is disconnected (slow_consumer); default 16 MB, 5 s */
   slowConsumer?: { bytes: number, seconds: number }
+  /** bytes a connection may send before its CONNACK (default 1 MiB); more closes it */
+  heldBeforeConnack?: number
   /** persistent sessions kept by `persistence`, listed as offline sessions at start */
   storedSessions?: () => Promise<ReadonlyArray<{ clientId: string, subscriptions: ReadonlyArray<[string, QoS]>, queued: number }>>
 }

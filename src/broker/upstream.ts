@@ -17,9 +17,10 @@
  *   an own `destroy`: a connection destroyed while its writes are held sends them first (conn.ts)
  * Per connection (tapConnection, guardClient): the parser's public 'packet' event, prepended so it
  * runs before aedes' listener; aedes' per-client `deliver0`.
- * Per broker (patchBroker): aedes' `publish`, `registerClient`, `subscribe`, `unsubscribe` and its
- * emitter's `_matcher.match`, after a client made and closed at once has shown that aedes' clients
- * have the fields used here.
+ * Per broker (patchBroker): aedes' `publish`, `registerClient`, `subscribe`, `unsubscribe`, its
+ * emitter's `emit` and `_matcher.match` (emit, and stamping a packet from aedes' `counter`: PUBACK
+ * after storing, ack-after-store.ts), after a client made and closed at once has shown that aedes'
+ * clients have the fields used here.
  * Shared subscriptions (shared.ts) deliver to one chosen client through its `deliverQoS` /
  * `deliver0`, with a packet identifier taken from its `_nextId` (aedes' QoSPacket keeps one that is
  * set), and a fresh `counter` of the broker for a message sent again to another member.
@@ -36,6 +37,7 @@ import { fileURLToPath } from 'node:url'
 import type { Aedes, Client } from 'aedes'
 import type { WebSocket } from 'ws'
 import { createWebSocketStream } from 'ws'
+import { ackAfterStore, type AckAfterStore, type Stampable } from './ack-after-store.js'
 import { afterWrite, beforeDestroy, beforeWrite, packetIn, type ConnState, type WirePacket } from './conn.js'
 import { checkSlow, dropQoS0, oversize, validMessageId, validString, type Guards } from './guard.js'
 
@@ -75,6 +77,8 @@ interface ParserInternals {
 interface ClientInternals {
   _parser: ParserInternals
   conn: Duplex
+  /** set once CONNACK was written: what arrives before it waits in aedes' queue (guard.ts bounds it) */
+  connackSent?: boolean
   clean: boolean
   subscriptions: Record<string, { qos: number } | undefined>
   waitForDrain: (cb: (err: Error | null, client: unknown) => void) => void
@@ -90,13 +94,14 @@ interface ClientInternals {
 /** the aedes instance */
 interface AedesInternals {
   clients: Record<string, (Client & ClientInternals) | undefined>
-  mq: { _matcher?: { match?: (topic: string, ...rest: unknown[]) => unknown[] } }
+  mq: { _matcher?: { match?: (topic: string, ...rest: unknown[]) => unknown[] }, emit?: (packet: Stampable, cb?: (err?: Error) => void) => unknown }
+  id: string
+  /** aedes-packet takes a new packet's brokerCounter from here */
+  counter: number
   registerClient: (client: Client) => void
   publish: (packet: object, client: unknown, done?: (err?: Error) => void) => void
   subscribe: (topic: string, func: SubscriptionFunc, done?: (err?: Error) => void) => void
   unsubscribe: (topic: string, func: SubscriptionFunc, done?: (err?: Error) => void) => void
-  counter: number
-  id: string
   handle: (conn: Duplex) => Client
 }
 
@@ -229,7 +234,7 @@ function limitedLength (parseLength: ParserInternals['_parseLength']): ParserInt
     if (!parseLength.call(this)) return false
     const client = this.client
     const guards = client?.[kGuards]
-    return client === undefined || guards === undefined || !oversize(client, guards, this.packet.length)
+    return client === undefined || guards === undefined || !oversize(client, guards, this.packet.length, client.connackSent !== true)
   }
 }
 
@@ -333,20 +338,35 @@ export type SubscriptionFunc = (packet: object, cb: (err?: Error | null) => void
  * aedes made its own mqemitter, whose matcher must then be there for `taps.matched`; with another
  * emitter (a cluster's bus) it is used if present. Returns whether `matched` is fed.
  */
-export function patchBroker (aedes: Aedes, taps: BrokerTaps, ownEmitter: boolean): { matching: boolean } {
+export function patchBroker (aedes: Aedes, taps: BrokerTaps, ownEmitter: boolean): { matching: boolean, ackAfterStore: AckAfterStore } {
   const a = aedes as unknown as AedesInternals
   if (typeof a.clients !== 'object' || a.clients === null) throw missing(AEDES, 'Aedes#clients')
   if (typeof a.publish !== 'function') throw missing(AEDES, 'Aedes#publish')
   if (typeof a.registerClient !== 'function') throw missing(AEDES, 'Aedes#registerClient')
   if (typeof a.subscribe !== 'function' || typeof a.unsubscribe !== 'function') throw missing(AEDES, 'Aedes#subscribe/unsubscribe')
-  if (typeof a.counter !== 'number') throw missing(AEDES, 'Aedes#counter')
+  if (typeof a.id !== 'string' || typeof a.counter !== 'number') throw missing(AEDES, 'Aedes#id and Aedes#counter')
+  if (typeof a.mq?.emit !== 'function') throw missing(AEDES, 'its emitter\'s emit (mq.emit)')
   const matcher = a.mq?._matcher
   const matching = taps.matched !== undefined && typeof matcher?.match === 'function'
   if (taps.matched !== undefined && !matching && ownEmitter) throw missing('mqemitter (aedes\' emitter)', 'Matcher#match (mq._matcher)')
   probeClient(a)
 
   const publish = a.publish.bind(aedes)
+  // PUBACK after storing (ack-after-store.ts): a QoS 1 publish already run by the authorization is not run again
+  const acks = ackAfterStore(a.id, (packet) => {
+    const p = packet as Stampable
+    p.brokerId = a.id
+    p.brokerCounter = ++a.counter
+    return a.counter
+  }, publish)
+  const mq = a.mq as { emit: (packet: Stampable, cb?: (err?: Error) => void) => unknown }
+  const emit = mq.emit.bind(mq)
+  mq.emit = (packet, cb) => {
+    acks.emitted(packet)
+    return emit(packet, cb)
+  }
   a.publish = (packet, client, done) => {
+    if (acks.take(packet, typeof client === 'function' ? client as () => void : done)) return
     if (taps.swallow(packet)) {
       const cb = typeof client === 'function' ? client as () => void : done
       if (cb !== undefined) setImmediate(cb)
@@ -383,7 +403,7 @@ export function patchBroker (aedes: Aedes, taps: BrokerTaps, ownEmitter: boolean
       return found
     }
   }
-  return { matching }
+  return { matching, ackAfterStore: acks }
 }
 
 /** A client made and closed at once: what guardClient and tapConnection need of every client is there. */
