@@ -78,6 +78,11 @@ export async function startTestNode (t: TestContext, env: Record<string, string>
         headers['content-type'] ??= 'application/json'
       }
       const res = await fetch(base + path, body === undefined ? { method, headers } : { method, headers, body })
+      // an event stream never ends: its status and headers are the answer (the events tests read it with EventSource)
+      if (res.headers.get('content-type')?.startsWith('text/event-stream') === true) {
+        await res.body?.cancel()
+        return { status: res.status, body: '', headers: res.headers }
+      }
       const text = await res.text()
       let parsed: unknown = text
       try { parsed = JSON.parse(text) } catch {}
