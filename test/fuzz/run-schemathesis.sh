@@ -109,9 +109,14 @@ run () {
   echo 'schemathesis kept crashing internally on this pass: its coverage is incomplete (no finding about the server)' >&2
 }
 echo '== 1. every operation but those of passes 2 and 3, as an app'
+# GET /events is an endless Server-Sent Events stream: every call would end in the request timeout
+# (test/e2e/events.test.ts reads it with a real EventSource client). POST /data/import replaces
+# dashboard users and apps, the fuzzer's own credentials and admin's among them, so it would lock the
+# later passes out (test/e2e/data-transfer.test.ts covers it, bad documents included)
 identity apps schemathesis-runner
 run schemathesis-runner --exclude-operation-id update_app --exclude-operation-id del_app \
-  --exclude-operation-id change_pwd --exclude-operation-id auth_user
+  --exclude-operation-id change_pwd --exclude-operation-id auth_user --exclude-operation-id events \
+  --exclude-operation-id import_data
 echo '== 2. update_app, del_app, as a dashboard user'
 identity users schemathesis-user
 run schemathesis-user --include-operation-id update_app --include-operation-id del_app
