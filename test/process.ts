@@ -26,7 +26,9 @@ export async function stop (p: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promis
 export async function call (p: Proc, method: string, path: string, body?: unknown, auth = 'admin:public'): Promise<{ status: number, body: any }> {
   const headers: Record<string, string> = { authorization: 'Basic ' + Buffer.from(auth).toString('base64') }
   if (body !== undefined) headers['content-type'] = 'application/json'
-  const res = await fetch(p.api + path, body === undefined ? { method, headers } : { method, headers, body: JSON.stringify(body) })
+  // bounded: a node that stops answering fails the test that asked, not the whole file's timeout
+  const signal = AbortSignal.timeout(60000)
+  const res = await fetch(p.api + path, body === undefined ? { method, headers, signal } : { method, headers, body: JSON.stringify(body), signal })
   const text = await res.text()
   return { status: res.status, body: text ? JSON.parse(text) : null }
 }

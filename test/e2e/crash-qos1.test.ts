@@ -55,7 +55,8 @@ for (const store of processStores('crashqos1')) {
             // a PUBACK that arrives after the kill was sent was still given: it counts
             acked.add(payload)
             // SIGKILL while acknowledgements are flowing, at a point that differs per round
-            if (!dead && acked.size === killAt) { dead = true; p.child.kill('SIGKILL') }
+            // >=, not ===: an API acknowledgement can step the count past killAt
+            if (!dead && acked.size >= killAt) { dead = true; p.child.kill('SIGKILL') }
             pump()
           })
         }
