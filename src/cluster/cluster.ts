@@ -37,6 +37,8 @@ export interface NodeApi {
   deactivateAlarm (name: string): Promise<boolean>
   /** this node's Prometheus families (src/services/prometheus.ts), as prom-client JSON */
   prometheus (): Promise<PromFamily[]>
+  /** the same as exposition text, with the `node` label (a scrape of this node alone) */
+  prometheusText (): Promise<string>
   plugins (): Promise<PluginWire[]>
   loadPlugin (name: string): Promise<void>
   unloadPlugin (name: string): Promise<void>

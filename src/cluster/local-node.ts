@@ -222,9 +222,17 @@ export class LocalNode implements NodeApi {
   private prom: NodePrometheus | null = null
 
   async prometheus (): Promise<PromFamily[]> {
+    return await this.nodePrometheus().families()
+  }
+
+  async prometheusText (): Promise<string> {
+    return await this.nodePrometheus().text()
+  }
+
+  private nodePrometheus (): NodePrometheus {
     const m = this.d.broker.metrics
     this.prom ??= new NodePrometheus({ node: this.name, metrics: () => this.metricsNow(), stats: () => m.stats() })
-    return await this.prom.families()
+    return this.prom
   }
 
   async plugins (): Promise<PluginWire[]> { return this.d.plugins.list() }

@@ -32,6 +32,7 @@ export class RemoteNode implements NodeApi {
   activatedAlarms (): Promise<AlarmRecordWire[]> { return this.call('activatedAlarms') }
   deactivateAlarm (name: string): Promise<boolean> { return this.call('deactivateAlarm', name) }
   prometheus (): Promise<PromFamily[]> { return this.call('prometheus') }
+  prometheusText (): Promise<string> { return this.call('prometheusText') }
   plugins (): Promise<PluginWire[]> { return this.call('plugins') }
   loadPlugin (name: string): Promise<void> { return this.call('loadPlugin', name) }
   unloadPlugin (name: string): Promise<void> { return this.call('unloadPlugin', name) }
