@@ -45,7 +45,8 @@ export interface NodeApi {
   pluginConfigs (name: string): Promise<PluginConfigItemWire[]>
   setPluginConfigs (name: string, values: Record<string, string>): Promise<void>
   configs (): Promise<ConfigItemWire[]>
-  setConfig (app: string, key: string, value: string): Promise<void>
+  /** `stored`: the value is as a node stored it (an import): a secret is already its hash */
+  setConfig (app: string, key: string, value: string, opts?: { stored?: boolean }): Promise<void>
   /** false when the client is not connected here */
   kickout (clientId: string): Promise<boolean>
   cleanAclCache (clientId: string, topic: string): Promise<boolean>

@@ -255,9 +255,9 @@ export class LocalNode implements NodeApi {
     return this.d.settings.list().map(s => ({ key: s.key, value: s.value, datatpye: s.datatpye, app: s.app }))
   }
 
-  async setConfig (app: string, key: string, value: string): Promise<void> {
+  async setConfig (app: string, key: string, value: string, opts: { stored?: boolean } = {}): Promise<void> {
     if (!this.d.settings.hasApp(app)) throw errors.notFound(`unknown app ${app}`)
-    await this.d.settings.set(app, { [key]: value })
+    await this.d.settings.set(app, { [key]: value }, { stored: opts.stored === true })
   }
 
   async kickout (clientId: string): Promise<boolean> { return this.d.broker.kickout(clientId) }
