@@ -180,6 +180,7 @@ export function markdown (r: Results): string {
   if (sc !== undefined) {
     L.push(`### Prometheus scrape (${sc.clients} idle clients; one connection, closed loop; median (min–max) of rounds)`, '', '| request | p50 ms | p99 ms |', '|---|---:|---:|')
     L.push(`| \`GET /prometheus/stats\` (${k(sc.scrape.bytes)} B) | ${sp(sc.scrape.p50Ms, v => f(v))} | ${sp(sc.scrape.p99Ms, v => f(v))} |`)
+    L.push(`| \`GET /prometheus/stats?mode=all_nodes_aggregated\` (JSON + AggregatorRegistry, as every scrape before) | ${sp(sc.aggregated.p50Ms, v => f(v))} | ${sp(sc.aggregated.p99Ms, v => f(v))} |`)
     L.push(`| \`GET /stats/\` (baseline) | ${sp(sc.stats.p50Ms, v => f(v))} | ${sp(sc.stats.p99Ms, v => f(v))} |`, '')
     L.push(`CPU per scrape (idle CPU subtracted): ${sp(sc.cpuMsPerScrape, v => f(v))} ms.`, '')
     L.push('| QoS 0 fan-in 64 B | deliveries/s | scraped / idle (adjacent pairs) |', '|---|---:|---:|')

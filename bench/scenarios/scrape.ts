@@ -2,8 +2,9 @@
  * Scenario 6: what a Prometheus scrape costs. Our node holds N clients (15,000 in the full run,
  * one subscription each). Side by side on that node, alternating within each round:
  *
- * - latency: GET /prometheus/stats and GET /stats/ (the cheapest API answer: the floor any request
- *   pays on a busy node) in a closed loop on one connection;
+ * - latency: GET /prometheus/stats, the same with ?mode=all_nodes_aggregated (the path through
+ *   prom-client's JSON and AggregatorRegistry that every scrape took before) and GET /stats/ (the
+ *   cheapest API answer: the floor any request pays on a busy node) in a closed loop on one connection;
  * - CPU: the node's CPU time per scrape (a closed loop of scrapes, minus what it burns idle in the
  *   same time), so the cost at one scrape a second is a share of a core that does not drown in
  *   throughput noise;
@@ -24,6 +25,7 @@ export interface ScrapeResult {
   clients: number
   /** one connection, closed loop: median (spread) over rounds */
   scrape: { p50Ms: Spread, p99Ms: Spread, bytes: number }
+  aggregated: { p50Ms: Spread, p99Ms: Spread }
   stats: { p50Ms: Spread, p99Ms: Spread }
   /** the node's CPU ms per scrape, idle CPU subtracted */
   cpuMsPerScrape: Spread
@@ -47,21 +49,25 @@ export async function runScrape (ctx: Ctx): Promise<ScrapeResult> {
   const api = s.api as string
   const scrapeUrl = `${api}/prometheus/stats`
   const statsUrl = `${api}/stats/`
+  const aggregatedUrl = `${scrapeUrl}?mode=all_nodes_aggregated`
+  const urls = { scrape: scrapeUrl, aggregated: aggregatedUrl, stats: statsUrl }
   try {
     const held = await ctx.holder.call<ConnectResult>({ kind: 'connect', port: s.mqttPort, prefix: tag('p'), n, concurrency: 100, subscriptions: 1, qos: 0 })
     ctx.log(`  ${held.connected} clients in ${Math.round(held.ms)} ms${held.failed > 0 ? ` (${held.failed} failed: ${held.firstError ?? ''})` : ''}`)
     await sleep(1000)
     const bytes = (await (await fetch(scrapeUrl)).text()).length
-    for (const u of [scrapeUrl, statsUrl]) await ctx.http.call<HttpResult>(job(u, 1, 500))
+    for (const u of Object.values(urls)) await ctx.http.call<HttpResult>(job(u, 1, 500))
     const scrape: HttpResult[] = []
+    const aggregated: HttpResult[] = []
     const stats: HttpResult[] = []
     const cpu: number[] = []
     for (let r = 0; r < ctx.p.smallRounds * 2; r++) {
-      for (const which of rotate(['scrape', 'stats'] as const, r)) {
+      for (const which of rotate(['scrape', 'aggregated', 'stats'] as const, r)) {
         const c0 = cpuMsOf(s.pid)
-        const res = await ctx.http.call<HttpResult>(job(which === 'scrape' ? scrapeUrl : statsUrl, 1, ctx.p.httpMs))
+        const res = await ctx.http.call<HttpResult>(job(urls[which], 1, ctx.p.httpMs))
         const used = cpuMsOf(s.pid) - c0
         if (which === 'stats') { stats.push(res); continue }
+        if (which === 'aggregated') { aggregated.push(res); continue }
         scrape.push(res)
         // what the node burns in the same time without requests (keep-alive timers, GC)
         const i0 = cpuMsOf(s.pid)
@@ -70,7 +76,7 @@ export async function runScrape (ctx: Ctx): Promise<ScrapeResult> {
         if (res.requests > 0) cpu.push(Math.max(0, used - idle) / res.requests)
       }
     }
-    ctx.log(`  scrape (${bytes} B): p50 ${median(scrape.map(x => x.latencyMs.p50)).toFixed(2)} ms, p99 ${median(scrape.map(x => x.latencyMs.p99)).toFixed(2)} ms; GET /stats/ p99 ${median(stats.map(x => x.latencyMs.p99)).toFixed(2)} ms; ${median(cpu).toFixed(2)} CPU ms per scrape`)
+    ctx.log(`  scrape (${bytes} B): p50 ${median(scrape.map(x => x.latencyMs.p50)).toFixed(2)} ms, p99 ${median(scrape.map(x => x.latencyMs.p99)).toFixed(2)} ms; aggregated p99 ${median(aggregated.map(x => x.latencyMs.p99)).toFixed(2)} ms; GET /stats/ p99 ${median(stats.map(x => x.latencyMs.p99)).toFixed(2)} ms; ${median(cpu).toFixed(2)} CPU ms per scrape`)
 
     const c = CASES[0]
     if (c === undefined) throw new Error('no throughput case')
@@ -96,6 +102,7 @@ export async function runScrape (ctx: Ctx): Promise<ScrapeResult> {
     const result: ScrapeResult = {
       clients: held.connected,
       scrape: { p50Ms: spread(scrape.map(x => x.latencyMs.p50)), p99Ms: spread(scrape.map(x => x.latencyMs.p99)), bytes },
+      aggregated: { p50Ms: spread(aggregated.map(x => x.latencyMs.p50)), p99Ms: spread(aggregated.map(x => x.latencyMs.p99)) },
       stats: { p50Ms: spread(stats.map(x => x.latencyMs.p50)), p99Ms: spread(stats.map(x => x.latencyMs.p99)) },
       cpuMsPerScrape: spread(cpu),
       mqtt: { idle: spread(idle), scraped: spread(scraped), pairRatios: spread(pairs), lost }
