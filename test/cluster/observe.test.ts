@@ -175,6 +175,11 @@ test('an import on one node applies on every node: bans and ACL rules at once, h
     (await call(p, 'GET', `/nodes/${name}/plugins`)).body.find((x: any) => x.name === plugin).active
   assert.deepEqual([await level(n2, names[1]), await active(n2, names[1], 'emqx_auth_clientid')], ['0', false])
 
+  // a dry run writes nowhere
+  assert.equal((await call(n1, 'POST', '/data/import?dry_run=true', doc)).status, 200)
+  assert.deepEqual([await level(n2, names[1]), await active(n2, names[1], 'emqx_auth_clientid'), (await call(n2, 'GET', '/banned')).body.meta.count], ['0', false, 0])
+  assert.ok(evil.connected)
+
   const done = await call(n1, 'POST', '/data/import', doc)
   assert.equal(done.status, 200, JSON.stringify(done.body))
   assert.deepEqual([done.body.sections.banned.added, done.body.sections.acl.added], [['client_id:imp-evil'], ['all sub imp/no']])
