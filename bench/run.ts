@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [-- --only=throughput,connections,api,stores,cluster] [-- --cpu-prof]
+ * npm run bench [-- --quick] [-- --only=throughput,connections,api,stores,cluster,scrape] [-- --cpu-prof]
  *   [-- --cases=qos1-fan-out-64B,...] (throughput cases by id, spaces as dashes)
  *
  * Runs each scenario with our node and its baselines side by side (alternating, several rounds),
@@ -17,10 +17,11 @@ import { runApi } from './scenarios/api.js'
 import { clusterSkipReason, runCluster } from './scenarios/cluster.js'
 import { runConnections } from './scenarios/connections.js'
 import { runStores } from './scenarios/stores.js'
+import { runScrape, scrapeClients } from './scenarios/scrape.js'
 import { runThroughput } from './scenarios/throughput.js'
 import { MOSQUITTO, mosquittoVersion, prepareOurs } from './systems.js'
 
-const SCENARIOS = ['throughput', 'connections', 'api', 'stores', 'cluster'] as const
+const SCENARIOS = ['throughput', 'connections', 'api', 'stores', 'cluster', 'scrape'] as const
 const WANT_FDS = 65536
 
 function fdLimit (): string {
@@ -127,6 +128,10 @@ async function main (): Promise<void> {
         log(`scenario 5 skipped: ${why}`)
         skipped.push(why)
       }
+    }
+    if (only.includes('scrape')) {
+      log(`scenario 6: a Prometheus scrape at ${scrapeClients(ctx)} clients`)
+      await attempt('scrape', async () => { results.scrape = await runScrape(ctx) })
     }
   } finally {
     await Promise.all([ctx.mqtt.stop(), ctx.holder.stop(), ctx.http.stop()]).catch((err: unknown) => log(`stopping the load generators: ${String(err)}`))

@@ -1262,8 +1262,9 @@ export interface paths {
         /**
          * Export the configuration and data
          * @description EMQX v5's name (`GET /data/export`; here the document itself is the answer). Apps (with hashed secrets), dashboard
-         *     users (hashed passwords), bans, hot configs and plugin configs of this node, plugin states of this node, and the
-         *     retained messages, with the format version and the node's name. `POST /data/import` applies it on any node, on either store.
+         *     users (hashed passwords), bans, ACL rules, hot configs and plugin configs of this node, plugin states of this node,
+         *     and the retained messages, with the format version and the node's name. `POST /data/import` applies it on any node,
+         *     on either store.
          */
         get: operations["export_data"];
         put?: never;
@@ -1288,7 +1289,9 @@ export interface paths {
          * @description EMQX v5's name. Applies an export document on this node: for each section, what it would add, change and keep.
          *     Every item is checked before anything is written (a bad document changes nothing); importing the same document
          *     twice changes nothing the second time. `dry_run=true` only answers the diff. A document of a newer format version,
-         *     or with a section this server does not know, is a 400 that says so.
+         *     or with a section this server does not know, is a 400 that says so. In a cluster the import applies on every live
+         *     node: bans and ACL rules at once through the shared store, hot configs and plugin states on each node where they
+         *     differ (the diff answered is this node's).
          */
         post: operations["import_data"];
         delete?: never;
@@ -1904,6 +1907,11 @@ export interface components {
                     until: number | null;
                     created_at: number;
                 }[];
+                /**
+                 * @description ACL rules in POST /acl's form, oldest first: imported in this order they keep their precedence (of one
+                 *     target's rules the newest applies first). Imported all together or not at all.
+                 */
+                acl?: components["schemas"]["AclRuleCreate"][];
                 configs?: {
                     app: string;
                     key: string;

@@ -37,13 +37,16 @@ export interface NodeApi {
   deactivateAlarm (name: string): Promise<boolean>
   /** this node's Prometheus families (src/services/prometheus.ts), as prom-client JSON */
   prometheus (): Promise<PromFamily[]>
+  /** the same as exposition text, with the `node` label (a scrape of this node alone) */
+  prometheusText (): Promise<string>
   plugins (): Promise<PluginWire[]>
   loadPlugin (name: string): Promise<void>
   unloadPlugin (name: string): Promise<void>
   pluginConfigs (name: string): Promise<PluginConfigItemWire[]>
   setPluginConfigs (name: string, values: Record<string, string>): Promise<void>
   configs (): Promise<ConfigItemWire[]>
-  setConfig (app: string, key: string, value: string): Promise<void>
+  /** `stored`: the value is as a node stored it (an import): a secret is already its hash */
+  setConfig (app: string, key: string, value: string, opts?: { stored?: boolean }): Promise<void>
   /** false when the client is not connected here */
   kickout (clientId: string): Promise<boolean>
   cleanAclCache (clientId: string, topic: string): Promise<boolean>

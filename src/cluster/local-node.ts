@@ -222,9 +222,17 @@ export class LocalNode implements NodeApi {
   private prom: NodePrometheus | null = null
 
   async prometheus (): Promise<PromFamily[]> {
+    return await this.nodePrometheus().families()
+  }
+
+  async prometheusText (): Promise<string> {
+    return await this.nodePrometheus().text()
+  }
+
+  private nodePrometheus (): NodePrometheus {
     const m = this.d.broker.metrics
     this.prom ??= new NodePrometheus({ node: this.name, metrics: () => this.metricsNow(), stats: () => m.stats() })
-    return await this.prom.families()
+    return this.prom
   }
 
   async plugins (): Promise<PluginWire[]> { return this.d.plugins.list() }
@@ -247,9 +255,9 @@ export class LocalNode implements NodeApi {
     return this.d.settings.list().map(s => ({ key: s.key, value: s.value, datatpye: s.datatpye, app: s.app }))
   }
 
-  async setConfig (app: string, key: string, value: string): Promise<void> {
+  async setConfig (app: string, key: string, value: string, opts: { stored?: boolean } = {}): Promise<void> {
     if (!this.d.settings.hasApp(app)) throw errors.notFound(`unknown app ${app}`)
-    await this.d.settings.set(app, { [key]: value })
+    await this.d.settings.set(app, { [key]: value }, { stored: opts.stored === true })
   }
 
   async kickout (clientId: string): Promise<boolean> { return this.d.broker.kickout(clientId) }

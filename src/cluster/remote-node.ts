@@ -32,13 +32,14 @@ export class RemoteNode implements NodeApi {
   activatedAlarms (): Promise<AlarmRecordWire[]> { return this.call('activatedAlarms') }
   deactivateAlarm (name: string): Promise<boolean> { return this.call('deactivateAlarm', name) }
   prometheus (): Promise<PromFamily[]> { return this.call('prometheus') }
+  prometheusText (): Promise<string> { return this.call('prometheusText') }
   plugins (): Promise<PluginWire[]> { return this.call('plugins') }
   loadPlugin (name: string): Promise<void> { return this.call('loadPlugin', name) }
   unloadPlugin (name: string): Promise<void> { return this.call('unloadPlugin', name) }
   pluginConfigs (name: string): Promise<PluginConfigItemWire[]> { return this.call('pluginConfigs', name) }
   setPluginConfigs (name: string, values: Record<string, string>): Promise<void> { return this.call('setPluginConfigs', name, values) }
   configs (): Promise<ConfigItemWire[]> { return this.call('configs') }
-  setConfig (app: string, key: string, value: string): Promise<void> { return this.call('setConfig', app, key, value) }
+  setConfig (app: string, key: string, value: string, opts: { stored?: boolean } = {}): Promise<void> { return this.call('setConfig', app, key, value, opts) }
   kickout (clientId: string): Promise<boolean> { return this.call('kickout', clientId) }
   cleanAclCache (clientId: string, topic: string): Promise<boolean> { return this.call('cleanAclCache', clientId, topic) }
   discardSession (clientId: string): Promise<boolean> { return this.call('discardSession', clientId) }

@@ -20,7 +20,7 @@ export const RPC_TIMEOUT_MS = 5000
 /** NodeApi methods a peer may call, plus the cluster's own (refreshBans, refreshAcl). */
 export const RPC_METHODS = [
   'brokerInfo', 'nodeInfo', 'connections', 'connection', 'sessions', 'session', 'subscriptions',
-  'subscriptionsOf', 'routes', 'routesOf', 'listeners', 'metrics', 'stats', 'alarms', 'activatedAlarms', 'deactivateAlarm', 'prometheus', 'plugins',
+  'subscriptionsOf', 'routes', 'routesOf', 'listeners', 'metrics', 'stats', 'alarms', 'activatedAlarms', 'deactivateAlarm', 'prometheus', 'prometheusText', 'plugins',
   'loadPlugin', 'unloadPlugin', 'pluginConfigs', 'setPluginConfigs', 'configs', 'setConfig',
   'kickout', 'cleanAclCache', 'discardSession', 'retainedMessages', 'removeRetained', 'subscribe', 'unsubscribe', 'refreshBans', 'refreshAcl'
 ] as const satisfies ReadonlyArray<keyof NodeApi | keyof RpcExtras>

@@ -201,6 +201,15 @@ export function storedWho (kind: AclKind, who: string): string {
   return parsed.text
 }
 
+/** A rule as it is stored (its target normalised), without its time; a 400 that says why for a bad one. */
+export function aclRuleOf (input: AclInput): Omit<AclRecord, 'addedAt'> {
+  const target = targetOf(input)
+  if (!isValidRuleTopic(input.topic)) throw errors.badTopic(`not a topic filter: ${JSON.stringify(input.topic)}`)
+  if (!ACTIONS.includes(input.action)) throw errors.badParam(`action must be pub, sub or pubsub: ${JSON.stringify(input.action)}`)
+  if (!ACCESS.includes(input.access)) throw errors.badParam(`access must be allow or deny: ${JSON.stringify(input.access)}`)
+  return { ...target, topic: input.topic, action: input.action, access: input.access }
+}
+
 export class AclService {
   private rules: RuleSet = EMPTY
   private lastAddedAt = 0
@@ -239,13 +248,7 @@ export class AclService {
 
   /** Validates every input, then stores them all (or none, 400 on the first bad one); returns them as stored. */
   async add (inputs: readonly AclInput[]): Promise<AclRecord[]> {
-    const records = inputs.map(input => {
-      const target = targetOf(input)
-      if (!isValidRuleTopic(input.topic)) throw errors.badTopic(`not a topic filter: ${JSON.stringify(input.topic)}`)
-      if (!ACTIONS.includes(input.action)) throw errors.badParam(`action must be pub, sub or pubsub: ${JSON.stringify(input.action)}`)
-      if (!ACCESS.includes(input.access)) throw errors.badParam(`access must be allow or deny: ${JSON.stringify(input.access)}`)
-      return { ...target, topic: input.topic, action: input.action, access: input.access, addedAt: 0 }
-    })
+    const records = inputs.map(input => ({ ...aclRuleOf(input), addedAt: 0 }))
     // stamped in input order once all are valid: a later rule of the batch is the newer one
     for (const r of records) r.addedAt = this.stamp()
     await this.store.acl.add(records)
@@ -253,7 +256,8 @@ export class AclService {
     return records
   }
 
-  async list (kind: AclKind): Promise<AclRecord[]> {
+  /** the rules of one kind, or every rule */
+  async list (kind?: AclKind): Promise<AclRecord[]> {
     return await this.store.acl.list(kind)
   }
 

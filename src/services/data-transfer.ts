@@ -4,18 +4,22 @@
  *
  * The document is `{format, version, node, exported_at, sections: {name: [...]}}`: one entry of
  * SECTIONS per kind of data, each saying how to read it, how to tell its items apart, and how to
- * write one. A new kind of data (ACL rules) is one more entry; a document without a section leaves
- * that data as it is. Secrets and passwords travel as the salted hashes the store keeps, so every
+ * write one. A document without a section leaves that data as it is. Secrets and passwords travel as the salted hashes the store keeps, so every
  * app secret and user password works on the node that imports them.
  *
  * Import plans every section first (validating every item), then writes: a bad document changes
  * nothing. Importing the same document twice changes nothing the second time (all "kept").
+ *
+ * Cluster-wide: the store is shared, and bans and ACL rules are written through their services,
+ * which tell every live peer at once. Hot configs and plugin states are per node: after this node,
+ * every live peer gets the document's items that differ there (the diff answered is this node's).
  */
-import type { AppRecord, BannedKind, BannedRecord, Store, UserRecord } from '../store/store.js'
+import type { AclAccess, AclAction, AclKind, AclRecord, AppRecord, BannedKind, BannedRecord, Store, UserRecord } from '../store/store.js'
 import { errors } from '../core/errors.js'
 import { datetime } from '../core/format.js'
 import { DEFAULT_ROLE, type Role } from '../core/roles.js'
 import type { ExportDocumentWire } from '../core/wire.js'
+import { aclRuleOf, type AclService } from './acl.js'
 import type { BannedService } from './banned.js'
 import type { Plugins } from './plugins.js'
 import type { Settings } from './settings.js'
@@ -26,6 +30,16 @@ export const FORMAT_VERSION = 1
 /** `payload` is base64: a retained payload may be any bytes */
 export interface RetainedItem { topic: string, payload: string, qos: 0 | 1 | 2 }
 
+/** another live node of the cluster, as an import reaches it (the cluster's NodeApi fits) */
+export interface TransferPeer {
+  name: string
+  configs: () => Promise<Array<{ app: string, key: string, value: string }>>
+  setConfig: (app: string, key: string, value: string, opts: { stored: boolean }) => Promise<void>
+  plugins: () => Promise<Array<{ name: string, active: boolean }>>
+  loadPlugin: (name: string) => Promise<void>
+  unloadPlugin: (name: string) => Promise<void>
+}
+
 /** what a section needs of the node */
 export interface TransferDeps {
   node: string
@@ -33,6 +47,9 @@ export interface TransferDeps {
   settings: Settings
   plugins: Plugins
   banned: BannedService
+  acl: AclService
+  /** the other live nodes (none when alone) */
+  peers: () => Promise<TransferPeer[]>
   /** the retained messages (not $SYS), and storing one (a retained publish) */
   retained: { list: () => Promise<RetainedItem[]>, put: (m: RetainedItem) => Promise<void> }
 }
@@ -45,6 +62,10 @@ interface Section<T> {
   /** checks an item of a document; throws a 400 that names what is wrong */
   validate: (item: T, d: TransferDeps) => void
   write: (item: T, existing: T | undefined, d: TransferDeps) => Promise<void>
+  /** instead of `write`: the section's writes at once */
+  writeAll?: (writes: ReadonlyArray<[T, T | undefined]>, d: TransferDeps) => Promise<void>
+  /** for data kept per node: makes a peer hold the document's items (writing what differs there) */
+  toPeer?: (items: readonly T[], peer: TransferPeer) => Promise<void>
 }
 
 export type ExportDocument = ExportDocumentWire
@@ -56,6 +77,8 @@ interface UserItem { username: string, tags: string, password_hash: string, role
 interface BanItem { who: string, as: BannedKind, reason: string, desc: string, by: string, until: number | null, created_at: number }
 interface ConfigItem { app: string, key: string, value: string }
 interface PluginItem { name: string, active: boolean }
+/** POST /acl's form of a rule; listed oldest first, so that rules added in this order keep their precedence */
+interface AclItem { clientid?: string, username?: string, ipaddress?: string, topic: string, action: AclAction, access: AclAccess }
 
 const fail = (what: string): never => { throw errors.badParam(`import: ${what}`) }
 
@@ -107,7 +130,11 @@ const configs: Section<ConfigItem> = {
       fail(`configs ${c.app} ${c.key}: ${(err as Error).message}`)
     }
   },
-  async write (c, _existing, d) { await d.settings.set(c.app, { [c.key]: c.value }, { stored: true }) }
+  async write (c, _existing, d) { await d.settings.set(c.app, { [c.key]: c.value }, { stored: true }) },
+  async toPeer (items, peer) {
+    const there = new Map((await peer.configs()).map(c => [`${c.app}:${c.key}`, c.value]))
+    for (const c of items) if (there.get(`${c.app}:${c.key}`) !== c.value) await peer.setConfig(c.app, c.key, c.value, { stored: true })
+  }
 }
 
 const plugins: Section<PluginItem> = {
@@ -117,7 +144,52 @@ const plugins: Section<PluginItem> = {
   async write (p, _existing, d) {
     if (p.active) await d.plugins.load(p.name)
     else await d.plugins.unload(p.name)
+  },
+  async toPeer (items, peer) {
+    const there = new Map((await peer.plugins()).map(p => [p.name, p.active]))
+    for (const p of items) {
+      // a peer without the plugin (another version) is left as it is
+      const active = there.get(p.name)
+      if (active === undefined || active === p.active) continue
+      if (p.active) await peer.loadPlugin(p.name)
+      else await peer.unloadPlugin(p.name)
+    }
   }
+}
+
+const aclKinds: ReadonlyArray<Exclude<AclKind, 'all'>> = ['clientid', 'username', 'ipaddress']
+
+function aclItem (r: AclRecord): AclItem {
+  const item: AclItem = { topic: r.topic, action: r.action, access: r.access }
+  if (r.kind !== 'all') item[r.kind] = r.who
+  return item
+}
+
+/** the rule's identity as the store keeps it: target (normalised), topic, action */
+function aclKey (a: AclItem): string {
+  let rule: Omit<AclRecord, 'addedAt'>
+  try {
+    rule = aclRuleOf(a)
+  } catch {
+    // a bad item: validate() says why
+    rule = { kind: aclKinds.find(k => a[k] !== undefined) ?? 'all', who: a.clientid ?? a.username ?? a.ipaddress ?? '', topic: a.topic, action: a.action, access: a.access }
+  }
+  return `${rule.kind}${rule.kind === 'all' ? '' : `:${rule.who}`} ${rule.action} ${rule.topic}`
+}
+
+const acl: Section<AclItem> = {
+  read: async d => (await d.acl.list()).sort((a, b) => a.addedAt - b.addedAt).map(aclItem),
+  key: aclKey,
+  validate: (a) => {
+    try {
+      aclRuleOf(a)
+    } catch (err) {
+      fail(`acl ${aclKey(a)}: ${(err as Error).message}`)
+    }
+  },
+  async write (a, _existing, d) { await d.acl.add([a]) },
+  // one batch, in the document's order: all or none, the newest last, and one push to the peers
+  async writeAll (writes, d) { await d.acl.add(writes.map(([a]) => a)) }
 }
 
 const retained: Section<RetainedItem> = {
@@ -128,7 +200,7 @@ const retained: Section<RetainedItem> = {
 }
 
 /** In the order they are applied (apps and users first: what credentials a node takes matters most). */
-const SECTIONS: Record<string, Section<never>> = { apps, users, banned, configs, plugins, retained } as unknown as Record<string, Section<never>>
+const SECTIONS: Record<string, Section<never>> = { apps, users, banned, acl, configs, plugins, retained } as unknown as Record<string, Section<never>>
 
 /** items are flat objects: compared field by field, whatever the order of their keys */
 const canon = (x: object): string => JSON.stringify(x, Object.keys(x).sort())
@@ -171,7 +243,18 @@ export class DataTransfer {
       plans.push({ name, section, diff, writes })
     }
     if (!dryRun) {
-      for (const p of plans) for (const [item, existing] of p.writes) await p.section.write(item, existing, this.d)
+      for (const p of plans) {
+        if (p.section.writeAll !== undefined) await p.section.writeAll(p.writes, this.d)
+        else for (const [item, existing] of p.writes) await p.section.write(item, existing, this.d)
+      }
+      // per-node data: every live peer is brought to the document's values too (PUT /configs/{app} does the same)
+      const peers = await this.d.peers()
+      for (const p of plans) {
+        const toPeer = p.section.toPeer
+        if (toPeer === undefined) continue
+        const items = given[p.name] as never[]
+        await Promise.all(peers.map(async peer => { await toPeer(items, peer) }))
+      }
     }
     return Object.fromEntries(plans.map(p => [p.name, p.diff]))
   }

@@ -71,6 +71,15 @@ export class NodePrometheus {
     for (const n of PER_HANDLE_METRICS) this.registry.removeSingleMetric(n)
   }
 
+  /**
+   * This node's exposition text, straight from its registry: a scrape of one node skips the JSON
+   * round and AggregatorRegistry, which builds a registry of new metric objects per scrape (the
+   * profile's largest share of a scrape, and garbage on a heap that holds 15,000 clients).
+   */
+  async text (): Promise<string> {
+    return await this.registry.metrics()
+  }
+
   /** this node's families as prom-client JSON (what a peer sends over RPC) */
   async families (): Promise<PromFamily[]> {
     return await this.registry.getMetricsAsJSON()

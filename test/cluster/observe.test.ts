@@ -1,5 +1,6 @@
 // Observing a cluster of two real node processes: the Prometheus scrape of every node and its sum,
-// the alarm history of the whole cluster from any node, and the live events of every node from any node.
+// the alarm history of the whole cluster from any node, the live events of every node from any node, and
+// a reader resuming with Last-Event-ID on another node than the one it read, and an import applied on every node.
 // Needs MONGODB_TEST_URL and redis-server (the harness says why it skips).
 import { test } from 'node:test'
 import type { TestContext } from 'node:test'
@@ -7,9 +8,10 @@ import assert from 'node:assert/strict'
 import mqtt, { type MqttClient } from 'mqtt'
 import parsePrometheus from 'parse-prometheus-text-format'
 import { eventually } from '../support/wait.js'
+import { granted } from '../support/mqtt.js'
 import { call, stop, type Proc } from '../process.js'
 import { SKIP, startCluster } from './harness.js'
-import { listen } from '../events-client.js'
+import { AUTH, listen, type Ev } from '../events-client.js'
 
 const names = ['o1@127.0.0.1', 'o2@127.0.0.1'] as const
 
@@ -97,4 +99,105 @@ test('the event stream of any node carries the events of every node, and node.up
   await stop(p3)
   const down = await on1.waitFor(x => x.type === 'node.down', 15000)
   assert.deepEqual([down.node, down.data], [names[0], { name: third }])
+})
+
+/** GET /events on `p` resuming from `lastId`: the frames until `count` events came (or 10 s), and whether a gap was told */
+async function resumeOn (p: Proc, lastId: string, count: number): Promise<{ events: Ev[], gap: boolean }> {
+  const ac = new AbortController()
+  const timer = setTimeout(() => { ac.abort() }, 10000)
+  const res = await fetch(`${p.api}/events?type=session.`, { headers: { authorization: AUTH, 'last-event-id': lastId }, signal: ac.signal })
+  assert.equal(res.status, 200)
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+  let text = ''
+  const events = (): Ev[] => [...text.matchAll(/^data: (.*)$/gm)].map(m => JSON.parse(m[1] as string) as Ev).filter(e => e.type !== undefined)
+  try {
+    while (events().length < count) text += Buffer.from((await reader.read()).value ?? []).toString()
+    // anything that would come twice comes with the replay, at once
+    await new Promise(resolve => setTimeout(resolve, 300))
+  } finally {
+    clearTimeout(timer)
+    await reader.cancel().catch(() => {})
+  }
+  return { events: events(), gap: text.includes('event: gap') }
+}
+
+test('Last-Event-ID resumes on any node: a reader of one node moves to the other without gaps or duplicates', { skip: SKIP, timeout: 120000 }, async (t) => {
+  const cl = await startCluster(t, 'observe-resume', names)
+  const [n1, n2] = cl.nodes as [Proc, Proc]
+  const on1 = await listen(t, n1.api, '?type=session.')
+  const on2 = await listen(t, n2.api, '?type=session.')
+  const a = await client(t, n1, 'rs-a')
+  const b = await client(t, n2, 'rs-b')
+  const what = (e: Ev): string => `${e.clientid ?? ''} ${String(e.data.topic)}`
+  // both nodes' events interleaved: each node learns its own at once and the other's over the bus
+  const round = async (from: number, to: number): Promise<void> => {
+    await Promise.all([a, b].map(async c => { for (let i = from; i < to; i++) await c.subscribeAsync(`rs/${i}`) }))
+  }
+  await round(0, 5)
+  for (const s of [on1, on2]) await eventually(() => s.got.length === 10)
+  const cutOn1 = on1.got.length
+  const cutOn2 = on2.got.length
+  const id1 = (on1.got.at(-1) as Ev).id
+  const id2 = (on2.got.at(-1) as Ev).id
+  // while the reader is away
+  await round(5, 10)
+  for (const s of [on1, on2]) await eventually(() => s.got.length === 20)
+  assert.deepEqual(new Set(on1.got.map(what)), new Set(on2.got.map(what)))
+
+  // from o1's id on o2, and from o2's id on o1: exactly what the reader had not seen, once each
+  for (const [p, id, ref, cut] of [[n2, id1, on1, cutOn1], [n1, id2, on2, cutOn2]] as const) {
+    const missed = ref.got.slice(cut).map(what)
+    const r = await resumeOn(p, id, missed.length)
+    assert.equal(r.gap, false)
+    assert.deepEqual(r.events.map(what).sort(), [...missed].sort())
+    // each client's events in their order
+    for (const c of ['rs-a', 'rs-b']) assert.deepEqual(r.events.filter(e => e.clientid === c).map(what), missed.filter(m => m.startsWith(`${c} `)))
+  }
+  // an id of no node of this cluster: told of a gap
+  assert.equal((await resumeOn(n2, 'ffff-12', 20)).gap, true)
+})
+
+test('an import on one node applies on every node: bans and ACL rules at once, hot configs and plugin states on each', { skip: SKIP, timeout: 120000 }, async (t) => {
+  const cl = await startCluster(t, 'observe-import', names)
+  const [n1, n2] = cl.nodes as [Proc, Proc]
+  // configured on o1 only: a client id's password (kept as its hash), its plugin loaded, a topic level limit
+  assert.equal((await call(n1, 'PUT', `/nodes/${names[0]}/plugin_configs/emqx_auth_clientid`, { 'auth.client.1.clientid': 'imp-c', 'auth.client.1.password': 'imp-pass' })).status, 200)
+  assert.equal((await call(n1, 'PUT', `/nodes/${names[0]}/plugins/emqx_auth_clientid/load`)).status, 200)
+  assert.equal((await call(n1, 'PUT', `/nodes/${names[0]}/configs/emqx`, { key: 'mqtt.max_topic_levels', value: '3' })).status, 200)
+  const doc = (await call(n1, 'GET', '/data/export')).body
+  doc.sections.banned = [{ who: 'imp-evil', as: 'client_id', reason: 'r', desc: '', by: 'test', until: null, created_at: Math.floor(Date.now() / 1000) }]
+  doc.sections.acl = [{ topic: 'imp/no', action: 'sub', access: 'deny' }]
+  const evil = await client(t, n2, 'imp-evil')
+  const watcher = await client(t, n2, 'imp-watch')
+  const level = async (p: Proc, name: string): Promise<string> =>
+    (await call(p, 'GET', `/nodes/${name}/configs`)).body.find((c: any) => c.key === 'mqtt.max_topic_levels').value
+  const active = async (p: Proc, name: string, plugin: string): Promise<boolean> =>
+    (await call(p, 'GET', `/nodes/${name}/plugins`)).body.find((x: any) => x.name === plugin).active
+  assert.deepEqual([await level(n2, names[1]), await active(n2, names[1], 'emqx_auth_clientid')], ['0', false])
+
+  // a dry run writes nowhere
+  assert.equal((await call(n1, 'POST', '/data/import?dry_run=true', doc)).status, 200)
+  assert.deepEqual([await level(n2, names[1]), await active(n2, names[1], 'emqx_auth_clientid'), (await call(n2, 'GET', '/banned')).body.meta.count], ['0', false, 0])
+  assert.ok(evil.connected)
+
+  const done = await call(n1, 'POST', '/data/import', doc)
+  assert.equal(done.status, 200, JSON.stringify(done.body))
+  assert.deepEqual([done.body.sections.banned.added, done.body.sections.acl.added], [['client_id:imp-evil'], ['all sub imp/no']])
+  // on o2: the ban kicked and refuses, the rule judges, without waiting for any refresh
+  await eventually(() => !evil.connected, 3000)
+  await assert.rejects(mqtt.connectAsync(n2.mqtt, { clientId: 'imp-evil', reconnectPeriod: 0 }), /Not authorized/i)
+  assert.deepEqual(await granted(watcher, 'imp/no', 'imp/yes'), [128, 1])
+  // o2 has o1's configs and plugin states: the password works there from its hash
+  assert.deepEqual([await level(n2, names[1]), await active(n2, names[1], 'emqx_auth_clientid')], ['3', true])
+  const ok = await mqtt.connectAsync(n2.mqtt, { clientId: 'imp-c', username: 'any', password: 'imp-pass', reconnectPeriod: 0 })
+  await ok.endAsync()
+  await assert.rejects(mqtt.connectAsync(n2.mqtt, { clientId: 'imp-c', username: 'any', password: 'wrong', reconnectPeriod: 0 }), /bad user ?name or password/i)
+
+  // again, from o2: nothing changes anywhere
+  const before = await Promise.all([n1, n2].map(async (p, i) => (await call(p, 'GET', `/nodes/${names[i] as string}/configs`)).body))
+  const again = await call(n2, 'POST', '/data/import', doc)
+  assert.equal(again.status, 200)
+  for (const [name, diff] of Object.entries(again.body.sections) as Array<[string, any]>) assert.deepEqual([name, diff.added, diff.changed], [name, [], []])
+  const after = await Promise.all([n1, n2].map(async (p, i) => (await call(p, 'GET', `/nodes/${names[i] as string}/configs`)).body))
+  assert.deepEqual(after, before)
 })

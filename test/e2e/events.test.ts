@@ -7,6 +7,7 @@ import net from 'node:net'
 import { startTestNode, type TestNode } from '../helpers.js'
 import { AUTH, listen, sleep, type Ev } from '../events-client.js'
 import { CuttableProxy } from '../store-proxy.js'
+import { parsePosition } from '../../src/services/events.js'
 
 /** A bare MQTT 3.1.1 CONNECT (clean session) over a raw socket, answered by CONNACK. */
 async function rawConnect (n: TestNode, clientId: string, keepalive: number): Promise<net.Socket> {
@@ -28,7 +29,8 @@ test('every event type of a node reaches an EventSource, with the disconnect rea
   const c1 = await n.client({ clientId: 'ev-1', username: 'user-1' })
   const connected = await s.waitFor(e => e.type === 'client.connected' && e.clientid === 'ev-1')
   assert.deepEqual([connected.node, connected.username, connected.data.proto_ver, connected.data.ipaddress], [n.nodeName, 'user-1', 4, '127.0.0.1'])
-  assert.match(connected.id, /^[0-9a-f]+-\d+$/)
+  // a position: the time, then the newest number of each origin (this node's run)
+  assert.match(connected.id, /^[0-9a-z]+\.[0-9a-f]+:[0-9a-z]+$/)
   await c1.subscribeAsync('ev/a', { qos: 1 })
   assert.deepEqual((await s.waitFor(e => e.type === 'session.subscribed' && e.clientid === 'ev-1')).data, { topic: 'ev/a', qos: 1 })
   await c1.unsubscribeAsync('ev/a')
@@ -84,7 +86,7 @@ test('every event type of a node reaches an EventSource, with the disconnect rea
   assert.equal(raised.data.severity, 'warning')
 
   // every event had its own id, in order
-  const ids = s.got.map(e => Number(e.id.split('-')[1]))
+  const ids = s.got.map(e => [...(parsePosition(e.id)?.seen.values() ?? [])][0] ?? NaN)
   assert.deepEqual(ids, [...ids].sort((a, b) => a - b))
   assert.equal(new Set(ids).size, ids.length)
 })

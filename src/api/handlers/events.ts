@@ -1,12 +1,13 @@
 /**
  * GET /events: the live event stream as Server-Sent Events. Each event is `id:` + `data:` (JSON);
- * a reader that resumes with Last-Event-ID gets what it missed from this node's buffer first. A
- * reader that falls MAX_BUFFERED bytes behind is cut off: writes never wait for it.
+ * a reader that resumes with Last-Event-ID (an id of any node of the cluster) gets what it missed
+ * from this node's buffer first. A reader that falls MAX_BUFFERED bytes behind is cut off: writes
+ * never wait for it.
  */
 import type { ServerResponse } from 'node:http'
 import type { Response } from 'express'
 import { errors } from '../../core/errors.js'
-import { badTypeFilter, matches, type EventFilter, type LiveEvent } from '../../services/events.js'
+import { badTypeFilter, matches, type EventFilter, type LiveEvent, type Resume } from '../../services/events.js'
 import type { Ctx, Input, RawReply } from '../types.js'
 
 /** unsent bytes above which a reader is too slow and its stream is closed */
@@ -61,20 +62,24 @@ export const events = {
         // subscribed before the replay is read: nothing falls between the two
         const held: LiveEvent[] = []
         let replaying = true
+        let fresh: Resume['fresh'] = () => true
         const unsubscribe = live.subscribe(e => {
           if (!matches(e, filter)) return
           if (replaying) held.push(e)
-          else send(frame(e))
+          // a reader that came from another node may have seen it there already
+          else if (fresh(e)) send(frame(e))
         }, close)
         const beat = setInterval(() => { send(': ping\n\n') }, HEARTBEAT_MS)
         beat.unref()
         res.on('close', close)
         let out = `retry: ${RETRY_MS}\n\n`
-        const { events: missed, gap } = live.since(lastId)
-        if (gap) out += `event: gap\ndata: ${JSON.stringify({ last_event_id: lastId, message: 'events after this id may be missing: it is too old or from another node or run' })}\n\n`
-        const seen = new Set<string>()
-        for (const e of missed) if (matches(e, filter)) { out += frame(e); seen.add(e.id) }
-        for (const e of held) if (!seen.has(e.id)) out += frame(e)
+        const resume = live.since(lastId)
+        const { events: missed, gap } = resume
+        fresh = resume.fresh
+        if (gap) out += `event: gap\ndata: ${JSON.stringify({ last_event_id: lastId, message: 'events after this id may be missing: it is too old, or of no node of this cluster' })}\n\n`
+        const seen = new Set<LiveEvent>()
+        for (const e of missed) if (matches(e, filter)) { out += frame(e); seen.add(e) }
+        for (const e of held) if (!seen.has(e) && fresh(e)) out += frame(e)
         replaying = false
         // the reader's position: where a later resume starts even if nothing matched yet
         if (missed.length === 0 && held.length === 0 && lastId === undefined) out += `id: ${live.lastId}\n\n`

@@ -48,6 +48,13 @@ import {
     ExportDocumentSectionsRetainedInnerToJSON,
     ExportDocumentSectionsRetainedInnerToJSONTyped,
 } from './ExportDocumentSectionsRetainedInner.js';
+import type { AclRuleCreate } from './AclRuleCreate.js';
+import {
+    AclRuleCreateFromJSON,
+    AclRuleCreateFromJSONTyped,
+    AclRuleCreateToJSON,
+    AclRuleCreateToJSONTyped,
+} from './AclRuleCreate.js';
 import type { ExportDocumentSectionsConfigsInner } from './ExportDocumentSectionsConfigsInner.js';
 import {
     ExportDocumentSectionsConfigsInnerFromJSON,
@@ -80,6 +87,14 @@ export interface ExportDocumentSections {
      * @memberof ExportDocumentSections
      */
     banned?: Array<ExportDocumentSectionsBannedInner>;
+    /**
+     * ACL rules in POST /acl's form, oldest first: imported in this order they keep their precedence (of one
+     * target's rules the newest applies first). Imported all together or not at all.
+     * 
+     * @type {Array<AclRuleCreate>}
+     * @memberof ExportDocumentSections
+     */
+    acl?: Array<AclRuleCreate>;
     /**
      * 
      * @type {Array<ExportDocumentSectionsConfigsInner>}
@@ -120,6 +135,7 @@ export function ExportDocumentSectionsFromJSONTyped(json: any, ignoreDiscriminat
         'apps': json['apps'] == null ? undefined : ((json['apps'] as Array<any>).map(ExportDocumentSectionsAppsInnerFromJSON)),
         'users': json['users'] == null ? undefined : ((json['users'] as Array<any>).map(ExportDocumentSectionsUsersInnerFromJSON)),
         'banned': json['banned'] == null ? undefined : ((json['banned'] as Array<any>).map(ExportDocumentSectionsBannedInnerFromJSON)),
+        'acl': json['acl'] == null ? undefined : ((json['acl'] as Array<any>).map(AclRuleCreateFromJSON)),
         'configs': json['configs'] == null ? undefined : ((json['configs'] as Array<any>).map(ExportDocumentSectionsConfigsInnerFromJSON)),
         'plugins': json['plugins'] == null ? undefined : ((json['plugins'] as Array<any>).map(ExportDocumentSectionsPluginsInnerFromJSON)),
         'retained': json['retained'] == null ? undefined : ((json['retained'] as Array<any>).map(ExportDocumentSectionsRetainedInnerFromJSON)),
@@ -140,6 +156,7 @@ export function ExportDocumentSectionsToJSONTyped(value?: ExportDocumentSections
         'apps': value['apps'] == null ? undefined : ((value['apps'] as Array<any>).map(ExportDocumentSectionsAppsInnerToJSON)),
         'users': value['users'] == null ? undefined : ((value['users'] as Array<any>).map(ExportDocumentSectionsUsersInnerToJSON)),
         'banned': value['banned'] == null ? undefined : ((value['banned'] as Array<any>).map(ExportDocumentSectionsBannedInnerToJSON)),
+        'acl': value['acl'] == null ? undefined : ((value['acl'] as Array<any>).map(AclRuleCreateToJSON)),
         'configs': value['configs'] == null ? undefined : ((value['configs'] as Array<any>).map(ExportDocumentSectionsConfigsInnerToJSON)),
         'plugins': value['plugins'] == null ? undefined : ((value['plugins'] as Array<any>).map(ExportDocumentSectionsPluginsInnerToJSON)),
         'retained': value['retained'] == null ? undefined : ((value['retained'] as Array<any>).map(ExportDocumentSectionsRetainedInnerToJSON)),
