@@ -179,6 +179,8 @@ export class SqlitePersistence extends MemoryPersistenceBase {
   #outgoing = new Map<string, OutgoingEntry[]>()
   // clientId → will, with the brokerId it was stored under (so a dead broker's wills are still published)
   #wills = new Map<string, PersistedPacket>()
+  /** topic → rows of inbound retained QoS 2 packets, written after the retained copy committed (incomingStorePacket) */
+  #afterRetained = new Map<string, Array<() => unknown>>()
   /** writes of this loop turn, committed together */
   #pending: PendingWrite[] = []
   #immediate: NodeJS.Immediate | null = null
@@ -281,6 +283,20 @@ export class SqlitePersistence extends MemoryPersistenceBase {
 
   override async storeRetained (packet: PersistedPacket): Promise<void> {
     const topic = packet.topic ?? ''
+    const incoming = this.#afterRetained.get(topic)
+    if (incoming !== undefined) {
+      this.#afterRetained.delete(topic)
+      try {
+        await this.#storeRetained(topic, packet)
+      } finally {
+        for (const write of incoming) this.#lazy(write)
+      }
+      return
+    }
+    await this.#storeRetained(topic, packet)
+  }
+
+  async #storeRetained (topic: string, packet: PersistedPacket): Promise<void> {
     // [MQTT-3.3.1-10] an empty payload clears the retained message
     if (packet.payload == null || packet.payload.length === 0) {
       await this.#write(() => this.#stmt.retainedDelete.run(topic))
@@ -406,8 +422,12 @@ export class SqlitePersistence extends MemoryPersistenceBase {
     // between this commit and the one of the queues it is published to lost the message on the
     // client's resend. Not waited for, it commits in the transaction of that publish (issued in the
     // same loop turn), so both or neither survive, and before the PUBREC, which waits for the publish
-    // (a retained message is stored in one turn of its own first: for it the gap stays one commit wide)
-    this.#lazy(() => this.#stmt.inUpsert.run(row))
+    // A retained message is stored in a commit of its own first (aedes waits for it before it queues): its row
+    // waits for that commit and goes with the next one, the queues'. A crash between the two then leaves no row,
+    // so the resend is published again, and storing the retained copy twice is harmless
+    const write = (): unknown => this.#stmt.inUpsert.run(row)
+    if (packet.retain === true) queueOf(this.#afterRetained, packet.topic ?? '').push(write)
+    else this.#lazy(write)
     await super.incomingStorePacket(client, packet)
   }
 
@@ -531,7 +551,7 @@ function openDatabase (file: string): Db {
   return db
 }
 
-function queueOf (map: Map<string, OutgoingEntry[]>, id: string): OutgoingEntry[] {
+function queueOf<T> (map: Map<string, T[]>, id: string): T[] {
   let queue = map.get(id)
   if (queue === undefined) map.set(id, queue = [])
   return queue
