@@ -8,7 +8,7 @@
 import type { Ctx } from '../context.js'
 import { rotate, tag } from '../context.js'
 import { spread, type Spread } from '../lib/stats.js'
-import { startFerret, startSystem, type MongoServer, type System, type SystemName } from '../systems.js'
+import { BEFORE_DIR, startFerret, startSystem, type MongoServer, type System, type SystemName } from '../systems.js'
 import type { HttpResult } from '../workers/http-load.js'
 import type { PersistentResult } from '../workers/mqtt-load.js'
 
@@ -25,6 +25,7 @@ export async function runStores (ctx: Ctx): Promise<StoresResult> {
   if (mongo === null) ctx.log(`  MongoDB store ${mongoNote}`)
   const names: SystemName[] = ['ours']
   if (mongo !== null) names.push('ours-mongo')
+  if (BEFORE_DIR !== null) names.push(...(mongo !== null ? ['before', 'before-mongo'] as const : ['before'] as const))
   names.push('aedes-memory', 'aedes-sqlite')
   if (ctx.mosquitto) names.push('mosquitto')
   const systems: System[] = []
@@ -36,7 +37,7 @@ export async function runStores (ctx: Ctx): Promise<StoresResult> {
         const env = { MQTT_MAX_MQUEUE: '0' }
         systems.push(await startSystem(n, ctx.runtime, mongo === null ? { env } : { env, mongoUrl: mongo.url }))
       } catch (err) {
-        if (n !== 'ours-mongo') throw err
+        if (n !== 'ours-mongo' && n !== 'before-mongo') throw err
         mongoNote = `skipped: our node did not start on FerretDB: ${(err as Error).message}`
         ctx.log(`  MongoDB store ${mongoNote}`)
       }
