@@ -168,6 +168,7 @@ export function markdown (r: Results): string {
       L.push(`| ${n} | ${w === undefined ? '—' : sp(w.perSec, k)} | ${w === undefined ? '—' : f(w.p99Ms.median, 1)} | ${p === undefined ? 'n/a' : sp(p.enqueuedPerSec, k)} | ${p === undefined ? 'n/a' : sp(p.drainedPerSec, k)} | ${p?.connackMs === undefined ? 'n/a' : f(p.connackMs.median, 0)} | ${p === undefined ? 'n/a' : `${p.lost}/${p.queued}`} | ${p?.publisherDropped ?? 'n/a'} |`)
     }
     L.push('')
+    for (const [n, list] of Object.entries(st.failures ?? {})) L.push(`${n}: offline-queue rounds failed: ${list.join('; ')}`, '')
   }
   const cl = r.cluster
   if (cl !== undefined) {

@@ -11,11 +11,13 @@ import { ROOT, stopChild } from './lib/proc.js'
 import { freePort } from '../test/support/ports.js'
 import { eventually } from '../test/support/wait.js'
 
-export type SystemName = 'ours' | 'ours-mongo' | 'aedes-memory' | 'aedes-sqlite' | 'mosquitto'
+export type SystemName = 'ours' | 'ours-mongo' | 'before' | 'before-mongo' | 'aedes-memory' | 'aedes-sqlite' | 'mosquitto'
 
 export const LABELS: Record<SystemName, string> = {
   ours: 'ours (embedded store)',
   'ours-mongo': 'ours (MongoDB store, FerretDB)',
+  before: 'ours before issue 21 (4af3945, embedded store)',
+  'before-mongo': 'ours before issue 21 (4af3945, MongoDB store, FerretDB)',
   'aedes-memory': 'bare aedes, in-memory persistence',
   'aedes-sqlite': 'bare aedes, our SQLite persistence',
   mosquitto: 'Mosquitto'
@@ -39,6 +41,15 @@ export interface StartOptions {
   /** write a V8 CPU profile of our node into this directory when it stops */
   cpuProfDir?: string
 }
+
+/**
+ * A built checkout of the code before issue 21 (commit 4af3945: `git archive 4af3945 | tar -x -C DIR`,
+ * then `npm ci` and `npx tsc -p tsconfig.build.json` in DIR), run as a baseline beside ours when
+ * BENCH_BEFORE_DIR names it; absent, those columns are left out.
+ */
+export const BEFORE_DIR = process.env.BENCH_BEFORE_DIR !== undefined && existsSync(join(process.env.BENCH_BEFORE_DIR, 'dist/src/main.js'))
+  ? process.env.BENCH_BEFORE_DIR
+  : null
 
 export const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto'].find(p => existsSync(p)) ?? null
 
@@ -90,7 +101,7 @@ const profFlags = (opts: StartOptions, name: SystemName): string[] =>
 const gcFlags = (opts: StartOptions): string[] =>
   opts.gcOnSignal === true ? ['--expose-gc', '--require', join(ROOT, 'bench/gc-on-signal.cjs')] : []
 
-async function startOurs (name: SystemName, runtime: OursRuntime, opts: StartOptions): Promise<System> {
+async function startOurs (name: SystemName, runtime: OursRuntime, opts: StartOptions, cwd = ROOT): Promise<System> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-ours-'))
   const [mqttPort, apiPort] = [await freePort(), await freePort()]
   const flags = [...profFlags(opts, name), ...gcFlags(opts)]
@@ -104,9 +115,9 @@ async function startOurs (name: SystemName, runtime: OursRuntime, opts: StartOpt
     LOG_LEVEL: 'warn',
     NODE_OPTIONS: undefined
   }
-  if (name === 'ours-mongo' && opts.mongoUrl !== undefined) env.MONGODB_URL = opts.mongoUrl
+  if ((name === 'ours-mongo' || name === 'before-mongo') && opts.mongoUrl !== undefined) env.MONGODB_URL = opts.mongoUrl
   Object.assign(env, opts.env)
-  const child = spawn(process.execPath, [...flags, ...runtime.argv], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, [...flags, ...runtime.argv], { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] })
   child.stdout?.pipe(createWriteStream(join(dir, 'stdout.log')))
   const unguard = guard(child, name)
   const api = `http://127.0.0.1:${apiPort}/api/v3`
@@ -201,6 +212,11 @@ export async function startSystem (name: SystemName, runtime: OursRuntime, opts:
     case 'ours-mongo':
       if (opts.mongoUrl === undefined) throw new Error('ours-mongo needs a MongoDB URL')
       return startOurs(name, runtime, opts)
+    case 'before':
+    case 'before-mongo':
+      if (BEFORE_DIR === null) throw new Error('BENCH_BEFORE_DIR does not name a built checkout of 4af3945')
+      if (name === 'before-mongo' && opts.mongoUrl === undefined) throw new Error('before-mongo needs a MongoDB URL')
+      return startOurs(name, { argv: ['dist/src/main.js'], how: 'node dist/src/main.js' }, opts, BEFORE_DIR)
     case 'aedes-memory': return startBareAedes(name, 'memory', opts)
     case 'aedes-sqlite': return startBareAedes(name, 'sqlite', opts)
     case 'mosquitto': return startMosquitto()

@@ -65,7 +65,11 @@ export function openStore (config: Config, log?: Logger): Store {
   return new MongoStore({
     url: config.mongodbUrl,
     initRetries: config.mongodbInitRetries,
-    onInitRetry: (attempt, of, err) => log?.warn({ attempt, of, err: err.message }, 'MongoDB unreachable at start, retrying')
+    onInitRetry: (attempt, of, err) => log?.warn({ attempt, of, err: err.message }, 'MongoDB unreachable at start, retrying'),
+    onMonitorRestart: (client, err) => {
+      if (err === undefined) log?.warn({ client }, 'MongoDB client reconnected: its server monitor had hung')
+      else log?.warn({ client, err: String(err) }, 'MongoDB client whose server monitor hung: reconnecting')
+    }
   })
 }
 

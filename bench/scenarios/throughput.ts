@@ -6,7 +6,7 @@ import type { Ctx } from '../context.js'
 import { rotate, tag } from '../context.js'
 import { cpuMsOf, writeCallsOf } from '../lib/proc.js'
 import { ratio, spread, type Spread } from '../lib/stats.js'
-import { startSystem, type System, type SystemName } from '../systems.js'
+import { BEFORE_DIR, startSystem, type System, type SystemName } from '../systems.js'
 import type { ThroughputJob, ThroughputResult } from '../workers/mqtt-load.js'
 
 export interface Case { id: string, qos: 0 | 1, shape: 'fan-in' | 'fan-out', payload: number }
@@ -77,6 +77,7 @@ export function summarize (runs: Measured[]): SystemStats {
 
 export async function runThroughput (ctx: Ctx): Promise<{ systems: SystemName[], cases: CaseResult[] }> {
   const names: SystemName[] = ['ours', 'aedes-memory', 'aedes-sqlite']
+  if (BEFORE_DIR !== null) names.splice(1, 0, 'before')
   if (ctx.mosquitto) names.push('mosquitto')
   const opts = ctx.cpuProfDir === undefined ? {} : { cpuProfDir: ctx.cpuProfDir }
   const systems: System[] = []

@@ -38,6 +38,13 @@ const STREAMING = ['createRetainedStream', 'createRetainedStreamCombi', 'streamW
 const FIRST_PAGE = 100
 const PAGE = 5000
 const MAX_DELETE_PAUSE_MS = 2000
+/**
+ * Longer than any of the session pool's own timeouts (30 s): a store call still unsettled then has
+ * hung in the driver (seen during a store outage, with a stuck server monitor). It is answered with
+ * an error: aedes closes that client's connection instead of waiting for ever, and a batch behind it
+ * gets its turn. What it wrote, if it ever lands, is a duplicate at worst: nothing was acknowledged.
+ */
+export const DEADLINE_MS = 45000
 
 interface StoredPacket extends Record<string, unknown> {
   cmd?: string
@@ -72,7 +79,11 @@ export class Batcher<T> {
   #running = false
 
   /** `pause`: after a run that took d ms, the next one starts no sooner than pause(d) ms later */
-  constructor (private readonly run: (items: T[]) => Promise<void>, private readonly pause: (ms: number) => number = () => 0) {}
+  constructor (
+    private readonly run: (items: T[]) => Promise<void>,
+    private readonly pause: (ms: number) => number = () => 0,
+    private readonly deadlineMs = DEADLINE_MS
+  ) {}
 
   add (items: T[]): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -96,7 +107,7 @@ export class Batcher<T> {
     this.#waiters = []
     this.#running = true
     const started = Date.now()
-    this.run(items).then(
+    withDeadline(this.run(items), this.deadlineMs).then(
       () => { for (const w of waiters) w.resolve() },
       (err: unknown) => { for (const w of waiters) w.reject(err) }
     ).finally(() => {
@@ -129,6 +140,21 @@ export function createMongoPersistence (db: Db, collectionPrefix: string, onErro
     let f = inflight.get(clientId)
     if (f === undefined) inflight.set(clientId, f = { byMessageId: new Map(), byRef: new Map() })
     return f
+  }
+
+  // aedes-persistence-mongodb's storeRetained resolves even when its write failed (it ignores the
+  // bulk's error): a retained QoS 1/2 message was acknowledged during a store outage and never
+  // stored. Same batching (one ordered bulk at a time: two writes of a topic keep their order), but
+  // a failed write fails the publish
+  const retained = db.collection<{ topic: string }>(`${collectionPrefix}retained`)
+  type RetainedOp = Parameters<typeof retained.bulkWrite>[0][number]
+  const retainedWrites = new Batcher<RetainedOp>(async ops => { await retained.bulkWrite(ops, { ordered: true }) })
+  p.storeRetained = async (packet: unknown) => {
+    const pk = packet as StoredPacket & { topic: string, payload?: { length: number } }
+    const filter = { topic: pk.topic }
+    await retainedWrites.add([(pk.payload?.length ?? 0) > 0
+      ? { updateOne: { filter, update: { $set: pk }, upsert: true } }
+      : { deleteOne: { filter } }])
   }
 
   // ObjectIds are made here, at the call, so `_id` order is the order aedes enqueued in
@@ -303,7 +329,33 @@ export function createMongoPersistence (db: Db, collectionPrefix: string, onErro
     }
     return packet
   }
+  // every other call aedes waits for, bounded the same way (streams end with the store's error)
+  for (const name of new Set([...Object.getOwnPropertyNames(Object.getPrototypeOf(p)), ...Object.keys(p)])) {
+    const f = p[name]
+    // aedes checks that setup is an async function; it runs once, at start, where a hang is seen at once
+    if (typeof f !== 'function' || name === 'constructor' || name === 'setup') continue
+    p[name] = (...args: unknown[]) => {
+      const r = f.apply(p, args)
+      return r instanceof Promise ? withDeadline(r, DEADLINE_MS) : r
+    }
+  }
   return p
+}
+
+export class StoreDeadlineError extends Error {
+  override readonly name = 'StoreDeadlineError'
+}
+
+/** `work`, or a StoreDeadlineError once `ms` passed without it settling */
+export function withDeadline<T> (work: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new StoreDeadlineError(`the session store did not answer within ${ms} ms`)) }, ms)
+    timer.unref()
+    work.then(
+      (v) => { clearTimeout(timer); resolve(v) },
+      (err: unknown) => { clearTimeout(timer); reject(err) }
+    )
+  })
 }
 
 /** sorted runs of consecutive integers: [1,2,3,7,8] → [[1,3],[7,8]] */

@@ -179,10 +179,15 @@ export class SqlitePersistence extends MemoryPersistenceBase {
   #outgoing = new Map<string, OutgoingEntry[]>()
   // clientId → will, with the brokerId it was stored under (so a dead broker's wills are still published)
   #wills = new Map<string, PersistedPacket>()
+  /** topic → rows of inbound retained QoS 2 packets, written after the retained copy committed (incomingStorePacket) */
+  #afterRetained = new Map<string, Array<() => unknown>>()
   /** writes of this loop turn, committed together */
   #pending: PendingWrite[] = []
   #immediate: NodeJS.Immediate | null = null
   #timer: NodeJS.Timeout | null = null
+  // made once: better-sqlite3 builds a wrapper per transaction() call
+  readonly #savepoint: (w: PendingWrite) => unknown
+  readonly #batch: (batch: PendingWrite[], results: Array<{ ok: boolean, value: unknown }>) => void
 
   /** Use createSqlitePersistence(), which also loads the stored state. */
   constructor (file: string) {
@@ -190,6 +195,8 @@ export class SqlitePersistence extends MemoryPersistenceBase {
     this.file = file
     this.#db = openDatabase(file)
     const db = this.#db
+    this.#savepoint = db.transaction((w: PendingWrite) => w.run())
+    this.#batch = db.transaction((batch: PendingWrite[], results: Array<{ ok: boolean, value: unknown }>) => { this.#runBatch(batch, results) })
     this.#stmt = {
       subUpsert: db.prepare(`INSERT INTO subscriptions (client_id, topic, qos, rh, rap, nl, sub_id)
         VALUES (@client_id, @topic, @qos, @rh, @rap, @nl, @sub_id)
@@ -281,6 +288,20 @@ export class SqlitePersistence extends MemoryPersistenceBase {
 
   override async storeRetained (packet: PersistedPacket): Promise<void> {
     const topic = packet.topic ?? ''
+    const incoming = this.#afterRetained.get(topic)
+    if (incoming !== undefined) {
+      this.#afterRetained.delete(topic)
+      try {
+        await this.#storeRetained(topic, packet)
+      } finally {
+        for (const write of incoming) this.#lazy(write)
+      }
+      return
+    }
+    await this.#storeRetained(topic, packet)
+  }
+
+  async #storeRetained (topic: string, packet: PersistedPacket): Promise<void> {
     // [MQTT-3.3.1-10] an empty payload clears the retained message
     if (packet.payload == null || packet.payload.length === 0) {
       await this.#write(() => this.#stmt.retainedDelete.run(topic))
@@ -406,8 +427,12 @@ export class SqlitePersistence extends MemoryPersistenceBase {
     // between this commit and the one of the queues it is published to lost the message on the
     // client's resend. Not waited for, it commits in the transaction of that publish (issued in the
     // same loop turn), so both or neither survive, and before the PUBREC, which waits for the publish
-    // (a retained message is stored in one turn of its own first: for it the gap stays one commit wide)
-    this.#lazy(() => this.#stmt.inUpsert.run(row))
+    // A retained message is stored in a commit of its own first (aedes waits for it before it queues): its row
+    // waits for that commit and goes with the next one, the queues'. A crash between the two then leaves no row,
+    // so the resend is published again, and storing the retained copy twice is harmless
+    const write = (): unknown => this.#stmt.inUpsert.run(row)
+    if (packet.retain === true) queueOf(this.#afterRetained, packet.topic ?? '').push(write)
+    else this.#lazy(write)
     await super.incomingStorePacket(client, packet)
   }
 
@@ -471,6 +496,21 @@ export class SqlitePersistence extends MemoryPersistenceBase {
     }
   }
 
+  /**
+   * One transaction for `batch`. A write someone waits for gets a savepoint, so a failed one undoes only
+   * its own statements; a lazy write is one statement, which SQLite undoes alone when it fails, and a
+   * savepoint each (two more statements) cost a queue drain a third of its time.
+   */
+  #runBatch (batch: PendingWrite[], results: Array<{ ok: boolean, value: unknown }>): void {
+    for (const w of batch) {
+      try {
+        results.push({ ok: true, value: w.resolve === undefined ? w.run() : this.#savepoint(w) })
+      } catch (err) {
+        results.push({ ok: false, value: err })
+      }
+    }
+  }
+
   /** Commits every pending write in one transaction: one that fails alone is rejected alone. */
   #flush (): void {
     if (this.#immediate !== null) clearImmediate(this.#immediate)
@@ -481,16 +521,7 @@ export class SqlitePersistence extends MemoryPersistenceBase {
     this.#pending = []
     const results: Array<{ ok: boolean, value: unknown }> = []
     try {
-      this.#db.transaction(() => {
-        for (const w of batch) {
-          // a savepoint each, so a failed statement undoes only its own write
-          try {
-            results.push({ ok: true, value: this.#db.transaction(w.run)() })
-          } catch (err) {
-            results.push({ ok: false, value: err })
-          }
-        }
-      })()
+      this.#batch(batch, results)
     } catch (err) {
       // the commit failed: nothing of the batch is stored
       for (const w of batch) w.reject?.(err)
@@ -531,7 +562,7 @@ function openDatabase (file: string): Db {
   return db
 }
 
-function queueOf (map: Map<string, OutgoingEntry[]>, id: string): OutgoingEntry[] {
+function queueOf<T> (map: Map<string, T[]>, id: string): T[] {
   let queue = map.get(id)
   if (queue === undefined) map.set(id, queue = [])
   return queue

@@ -10,6 +10,7 @@ import {
 } from 'mongodb'
 import type { Collection, Db, WriteConcernSettings } from 'mongodb'
 import { StoreUnavailableError } from './store.js'
+import { watchMonitor, type MonitorWatch } from './mongo-monitor.js'
 import type {
   AclAccess, AclAction, AclKind, AclRecord, AclRepo, AlarmHistoryRecord, AlarmHistoryRepo, AppPatch, AppRecord, AppRepo, AuditFilter, AuditRecord, AuditRepo, BannedKind, BannedRecord, BannedRepo, KvRepo,
   MemberRecord, MemberRepo, Store, UserPatch, UserRecord, UserRepo
@@ -26,6 +27,8 @@ export interface MongoStoreOptions {
   initRetries?: number
   /** told of each failed start attempt that will be retried */
   onInitRetry?: (attempt: number, of: number, err: Error) => void
+  /** told when a client whose server monitor hung was connected again (`err`: not yet, retrying) */
+  onMonitorRestart?: (client: 'api' | 'session', err?: unknown) => void
 }
 
 interface AppDoc {
@@ -108,6 +111,8 @@ const DEFAULT_TIMEOUT_MS = 3000
  * 3 s timeout dropped a QoS 1 publisher after 7,710 queued messages on a loaded FerretDB).
  */
 const SESSION_TIMEOUT_MS = 30000
+/** the driver's default heartbeatFrequencyMS: a streaming heartbeat may wait this long for its answer */
+const HEARTBEAT_MS = 10000
 const DEFAULT_INIT_RETRIES = 3
 const INIT_RETRY_DELAY_MS = 500
 const DUPLICATE_KEY = 11000
@@ -324,6 +329,7 @@ export class MongoStore implements Store {
   readonly #onInitRetry: MongoStoreOptions['onInitRetry']
   #connected = false
   #indexed: Promise<void> | null = null
+  readonly #watches: MonitorWatch[]
 
   constructor (opts: MongoStoreOptions) {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
@@ -348,6 +354,13 @@ export class MongoStore implements Store {
       writeConcern: WRITE_CONCERN
     })
     this.#sessionDb = this.#sessionClient.db(this.#db.databaseName)
+    // a heartbeat still unsettled well past its connect timeout and its await is stuck (mongo-monitor.ts)
+    const stuckMs = timeoutMs + HEARTBEAT_MS + 5000
+    const restarted = opts.onMonitorRestart ?? (() => {})
+    this.#watches = [
+      watchMonitor(this.#client, stuckMs, (err) => { restarted('api', err) }),
+      watchMonitor(this.#sessionClient, stuckMs, (err) => { restarted('session', err) })
+    ]
     this.apps = this.#appRepo()
     this.users = this.#userRepo()
     this.banned = this.#bannedRepo()
@@ -384,6 +397,7 @@ export class MongoStore implements Store {
   async close (): Promise<void> {
     this.#connected = false
     this.#indexed = null
+    for (const w of this.#watches) w.stop()
     await Promise.all([this.#client.close(), this.#sessionClient.close()])
   }
 

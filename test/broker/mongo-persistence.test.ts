@@ -73,3 +73,19 @@ test('a queue is streamed back in the order it was filled, also after messages g
   }
   assert.deepEqual(streamed, packets.map(x => x.payload.toString()))
 })
+
+test('a retained message whose write fails fails the publish (aedes-persistence-mongodb resolved anyway)', { skip: SKIP }, async () => {
+  const own = new MongoClient(URL_ENV as string, { serverSelectionTimeoutMS: 2000 })
+  const name = `mqtt_persist_test_${process.pid}_${randomBytes(5).toString('hex')}`
+  dbs.push(name)
+  const p = createMongoPersistence(own.db(name), 'mqtt_') as Persistence & { storeRetained: (packet: object) => Promise<void>, createRetainedStream: (pattern: string) => Readable }
+  const done = (...args: unknown[]): void => { (args.at(-1) as () => void)() }
+  await p.setup({ id: 'node-a', counter: 0, subscribe: done, unsubscribe: done, publish: done })
+  const packet = { cmd: 'publish', topic: 'keep/a', payload: Buffer.from('v1'), qos: 1, retain: true }
+  await p.storeRetained(packet)
+  const stored: unknown[] = []
+  for await (const r of p.createRetainedStream('keep/#')) stored.push((r as { payload: Buffer }).payload.toString())
+  assert.deepEqual(stored, ['v1'])
+  await own.close()
+  await assert.rejects(p.storeRetained({ ...packet, payload: Buffer.from('v2') }))
+})
