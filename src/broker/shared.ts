@@ -113,13 +113,20 @@ export class SharedSubscriptions {
   storedSession (clientId: string, subscriptions: Iterable<readonly [string, QoS]>): void {
     for (const [topic, qos] of subscriptions) {
       const group = this.groupOf(topic)
-      group?.offline.set(clientId, qos)
+      if (group === null) continue
+      group.offline.set(clientId, qos)
+      this.opts.bus?.offline(topic, clientId, qos)
+      this.settle(topic, group)
     }
   }
 
   /** a client with this id is connected here: it no longer waits offline in any group (its restored subscriptions joined live) */
   connected (clientId: string): void {
-    for (const [topic, g] of this.groups) if (g.offline.delete(clientId)) this.prune(topic, g)
+    for (const [topic, g] of this.groups) {
+      if (!g.offline.delete(clientId)) continue
+      this.opts.bus?.forget(topic, clientId)
+      this.settle(topic, g)
+    }
   }
 
   /** an expired session is gone: queue nothing more for it */
@@ -167,11 +174,7 @@ export class SharedSubscriptions {
       if (!group.members.some(o => o.client.id === m.client.id)) this.opts.bus?.leave(topic, m.client.id)
       if (m.client.closed) this.left(group, m)
     }
-    if (group.members.length === 0 && group.inEmitter) {
-      group.inEmitter = false
-      this.emitter().removeListener(group.filter, group.dispatch)
-    }
-    this.prune(topic, group)
+    this.settle(topic, group)
     setImmediate(done)
     return true
   }
@@ -201,12 +204,29 @@ export class SharedSubscriptions {
       const msg = packet as Message & { topic: string }
       if (group.dollarBlocked && msg.topic.startsWith('$')) { cb(); return }
       if (this.opts.bus === undefined) { this.send(group, msg, false, cb); return }
-      // only a node with a live member asks (a node whose members are all closing leaves it to others)
-      if (!group.members.some(m => !m.client.closed)) { cb(); return }
+      // only a node with a live member, or knowing an offline one, asks (a node whose members are all closing leaves it to others)
+      if (group.offline.size === 0 && !group.members.some(m => !m.client.closed)) { cb(); return }
       this.clustered(group.topic, group, `${msg.brokerId ?? ''}\u0000${msg.brokerCounter ?? ''}`, msg, false, cb)
     })
     this.groups.set(topic, group)
     return group
+  }
+
+  /**
+   * The group's dispatcher is in the emitter while it has members here, or (clustered) offline
+   * persistent members this node knows: with no live member anywhere, a node that knows one asks
+   * the pick, which names an offline member to queue for.
+   */
+  private settle (topic: string, g: Group): void {
+    const want = g.members.length > 0 || (this.opts.bus !== undefined && g.offline.size > 0)
+    if (!want && g.inEmitter) {
+      g.inEmitter = false
+      this.emitter().removeListener(g.filter, g.dispatch)
+    } else if (want && !g.inEmitter && g.members.length === 0) {
+      g.inEmitter = true
+      this.emitter().on(g.filter, g.dispatch, () => {})
+    }
+    this.prune(topic, g)
   }
 
   private prune (topic: string, g: Group): void {
@@ -260,9 +280,16 @@ export class SharedSubscriptions {
       if (origin) bus.announce(topic, key, record)
       if (p === null) { cb(); return }
       if (p.node === '') {
-        // no member anywhere: the node that found out counts the drop
-        if (p.first) this.opts.dropped()
-        cb()
+        // no live member anywhere: the node that asked first queues it for the offline member named, else counts the drop
+        if (!p.first) { cb(); return }
+        const qos = Math.min(p.qos ?? 0, msg.qos)
+        if (p.clientId === '' || qos === 0) { this.opts.dropped(); cb(); return }
+        this.opts.store.outgoingEnqueue({ clientId: p.clientId }, this.queued(msg, qos) as never)
+          .then(cb, (err: unknown) => {
+            this.opts.log?.warn({ clientId: p.clientId, err: String(err) }, 'shared subscription: could not queue')
+            this.opts.dropped()
+            cb()
+          })
         return
       }
       if (p.node !== bus.node) { cb(); return }
@@ -349,13 +376,23 @@ export class SharedSubscriptions {
     const id = ids[this.index(g, ids.length, msg.clientId)] as string
     const qos = Math.min(g.offline.get(id) ?? 0, msg.qos)
     if (qos === 0) { this.opts.dropped(); return }
-    await this.opts.store.outgoingEnqueue({ clientId: id }, { cmd: 'publish', topic: msg.topic, payload: msg.payload, qos, retain: false, dup: false } as never)
+    await this.opts.store.outgoingEnqueue({ clientId: id }, this.queued(msg, qos) as never)
       .catch(() => { this.opts.dropped() })
+  }
+
+  /** a message for an offline session: a message number of this broker of its own (stores key a queue by it) */
+  private queued (msg: Message, qos: number): object {
+    const aedes = this.aedes
+    return { cmd: 'publish', topic: msg.topic, payload: msg.payload, qos, retain: false, dup: false, brokerId: aedes?.id, brokerCounter: aedes === null ? undefined : freshCounter(aedes) }
   }
 
   /** member `m` of `g` went away with its client */
   private left (g: Group, m: Member): void {
-    if (!m.client.clean) { g.offline.set(m.client.id, m.qos); return }
+    if (!m.client.clean) {
+      g.offline.set(m.client.id, m.qos)
+      this.opts.bus?.offline(g.topic, m.client.id, m.qos)
+      return
+    }
     const pending = this.inflight.get(m.client)
     if (pending === undefined) return
     const bus = this.opts.bus

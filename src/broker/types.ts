@@ -127,7 +127,7 @@ export interface Message {
 export type SharedStrategy = 'random' | 'round_robin' | 'sticky' | 'hash'
 
 /** the member picked for a message; node '' when the group has no member (first: this call decided) */
-export interface SharedPick { node: string, clientId: string, first: boolean }
+export interface SharedPick { node: string, clientId: string, first: boolean, /** an offline member's subscription QoS (node '') */ qos?: QoS }
 
 /** What a clustered node's shared subscriptions ask of the cluster. */
 export interface SharedBus {
@@ -135,6 +135,10 @@ export interface SharedBus {
   /** resolves once the member counts in every node's picks */
   join (group: string, clientId: string): Promise<void>
   leave (group: string, clientId: string): void
+  /** a persistent member went offline: with no live member left, its session may queue the group's messages */
+  offline (group: string, clientId: string, qos: QoS): void
+  /** that offline member's session is gone */
+  forget (group: string, clientId: string): void
   /** the one member of `group` for message `key`, cluster-wide by `strategy`; records `record` (QoS 1/2) for the chosen node; null: decided before, no member */
   pick (group: string, key: string, strategy: SharedStrategy, publisherHash: number, record: string): Promise<SharedPick | null>
   /** this node's member has message `key` (acknowledged, or stored in its session): its record goes */

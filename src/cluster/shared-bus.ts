@@ -8,7 +8,9 @@
  * member has it (PUBACK/PUBREC, or stored in its persistent session). Records are what a dying
  * node leaves behind: a survivor takes its record set over (RENAME: one taker) and dispatches them
  * again; a node also sends again its own records older than ORPHAN_MS that it does not know of
- * (a pick for a member that left before that node read the message).
+ * (a pick for a member that left before that node read the message). Offline persistent members
+ * are kept per group too (client id → QoS): with no live member anywhere, the pick names one of
+ * them and the node that asked first queues the message in its session (the shared store).
  *
  * Keys are built inside the script, which a Redis Cluster would refuse: the bus is one Redis.
  */
@@ -22,6 +24,7 @@ interface RedisCommands {
   sadd (key: string, member: string): Promise<number>
   srem (key: string, member: string): Promise<number>
   hdel (key: string, field: string): Promise<number>
+  hset (key: string, field: string, value: string): Promise<number>
   hgetall (key: string): Promise<Record<string, string>>
   rename (from: string, to: string): Promise<string>
   del (key: string): Promise<number>
@@ -44,8 +47,16 @@ local got = redis.call('GET', claim)
 if got then return {got, 0} end
 local ms = redis.call('SMEMBERS', p .. 'm:' .. group)
 if #ms == 0 then
-  redis.call('SET', claim, '', 'PX', ARGV[7])
-  return {'', 1}
+  -- no live member: one offline persistent member's session takes it ('' node)
+  local off = redis.call('HKEYS', p .. 'o:' .. group)
+  local pick = ''
+  if #off > 0 then
+    table.sort(off)
+    local i = tonumber(ARGV[4] == 'hash' and ARGV[5] or ARGV[6]) % #off + 1
+    pick = '\0' .. off[i] .. '\0' .. redis.call('HGET', p .. 'o:' .. group, off[i])
+  end
+  redis.call('SET', claim, pick, 'PX', ARGV[7])
+  return {pick, 1}
 end
 table.sort(ms)
 local s, pick = ARGV[4], nil
@@ -121,8 +132,20 @@ export class RedisSharedBus implements SharedBus {
   }
 
   async join (group: string, clientId: string): Promise<void> {
-    // both sent at once: a leave sent later is applied after them (one connection, in order)
-    await Promise.all([this.redis.sadd(GROUPS, group), this.redis.sadd(`${PREFIX}m:${group}`, this.member(clientId))])
+    // sent at once: a leave sent later is applied after them (one connection, in order)
+    await Promise.all([
+      this.redis.sadd(GROUPS, group),
+      this.redis.sadd(`${PREFIX}m:${group}`, this.member(clientId)),
+      this.redis.hdel(`${PREFIX}o:${group}`, clientId)
+    ])
+  }
+
+  offline (group: string, clientId: string, qos: number): void {
+    this.redis.hset(`${PREFIX}o:${group}`, clientId, String(qos)).catch(err => { this.log.warn({ err: String(err) }, 'shared subscriptions: offline member not recorded') })
+  }
+
+  forget (group: string, clientId: string): void {
+    this.redis.hdel(`${PREFIX}o:${group}`, clientId).catch(() => {})
   }
 
   leave (group: string, clientId: string): void {
@@ -133,6 +156,11 @@ export class RedisSharedBus implements SharedBus {
     const [got, first] = await this.redis.emqxSharedPick(PREFIX, group, key, strategy, String(publisherHash), String(Math.floor(Math.random() * 2 ** 31)), String(PICK_MS), record)
     if (got === '') return first === 1 ? { node: '', clientId: '', first: true } : null
     const at = got.indexOf('\u0000')
+    if (at === 0) {
+      // an offline persistent member: \0 client id \0 its QoS
+      const end = got.lastIndexOf('\u0000')
+      return { node: '', clientId: got.slice(1, end), qos: Number(got.slice(end + 1)) === 2 ? 2 : Number(got.slice(end + 1)) === 1 ? 1 : 0, first: first === 1 }
+    }
     return { node: got.slice(0, at), clientId: got.slice(at + 1), first: first === 1 }
   }
 

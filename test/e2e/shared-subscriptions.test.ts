@@ -206,3 +206,27 @@ test('malformed $share and $queue filters are refused with 0x80 (3.1.1), nothing
   }
   assert.deepEqual((await n.api('GET', '/subscriptions/js')).body.map((s: any) => s.topic), ['$share/ok2/w'])
 })
+
+test('the last live member leaves with QoS 1 messages unacknowledged: an offline persistent member\'s session takes them all', async (t) => {
+  const n = await startTestNode(t)
+  const p = await n.client({ clientId: 'persist', clean: false })
+  await p.subscribeAsync('$share/last/l/1', { qos: 1 })
+  await p.endAsync()
+  const silentGot: string[] = []
+  const silent = net.connect(Number(new URL(n.mqttUrl).port), '127.0.0.1')
+  t.after(() => { silent.destroy() })
+  const parser = mqttPacket.parser()
+  parser.on('packet', (pk) => { if (pk.cmd === 'publish') silentGot.push(String(pk.payload)) })
+  silent.on('data', (d) => { parser.parse(d) })
+  silent.write(connectPacket('silent', true))
+  silent.write(subscribePacket(1, ['$share/last/l/1'], 1))
+  await eventually(async () => (await n.api('GET', '/subscriptions/silent')).body.length === 1)
+  const pub = await n.client({ clientId: 'pub' })
+  const sent = await publishAll(pub, 'l/1', 5)
+  await eventually(() => silentGot.length >= 5)
+  silent.destroy()
+  await sleep(500)
+  const { received } = await connectCollecting(t, n.mqttUrl, { clientId: 'persist', clean: false })
+  await eventually(() => received.length >= 5).catch((e: unknown) => { throw new Error(`got ${received.join()}: ${String(e)}`) })
+  assert.deepEqual([...received].sort(), [...sent].sort())
+})
