@@ -20,14 +20,15 @@
  * - A group with no live member: a QoS 1/2 message is queued for one of its persistent members
  *   (their sessions are offline; through the persistence layer `offlineLayer`, which aedes asks
  *   before it routes, so queue limits and counters apply); otherwise it is dropped and counted.
- * - Clustered: every node sees every message (the bus). Each node with a live member of the group
- *   claims the message in Redis (SET NX on group + publishing broker id + its message number); the
- *   one that wins delivers it to one of its own members by the strategy, so the group gets it once
- *   cluster-wide. The strategy then applies among the winner's members (which node wins is the
- *   first to ask). A member leaving sends its unacknowledged messages to another member on its own
- *   node; with none left there, a persistent member this node knows queues them, else they are
- *   dropped. A new message to a group with no live member on the publishing node queues
- *   nothing for offline persistent members when clustered (members elsewhere are not known there).
+ * - Malformed filters in the shared namespace are refused before aedes reads them (shared-topics.ts).
+ * - Clustered (a SharedBus, src/cluster/shared-bus.ts): every node sees every message (the bus).
+ *   Each node with a live member (or an offline one it knows) asks the cluster for the member of
+ *   the message; the first to ask decides by the strategy over every node's members, and the node
+ *   holding that member delivers, so the group gets it once cluster-wide. A QoS 1/2 message stays
+ *   recorded in Redis until the member has it; a member leaving has its unacknowledged messages
+ *   picked again over the cluster, a dead node's are taken over by a survivor. With no live member
+ *   anywhere, the pick names an offline persistent member, whose session the first asker queues
+ *   it in (after the publisher's PUBACK, unlike `offlineLayer`).
  */
 
 import type { Aedes } from 'aedes'
