@@ -230,3 +230,29 @@ test('the last live member leaves with QoS 1 messages unacknowledged: an offline
   await eventually(() => received.length >= 5).catch((e: unknown) => { throw new Error(`got ${received.join()}: ${String(e)}`) })
   assert.deepEqual([...received].sort(), [...sent].sort())
 })
+
+test('QoS 2: a member that leaves before its PUBREC has the messages sent to another member, each once', async (t) => {
+  const n = await startTestNode(t)
+  assert.equal((await n.api('PUT', '/configs/emqx', { body: { key: 'broker.shared_subscription_strategy', value: 'round_robin' } })).body, 'ok')
+  const silentGot: string[] = []
+  const silent = net.connect(Number(new URL(n.mqttUrl).port), '127.0.0.1')
+  t.after(() => { silent.destroy() })
+  const parser = mqttPacket.parser()
+  parser.on('packet', (p) => { if (p.cmd === 'publish') silentGot.push(String(p.payload)) })
+  silent.on('data', (d) => { parser.parse(d) })
+  silent.write(connectPacket('silent2', true))
+  silent.write(subscribePacket(1, ['$share/w2/jobs2'], 2))
+  await eventually(async () => (await n.api('GET', '/subscriptions/silent2')).body.length === 1)
+  const [worker] = await members(n, '$share/w2/jobs2', 1, 'worker2-', 2) as [{ c: MqttClient, got: string[] }]
+  const pub = await n.client({ clientId: 'pub2' })
+  const sent: string[] = []
+  for (let i = 0; i < 10; i++) {
+    sent.push(`q${i}`)
+    await pub.publishAsync('jobs2', `q${i}`, { qos: 2 })
+  }
+  await eventually(() => silentGot.length >= 1 && silentGot.length + worker.got.length >= 10)
+  silent.destroy()
+  await eventually(() => worker.got.length >= 10).catch((e: unknown) => { throw new Error(`worker ${worker.got.join()} silent ${silentGot.join()}: ${String(e)}`) })
+  await sleep(300)
+  assert.deepEqual([...worker.got].sort(), [...sent].sort())
+})
