@@ -34,7 +34,8 @@ export async function runShared (ctx: Ctx): Promise<SharedResult> {
   if (ctx.mosquitto) names.push('mosquitto')
   const systems: System[] = []
   try {
-    for (const n of names) systems.push(await startSystem(n, ctx.runtime, {}))
+    const opts = ctx.cpuProfDir === undefined ? {} : { cpuProfDir: ctx.cpuProfDir }
+    for (const n of names) systems.push(await startSystem(n, ctx.runtime, opts))
     for (const s of systems) for (const c of SHARED_CASES) await ctx.mqtt.call({ ...job(ctx, s, c), warmupMs: 0, durationMs: ctx.p.warmupRunMs / 2 })
     const runs = new Map<string, Array<Awaited<ReturnType<typeof measure>>>>()
     for (let r = 0; r < ctx.p.rounds; r++) {
