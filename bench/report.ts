@@ -1,6 +1,7 @@
 /** Goals, the JSON results file and the markdown summary. */
 import type { ApiResult } from './scenarios/api.js'
 import type { ClusterResult } from './scenarios/cluster.js'
+import type { SharedResult } from './scenarios/shared.js'
 import type { ConnectionsResult } from './scenarios/connections.js'
 import type { ScrapeResult } from './scenarios/scrape.js'
 import type { StoresResult } from './scenarios/stores.js'
@@ -28,6 +29,7 @@ export interface Results {
   stores?: StoresResult
   cluster?: ClusterResult
   scrape?: ScrapeResult
+  shared?: SharedResult
   goals: Goal[]
   skipped: string[]
 }
@@ -104,6 +106,16 @@ export function evaluate (r: Results): Goal[] {
       goal: 'A scrape a second costs MQTT throughput < 2% (CPU share; QoS 0 fan-in 64 B shown)',
       met: Number.isFinite(share) ? share < 0.02 : null,
       detail: `${f(sc.cpuMsPerScrape.median)} CPU ms per scrape = ${f(share * 100, 2)}% of a core at 1/s; deliveries/s scraped/idle ×${f(sc.mqtt.pairRatios.median, 3)} (median of ${sc.mqtt.pairRatios.n} adjacent pairs, ${f(sc.mqtt.pairRatios.min)}–${f(sc.mqtt.pairRatios.max)})`
+    })
+  }
+  const sh = r.shared
+  if (sh !== undefined) {
+    const g = sh.groupOverPlain.ours ?? NaN
+    goals.push({
+      goal: 'QoS 1 to a shared group of 10 ≥ 0.8 × to one plain subscriber (ours)',
+      met: Number.isFinite(g) ? g >= 0.8 : null,
+      detail: `ours ×${f(g)}` + (sh.groupOverPlain.mosquitto !== undefined ? `, Mosquitto ×${f(sh.groupOverPlain.mosquitto)}` : '') +
+        (sh.oursOverMosquitto['group of 10'] !== undefined ? `; group ours/Mosquitto ×${f(sh.oursOverMosquitto['group of 10'])}` : '')
     })
   }
   return goals
@@ -187,6 +199,13 @@ export function markdown (r: Results): string {
     L.push('| QoS 0 fan-in 64 B | deliveries/s | scraped / idle (adjacent pairs) |', '|---|---:|---:|')
     L.push(`| not scraped | ${sp(sc.mqtt.idle, k)} | |`)
     L.push(`| scraped once a second | ${sp(sc.mqtt.scraped, k)} | ${sp(sc.mqtt.pairRatios, v => f(v, 3))} |`, '')
+  }
+  const sh = r.shared
+  if (sh !== undefined) {
+    L.push('### Shared subscriptions (QoS 1, 64 B, one publisher; deliveries/s, median (min–max) of rounds)', '')
+    L.push(`| case | ${sh.systems.map(n => LABELS[n]).join(' | ')} |`, `|---|${sh.systems.map(() => '---:').join('|')}|`)
+    for (const c of sh.cases) L.push(`| ${c.id} | ${sh.systems.map(n => sp(c.stats[n]?.deliveredPerSec, k)).join(' | ')} |`)
+    L.push(`| group / plain | ${sh.systems.map(n => `×${f(sh.groupOverPlain[n] ?? NaN)}`).join(' | ')} |`, '')
   }
   if (r.skipped.length > 0) L.push('Skipped: ' + r.skipped.join('; '), '')
   return L.join('\n')

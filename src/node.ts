@@ -42,7 +42,7 @@ import { WebHook, type WebHookOptions } from './plugins/web-hook.js'
 import { LocalNode } from './cluster/local-node.js'
 import { SingleNodeCluster } from './cluster/cluster.js'
 import { Clustering } from './cluster/setup.js'
-import { claimOnce, eventChannel, observeReceivers } from './cluster/bus.js'
+import { eventChannel, observeReceivers } from './cluster/bus.js'
 import { packetRate } from './api/loop-share.js'
 import type { ClientIdentity } from './services/banned.js'
 import { createApp } from './api/app.js'
@@ -220,9 +220,11 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
     acl: (c, action, topic) => acl.check(c, action, topic),
     aclDenyAction: () => settings.string('mqtt.acl_deny_action') === 'disconnect' ? 'disconnect' : 'ignore'
   })
+  const sharedBus = clustering !== null ? await clustering.sharedBus() : undefined
+  if (sharedBus !== undefined) cleanup.add(() => { sharedBus.close() })
   broker = await startBroker({
     sharedStrategy: () => settings.string('broker.shared_subscription_strategy') as SharedStrategy,
-    sharedClaim: clustering !== null ? claimOnce(clustering.bus) : undefined,
+    sharedBus,
     persistence: mqtt.persistence,
     persistenceLayers: [retainer.layer as PersistenceLayer],
     storedSessions: clustering?.storedSessions(mqtt.storedSessions) ?? mqtt.storedSessions,

@@ -22,6 +22,8 @@ export interface ThroughputJob {
   durationMs: number
   /** most publishes outstanding (sent but not yet received by every subscriber) */
   window: number
+  /** the subscribers form this shared group (`$share/<share>/<topic>`): each message reaches one of them */
+  share?: string
 }
 
 export interface ThroughputResult {
@@ -60,9 +62,10 @@ async function connectAll (port: number, ids: string[], clean = true): Promise<R
 async function throughput (job: ThroughputJob): Promise<ThroughputResult> {
   const topic = `bench/${job.tag}`
   const subs = await connectAll(job.port, Array.from({ length: job.subscribers }, (_, i) => `${job.tag}-s${i}`))
-  await Promise.all(subs.map(s => s.subscribe([topic], job.qos)))
+  const filter = job.share === undefined ? topic : `$share/${job.share}/${topic}`
+  await Promise.all(subs.map(s => s.subscribe([filter], job.qos)))
   const pubs = await connectAll(job.port, Array.from({ length: job.publishers }, (_, i) => `${job.tag}-p${i}`))
-  const fanout = job.subscribers
+  const fanout = job.share === undefined ? job.subscribers : 1
   const tpl = new PublishTemplate(topic, job.qos, Math.max(16, job.payloadSize))
   const lat = new Reservoir()
   let sent = 0

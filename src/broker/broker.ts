@@ -77,7 +77,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
   try {
     const base = (opts.persistence ?? memoryPersistence()) as PersistenceLike
     if (opts.persistence === undefined) cleanup.add(() => base.destroy())
-    const shared = new SharedSubscriptions({ strategy: opts.sharedStrategy ?? (() => 'random'), dropped: () => { drops.dropped() }, store: base, log, ...opts.sharedClaim !== undefined ? { claim: opts.sharedClaim } : {} })
+    const shared = new SharedSubscriptions({ strategy: opts.sharedStrategy ?? (() => 'random'), dropped: () => { drops.dropped() }, store: base, log, ...opts.sharedBus !== undefined ? { bus: opts.sharedBus } : {} })
     // retained messages other nodes store too (a cluster): counted in the shared store itself
     const sharedRetained = opts.retainedCount === undefined ? undefined : pollCount(opts.retainedCount, n => { registry.setRetained(n) }, log)
     if (sharedRetained !== undefined) cleanup.add(() => { sharedRetained.stop() })

@@ -10,6 +10,7 @@ import type { AckAfterStore } from './ack-after-store.js'
 import type { ConnState } from './conn.js'
 import type { PersistenceLayer, PersistenceLike } from './persistence.js'
 import type { Registry } from './registry.js'
+import { isRefused } from './shared-topics.js'
 import type { Authorization, BrokerHooks, Logger, Message, QoS } from './types.js'
 
 const SYS = '$SYS/'
@@ -153,7 +154,7 @@ function decide (st: ConnState | undefined, action: 'pub' | 'sub', topic: string
 
 /** SUBSCRIBE authorization: the aedes hook, the management API's own subscriptions, the stored-session filter. */
 export interface SubscribeAuthorization {
-  /** aedes' authorizeSubscribe; absent without a BrokerHooks.authorizeSubscribe */
+  /** aedes' authorizeSubscribe: refuses malformed shared filters, then asks BrokerHooks.authorizeSubscribe when there is one */
   authorize: AedesOptions['authorizeSubscribe']
   /** marks a subscription made through Broker.subscribe: it is not asked (EMQ X's emqx_mgmt:subscribe is not either) */
   trust: (sub: object) => void
@@ -170,8 +171,9 @@ export function subscribeAuthorization (ctx: Pick<HookContext, 'hooks' | 'log' |
   return {
     trust: (sub) => { trusted.add(sub) },
     authorize: hook === undefined
-      ? undefined
+      ? (_client, sub, done) => { done(null, isRefused(sub) ? null : sub) }
       : (client, sub, done) => {
+          if (isRefused(sub)) return done(null, null)
           const st = stateOf(client)
           const info = st?.info
           if (info == null || trusted.has(sub)) return done(null, sub)
@@ -187,17 +189,21 @@ export function subscribeAuthorization (ctx: Pick<HookContext, 'hooks' | 'log' |
     // aedes 1.2 stores every filter of a SUBSCRIBE once one of them is granted, refused ones too
     // (handlers/subscribe.js storeSubscriptions): keep those out of the stored session, or it would
     // list and resume them. Asked again here, from the cache: the refusal may not be decided yet.
-    layer: (next) => hook === undefined
-      ? {}
-      : {
-          async addSubscriptions (client, subs) {
-            const st = stateOf(client as Client)
-            const info = st?.info
-            if (info == null) return await next.addSubscriptions(client, subs)
-            const kept = subs.filter(s => trusted.has(s) || decision(st, info, s.topic) === true)
-            if (kept.length > 0) await next.addSubscriptions(client, kept)
-          }
+    // A malformed shared filter (refused before the hook) is kept out the same way.
+    layer: (next) => ({
+      async addSubscriptions (client, subs) {
+        const asked = subs.filter(s => !isRefused(s))
+        if (hook === undefined) {
+          if (asked.length > 0) await next.addSubscriptions(client, asked)
+          return
         }
+        const st = stateOf(client as Client)
+        const info = st?.info
+        if (info == null) { if (asked.length > 0) await next.addSubscriptions(client, asked); return }
+        const kept = asked.filter(s => trusted.has(s) || decision(st, info, s.topic) === true)
+        if (kept.length > 0) await next.addSubscriptions(client, kept)
+      }
+    })
   }
 }
 

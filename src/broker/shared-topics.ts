@@ -18,6 +18,33 @@ export function parseShared (topic: string): { group: string, filter: string } |
   return { group, filter }
 }
 
+/** A filter in the shared namespace (`$share/...`, `$queue/...`) that is no valid shared subscription: refused. */
+export function malformedShared (topic: string): boolean {
+  return (topic.startsWith('$share/') || topic.startsWith('$queue/')) && parseShared(topic) === null
+}
+
+/**
+ * The subscriptions of SUBSCRIBE packets refused for a malformed shared filter (marked by
+ * screenSubscribe before aedes reads the packet, asked by the subscribe authorization).
+ */
+const refused = new WeakSet<object>()
+
+/**
+ * Marks each malformed shared filter of a SUBSCRIBE refused (SUBACK 0x80, nothing stored). aedes
+ * would close the connection for a wildcard inside a share name (`$share/g+/x` fails its topic
+ * check, which runs before authorization): there `+`/`#` become U+0000 sequences, which no MQTT
+ * string can hold [MQTT-1.5.3-2], so the topic stays unique within the packet and passes the check.
+ */
+export function screenSubscribe (subscriptions: Array<{ topic: string }>): void {
+  for (const s of subscriptions) {
+    if (typeof s.topic !== 'string' || !malformedShared(s.topic)) continue
+    refused.add(s)
+    if (/[+#]/.test(s.topic)) s.topic = s.topic.replace(/[+#]/g, c => c === '+' ? '\u0000p' : '\u0000h')
+  }
+}
+
+export function isRefused (sub: object): boolean { return refused.has(sub) }
+
 /** The filter a subscription routes on: the real filter of a shared one. */
 export function routeFilter (topic: string): string {
   return parseShared(topic)?.filter ?? topic

@@ -20,22 +20,26 @@
  * - A group with no live member: a QoS 1/2 message is queued for one of its persistent members
  *   (their sessions are offline; through the persistence layer `offlineLayer`, which aedes asks
  *   before it routes, so queue limits and counters apply); otherwise it is dropped and counted.
- * - Clustered: every node sees every message (the bus). Each node with a live member of the group
- *   claims the message in Redis (SET NX on group + publishing broker id + its message number); the
- *   one that wins delivers it to one of its own members by the strategy, so the group gets it once
- *   cluster-wide. The strategy then applies among the winner's members (which node wins is the
- *   first to ask). A member leaving sends its unacknowledged messages to another member on its own
- *   node; with none left there, a persistent member this node knows queues them, else they are
- *   dropped. A new message to a group with no live member on the publishing node queues
- *   nothing for offline persistent members when clustered (members elsewhere are not known there).
+ * - Malformed filters in the shared namespace are refused before aedes reads them (shared-topics.ts).
+ * - Clustered (a SharedBus, src/cluster/shared-bus.ts): every node sees every message (the bus).
+ *   Each node with a live member (or an offline one it knows) asks the cluster for the member of
+ *   the message; the first to ask decides by the strategy over every node's members, and the node
+ *   holding that member delivers, so the group gets it once cluster-wide. A QoS 1/2 message stays
+ *   recorded in Redis until the member has it; a member leaving has its unacknowledged messages
+ *   picked again over the cluster, a dead node's are taken over by a survivor. With no live member
+ *   anywhere, the pick names an offline persistent member, whose session the first asker queues
+ *   it in (after the publisher's PUBACK, unlike `offlineLayer`).
  */
 
 import type { Aedes } from 'aedes'
 import type { PersistenceLayer, PersistenceLike } from './persistence.js'
-import type { QoS, SharedStrategy } from './types.js'
+import type { QoS, SharedBus, SharedStrategy } from './types.js'
 import { deliverTo, emitterOf, freshCounter, onClientPacket, ownerOf, takeMessageId, type Emitter, type MemberClient, type SubscriptionFunc } from './upstream.js'
 import type { WirePacket } from './conn.js'
 import { parseShared, topicMatches } from './shared-topics.js'
+
+/** how often a message picked for a member that just left is picked again cluster-wide before this node decides alone */
+const MAX_REPICKS = 5
 
 export const SHARED_STRATEGIES: readonly SharedStrategy[] = ['random', 'round_robin', 'sticky', 'hash']
 
@@ -44,6 +48,8 @@ interface Member {
   qos: QoS
   func: SubscriptionFunc
 }
+
+interface Pending { group: Group, msg: Message, key?: string | undefined }
 
 interface Message {
   topic: string
@@ -75,11 +81,8 @@ export interface SharedOptions {
   /** the store beneath every layer: a copy queued for an online member is no offline enqueue to count */
   store: PersistenceLike
   log?: { warn: (o: object, msg?: string) => void }
-  /**
-   * Clustered: each node sees every message (the bus) and has members of its own; the first node to
-   * claim a message for a group delivers it to one of its members, the others skip it.
-   */
-  claim?: (key: string) => Promise<boolean>
+  /** Clustered: the members of every node, and the pick of one per message (src/cluster/shared-bus.ts) */
+  bus?: SharedBus
 }
 
 export class SharedSubscriptions {
@@ -88,12 +91,20 @@ export class SharedSubscriptions {
   private readonly groups = new Map<string, Group>()
   /** every client of this node, to find the one whose subscription aedes is adding */
   private readonly clients = new Set<MemberClient>()
-  /** clean-session members' unacknowledged QoS 1/2 messages: packet id → group and message */
-  private readonly inflight = new WeakMap<MemberClient, Map<number, { group: Group, msg: Message }>>()
+  /** clean-session members' unacknowledged QoS 1/2 messages: packet id → group, message and (clustered) its key */
+  private readonly inflight = new WeakMap<MemberClient, Map<number, Pending>>()
+  /** clustered: the records (group \0 key) this node is delivering */
+  private readonly mine = new Set<string>()
 
   constructor (private readonly opts: SharedOptions) {}
 
-  attach (aedes: Aedes): void { this.aedes = aedes }
+  attach (aedes: Aedes): void {
+    this.aedes = aedes
+    this.opts.bus?.attach({
+      again: async (group, key, record, origin) => { await this.again(group, key, record, origin) },
+      mine: () => this.mine
+    })
+  }
 
   /** a new client (before it subscribes or restores its session) */
   track (client: unknown): void { this.clients.add(client as MemberClient) }
@@ -103,13 +114,20 @@ export class SharedSubscriptions {
   storedSession (clientId: string, subscriptions: Iterable<readonly [string, QoS]>): void {
     for (const [topic, qos] of subscriptions) {
       const group = this.groupOf(topic)
-      group?.offline.set(clientId, qos)
+      if (group === null) continue
+      group.offline.set(clientId, qos)
+      this.opts.bus?.offline(topic, clientId, qos)
+      this.settle(topic, group)
     }
   }
 
   /** a client with this id is connected here: it no longer waits offline in any group (its restored subscriptions joined live) */
   connected (clientId: string): void {
-    for (const [topic, g] of this.groups) if (g.offline.delete(clientId)) this.prune(topic, g)
+    for (const [topic, g] of this.groups) {
+      if (!g.offline.delete(clientId)) continue
+      this.opts.bus?.forget(topic, clientId)
+      this.settle(topic, g)
+    }
   }
 
   /** an expired session is gone: queue nothing more for it */
@@ -130,9 +148,19 @@ export class SharedSubscriptions {
     group.members.push({ client: owner.client, qos, func })
     group.offline.delete(owner.client.id)
     this.watchAcks(owner.client)
-    if (group.inEmitter) { setImmediate(done); return true }
-    group.inEmitter = true
-    this.emitter().on(group.filter, group.dispatch, done)
+    const listen = (): void => {
+      // left while joining (clustered): nothing to listen for
+      if (group.inEmitter || group.members.length === 0) { setImmediate(done); return }
+      group.inEmitter = true
+      this.emitter().on(group.filter, group.dispatch, done)
+    }
+    const bus = this.opts.bus
+    if (bus === undefined) { listen(); return true }
+    // the SUBACK waits until other nodes' picks count the member
+    bus.join(topic, owner.client.id).then(listen, (err: unknown) => {
+      this.opts.log?.warn({ topic, err: String(err) }, 'shared subscription: cluster join failed')
+      listen()
+    })
     return true
   }
 
@@ -144,13 +172,10 @@ export class SharedSubscriptions {
     if (i >= 0) {
       const [m] = group.members.splice(i, 1) as [Member]
       if (group.sticky === m) group.sticky = null
+      if (!group.members.some(o => o.client.id === m.client.id)) this.opts.bus?.leave(topic, m.client.id)
       if (m.client.closed) this.left(group, m)
     }
-    if (group.members.length === 0 && group.inEmitter) {
-      group.inEmitter = false
-      this.emitter().removeListener(group.filter, group.dispatch)
-    }
-    this.prune(topic, group)
+    this.settle(topic, group)
     setImmediate(done)
     return true
   }
@@ -160,7 +185,7 @@ export class SharedSubscriptions {
     subscriptionsByTopic: async (topic: string) => {
       const subs = await next.subscriptionsByTopic(topic)
       // clustered, live members on other nodes are not known here: queue nothing (see the header)
-      if (this.opts.claim !== undefined) return subs
+      if (this.opts.bus !== undefined) return subs
       for (const g of this.groups.values()) {
         if (g.members.length > 0 || g.offline.size === 0 || !topicMatches(g.filter, topic)) continue
         const ids = [...g.offline.keys()]
@@ -179,20 +204,30 @@ export class SharedSubscriptions {
     const group: Group = new Group(topic, parsed.filter, (packet, cb) => {
       const msg = packet as Message & { topic: string }
       if (group.dollarBlocked && msg.topic.startsWith('$')) { cb(); return }
-      const claim = this.opts.claim
-      if (claim === undefined) { this.send(group, msg, false, cb); return }
-      // only a node with a live member claims (a node whose members are all closing leaves it to others)
-      if (!group.members.some(m => !m.client.closed)) { cb(); return }
-      claim(`${group.topic}\u0000${msg.brokerId ?? ''}\u0000${msg.brokerCounter ?? ''}`).then(
-        won => { if (won) this.send(group, msg, false, cb); else cb() },
-        (err: unknown) => {
-          // the bus is down: deliver here rather than lose it (others may too)
-          this.opts.log?.warn({ err: String(err) }, 'shared subscription: claim failed')
-          this.send(group, msg, false, cb)
-        })
+      if (this.opts.bus === undefined) { this.send(group, msg, false, cb); return }
+      // only a node with a live member, or knowing an offline one, asks (a node whose members are all closing leaves it to others)
+      if (group.offline.size === 0 && !group.members.some(m => !m.client.closed)) { cb(); return }
+      this.clustered(group.topic, group, `${msg.brokerId ?? ''}\u0000${msg.brokerCounter ?? ''}`, msg, false, cb)
     })
     this.groups.set(topic, group)
     return group
+  }
+
+  /**
+   * The group's dispatcher is in the emitter while it has members here, or (clustered) offline
+   * persistent members this node knows: with no live member anywhere, a node that knows one asks
+   * the pick, which names an offline member to queue for.
+   */
+  private settle (topic: string, g: Group): void {
+    const want = g.members.length > 0 || (this.opts.bus !== undefined && g.offline.size > 0)
+    if (!want && g.inEmitter) {
+      g.inEmitter = false
+      this.emitter().removeListener(g.filter, g.dispatch)
+    } else if (want && !g.inEmitter && g.members.length === 0) {
+      g.inEmitter = true
+      this.emitter().on(g.filter, g.dispatch, () => {})
+    }
+    this.prune(topic, g)
   }
 
   private prune (topic: string, g: Group): void {
@@ -231,6 +266,67 @@ export class SharedSubscriptions {
       else { this.opts.dropped(); cb() }
       return
     }
+    this.deliver(g, m, msg, again, undefined, cb)
+  }
+
+  /**
+   * Clustered: the member of message `key` is picked cluster-wide (the first node to ask decides);
+   * the node holding it delivers. `origin`: this node sends a recorded message again, so it asks
+   * even without a member of its own and announces the new key to the others.
+   */
+  private clustered (topic: string, g: Group | undefined, key: string, msg: Message, origin: boolean, cb: () => void): void {
+    const bus = this.opts.bus as SharedBus
+    const record = msg.qos > 0 ? recordOf(msg) : ''
+    bus.pick(topic, key, this.opts.strategy(), fnv1a(msg.clientId ?? ''), record).then(p => {
+      if (origin) bus.announce(topic, key, record)
+      if (p === null) { cb(); return }
+      if (p.node === '') {
+        // no live member anywhere: the node that asked first queues it for the offline member named, else counts the drop
+        if (!p.first) { cb(); return }
+        const qos = Math.min(p.qos ?? 0, msg.qos)
+        if (p.clientId === '' || qos === 0) { this.opts.dropped(); cb(); return }
+        this.opts.store.outgoingEnqueue({ clientId: p.clientId }, this.queued(msg, qos) as never)
+          .then(cb, (err: unknown) => {
+            this.opts.log?.warn({ clientId: p.clientId, err: String(err) }, 'shared subscription: could not queue')
+            this.opts.dropped()
+            cb()
+          })
+        return
+      }
+      if (p.node !== bus.node) { cb(); return }
+      const m = g?.members.find(x => x.client.id === p.clientId && !x.client.closed)
+      if (m === undefined || g === undefined) {
+        // picked just as it left (or a member this node no longer has: it leaves for good)
+        if (g?.members.some(x => x.client.id === p.clientId) !== true) bus.leave(topic, p.clientId)
+        if (record === '') { this.opts.dropped(); cb(); return }
+        // sent again under a new key, then this record goes; a few times at most, then here
+        const next = (): void => { bus.done(topic, key); cb() }
+        if (key.split('\u0000left').length > MAX_REPICKS && g !== undefined) this.send(g, msg, true, next)
+        else this.clustered(topic, g, `${key}\u0000left`, msg, true, next)
+        return
+      }
+      // a recorded message has no message number of its own: a fresh one
+      this.deliver(g, m, msg, origin || msg.brokerId === undefined, record === '' ? undefined : key, cb)
+    }, (err: unknown) => {
+      // Redis is away: deliver here rather than lose it (another node may too)
+      this.opts.log?.warn({ err: String(err) }, 'shared subscription: cluster pick failed')
+      if (g === undefined) { this.opts.dropped(); cb(); return }
+      this.send(g, msg, origin, cb)
+    })
+  }
+
+  /** a recorded message (a dead node's, an orphan, a member's that left on another node) dispatched again */
+  private async again (topic: string, key: string, record: string, origin: boolean): Promise<void> {
+    const g = this.groups.get(topic)
+    // not the announcer: only a node with a live member asks
+    if (!origin && (g === undefined || !g.members.some(m => !m.client.closed))) return
+    const msg = messageOf(record)
+    if (msg === null) return
+    await new Promise<void>(resolve => { this.clustered(topic, g, key, msg, origin, resolve) })
+  }
+
+  /** sends `msg` to member `m`; `key`: its cluster record, gone once the member has it */
+  private deliver (g: Group, m: Member, msg: Message, again: boolean, key: string | undefined, cb: () => void): void {
     const qos = Math.min(m.qos, msg.qos)
     const out: Message & { cmd: 'publish', retain: false, dup: boolean, messageId?: number } = {
       cmd: 'publish',
@@ -244,20 +340,32 @@ export class SharedSubscriptions {
       brokerCounter: again && this.aedes !== null ? freshCounter(this.aedes) : msg.brokerCounter
     }
     if (msg.clientId !== undefined) out.clientId = msg.clientId
-    if (qos === 0) { deliverTo(m.client, out, cb); return }
+    const bus = this.opts.bus
+    const field = key === undefined ? undefined : `${g.topic}\u0000${key}`
+    const settled = (): void => {
+      if (field === undefined || bus === undefined) return
+      this.mine.delete(field)
+      bus.done(g.topic, key as string)
+    }
+    if (qos === 0) { settled(); deliverTo(m.client, out, cb); return }
+    if (field !== undefined) this.mine.add(field)
     if (m.client.clean) {
       out.messageId = takeMessageId(m.client)
-      this.inflightOf(m.client).set(out.messageId, { group: g, msg })
+      this.inflightOf(m.client).set(out.messageId, { group: g, msg, key })
       deliverTo(m.client, out, cb)
       return
     }
     // a persistent member: in its session first, as aedes queues its own subscribers' messages
     this.opts.store.outgoingEnqueue({ clientId: m.client.id }, out).then(() => {
+      // in the session (the shared store, clustered): it no longer depends on this node
+      settled()
       out.messageId = takeMessageId(m.client)
       deliverTo(m.client, out, cb)
     }, (err: unknown) => {
       this.opts.log?.warn({ clientId: m.client.id, err: String(err) }, 'shared subscription: could not queue')
-      this.opts.dropped()
+      // clustered, the record stays: the sweep sends it again
+      if (field !== undefined) this.mine.delete(field)
+      else this.opts.dropped()
       cb()
     })
   }
@@ -269,23 +377,40 @@ export class SharedSubscriptions {
     const id = ids[this.index(g, ids.length, msg.clientId)] as string
     const qos = Math.min(g.offline.get(id) ?? 0, msg.qos)
     if (qos === 0) { this.opts.dropped(); return }
-    await this.opts.store.outgoingEnqueue({ clientId: id }, { cmd: 'publish', topic: msg.topic, payload: msg.payload, qos, retain: false, dup: false } as never)
+    await this.opts.store.outgoingEnqueue({ clientId: id }, this.queued(msg, qos) as never)
       .catch(() => { this.opts.dropped() })
+  }
+
+  /** a message for an offline session: a message number of this broker of its own (stores key a queue by it) */
+  private queued (msg: Message, qos: number): object {
+    const aedes = this.aedes
+    return { cmd: 'publish', topic: msg.topic, payload: msg.payload, qos, retain: false, dup: false, brokerId: aedes?.id, brokerCounter: aedes === null ? undefined : freshCounter(aedes) }
   }
 
   /** member `m` of `g` went away with its client */
   private left (g: Group, m: Member): void {
-    if (!m.client.clean) { g.offline.set(m.client.id, m.qos); return }
+    if (!m.client.clean) {
+      g.offline.set(m.client.id, m.qos)
+      this.opts.bus?.offline(g.topic, m.client.id, m.qos)
+      return
+    }
     const pending = this.inflight.get(m.client)
     if (pending === undefined) return
+    const bus = this.opts.bus
     for (const [id, entry] of pending) {
       if (entry.group !== g) continue
       pending.delete(id)
-      this.send(g, entry.msg, true, () => {})
+      const key = entry.key
+      if (bus === undefined || key === undefined) { this.send(g, entry.msg, true, () => {}); continue }
+      // clustered: picked again cluster-wide under a new key, then the old record goes
+      this.clustered(g.topic, g, `${key}\u0000left`, entry.msg, true, () => {
+        this.mine.delete(`${g.topic}\u0000${key}`)
+        bus.done(g.topic, key)
+      })
     }
   }
 
-  private inflightOf (client: MemberClient): Map<number, { group: Group, msg: Message }> {
+  private inflightOf (client: MemberClient): Map<number, Pending> {
     let m = this.inflight.get(client)
     if (m === undefined) this.inflight.set(client, m = new Map())
     return m
@@ -296,8 +421,31 @@ export class SharedSubscriptions {
     if (!client.clean || this.inflight.has(client)) return
     const pending = this.inflightOf(client)
     onClientPacket(client, (p: WirePacket) => {
-      if ((p.cmd === 'puback' || p.cmd === 'pubrec') && p.messageId !== undefined) pending.delete(p.messageId)
+      if ((p.cmd !== 'puback' && p.cmd !== 'pubrec') || p.messageId === undefined) return
+      const entry = pending.get(p.messageId)
+      if (entry === undefined) return
+      pending.delete(p.messageId)
+      if (entry.key !== undefined) {
+        this.mine.delete(`${entry.group.topic}\u0000${entry.key}`)
+        this.opts.bus?.done(entry.group.topic, entry.key)
+      }
     })
+  }
+}
+
+/** a message as the cluster records it, to send it again from any node */
+function recordOf (msg: Message): string {
+  const payload = Buffer.isBuffer(msg.payload) ? msg.payload : Buffer.from(msg.payload)
+  return JSON.stringify({ at: Date.now(), topic: msg.topic, payload: payload.toString('base64'), qos: msg.qos, clientId: msg.clientId })
+}
+
+function messageOf (record: string): Message | null {
+  try {
+    const r = JSON.parse(record) as { topic?: unknown, payload?: unknown, qos?: unknown, clientId?: unknown }
+    if (typeof r.topic !== 'string' || typeof r.payload !== 'string' || typeof r.qos !== 'number') return null
+    return { topic: r.topic, payload: Buffer.from(r.payload, 'base64'), qos: r.qos, clientId: typeof r.clientId === 'string' ? r.clientId : undefined }
+  } catch {
+    return null
   }
 }
 

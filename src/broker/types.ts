@@ -126,12 +126,42 @@ export interface Message {
 /** broker.shared_subscription_strategy: how a shared subscription's group picks the member for a message */
 export type SharedStrategy = 'random' | 'round_robin' | 'sticky' | 'hash'
 
+/** the member picked for a message; node '' when the group has no member (first: this call decided) */
+export interface SharedPick { node: string, clientId: string, first: boolean, /** an offline member's subscription QoS (node '') */ qos?: QoS }
+
+/** What a clustered node's shared subscriptions ask of the cluster. */
+export interface SharedBus {
+  readonly node: string
+  /** resolves once the member counts in every node's picks */
+  join (group: string, clientId: string): Promise<void>
+  leave (group: string, clientId: string): void
+  /** a persistent member went offline: with no live member left, its session may queue the group's messages */
+  offline (group: string, clientId: string, qos: QoS): void
+  /** that offline member's session is gone */
+  forget (group: string, clientId: string): void
+  /** the one member of `group` for message `key`, cluster-wide by `strategy`; records `record` (QoS 1/2) for the chosen node; null: decided before, no member */
+  pick (group: string, key: string, strategy: SharedStrategy, publisherHash: number, record: string): Promise<SharedPick | null>
+  /** this node's member has message `key` (acknowledged, or stored in its session): its record goes */
+  done (group: string, key: string): void
+  /** tells the other nodes to deliver `key` if it is theirs */
+  announce (group: string, key: string, record: string): void
+  attach (handlers: SharedHandlers): void
+}
+
+/** What the cluster asks of a node's shared subscriptions. */
+export interface SharedHandlers {
+  /** dispatch a recorded message again; origin: this node sends it again (it picks and announces) */
+  again: (group: string, key: string, record: string, origin: boolean) => Promise<void>
+  /** the records (group \0 key) this node is delivering now */
+  mine: () => Set<string>
+}
+
 export interface BrokerOptions {
   nodeName: string
   /** read at every message to a shared subscription (a hot config) */
   sharedStrategy?: () => SharedStrategy
-  /** clustered: true for the one node that claims `key` first (a message of a shared group: that node delivers it) */
-  sharedClaim?: ((key: string) => Promise<boolean>) | undefined
+  /** clustered: shared subscription groups over every node (src/cluster/shared-bus.ts) */
+  sharedBus?: SharedBus | undefined
   host?: string
   mqttPort: number
   wsPort: number | null

@@ -16,7 +16,8 @@
  * - `net.Socket.prototype.destroy` (TCP and TLS connections) and, on our WebSocket streams only,
  *   an own `destroy`: a connection destroyed while its writes are held sends them first (conn.ts)
  * Per connection (tapConnection, guardClient): the parser's public 'packet' event, prepended so it
- * runs before aedes' listener; aedes' per-client `deliver0`.
+ * runs before aedes' listener (counters; a SUBSCRIBE's malformed shared filters marked refused,
+ * shared-topics.ts); aedes' per-client `deliver0`.
  * Per broker (patchBroker): aedes' `publish`, `registerClient`, `subscribe`, `unsubscribe`, its
  * emitter's `emit` and `_matcher.match` (emit, and stamping a packet from aedes' `counter`: PUBACK
  * after storing, ack-after-store.ts), after a client made and closed at once has shown that aedes'
@@ -39,6 +40,7 @@ import type { WebSocket } from 'ws'
 import { createWebSocketStream } from 'ws'
 import { ackAfterStore, type AckAfterStore, type Stampable } from './ack-after-store.js'
 import { afterWrite, beforeDestroy, beforeWrite, packetIn, type ConnState, type WirePacket } from './conn.js'
+import { screenSubscribe } from './shared-topics.js'
 import { checkSlow, dropQoS0, oversize, validMessageId, validString, type Guards } from './guard.js'
 
 /** An upstream internal this broker needs is missing: the start stops with this one line. */
@@ -296,7 +298,9 @@ export function tapConnection (client: unknown, stream: object, state: ConnState
 /** one listener function for every parser: no closure per connection */
 function parsed (this: ParserInternals, packet: WirePacket): void {
   const st = this[kConn]
-  if (st !== undefined) packetIn(st, packet)
+  if (st === undefined) return
+  packetIn(st, packet)
+  if (packet.cmd === 'subscribe') screenSubscribe((packet as { subscriptions?: Array<{ topic: string }> }).subscriptions ?? [])
 }
 
 /** Guards `client` (an aedes Client) with `guards` (guard.ts). */

@@ -17,7 +17,6 @@ interface RedisConn {
 }
 interface RedisPubConn extends RedisConn {
   publish (channel: string, message: Buffer): Promise<number>
-  set (key: string, value: string, px: 'PX', ms: number, nx: 'NX'): Promise<string | null>
 }
 export interface Bus {
   pubConn: RedisPubConn
@@ -119,15 +118,4 @@ export async function eventChannel (bus: Bus, channel: string, onMessage: (messa
   bus.subConn.on('messageBuffer', (ch, message) => { if (ch.toString('utf8') === channel) onMessage(message) })
   await bus.subConn.subscribe(channel)
   return { publish: (message) => { bus.pubConn.publish(channel, message).catch(() => {}) } }
-}
-
-/** how long a claim is kept: far longer than a message takes to reach every node */
-const CLAIM_MS = 60_000
-
-/**
- * The first node to claim `key` gets true, every other false: one atomic SET NX in Redis. Shared
- * subscriptions claim each message per group, so a group spread over nodes gets it once.
- */
-export function claimOnce (bus: Bus): (key: string) => Promise<boolean> {
-  return async (key) => (await bus.pubConn.set(`emqx:shared:${key}`, '1', 'PX', CLAIM_MS, 'NX')) === 'OK'
 }

@@ -22,6 +22,7 @@ import type { ClusterConfig } from './config.js'
 import { ClusterBannedService } from './banned.js'
 import { ClusterAclService } from './acl.js'
 import { openBus, type Bus } from './bus.js'
+import { RedisSharedBus } from './shared-bus.js'
 import { ClusterImpl } from './cluster-impl.js'
 import { Membership, type MembershipLog } from './membership.js'
 import { RemoteNode } from './remote-node.js'
@@ -108,6 +109,13 @@ export class Clustering {
     const lists = await Promise.allSettled(peers.map(async p => await p.sessions()))
     for (const l of lists) if (l.status === 'fulfilled') for (const s of l.value) held.add(s.client_id)
     return stored.filter(s => !held.has(s.clientId))
+  }
+
+  /** Shared subscription groups over the cluster: a stopped node's members leave, its messages in flight are sent again. */
+  async sharedBus (): Promise<RedisSharedBus> {
+    const b = await RedisSharedBus.open(this.bus, this.s.nodeName, this.s.log)
+    this.membership.onChange((_live, gone) => { if (gone.length > 0) b.nodesGone(gone.map(m => m.name)) })
+    return b
   }
 
   /** Told of the names of the live members after every heartbeat, and of those that stopped since the last. */

@@ -1,5 +1,6 @@
 /** MQTT topic rules ([MQTT-4.7]) for names (publish) and filters (subscribe). */
 import type { PublishRequestWire } from '../core/wire.js'
+import { malformedShared, routeFilter } from '../broker/shared-topics.js'
 
 const MAX_TOPIC_BYTES = 65535
 
@@ -15,9 +16,9 @@ export function isValidTopicName (t: string): boolean {
 /** [MQTT-4.7.1-2] '#' alone and last; [MQTT-4.7.1-3] '+' occupies a whole level. */
 export function isValidTopicFilter (t: string): boolean {
   if (!basicOk(t)) return false
-  const share = /^\$share\/([^/]+)\/(.+)$/.exec(t)
-  const filter = share ? share[2] as string : t
-  if (t.startsWith('$share/') && !share) return false
+  // a malformed $share/ or $queue/ filter is refused as a SUBSCRIBE's is (SUBACK 0x80)
+  if (malformedShared(t)) return false
+  const filter = routeFilter(t)
   const levels = filter.split('/')
   return levels.every((level, i) =>
     (level === '#' && i === levels.length - 1) ||

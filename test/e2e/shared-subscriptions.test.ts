@@ -1,13 +1,13 @@
 // Shared subscriptions ($share/<group>/<filter>, $queue/<filter>) with real mqtt.js clients: one
 // member of each group gets each message, by the hot-configured strategy; nothing acknowledged is lost.
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import type { MqttClient } from 'mqtt'
 import mqttPacket from 'mqtt-packet'
 import { startTestNode, type TestNode } from '../helpers.js'
 import { connectPacket, subscribePacket } from '../support/frames.js'
-import { connectCollecting } from '../support/mqtt.js'
+import { connectCollecting, granted } from '../support/mqtt.js'
 import { eventually, sleep } from '../support/wait.js'
 
 /** payloads each client received, in order */
@@ -162,4 +162,97 @@ test('a group with no member online: a persistent member\'s session queues the m
   const before2 = await dropped()
   await pub.publishAsync('d/1', 'lost', { qos: 1 })
   await eventually(async () => (await dropped()) === before2 + 1)
+})
+
+/** one raw SUBSCRIBE (wildcards inside a share name, which mqtt.js will not send) → its SUBACK's return codes */
+async function rawSuback (t: TestContext, n: TestNode, clientId: string, clean: boolean, filters: string[]): Promise<{ codes: number[], sock: net.Socket }> {
+  const sock = net.connect(Number(new URL(n.mqttUrl).port), '127.0.0.1')
+  t.after(() => { sock.destroy() })
+  const parser = mqttPacket.parser()
+  const codes = new Promise<number[]>((resolve, reject) => {
+    parser.on('packet', (p) => { if (p.cmd === 'suback') resolve(p.granted as number[]) })
+    sock.once('close', () => { reject(new Error('closed without a SUBACK')) })
+  })
+  sock.on('data', (d) => { parser.parse(d) })
+  sock.write(connectPacket(clientId, clean))
+  sock.write(subscribePacket(7, filters, 1))
+  return { codes: await codes, sock }
+}
+
+test('malformed $share and $queue filters are refused with 0x80 (3.1.1), nothing of them subscribed or stored; the good one beside them works', async (t) => {
+  const n = await startTestNode(t)
+  const bad = ['$share/', '$share/g', '$share/g/', '$share//x', '$queue/', '$share/g+/x', '$share/#/x', '$share/+/x']
+  const { codes, sock } = await rawSuback(t, n, 'raw', false, [...bad, '$share/ok/v/1'])
+  assert.deepEqual(codes, [...bad.map(() => 0x80), 1], 'one 0x80 per malformed filter, the valid one granted')
+  assert.ok(!sock.destroyed, 'the connection stays')
+  // the session (persistent) lists the valid subscription only, before and after a resume
+  assert.deepEqual((await n.api('GET', '/subscriptions/raw')).body.map((s: any) => s.topic), ['$share/ok/v/1'])
+  sock.destroy()
+  await eventually(async () => (await n.api('GET', '/connections/raw')).body.length === 0)
+  const back = await n.client({ clientId: 'raw', clean: false })
+  const got = collect(back)
+  assert.deepEqual((await n.api('GET', '/subscriptions/raw')).body.map((s: any) => s.topic), ['$share/ok/v/1'])
+  const pub = await n.client({ clientId: 'pub' })
+  await pub.publishAsync('v/1', 'hello', { qos: 1 })
+  await eventually(() => got.length === 1)
+  // what mqtt.js sends itself: one SUBACK code each, no route made for them
+  const c = await n.client({ clientId: 'js' })
+  assert.deepEqual(await granted(c, '$share/g', '$share//x', '$queue/', '$share/ok2/w'), [0x80, 0x80, 0x80, 1])
+  assert.deepEqual((await n.api('GET', '/subscriptions/js')).body.map((s: any) => s.topic), ['$share/ok2/w'])
+  assert.deepEqual((await n.api('GET', '/routes')).body.items.map((r: any) => r.topic).sort(), ['v/1', 'w'], 'routes of the valid ones only')
+  // the management API refuses them too (code 115, bad topic), with nothing subscribed
+  for (const topic of ['$share/g', '$share/g+/x', '$queue/']) {
+    assert.deepEqual((await n.api('POST', '/mqtt/subscribe', { body: { topic, client_id: 'js', qos: 1 } })).body, { code: 115 }, topic)
+  }
+  assert.deepEqual((await n.api('GET', '/subscriptions/js')).body.map((s: any) => s.topic), ['$share/ok2/w'])
+})
+
+test('the last live member leaves with QoS 1 messages unacknowledged: an offline persistent member\'s session takes them all', async (t) => {
+  const n = await startTestNode(t)
+  const p = await n.client({ clientId: 'persist', clean: false })
+  await p.subscribeAsync('$share/last/l/1', { qos: 1 })
+  await p.endAsync()
+  const silentGot: string[] = []
+  const silent = net.connect(Number(new URL(n.mqttUrl).port), '127.0.0.1')
+  t.after(() => { silent.destroy() })
+  const parser = mqttPacket.parser()
+  parser.on('packet', (pk) => { if (pk.cmd === 'publish') silentGot.push(String(pk.payload)) })
+  silent.on('data', (d) => { parser.parse(d) })
+  silent.write(connectPacket('silent', true))
+  silent.write(subscribePacket(1, ['$share/last/l/1'], 1))
+  await eventually(async () => (await n.api('GET', '/subscriptions/silent')).body.length === 1)
+  const pub = await n.client({ clientId: 'pub' })
+  const sent = await publishAll(pub, 'l/1', 5)
+  await eventually(() => silentGot.length >= 5)
+  silent.destroy()
+  await sleep(500)
+  const { received } = await connectCollecting(t, n.mqttUrl, { clientId: 'persist', clean: false })
+  await eventually(() => received.length >= 5).catch((e: unknown) => { throw new Error(`got ${received.join()}: ${String(e)}`) })
+  assert.deepEqual([...received].sort(), [...sent].sort())
+})
+
+test('QoS 2: a member that leaves before its PUBREC has the messages sent to another member, each once', async (t) => {
+  const n = await startTestNode(t)
+  assert.equal((await n.api('PUT', '/configs/emqx', { body: { key: 'broker.shared_subscription_strategy', value: 'round_robin' } })).body, 'ok')
+  const silentGot: string[] = []
+  const silent = net.connect(Number(new URL(n.mqttUrl).port), '127.0.0.1')
+  t.after(() => { silent.destroy() })
+  const parser = mqttPacket.parser()
+  parser.on('packet', (p) => { if (p.cmd === 'publish') silentGot.push(String(p.payload)) })
+  silent.on('data', (d) => { parser.parse(d) })
+  silent.write(connectPacket('silent2', true))
+  silent.write(subscribePacket(1, ['$share/w2/jobs2'], 2))
+  await eventually(async () => (await n.api('GET', '/subscriptions/silent2')).body.length === 1)
+  const [worker] = await members(n, '$share/w2/jobs2', 1, 'worker2-', 2) as [{ c: MqttClient, got: string[] }]
+  const pub = await n.client({ clientId: 'pub2' })
+  const sent: string[] = []
+  for (let i = 0; i < 10; i++) {
+    sent.push(`q${i}`)
+    await pub.publishAsync('jobs2', `q${i}`, { qos: 2 })
+  }
+  await eventually(() => silentGot.length >= 1 && silentGot.length + worker.got.length >= 10)
+  silent.destroy()
+  await eventually(() => worker.got.length >= 10).catch((e: unknown) => { throw new Error(`worker ${worker.got.join()} silent ${silentGot.join()}: ${String(e)}`) })
+  await sleep(300)
+  assert.deepEqual([...worker.got].sort(), [...sent].sort())
 })
