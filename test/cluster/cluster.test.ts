@@ -189,17 +189,19 @@ test('three nodes act as one broker and one API', { skip: SKIP, timeout: 120000 
     assert.equal(conns.meta.count, conns.items.length)
     assert.ok((await call(n1, 'GET', '/routes')).body.items.every((r: any) => r.node !== names[2]))
     // its stored session is listed by a survivor until the client returns
+    // m0 too when the killed node had not yet stored keeper's PUBACK of it: at least once allows that
     let listed: any
-    await eventually(async () => { listed = (await call(n2, 'GET', '/sessions/keeper')).body; return listed[0]?.mqueue_len === 3 }, 5000)
+    await eventually(async () => { listed = (await call(n2, 'GET', '/sessions/keeper')).body; return [3, 4].includes(listed[0]?.mqueue_len) }, 5000)
       .catch(() => { assert.fail(`keeper's session: ${JSON.stringify(listed)}`) })
+    const queued = listed[0].mqueue_len as number
 
     const resumed = await mqtt.connectAsync(n2.mqtt, { clientId: 'keeper', clean: false, reconnectPeriod: 0 })
     t.after(() => resumed.endAsync(true).catch(() => {}))
     const got = collect(resumed)
-    await eventually(() => got.length >= 3, 5000)
+    await eventually(() => got.length >= queued, 5000)
     await new Promise(resolve => setTimeout(resolve, 300))
-    // every one, once, in the order they were published [MQTT-4.6.0-2]
-    assert.deepEqual(got, ['m1', 'm2', 'm3'])
+    // every one, once, in the order they were published [MQTT-4.6.0-2]; a redelivered m0 only first
+    assert.deepEqual(got, queued === 4 ? ['m0', 'm1', 'm2', 'm3'] : ['m1', 'm2', 'm3'])
     // still subscribed on its new node
     await pub.publishAsync('inbox/keeper', 'm4', { qos: 1 })
     await eventually(() => got.includes('m4'), 3000)
