@@ -51,6 +51,8 @@ function resolveParam (p) {
 }
 
 const ops = []
+/** operations whose body may be left out (requestBody.required false): their handlers get undefined then */
+const optionalBody = new Set()
 for (const [path, item] of Object.entries(spec.paths)) {
   for (const method of METHODS) {
     const op = item[method]
@@ -58,6 +60,7 @@ for (const [path, item] of Object.entries(spec.paths)) {
     const params = (op.parameters ?? []).map(resolveParam)
     const secured = !(Array.isArray(op.security) && op.security.length === 0)
     const roleField = bodyRole(op)
+    if (op.requestBody && op.requestBody.required !== true) optionalBody.add(op.operationId)
     ops.push({
       operationId: op.operationId,
       method: method.toUpperCase(),
@@ -129,7 +132,11 @@ const methodLines = ops.map(o => {
   const k = q(o.operationId)
   const path = o.pathParams.length ? `operations[${k}]['parameters']['path']` : 'Record<string, never>'
   const query = o.queryParams.length ? `NonNullable<operations[${k}]['parameters']['query']>` : 'Record<string, never>'
-  const body = o.hasBody ? `operations[${k}]['requestBody']['content']['application/json']` : 'undefined'
+  const body = !o.hasBody
+    ? 'undefined'
+    : optionalBody.has(o.operationId)
+      ? `NonNullable<operations[${k}]['requestBody']>['content']['application/json'] | undefined`
+      : `operations[${k}]['requestBody']['content']['application/json']`
   return `  /** ${o.method} ${o.path}: ${o.descr} */
   ${o.operationId}: (input: { path: ${path}, query: ${query}, body: ${body} }, ctx: Ctx) => Promise<Reply<${k}>>`
 }).join('\n')
