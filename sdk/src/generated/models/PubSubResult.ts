@@ -25,6 +25,12 @@ export interface PubSubResult {
      * @memberof PubSubResult
      */
     code: PubSubResultCodeEnum;
+    /**
+     * Only with `with_matched=true` (publish): whether any subscription of the cluster matched a topic.
+     * @type {boolean}
+     * @memberof PubSubResult
+     */
+    matched?: boolean;
 }
 
 
@@ -58,6 +64,7 @@ export function PubSubResultFromJSONTyped(json: any, ignoreDiscriminator: boolea
     return {
         
         'code': json['code'],
+        'matched': json['matched'] == null ? undefined : json['matched'],
     };
 }
 
@@ -73,6 +80,7 @@ export function PubSubResultToJSONTyped(value?: PubSubResult | null, ignoreDiscr
     return {
         
         'code': value['code'],
+        'matched': value['matched'],
     };
 }
 
