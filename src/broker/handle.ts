@@ -4,7 +4,7 @@
  */
 import type { Metrics } from './metrics.js'
 import type { Registry } from './registry.js'
-import type { ListenerInfo, ListenerProtocol, PublishRequest, QoS } from './types.js'
+import type { ListenerInfo, ListenerProtocol, PublishRequest, QoS, SessionMessage } from './types.js'
 
 export interface Broker {
   readonly aedes: unknown
@@ -18,6 +18,8 @@ export interface Broker {
   /** kicks the client if it is connected here, then removes its session (registry and persistence); false when this node has neither */
   discardSession (clientId: string): Promise<boolean>
   publish (msg: PublishRequest): Promise<void>
+  /** what the session store holds for the client, in queue order; null when this node has no session of it */
+  sessionMessages (clientId: string): Promise<SessionMessage[] | null>
   subscribe (clientId: string, filters: string[], qos: QoS): Promise<boolean>
   unsubscribe (clientId: string, filters: string[]): Promise<boolean>
   /** forgets a client's cached decisions on `topic` (every one when absent); false when it is not connected */

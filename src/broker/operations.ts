@@ -6,10 +6,10 @@
 import type { Aedes, PublishPacket } from 'aedes'
 import type { ConnState } from './conn.js'
 import type { Listener } from './listeners.js'
-import { purgeSession, type PersistenceLike } from './persistence.js'
+import { purgeSession, type PersistenceLike, type StoredPacket } from './persistence.js'
 import type { Registry } from './registry.js'
 import type { Broker } from './handle.js'
-import type { BrokerHooks, Message, PublishRequest, QoS } from './types.js'
+import type { BrokerHooks, Message, PublishRequest, QoS, SessionMessage } from './types.js'
 import { hasClient, liveClient, liveClients, publishAs } from './upstream.js'
 
 export interface OperationContext {
@@ -23,7 +23,7 @@ export interface OperationContext {
   trust: (sub: object) => void
 }
 
-export type Operations = Pick<Broker, 'kickout' | 'discardSession' | 'publish' | 'subscribe' | 'unsubscribe' | 'cleanAclCache' | 'cleanAllAclCaches' | 'setMaxConns' | 'setNoDelay'>
+export type Operations = Pick<Broker, 'kickout' | 'discardSession' | 'publish' | 'sessionMessages' | 'subscribe' | 'unsubscribe' | 'cleanAclCache' | 'cleanAllAclCaches' | 'setMaxConns' | 'setNoDelay'>
 
 export function operations (ctx: OperationContext): Operations {
   const { aedes, hooks, persistence, registry, listeners, stateOf, trust } = ctx
@@ -68,6 +68,18 @@ export function operations (ctx: OperationContext): Operations {
       await new Promise<void>((resolve, reject) => {
         publishAs(aedes, packet, from, (err?: Error) => { if (err != null) reject(err); else resolve() })
       })
+    },
+
+    async sessionMessages (clientId) {
+      if (registry.session(clientId) === undefined) return null
+      const out: SessionMessage[] = []
+      // a snapshot of the client's outgoing queue: queued packets have no messageId until sent
+      for await (const p of persistence.outgoingStream({ id: clientId }) as AsyncIterable<StoredPacket & Record<string, unknown>>) {
+        // a PUBREL stored for an inflight QoS 2 message is no message of its own
+        if (p.cmd !== undefined && p.cmd !== 'publish') continue
+        out.push(sessionMessage(p))
+      }
+      return out
     },
 
     async subscribe (clientId, filters, qos: QoS) {
@@ -117,5 +129,24 @@ export function operations (ctx: OperationContext): Operations {
       if (l !== undefined) l.noDelay = on
       return l !== undefined
     }
+  }
+}
+
+/** A stored packet as the API shows it; fields aedes does not always set are left undefined. */
+function sessionMessage (p: StoredPacket & Record<string, unknown>): SessionMessage {
+  const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload ?? Buffer.alloc(0)
+  const expiry = typeof p.messageExpiry === 'number' ? p.messageExpiry : undefined
+  const interval = (p.properties as { messageExpiryInterval?: unknown } | undefined)?.messageExpiryInterval
+  const qos = p.qos === 1 || p.qos === 2 ? p.qos : 0
+  return {
+    brokerId: String(p.brokerId ?? ''),
+    brokerCounter: typeof p.brokerCounter === 'number' ? p.brokerCounter : 0,
+    topic: p.topic,
+    qos,
+    payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload as Uint8Array),
+    packetId: typeof p.messageId === 'number' && p.messageId > 0 ? p.messageId : undefined,
+    expiresAt: expiry,
+    publishedAt: expiry !== undefined && typeof interval === 'number' ? expiry - interval * 1000 : undefined,
+    fromClientId: typeof p.clientId === 'string' ? p.clientId : undefined
   }
 }

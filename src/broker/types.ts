@@ -167,6 +167,22 @@ export interface BrokerOptions {
   storedSessions?: () => Promise<ReadonlyArray<{ clientId: string, subscriptions: ReadonlyArray<[string, QoS]>, queued: number }>>
 }
 
+/** A message the session store holds for a client: queued (no packet id yet) or in flight (sent, unacknowledged). */
+export interface SessionMessage {
+  brokerId: string
+  brokerCounter: number
+  topic: string
+  qos: QoS
+  payload: Buffer
+  /** set once sent to the client: the message is in flight */
+  packetId: number | undefined
+  /** epoch ms, when the message carries an expiry (MQTT 5 Message Expiry Interval) */
+  expiresAt: number | undefined
+  /** epoch ms, derived from the expiry and its interval when both are known */
+  publishedAt: number | undefined
+  fromClientId: string | undefined
+}
+
 export interface PublishRequest {
   topic: string
   payload: Buffer

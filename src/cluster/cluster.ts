@@ -5,7 +5,7 @@
  */
 import type {
   AlarmRecordWire, AlarmWire, BrokerInfoWire, ConfigItemWire, ConnectionWire, ListenerWire, MetricsWire, NodeInfoWire,
-  PluginConfigItemWire, PluginWire, Qos, RetainedMessageWire, RouteWire, SessionWire, StatsWire, SubscriptionWire
+  PluginConfigItemWire, PluginWire, Qos, RetainedMessageWire, RouteWire, SessionMessageWire, SessionWire, StatsWire, SubscriptionWire
 } from '../core/wire.js'
 import { ApiError, ReturnCode, errors } from '../core/errors.js'
 import type { PromFamily } from '../services/prometheus.js'
@@ -58,6 +58,13 @@ export interface NodeApi {
   removeRetained (filter: string): Promise<number>
   subscribe (clientId: string, filters: string[], qos: Qos): Promise<boolean>
   unsubscribe (clientId: string, filters: string[]): Promise<boolean>
+  // ---- lists (issue 18) ----
+  /** kicks those of the clients connected here (dryRun: none); the ones that were (would be) kicked */
+  kickoutMany (clientIds: string[], dryRun: boolean): Promise<string[]>
+  /** whether a subscription here (of a connected client or an offline session) matches any of the topics */
+  hasSubscriber (topics: string[]): Promise<boolean>
+  /** the session's queued or inflight messages in the store's order; null when this node has no session of it */
+  sessionMessages (clientId: string, kind: 'mqueue' | 'inflight'): Promise<SessionMessageWire[] | null>
 }
 
 /** What GET /nodes/ and GET /brokers/ show of a member, live or stopped. */

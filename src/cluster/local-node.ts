@@ -6,7 +6,7 @@ import type { NodeApi } from './cluster.js'
 import type { Broker, ConnInfo, SessionInfo, SubscriptionInfo } from '../broker/broker.js'
 import type {
   BrokerInfoWire, ConfigItemWire, ConnectionWire, ListenerWire, MetricsWire, NodeInfoWire,
-  PluginConfigItemWire, Qos, RetainedMessageWire, RouteWire, SessionWire, StatsWire, SubscriptionWire, AlarmRecordWire, AlarmWire, PluginWire
+  PluginConfigItemWire, Qos, RetainedMessageWire, RouteWire, SessionMessageWire, SessionWire, StatsWire, SubscriptionWire, AlarmRecordWire, AlarmWire, PluginWire
 } from '../core/wire.js'
 import type { Alarms } from '../services/alarms.js'
 import { activatedWire, type AlarmHistory } from '../services/alarm-history.js'
@@ -287,6 +287,29 @@ export class LocalNode implements NodeApi {
 
   async unsubscribe (clientId: string, filters: string[]): Promise<boolean> {
     return this.d.broker.unsubscribe(clientId, filters)
+  }
+
+  async kickoutMany (clientIds: string[], dryRun: boolean): Promise<string[]> {
+    const reg = this.d.broker.registry
+    const here = clientIds.filter(id => reg.connection(id) !== undefined)
+    return dryRun ? here : here.filter(id => this.d.broker.kickout(id))
+  }
+
+  async hasSubscriber (topics: string[]): Promise<boolean> {
+    return topics.some(t => this.d.broker.registry.matchingFilters(t).size > 0)
+  }
+
+  async sessionMessages (clientId: string, kind: 'mqueue' | 'inflight'): Promise<SessionMessageWire[] | null> {
+    const all = await this.d.broker.sessionMessages(clientId)
+    if (all === null) return null
+    return all.filter(m => (m.packetId !== undefined) === (kind === 'inflight')).map(m => {
+      const w: SessionMessageWire = { msgid: `${m.brokerId}:${m.brokerCounter}`, topic: m.topic, qos: m.qos, payload: m.payload.toString('base64'), payload_size: m.payload.length }
+      if (m.publishedAt !== undefined) w.publish_at = datetime(m.publishedAt)
+      if (m.expiresAt !== undefined) w.expire_at = datetime(m.expiresAt)
+      if (m.packetId !== undefined) w.packet_id = m.packetId
+      if (m.fromClientId !== undefined) w.from_clientid = m.fromClientId
+      return w
+    })
   }
 }
 

@@ -5,7 +5,7 @@ import type { PromFamily } from '../services/prometheus.js'
 import type { ClientFilter, RouteFilter, SubscriptionFilter } from './list-filter.js'
 import type {
   AlarmRecordWire, AlarmWire, BrokerInfoWire, ConfigItemWire, ConnectionWire, ListenerWire, MetricsWire, NodeInfoWire,
-  PluginConfigItemWire, PluginWire, Qos, RetainedMessageWire, RouteWire, SessionWire, StatsWire, SubscriptionWire
+  PluginConfigItemWire, PluginWire, Qos, RetainedMessageWire, RouteWire, SessionMessageWire, SessionWire, StatsWire, SubscriptionWire
 } from '../core/wire.js'
 
 export class RemoteNode implements NodeApi {
@@ -47,6 +47,9 @@ export class RemoteNode implements NodeApi {
   removeRetained (filter: string): Promise<number> { return this.call('removeRetained', filter) }
   subscribe (clientId: string, filters: string[], qos: Qos): Promise<boolean> { return this.call('subscribe', clientId, filters, qos) }
   unsubscribe (clientId: string, filters: string[]): Promise<boolean> { return this.call('unsubscribe', clientId, filters) }
+  kickoutMany (clientIds: string[], dryRun: boolean): Promise<string[]> { return this.call('kickoutMany', clientIds, dryRun) }
+  hasSubscriber (topics: string[]): Promise<boolean> { return this.call('hasSubscriber', topics) }
+  sessionMessages (clientId: string, kind: 'mqueue' | 'inflight'): Promise<SessionMessageWire[] | null> { return this.call('sessionMessages', clientId, kind) }
 
   /** the peer re-reads the bans and disconnects its clients that a new ban matches */
   refreshBans (): Promise<void> { return this.call('refreshBans') }
