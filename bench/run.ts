@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [-- --only=throughput,connections,api,stores,cluster,scrape] [-- --cpu-prof]
+ * npm run bench [-- --quick] [-- --only=throughput,connections,api,stores,cluster,scrape,lists] [-- --cpu-prof]
  *   [-- --cases=qos1-fan-out-64B,...] (throughput cases by id, spaces as dashes)
  *
  * Runs each scenario with our node and its baselines side by side (alternating, several rounds),
@@ -16,12 +16,13 @@ import { evaluate, markdown, type Results } from './report.js'
 import { runApi } from './scenarios/api.js'
 import { clusterSkipReason, runCluster } from './scenarios/cluster.js'
 import { runConnections } from './scenarios/connections.js'
+import { runLists } from './scenarios/lists.js'
 import { runStores } from './scenarios/stores.js'
 import { runScrape, scrapeClients } from './scenarios/scrape.js'
 import { runThroughput } from './scenarios/throughput.js'
 import { MOSQUITTO, mosquittoVersion, prepareOurs } from './systems.js'
 
-const SCENARIOS = ['throughput', 'connections', 'api', 'stores', 'cluster', 'scrape'] as const
+const SCENARIOS = ['throughput', 'connections', 'api', 'stores', 'cluster', 'scrape', 'lists'] as const
 const WANT_FDS = 65536
 
 function fdLimit (): string {
@@ -132,6 +133,10 @@ async function main (): Promise<void> {
     if (only.includes('scrape')) {
       log(`scenario 6: a Prometheus scrape at ${scrapeClients(ctx)} clients`)
       await attempt('scrape', async () => { results.scrape = await runScrape(ctx) })
+    }
+    if (only.includes('lists')) {
+      log('scenario 7: list queries at growing sizes')
+      await attempt('lists', async () => { results.lists = await runLists(ctx) })
     }
   } finally {
     await Promise.all([ctx.mqtt.stop(), ctx.holder.stop(), ctx.http.stop()]).catch((err: unknown) => log(`stopping the load generators: ${String(err)}`))
