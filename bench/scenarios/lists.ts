@@ -82,8 +82,14 @@ async function atSize (ctx: Ctx, n: number): Promise<ListsAtSize> {
   }
 }
 
+/** BENCH_LIST_SIZES=5000,15000 measures other sizes (the growth table in BENCHMARKS.md) */
+function sizesOf (ctx: Ctx): readonly number[] {
+  const env = process.env.BENCH_LIST_SIZES
+  return env === undefined ? LIST_SIZES[ctx.mode] : env.split(',').map(Number).filter(n => Number.isInteger(n) && n > 0)
+}
+
 export async function runLists (ctx: Ctx): Promise<ListsResult> {
   const sizes: ListsAtSize[] = []
-  for (const n of LIST_SIZES[ctx.mode]) sizes.push(await atSize(ctx, n))
+  for (const n of sizesOf(ctx)) sizes.push(await atSize(ctx, n))
   return { sizes }
 }

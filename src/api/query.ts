@@ -273,7 +273,7 @@ function cursorOf (q: Query, sort: Sort): Scalar[] {
 }
 
 /**
- * `fields=a,b`: each row with only those fields, in the row's own order. The names a list accepts
+ * `fields=a,b`: each row with only those fields, in the row schema's order. The names a list accepts
  * are its row schema's properties in the spec (ListOrder.fields), so a field the spec adds is
  * selectable at once; another name is a 400.
  */
@@ -283,8 +283,13 @@ function fieldsOf<T extends object> (v: unknown, o: ListOrder<T>): ((row: T) => 
   const names = String(v).split(',')
   const bad = names.filter(f => !known.includes(f))
   if (bad.length > 0 || names.length === 0) throw errors.badParam(`fields: unknown field ${bad.join(', ')}; one or more of ${known.join(', ')}, comma-separated`)
-  const want = new Set(names)
-  return row => Object.fromEntries(Object.entries(row).filter(([k]) => want.has(k))) as T
+  // in the schema's order, whatever the order asked; a field the row lacks (an optional one) stays absent
+  const keys = known.filter(k => names.includes(k))
+  return row => {
+    const out: Record<string, unknown> = {}
+    for (const k of keys) if ((row as Record<string, unknown>)[k] !== undefined) out[k] = (row as Record<string, unknown>)[k]
+    return out as T
+  }
 }
 
 const QUEUE: Sort = { spec: 'queue', fields: ['msgid'], desc: false }
