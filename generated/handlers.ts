@@ -169,13 +169,13 @@ export interface Handlers<Ctx> {
   /** POST /mqtt/publish_batch: Publish many MQTT messages */
   mqtt_publish_batch: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["mqtt_publish_batch"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"mqtt_publish_batch">>
   /** POST /mqtt/subscribe: Subscribe a topic */
-  mqtt_subscribe: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["mqtt_subscribe"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"mqtt_subscribe">>
+  mqtt_subscribe: (input: { path: Record<string, never>, query: NonNullable<operations["mqtt_subscribe"]['parameters']['query']>, body: operations["mqtt_subscribe"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"mqtt_subscribe">>
   /** POST /mqtt/subscribe_batch: Subscribe many clients or topics */
-  mqtt_subscribe_batch: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["mqtt_subscribe_batch"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"mqtt_subscribe_batch">>
+  mqtt_subscribe_batch: (input: { path: Record<string, never>, query: NonNullable<operations["mqtt_subscribe_batch"]['parameters']['query']>, body: operations["mqtt_subscribe_batch"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"mqtt_subscribe_batch">>
   /** POST /mqtt/unsubscribe: Unsubscribe a topic */
-  mqtt_unsubscribe: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["mqtt_unsubscribe"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"mqtt_unsubscribe">>
+  mqtt_unsubscribe: (input: { path: Record<string, never>, query: NonNullable<operations["mqtt_unsubscribe"]['parameters']['query']>, body: operations["mqtt_unsubscribe"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"mqtt_unsubscribe">>
   /** POST /mqtt/unsubscribe_batch: Unsubscribe many clients or topics */
-  mqtt_unsubscribe_batch: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["mqtt_unsubscribe_batch"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"mqtt_unsubscribe_batch">>
+  mqtt_unsubscribe_batch: (input: { path: Record<string, never>, query: NonNullable<operations["mqtt_unsubscribe_batch"]['parameters']['query']>, body: operations["mqtt_unsubscribe_batch"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"mqtt_unsubscribe_batch">>
   /** GET /prometheus/stats: Metrics in the Prometheus text format */
   prometheus_stats: (input: { path: Record<string, never>, query: NonNullable<operations["prometheus_stats"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"prometheus_stats">>
   /** PUT /nodes/{node}/plugins/{plugin}/unload: Unload a plugin */

@@ -544,6 +544,7 @@ export interface paths {
          * Subscribe a topic
          * @description Subscribes a connected client to each filter of the comma-separated `topic` (or `topics`), as if it had sent SUBSCRIBE.
          *     Answers `{"code": 0}` when done, `112` when the client is not online, `115` when a filter is invalid (nothing subscribed).
+         *     With `offline=true`, an offline persistent session, or a client id never seen, is subscribed too (see the parameter).
          */
         post: operations["mqtt_subscribe"];
         delete?: never;
@@ -563,7 +564,7 @@ export interface paths {
         put?: never;
         /**
          * Unsubscribe a topic
-         * @description Unsubscribes a connected client from the filters of `topic` (or `topics`). `{"code": 0}` done, `112` client not online, `115` invalid filter.
+         * @description Unsubscribes a connected client from the filters of `topic` (or `topics`). `{"code": 0}` done, `112` client not online, `115` invalid filter. With `offline=true`, an offline persistent session too.
          */
         post: operations["mqtt_unsubscribe"];
         delete?: never;
@@ -610,7 +611,7 @@ export interface paths {
          * Subscribe many clients or topics
          * @description EMQX v4's `subscribe_batch`: a JSON array of `POST /mqtt/subscribe` bodies (1 to 1000), applied in order; one
          *     result per item: `code` 0 done, 112 the client is not connected on any node (that item changes nothing;
-         *     the others are applied). Every item is checked first: a missing topic or an invalid filter
+         *     the others are applied); `offline=true` as for `POST /mqtt/subscribe`. Every item is checked first: a missing topic or an invalid filter
          *     is a 400 (107, 115) naming its index, and nothing of the batch is subscribed.
          */
         post: operations["mqtt_subscribe_batch"];
@@ -2705,6 +2706,16 @@ export interface components {
          */
         WithMatched: "true" | "false";
         /**
+         * @description `true` (beyond EMQX, which only reaches connected clients): a client that is not connected is reached through its
+         *     offline persistent session on whichever node has it; for subscribe, a client id no node has a session of gets a
+         *     persistent session (offline) on the node asked. The subscriptions are stored as the client's own SUBSCRIBE would
+         *     store them, so messages are queued for it at once and it resumes them at its next clean=false CONNECT (a
+         *     clean=true CONNECT discards the session, as MQTT says). A shared subscription (`$share/`, `$queue/`) needs its
+         *     client connected: 400 (108). Without `offline`, the seed's answer: 112 for a client that is not connected.
+         * @example true
+         */
+        OnBehalfOffline: "true" | "false";
+        /**
          * @description `meta.cursor` of the previous page: the next `_limit` rows after that page's last row, by its sort
          *     key, so rows that come or go meanwhile never shift or repeat a row. Opaque; with a `_page` above 1
          *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
@@ -4149,7 +4160,18 @@ export interface operations {
     };
     mqtt_subscribe: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description `true` (beyond EMQX, which only reaches connected clients): a client that is not connected is reached through its
+                 *     offline persistent session on whichever node has it; for subscribe, a client id no node has a session of gets a
+                 *     persistent session (offline) on the node asked. The subscriptions are stored as the client's own SUBSCRIBE would
+                 *     store them, so messages are queued for it at once and it resumes them at its next clean=false CONNECT (a
+                 *     clean=true CONNECT discards the session, as MQTT says). A shared subscription (`$share/`, `$queue/`) needs its
+                 *     client connected: 400 (108). Without `offline`, the seed's answer: 112 for a client that is not connected.
+                 * @example true
+                 */
+                offline?: components["parameters"]["OnBehalfOffline"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4181,7 +4203,18 @@ export interface operations {
     };
     mqtt_unsubscribe: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description `true` (beyond EMQX, which only reaches connected clients): a client that is not connected is reached through its
+                 *     offline persistent session on whichever node has it; for subscribe, a client id no node has a session of gets a
+                 *     persistent session (offline) on the node asked. The subscriptions are stored as the client's own SUBSCRIBE would
+                 *     store them, so messages are queued for it at once and it resumes them at its next clean=false CONNECT (a
+                 *     clean=true CONNECT discards the session, as MQTT says). A shared subscription (`$share/`, `$queue/`) needs its
+                 *     client connected: 400 (108). Without `offline`, the seed's answer: 112 for a client that is not connected.
+                 * @example true
+                 */
+                offline?: components["parameters"]["OnBehalfOffline"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4245,7 +4278,18 @@ export interface operations {
     };
     mqtt_subscribe_batch: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description `true` (beyond EMQX, which only reaches connected clients): a client that is not connected is reached through its
+                 *     offline persistent session on whichever node has it; for subscribe, a client id no node has a session of gets a
+                 *     persistent session (offline) on the node asked. The subscriptions are stored as the client's own SUBSCRIBE would
+                 *     store them, so messages are queued for it at once and it resumes them at its next clean=false CONNECT (a
+                 *     clean=true CONNECT discards the session, as MQTT says). A shared subscription (`$share/`, `$queue/`) needs its
+                 *     client connected: 400 (108). Without `offline`, the seed's answer: 112 for a client that is not connected.
+                 * @example true
+                 */
+                offline?: components["parameters"]["OnBehalfOffline"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4277,7 +4321,18 @@ export interface operations {
     };
     mqtt_unsubscribe_batch: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description `true` (beyond EMQX, which only reaches connected clients): a client that is not connected is reached through its
+                 *     offline persistent session on whichever node has it; for subscribe, a client id no node has a session of gets a
+                 *     persistent session (offline) on the node asked. The subscriptions are stored as the client's own SUBSCRIBE would
+                 *     store them, so messages are queued for it at once and it resumes them at its next clean=false CONNECT (a
+                 *     clean=true CONNECT discards the session, as MQTT says). A shared subscription (`$share/`, `$queue/`) needs its
+                 *     client connected: 400 (108). Without `offline`, the seed's answer: 112 for a client that is not connected.
+                 * @example true
+                 */
+                offline?: components["parameters"]["OnBehalfOffline"];
+            };
             header?: never;
             path?: never;
             cookie?: never;

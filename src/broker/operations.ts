@@ -9,8 +9,10 @@ import type { Listener } from './listeners.js'
 import { purgeSession, type PersistenceLike, type StoredPacket } from './persistence.js'
 import type { Registry } from './registry.js'
 import type { Broker } from './handle.js'
-import type { BrokerHooks, Message, PublishRequest, QoS, SessionMessage } from './types.js'
+import type { BrokerHooks, Message, OnBehalf, PublishRequest, QoS, SessionMessage } from './types.js'
 import { hasClient, liveClient, liveClients, publishAs } from './upstream.js'
+import { parseShared } from './shared-topics.js'
+import { errors } from '../core/errors.js'
 
 export interface OperationContext {
   aedes: Aedes
@@ -28,6 +30,28 @@ export type Operations = Pick<Broker, 'kickout' | 'discardSession' | 'publish' |
 export function operations (ctx: OperationContext): Operations {
   const { aedes, hooks, persistence, registry, listeners, stateOf, trust } = ctx
   const listener = (protocol: string): Listener | undefined => listeners.find(x => x.protocol === protocol)
+
+  const isOfflineSession = (clientId: string): boolean => {
+    const s = registry.session(clientId)
+    return s !== undefined && !s.connected && !s.cleanStart
+  }
+
+  /**
+   * Stored as a SUBSCRIBE of the client would store them: aedes queues for an offline session's
+   * stored subscriptions (subscriptionsByTopic), so queueing starts at once, and resumes them at
+   * its clean=false CONNECT. A client id without a session gets a persistent one, offline; a
+   * clean=true CONNECT discards it as it discards any session [MQTT-3.1.2-6].
+   */
+  const subscribeOffline = async (clientId: string, filters: string[], qos: QoS, create: boolean): Promise<boolean> => {
+    const known = registry.session(clientId) !== undefined
+    if (known ? !isOfflineSession(clientId) : !create) return false
+    // a shared group picks among its connected members: an offline member would only hold messages back
+    if (filters.some(f => parseShared(f) !== null)) throw errors.badParam('a shared subscription ($share/, $queue/) needs its client connected')
+    if (!known) registry.restoreOffline(clientId, [], 0, Date.now())
+    await persistence.addSubscriptions({ id: clientId }, filters.map(topic => ({ topic, qos })))
+    for (const f of filters) registry.addSubscription(clientId, f, qos)
+    return true
+  }
 
   return {
     kickout (clientId, reason = 'kicked') {
@@ -82,9 +106,9 @@ export function operations (ctx: OperationContext): Operations {
       return out
     },
 
-    async subscribe (clientId, filters, qos: QoS) {
+    async subscribe (clientId, filters, qos: QoS, reach: OnBehalf = 'online') {
       const c = liveClient(aedes, clientId)
-      if (c === undefined) return false
+      if (c === undefined) return reach !== 'online' && await subscribeOffline(clientId, filters, qos, reach === 'create')
       // the same path as a SUBSCRIBE packet minus the SUBACK: persists for clean=false, emits 'subscribe'
       await new Promise<void>((resolve, reject) => {
         // no messageId: aedes then sends no SUBACK to the client
@@ -95,9 +119,14 @@ export function operations (ctx: OperationContext): Operations {
       return true
     },
 
-    async unsubscribe (clientId, filters) {
+    async unsubscribe (clientId, filters, offline = false) {
       const c = liveClient(aedes, clientId)
-      if (c === undefined) return false
+      if (c === undefined) {
+        if (!offline || !isOfflineSession(clientId)) return false
+        await persistence.removeSubscriptions({ id: clientId }, filters)
+        for (const f of filters) registry.removeSubscription(clientId, f)
+        return true
+      }
       // aedes removes stored subscriptions only for an UNSUBSCRIBE packet (one with a messageId)
       if (!c.clean) await persistence.removeSubscriptions({ id: clientId }, filters)
       await new Promise<void>((resolve, reject) => {

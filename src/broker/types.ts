@@ -167,6 +167,12 @@ export interface BrokerOptions {
   storedSessions?: () => Promise<ReadonlyArray<{ clientId: string, subscriptions: ReadonlyArray<[string, QoS]>, queued: number }>>
 }
 
+/**
+ * Whom a subscribe on behalf reaches: a connected client only (the seed), also an offline
+ * persistent session, or also a client id no session exists for (a persistent session is made).
+ */
+export type OnBehalf = 'online' | 'offline' | 'create'
+
 /** A message the session store holds for a client: queued (no packet id yet) or in flight (sent, unacknowledged). */
 export interface SessionMessage {
   brokerId: string

@@ -9,6 +9,7 @@ import type {
 } from '../core/wire.js'
 import { ApiError, ReturnCode, errors } from '../core/errors.js'
 import type { PromFamily } from '../services/prometheus.js'
+import type { OnBehalf } from '../broker/types.js'
 import type { ClientFilter, RouteFilter, SubscriptionFilter } from './list-filter.js'
 
 export interface NodeApi {
@@ -56,8 +57,9 @@ export interface NodeApi {
   retainedMessages (filter: string, withPayload: boolean): Promise<RetainedMessageWire[]>
   /** removes the retained messages matching a topic filter; how many */
   removeRetained (filter: string): Promise<number>
-  subscribe (clientId: string, filters: string[], qos: Qos): Promise<boolean>
-  unsubscribe (clientId: string, filters: string[]): Promise<boolean>
+  /** `reach` (default online): also an offline persistent session here, or (create) a new persistent session here */
+  subscribe (clientId: string, filters: string[], qos: Qos, reach?: OnBehalf): Promise<boolean>
+  unsubscribe (clientId: string, filters: string[], offline?: boolean): Promise<boolean>
   // ---- lists (issue 18) ----
   /** kicks those of the clients connected here (dryRun: none); the ones that were (would be) kicked */
   kickoutMany (clientIds: string[], dryRun: boolean): Promise<string[]>

@@ -7,7 +7,7 @@ import net from 'node:net'
 import type { MqttClient } from 'mqtt'
 import { startTestNode, type TestNode } from '../helpers.js'
 import { eventually, sleep } from '../support/wait.js'
-import { nextMessage } from '../support/mqtt.js'
+import { connectCollecting, nextMessage } from '../support/mqtt.js'
 import { connectPacket, subscribePacket } from '../support/frames.js'
 
 const ids = (r: { body: any }): string[] => r.body.items.map((c: any) => c.client_id)
@@ -234,4 +234,66 @@ test('GET /sessions/{clientid}/mqueue_messages and inflight_messages: what the s
   assert.equal((await n.api('GET', '/sessions/m-off/mqueue_messages?_cursor=bogus')).status, 400)
   assert.equal((await n.api('GET', '/sessions/m-off/mqueue_messages?_sort=topic')).status, 400)
   assert.equal((await n.api('GET', '/sessions/m-off/inflight_messages?_limit=0')).status, 400)
+})
+
+test('subscribe on behalf with offline=true: an offline session queues at once; a never-seen client id is applied at its first clean=false CONNECT', async (t) => {
+  const n = await startTestNode(t)
+  const pub = await n.client({ clientId: 'ob-pub' })
+  const subsOf = async (id: string): Promise<string[]> => (await n.api('GET', `/subscriptions?clientid=${id}`)).body.items.map((s: any) => `${s.topic}:${s.qos}`)
+  const off = await n.client({ clientId: 'ob-1', clean: false })
+  await subscribe(off, 'ob/keep')
+  await off.endAsync()
+  await eventually(async () => (await n.api('GET', '/sessions?clientid=ob-1&conn_state=disconnected')).body.meta.count === 1)
+
+  // the seed's answer stays without offline=true
+  assert.deepEqual((await n.api('POST', '/mqtt/subscribe', { body: { topic: 'ob/t', client_id: 'ob-1', qos: 1 } })).body, { code: 112 })
+  assert.deepEqual((await n.api('POST', '/mqtt/subscribe', { body: { topic: 'ob/t', client_id: 'ob-never', qos: 1 } })).body, { code: 112 })
+  assert.deepEqual(await subsOf('ob-1'), ['ob/keep:1'])
+
+  assert.deepEqual((await n.api('POST', '/mqtt/subscribe?offline=true', { body: { topic: 'ob/t', client_id: 'ob-1', qos: 1 } })).body, { code: 0 })
+  assert.deepEqual(await subsOf('ob-1'), ['ob/keep:1', 'ob/t:1'])
+  // queueing starts at once
+  await pub.publishAsync('ob/t', 'queued-1', { qos: 1 })
+  await eventually(async () => (await n.api('GET', '/sessions/ob-1/mqueue_messages')).body.meta.count === 1)
+  const back = await connectCollecting(t, n.mqttUrl, { clientId: 'ob-1', clean: false })
+  assert.equal(back.connack.sessionPresent, true)
+  await eventually(() => back.received.includes('queued-1'))
+  await pub.publishAsync('ob/t', 'live-1', { qos: 1 })
+  await eventually(() => back.received.includes('live-1'))
+
+  // a client id no node knows: a persistent session, offline, queueing at once
+  assert.deepEqual((await n.api('POST', '/mqtt/subscribe_batch?offline=true', { body: [{ topic: 'ob/new', client_id: 'ob-new', qos: 1 }] })).body,
+    { code: 0, data: [{ topic: 'ob/new', client_id: 'ob-new', code: 0 }] })
+  const s = (await n.api('GET', '/sessions?clientid=ob-new')).body.items
+  assert.deepEqual(s.map((x: any) => [x.client_id, x.clean_start, x.subscriptions_count]), [['ob-new', false, 1]])
+  assert.equal((await n.api('GET', '/sessions?clientid=ob-new&conn_state=disconnected')).body.meta.count, 1)
+  await pub.publishAsync('ob/new', 'early', { qos: 1 })
+  await eventually(async () => (await n.api('GET', '/sessions/ob-new/mqueue_messages')).body.meta.count === 1)
+  const first = await connectCollecting(t, n.mqttUrl, { clientId: 'ob-new', clean: false })
+  await eventually(() => first.received.includes('early'))
+  await pub.publishAsync('ob/new', 'later', { qos: 1 })
+  await eventually(() => first.received.includes('later'))
+
+  // a clean=true CONNECT discards it, as any session
+  assert.deepEqual((await n.api('POST', '/mqtt/subscribe?offline=true', { body: { topic: 'ob/clean', client_id: 'ob-clean', qos: 1 } })).body, { code: 0 })
+  const clean = await connectCollecting(t, n.mqttUrl, { clientId: 'ob-clean', clean: true })
+  assert.equal(clean.connack.sessionPresent, false)
+  await eventually(async () => (await subsOf('ob-clean')).length === 0)
+  await pub.publishAsync('ob/clean', 'never', { qos: 1 })
+  await pub.publishAsync('ob/new', 'marker', { qos: 1 })
+  await eventually(() => first.received.includes('marker'))
+  assert.deepEqual(clean.received, [])
+
+  // offline unsubscribe; a shared filter needs its client online; bad values
+  await back.client.endAsync()
+  await eventually(async () => (await n.api('GET', '/sessions?clientid=ob-1&conn_state=disconnected')).body.meta.count === 1)
+  assert.deepEqual((await n.api('POST', '/mqtt/unsubscribe', { body: { topic: 'ob/t', client_id: 'ob-1' } })).body, { code: 112 })
+  assert.deepEqual((await n.api('POST', '/mqtt/unsubscribe?offline=true', { body: { topic: 'ob/t', client_id: 'ob-1' } })).body, { code: 0 })
+  assert.deepEqual(await subsOf('ob-1'), ['ob/keep:1'])
+  assert.deepEqual((await n.api('POST', '/mqtt/unsubscribe_batch?offline=true', { body: [{ topic: 'ob/keep', client_id: 'ob-gone' }] })).body.data[0].code, 112)
+  const shared = await n.api('POST', '/mqtt/subscribe?offline=true', { body: { topic: '$share/g/ob/s', client_id: 'ob-1', qos: 1 } })
+  assert.equal(shared.status, 400)
+  assert.equal(shared.body.code, 108)
+  assert.deepEqual(await subsOf('ob-1'), ['ob/keep:1'])
+  assert.equal((await n.api('POST', '/mqtt/subscribe?offline=yes', { body: { topic: 'ob/t', client_id: 'ob-1' } })).status, 400)
 })

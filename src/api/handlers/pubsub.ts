@@ -2,7 +2,7 @@
  * emqx_mgmt_api_pubsub: answers `{"code": N}`: 0 done, 112 client not online, 115 bad topic
  * (DECISIONS.md). Every topic is checked before anything is published or subscribed.
  */
-import type { Ctx, Input, PubSubBatchItemWire, PublishRequestWire, SubscribeRequestWire, UnsubscribeRequestWire } from '../types.js'
+import type { Ctx, Input, PubSubBatchItemWire, PublishRequestWire, Qos, SubscribeRequestWire, UnsubscribeRequestWire } from '../types.js'
 import type { Cluster } from '../../cluster/cluster.js'
 import { onAnyNode } from '../../cluster/cluster.js'
 import { errors, ReturnCode } from '../../core/errors.js'
@@ -34,6 +34,15 @@ function batchTopics<B extends PublishRequestWire | SubscribeRequestWire | Unsub
 
 const asSent = (b: PublishRequestWire | SubscribeRequestWire | UnsubscribeRequestWire): string => b.topic ?? b.topics ?? ''
 
+/**
+ * The seed's subscribe: a connected client on any node. `offline`: else an offline persistent
+ * session on any node, else a new persistent session on this node (one node makes it, not each).
+ */
+async function subscribeOnBehalf (cluster: Cluster, clientId: string, filters: string[], qos: Qos, offline: boolean): Promise<boolean> {
+  if (await onAnyNode(cluster, n => n.subscribe(clientId, filters, qos, offline ? 'offline' : 'online'))) return true
+  return offline && await (await cluster.node(cluster.self)).subscribe(clientId, filters, qos, 'create')
+}
+
 /** any subscription on any live node: the topics of one publish */
 const anySubscriber = async (cluster: Cluster, topics: string[]): Promise<boolean> => await onAnyNode(cluster, n => n.hasSubscriber(topics))
 
@@ -63,34 +72,34 @@ export const pubsub = {
     }
     return { code: ReturnCode.SUCCESS, data }
   },
-  async mqtt_subscribe_batch ({ body }: Input<'mqtt_subscribe_batch'>, { cluster }: Ctx) {
+  async mqtt_subscribe_batch ({ body, query }: Input<'mqtt_subscribe_batch'>, { cluster }: Ctx) {
     const filters = batchTopics(body, isValidTopicFilter, 'topic filter')
     const data: PubSubBatchItemWire[] = []
     for (const [i, item] of body.entries()) {
-      const ok = await onAnyNode(cluster, n => n.subscribe(item.client_id, filters[i]!, item.qos ?? 0))
+      const ok = await subscribeOnBehalf(cluster, item.client_id, filters[i]!, item.qos ?? 0, query.offline === 'true')
       data.push({ topic: asSent(item), client_id: item.client_id, code: ok ? ReturnCode.SUCCESS : ReturnCode.CLIENT_NOT_ONLINE })
     }
     return { code: ReturnCode.SUCCESS, data }
   },
-  async mqtt_unsubscribe_batch ({ body }: Input<'mqtt_unsubscribe_batch'>, { cluster }: Ctx) {
+  async mqtt_unsubscribe_batch ({ body, query }: Input<'mqtt_unsubscribe_batch'>, { cluster }: Ctx) {
     const filters = batchTopics(body, isValidTopicFilter, 'topic filter')
     const data: PubSubBatchItemWire[] = []
     for (const [i, item] of body.entries()) {
-      const ok = await onAnyNode(cluster, n => n.unsubscribe(item.client_id, filters[i]!))
+      const ok = await onAnyNode(cluster, n => n.unsubscribe(item.client_id, filters[i]!, query.offline === 'true'))
       data.push({ topic: asSent(item), client_id: item.client_id, code: ok ? ReturnCode.SUCCESS : ReturnCode.CLIENT_NOT_ONLINE })
     }
     return { code: ReturnCode.SUCCESS, data }
   },
-  async mqtt_subscribe ({ body }: Input<'mqtt_subscribe'>, { cluster }: Ctx) {
+  async mqtt_subscribe ({ body, query }: Input<'mqtt_subscribe'>, { cluster }: Ctx) {
     const filters = topicsOf(body)
     if (!filters.every(isValidTopicFilter)) return badTopic
-    const ok = await onAnyNode(cluster, n => n.subscribe(body.client_id, filters, body.qos ?? 0))
+    const ok = await subscribeOnBehalf(cluster, body.client_id, filters, body.qos ?? 0, query.offline === 'true')
     return ok ? done : notOnline
   },
-  async mqtt_unsubscribe ({ body }: Input<'mqtt_unsubscribe'>, { cluster }: Ctx) {
+  async mqtt_unsubscribe ({ body, query }: Input<'mqtt_unsubscribe'>, { cluster }: Ctx) {
     const filters = topicsOf(body)
     if (!filters.every(isValidTopicFilter)) return badTopic
-    const ok = await onAnyNode(cluster, n => n.unsubscribe(body.client_id, filters))
+    const ok = await onAnyNode(cluster, n => n.unsubscribe(body.client_id, filters, query.offline === 'true'))
     return ok ? done : notOnline
   }
 }

@@ -55,18 +55,22 @@ export interface MqttPublishBatchRequest {
 
 export interface MqttSubscribeRequest {
     body: SubscribeRequest;
+    offline?: MqttSubscribeOfflineEnum;
 }
 
 export interface MqttSubscribeBatchRequest {
     body: Array<SubscribeRequest>;
+    offline?: MqttSubscribeBatchOfflineEnum;
 }
 
 export interface MqttUnsubscribeRequest {
     body: UnsubscribeRequest;
+    offline?: MqttUnsubscribeOfflineEnum;
 }
 
 export interface MqttUnsubscribeBatchRequest {
     body: Array<UnsubscribeRequest>;
+    offline?: MqttUnsubscribeBatchOfflineEnum;
 }
 
 /**
@@ -195,6 +199,10 @@ export class PubsubApi extends runtime.BaseAPI {
 
         const queryParameters: any = {};
 
+        if (requestParameters['offline'] != null) {
+            queryParameters['offline'] = requestParameters['offline'];
+        }
+
         const headerParameters: runtime.HTTPHeaders = {};
 
         headerParameters['Content-Type'] = 'application/json';
@@ -215,7 +223,7 @@ export class PubsubApi extends runtime.BaseAPI {
     }
 
     /**
-     * Subscribes a connected client to each filter of the comma-separated `topic` (or `topics`), as if it had sent SUBSCRIBE. Answers `{\"code\": 0}` when done, `112` when the client is not online, `115` when a filter is invalid (nothing subscribed).  Required role: `publisher` or `administrator`.
+     * Subscribes a connected client to each filter of the comma-separated `topic` (or `topics`), as if it had sent SUBSCRIBE. Answers `{\"code\": 0}` when done, `112` when the client is not online, `115` when a filter is invalid (nothing subscribed). With `offline=true`, an offline persistent session, or a client id never seen, is subscribed too (see the parameter).  Required role: `publisher` or `administrator`.
      * Subscribe a topic
      */
     async mqttSubscribeRaw(requestParameters: MqttSubscribeRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<PubSubResult>> {
@@ -226,7 +234,7 @@ export class PubsubApi extends runtime.BaseAPI {
     }
 
     /**
-     * Subscribes a connected client to each filter of the comma-separated `topic` (or `topics`), as if it had sent SUBSCRIBE. Answers `{\"code\": 0}` when done, `112` when the client is not online, `115` when a filter is invalid (nothing subscribed).  Required role: `publisher` or `administrator`.
+     * Subscribes a connected client to each filter of the comma-separated `topic` (or `topics`), as if it had sent SUBSCRIBE. Answers `{\"code\": 0}` when done, `112` when the client is not online, `115` when a filter is invalid (nothing subscribed). With `offline=true`, an offline persistent session, or a client id never seen, is subscribed too (see the parameter).  Required role: `publisher` or `administrator`.
      * Subscribe a topic
      */
     async mqttSubscribe(requestParameters: MqttSubscribeRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<PubSubResult> {
@@ -246,6 +254,10 @@ export class PubsubApi extends runtime.BaseAPI {
         }
 
         const queryParameters: any = {};
+
+        if (requestParameters['offline'] != null) {
+            queryParameters['offline'] = requestParameters['offline'];
+        }
 
         const headerParameters: runtime.HTTPHeaders = {};
 
@@ -267,7 +279,7 @@ export class PubsubApi extends runtime.BaseAPI {
     }
 
     /**
-     * EMQX v4\'s `subscribe_batch`: a JSON array of `POST /mqtt/subscribe` bodies (1 to 1000), applied in order; one result per item: `code` 0 done, 112 the client is not connected on any node (that item changes nothing; the others are applied). Every item is checked first: a missing topic or an invalid filter is a 400 (107, 115) naming its index, and nothing of the batch is subscribed.  Required role: `publisher` or `administrator`.
+     * EMQX v4\'s `subscribe_batch`: a JSON array of `POST /mqtt/subscribe` bodies (1 to 1000), applied in order; one result per item: `code` 0 done, 112 the client is not connected on any node (that item changes nothing; the others are applied); `offline=true` as for `POST /mqtt/subscribe`. Every item is checked first: a missing topic or an invalid filter is a 400 (107, 115) naming its index, and nothing of the batch is subscribed.  Required role: `publisher` or `administrator`.
      * Subscribe many clients or topics
      */
     async mqttSubscribeBatchRaw(requestParameters: MqttSubscribeBatchRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<PubSubBatchResult>> {
@@ -278,7 +290,7 @@ export class PubsubApi extends runtime.BaseAPI {
     }
 
     /**
-     * EMQX v4\'s `subscribe_batch`: a JSON array of `POST /mqtt/subscribe` bodies (1 to 1000), applied in order; one result per item: `code` 0 done, 112 the client is not connected on any node (that item changes nothing; the others are applied). Every item is checked first: a missing topic or an invalid filter is a 400 (107, 115) naming its index, and nothing of the batch is subscribed.  Required role: `publisher` or `administrator`.
+     * EMQX v4\'s `subscribe_batch`: a JSON array of `POST /mqtt/subscribe` bodies (1 to 1000), applied in order; one result per item: `code` 0 done, 112 the client is not connected on any node (that item changes nothing; the others are applied); `offline=true` as for `POST /mqtt/subscribe`. Every item is checked first: a missing topic or an invalid filter is a 400 (107, 115) naming its index, and nothing of the batch is subscribed.  Required role: `publisher` or `administrator`.
      * Subscribe many clients or topics
      */
     async mqttSubscribeBatch(requestParameters: MqttSubscribeBatchRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<PubSubBatchResult> {
@@ -298,6 +310,10 @@ export class PubsubApi extends runtime.BaseAPI {
         }
 
         const queryParameters: any = {};
+
+        if (requestParameters['offline'] != null) {
+            queryParameters['offline'] = requestParameters['offline'];
+        }
 
         const headerParameters: runtime.HTTPHeaders = {};
 
@@ -319,7 +335,7 @@ export class PubsubApi extends runtime.BaseAPI {
     }
 
     /**
-     * Unsubscribes a connected client from the filters of `topic` (or `topics`). `{\"code\": 0}` done, `112` client not online, `115` invalid filter.  Required role: `publisher` or `administrator`.
+     * Unsubscribes a connected client from the filters of `topic` (or `topics`). `{\"code\": 0}` done, `112` client not online, `115` invalid filter. With `offline=true`, an offline persistent session too.  Required role: `publisher` or `administrator`.
      * Unsubscribe a topic
      */
     async mqttUnsubscribeRaw(requestParameters: MqttUnsubscribeRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<PubSubResult>> {
@@ -330,7 +346,7 @@ export class PubsubApi extends runtime.BaseAPI {
     }
 
     /**
-     * Unsubscribes a connected client from the filters of `topic` (or `topics`). `{\"code\": 0}` done, `112` client not online, `115` invalid filter.  Required role: `publisher` or `administrator`.
+     * Unsubscribes a connected client from the filters of `topic` (or `topics`). `{\"code\": 0}` done, `112` client not online, `115` invalid filter. With `offline=true`, an offline persistent session too.  Required role: `publisher` or `administrator`.
      * Unsubscribe a topic
      */
     async mqttUnsubscribe(requestParameters: MqttUnsubscribeRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<PubSubResult> {
@@ -350,6 +366,10 @@ export class PubsubApi extends runtime.BaseAPI {
         }
 
         const queryParameters: any = {};
+
+        if (requestParameters['offline'] != null) {
+            queryParameters['offline'] = requestParameters['offline'];
+        }
 
         const headerParameters: runtime.HTTPHeaders = {};
 
@@ -400,3 +420,35 @@ export const MqttPublishWithMatchedEnum = {
     false: 'false'
 } as const;
 export type MqttPublishWithMatchedEnum = typeof MqttPublishWithMatchedEnum[keyof typeof MqttPublishWithMatchedEnum];
+/**
+ * @export
+ */
+export const MqttSubscribeOfflineEnum = {
+    true: 'true',
+    false: 'false'
+} as const;
+export type MqttSubscribeOfflineEnum = typeof MqttSubscribeOfflineEnum[keyof typeof MqttSubscribeOfflineEnum];
+/**
+ * @export
+ */
+export const MqttSubscribeBatchOfflineEnum = {
+    true: 'true',
+    false: 'false'
+} as const;
+export type MqttSubscribeBatchOfflineEnum = typeof MqttSubscribeBatchOfflineEnum[keyof typeof MqttSubscribeBatchOfflineEnum];
+/**
+ * @export
+ */
+export const MqttUnsubscribeOfflineEnum = {
+    true: 'true',
+    false: 'false'
+} as const;
+export type MqttUnsubscribeOfflineEnum = typeof MqttUnsubscribeOfflineEnum[keyof typeof MqttUnsubscribeOfflineEnum];
+/**
+ * @export
+ */
+export const MqttUnsubscribeBatchOfflineEnum = {
+    true: 'true',
+    false: 'false'
+} as const;
+export type MqttUnsubscribeBatchOfflineEnum = typeof MqttUnsubscribeBatchOfflineEnum[keyof typeof MqttUnsubscribeBatchOfflineEnum];
