@@ -78,14 +78,15 @@ for (const [path, item] of Object.entries(spec.paths)) {
       paginated: params.some(p => p.name === '_page'),
       pathParams: params.filter(p => p.in === 'path').map(p => p.name),
       queryParams: params.filter(p => p.in === 'query').map(p => p.name),
-      hasBody: Boolean(op.requestBody)
+      hasBody: Boolean(op.requestBody),
+      bodyOptional: optionalBody.has(op.operationId)
     })
   }
 }
 ops.sort((a, b) => a.operationId < b.operationId ? -1 : a.operationId > b.operationId ? 1 : 0)
 
 const q = JSON.stringify
-const table = ops.map(o => `  { operationId: ${q(o.operationId)}, method: ${q(o.method)}, path: ${q(o.path)}, expressPath: ${q(o.expressPath)}, emqxName: ${q(o.emqxName)}, emqxPath: ${q(o.emqxPath)}, descr: ${q(o.descr)}, indexed: ${o.indexed}, secured: ${o.secured}, requiredRole: ${q(o.requiredRole)}, roleInBody: ${o.roleInBody}, defaultBodyRole: ${q(o.defaultBodyRole)}, paginated: ${o.paginated}, pathParams: ${q(o.pathParams)}, queryParams: ${q(o.queryParams)}, hasBody: ${o.hasBody} }`).join(',\n')
+const table = ops.map(o => `  { operationId: ${q(o.operationId)}, method: ${q(o.method)}, path: ${q(o.path)}, expressPath: ${q(o.expressPath)}, emqxName: ${q(o.emqxName)}, emqxPath: ${q(o.emqxPath)}, descr: ${q(o.descr)}, indexed: ${o.indexed}, secured: ${o.secured}, requiredRole: ${q(o.requiredRole)}, roleInBody: ${o.roleInBody}, defaultBodyRole: ${q(o.defaultBodyRole)}, paginated: ${o.paginated}, pathParams: ${q(o.pathParams)}, queryParams: ${q(o.queryParams)}, hasBody: ${o.hasBody}, bodyOptional: ${o.bodyOptional} }`).join(',\n')
 
 const operationsTs = `${BANNER}
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH'
@@ -121,6 +122,8 @@ export interface OperationEntry {
   readonly pathParams: readonly string[]
   readonly queryParams: readonly string[]
   readonly hasBody: boolean
+  /** the body may be left out (requestBody.required false): an empty request then has none */
+  readonly bodyOptional: boolean
 }
 
 export const operations: readonly OperationEntry[] = [
