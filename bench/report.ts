@@ -113,6 +113,7 @@ export function evaluate (r: Results): Goal[] {
     const worst = Math.max(p99('_like_clientid'), p99('_match_topic'))
     goals.push({ goal: `_like_clientid and _match_topic p99 < 20 ms (${z.clients} clients)`, met: Number.isFinite(worst) ? worst < 20 : null, detail: `_like_clientid ${f(p99('_like_clientid'))} ms, _match_topic ${f(p99('_match_topic'))} ms` })
     goals.push({ goal: `Deep cursor page ≤ 1.2 × first page, p99 (${z.clients} clients)`, met: Number.isFinite(z.deepCursorRatio) ? z.deepCursorRatio <= 1.2 : null, detail: `×${f(z.deepCursorRatio)}` })
+    goals.push({ goal: `NDJSON export of all connections < 1 s (${z.clients} clients)`, met: Number.isFinite(z.ndjsonMs.median) ? z.ndjsonMs.median < 1000 : null, detail: `${f(z.ndjsonMs.median, 0)} ms for ${z.ndjsonRows} rows` })
   }
   return goals
 }
@@ -169,7 +170,7 @@ export function markdown (r: Results): string {
   for (const z of r.lists?.sizes ?? []) {
     L.push(`### List queries (${z.clients} clients, ${z.subscriptions} subscriptions; deep cursor page ×${f(z.deepCursorRatio)} of the first)`, '', '| query | p50 ms (1 conn) | p99 ms (1 conn) | errors |', '|---|---:|---:|---:|')
     for (const q of z.queries) L.push(`| ${q.id}: \`GET ${q.path.length > 80 ? q.path.slice(0, 77) + '...' : q.path}\` | ${sp(q.p50Ms, v => f(v))} | ${sp(q.p99Ms, v => f(v))} | ${q.errors} |`)
-    L.push('')
+    L.push(`| NDJSON export of all ${z.ndjsonRows} connections (whole response) | ${sp(z.ndjsonMs, v => f(v, 0))} | | 0 |`, '')
   }
   const st = r.stores
   if (st !== undefined) {

@@ -20,6 +20,9 @@ export interface ListsAtSize {
   queries: ListQueryStats[]
   /** p99 of the deep cursor page / p99 of the first page */
   deepCursorRatio: number
+  /** `Accept: application/x-ndjson` export of every connection, whole response, ms (runs) */
+  ndjsonMs: Spread
+  ndjsonRows: number
 }
 
 export interface ListsResult { sizes: ListsAtSize[] }
@@ -69,12 +72,25 @@ async function atSize (ctx: Ctx, n: number): Promise<ListsAtSize> {
       ctx.log(`  ${n}: ${q.id}: p50 ${st.p50Ms.median.toFixed(2)} ms, p99 ${st.p99Ms.median.toFixed(2)} ms${st.errors > 0 ? `, ${st.errors} errors` : ''}`)
       return st
     })
+    // the whole list as a stream, timed to its last byte
+    const ndjson: number[] = []
+    let ndjsonRows = 0
+    for (let r = 0; r < 3; r++) {
+      const t0 = performance.now()
+      const res = await fetch(`${api}/connections/`, { headers: { accept: 'application/x-ndjson', authorization: `Basic ${Buffer.from(AUTH).toString('base64')}` } })
+      const text = await res.text()
+      ndjson.push(performance.now() - t0)
+      ndjsonRows = text.length === 0 ? 0 : text.trimEnd().split('\n').length
+    }
+    ctx.log(`  ${n}: NDJSON export of ${ndjsonRows} connections: ${spread(ndjson).median.toFixed(0)} ms`)
     await ctx.holder.call({ kind: 'release' })
     const [first, cursor] = out
     return {
       clients: held.connected,
       subscriptions: held.connected * 2,
       queries: out,
+      ndjsonMs: spread(ndjson),
+      ndjsonRows,
       deepCursorRatio: first !== undefined && cursor !== undefined ? ratio(cursor.p99Ms.median, first.p99Ms.median) : NaN
     }
   } finally {
