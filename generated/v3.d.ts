@@ -2416,6 +2416,10 @@ export interface components {
             code: 0;
             data: components["schemas"]["PubSubBatchItem"][];
         };
+        /**
+         * @description A message the session store holds for a client (EMQX v5's fields). `expire_at` and `publish_at` only for a
+         *     message that carries an MQTT 5 Message Expiry Interval (the store keeps no publish time otherwise).
+         */
         SessionMessage: {
             /** @description The message's id in the session store (unique within the session's list). */
             msgid: string;

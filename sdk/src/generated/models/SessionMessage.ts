@@ -22,6 +22,8 @@ import {
 } from './Qos.js';
 
 /**
+ * A message the session store holds for a client (EMQX v5's fields). `expire_at` and `publish_at` only for a
+ * message that carries an MQTT 5 Message Expiry Interval (the store keeps no publish time otherwise).
  * 
  * @export
  * @interface SessionMessage
