@@ -1,5 +1,5 @@
 /**
- * Scenario 6: the list queries of issue 18 at growing sizes. For each size our node holds N clients
+ * Scenario 7: the list queries of issue 18 at growing sizes. For each size our node holds N clients
  * (2 subscriptions each); every query is measured alone (one connection, closed loop): the first
  * page, a deep page by `_cursor` and by `_page`, `_like_clientid`, `_match_topic`, a `_sort`ed first
  * page and a `fields=` page. The sizes show how the cost grows (BENCHMARKS.md projects it).
