@@ -1820,8 +1820,6 @@ export interface components {
              * @enum {integer}
              */
             code: 0 | 112 | 115;
-            /** @description Only with `with_matched=true` (publish): whether any subscription of the cluster matched a topic. */
-            matched?: boolean;
         };
         Plugin: {
             name: string;
@@ -2376,6 +2374,16 @@ export interface components {
             desc?: string;
             by?: string;
             until?: number;
+        };
+        /** @description The seed's `{"code": N}` of a publish; `matched` only when asked with `with_matched=true`. */
+        PublishResult: {
+            /**
+             * @description 0 published, 115 bad topic.
+             * @enum {integer}
+             */
+            code: 0 | 115;
+            /** @description Whether any subscription of the cluster (of a connected client or an offline persistent session) matched a topic. */
+            matched?: boolean;
         };
         /**
          * @description Client ids (EMQX v5's kickout/bulk body).
@@ -4149,7 +4157,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PubSubResult"];
+                    "application/json": components["schemas"]["PublishResult"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -34,6 +34,11 @@ import {
     PublishRequestToJSON,
 } from '../models/PublishRequest.js';
 import {
+    type PublishResult,
+    PublishResultFromJSON,
+    PublishResultToJSON,
+} from '../models/PublishResult.js';
+import {
     type SubscribeRequest,
     SubscribeRequestFromJSON,
     SubscribeRequestToJSON,
@@ -118,18 +123,18 @@ export class PubsubApi extends runtime.BaseAPI {
      * Publishes one message per topic of the comma-separated `topic` (or `topics`). Answers `{\"code\": 0}` when published, `{\"code\": 115}` when a topic is not a valid topic name (empty, or with `+` or `#`); then nothing is published. With `with_matched=true` the answer adds `matched` (whether any subscription matched), keeping `code` as it is.  Required role: `publisher` or `administrator`.
      * Publish a MQTT message
      */
-    async mqttPublishRaw(requestParameters: MqttPublishRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<PubSubResult>> {
+    async mqttPublishRaw(requestParameters: MqttPublishRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<PublishResult>> {
         const requestOptions = await this.mqttPublishRequestOpts(requestParameters);
         const response = await this.request(requestOptions, initOverrides);
 
-        return new runtime.JSONApiResponse(response, (jsonValue) => PubSubResultFromJSON(jsonValue));
+        return new runtime.JSONApiResponse(response, (jsonValue) => PublishResultFromJSON(jsonValue));
     }
 
     /**
      * Publishes one message per topic of the comma-separated `topic` (or `topics`). Answers `{\"code\": 0}` when published, `{\"code\": 115}` when a topic is not a valid topic name (empty, or with `+` or `#`); then nothing is published. With `with_matched=true` the answer adds `matched` (whether any subscription matched), keeping `code` as it is.  Required role: `publisher` or `administrator`.
      * Publish a MQTT message
      */
-    async mqttPublish(requestParameters: MqttPublishRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<PubSubResult> {
+    async mqttPublish(requestParameters: MqttPublishRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<PublishResult> {
         const response = await this.mqttPublishRaw(requestParameters, initOverrides);
         return await response.value();
     }

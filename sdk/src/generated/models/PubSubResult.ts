@@ -25,12 +25,6 @@ export interface PubSubResult {
      * @memberof PubSubResult
      */
     code: PubSubResultCodeEnum;
-    /**
-     * Only with `with_matched=true` (publish): whether any subscription of the cluster matched a topic.
-     * @type {boolean}
-     * @memberof PubSubResult
-     */
-    matched?: boolean;
 }
 
 
@@ -64,7 +58,6 @@ export function PubSubResultFromJSONTyped(json: any, ignoreDiscriminator: boolea
     return {
         
         'code': json['code'],
-        'matched': json['matched'] == null ? undefined : json['matched'],
     };
 }
 
@@ -80,7 +73,6 @@ export function PubSubResultToJSONTyped(value?: PubSubResult | null, ignoreDiscr
     return {
         
         'code': value['code'],
-        'matched': value['matched'],
     };
 }
 

@@ -69,6 +69,7 @@ export * from './PubSubBatchItem.js';
 export * from './PubSubBatchResult.js';
 export * from './PubSubResult.js';
 export * from './PublishRequest.js';
+export * from './PublishResult.js';
 export * from './Qos.js';
 export * from './RetainedDeleted.js';
 export * from './RetainedMessage.js';
