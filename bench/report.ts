@@ -5,6 +5,7 @@ import type { SharedResult } from './scenarios/shared.js'
 import type { ConnectionsResult } from './scenarios/connections.js'
 import type { ScrapeResult } from './scenarios/scrape.js'
 import type { StoresResult } from './scenarios/stores.js'
+import type { ListsResult } from './scenarios/lists.js'
 import type { CaseResult } from './scenarios/throughput.js'
 import type { Spread } from './lib/stats.js'
 import { LABELS, type SystemName } from './systems.js'
@@ -30,6 +31,7 @@ export interface Results {
   cluster?: ClusterResult
   scrape?: ScrapeResult
   shared?: SharedResult
+  lists?: ListsResult
   goals: Goal[]
   skipped: string[]
 }
@@ -118,6 +120,13 @@ export function evaluate (r: Results): Goal[] {
         (sh.oursOverMosquitto['group of 10'] !== undefined ? `; group ours/Mosquitto ×${f(sh.oursOverMosquitto['group of 10'])}` : '')
     })
   }
+  for (const z of r.lists?.sizes ?? []) {
+    const p99 = (id: string): number => z.queries.find(q => q.id === id)?.p99Ms.median ?? NaN
+    const worst = Math.max(p99('_like_clientid'), p99('_match_topic'))
+    goals.push({ goal: `_like_clientid and _match_topic p99 < 20 ms (${z.clients} clients)`, met: Number.isFinite(worst) ? worst < 20 : null, detail: `_like_clientid ${f(p99('_like_clientid'))} ms, _match_topic ${f(p99('_match_topic'))} ms` })
+    goals.push({ goal: `Deep cursor page ≤ 1.2 × first page, p99 (${z.clients} clients)`, met: Number.isFinite(z.deepCursorRatio) ? z.deepCursorRatio <= 1.2 : null, detail: `×${f(z.deepCursorRatio)}` })
+    goals.push({ goal: `NDJSON export of all connections < 1 s (${z.clients} clients)`, met: Number.isFinite(z.ndjsonMs.median) ? z.ndjsonMs.median < 1000 : null, detail: `${f(z.ndjsonMs.median, 0)} ms for ${z.ndjsonRows} rows` })
+  }
   return goals
 }
 
@@ -169,6 +178,11 @@ export function markdown (r: Results): string {
     L.push(`| API hammered (4 conns on connections page 1, ${k(u.apiPerSecWhileHammered.median)} req/s) | ${sp(u.hammered, k)} | ${f(u.hammeredRatio)} |`)
     L.push(`| API polled (20 req/s) | ${sp(u.polled, k)} | ${f(u.polledRatio)} |`)
     L.push(`| Prometheus scrape (1/s) | ${sp(u.scraped, k)} | ${f(u.scrapedRatio)} |`, '')
+  }
+  for (const z of r.lists?.sizes ?? []) {
+    L.push(`### List queries (${z.clients} clients, ${z.subscriptions} subscriptions; deep cursor page ×${f(z.deepCursorRatio)} of the first)`, '', '| query | p50 ms (1 conn) | p99 ms (1 conn) | errors |', '|---|---:|---:|---:|')
+    for (const q of z.queries) L.push(`| ${q.id}: \`GET ${q.path.length > 80 ? q.path.slice(0, 77) + '...' : q.path}\` | ${sp(q.p50Ms, v => f(v))} | ${sp(q.p99Ms, v => f(v))} | ${q.errors} |`)
+    L.push(`| NDJSON export of all ${z.ndjsonRows} connections (whole response) | ${sp(z.ndjsonMs, v => f(v, 0))} | | 0 |`, '')
   }
   const st = r.stores
   if (st !== undefined) {

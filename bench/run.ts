@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [-- --only=throughput,connections,api,stores,cluster,scrape,shared] [-- --cpu-prof]
+ * npm run bench [-- --quick] [-- --only=throughput,connections,api,stores,cluster,scrape,shared,lists] [-- --cpu-prof]
  *   [-- --cases=qos1-fan-out-64B,...] (throughput cases by id, spaces as dashes)
  *
  * Runs each scenario with our node and its baselines side by side (alternating, several rounds),
@@ -16,13 +16,14 @@ import { evaluate, markdown, type Results } from './report.js'
 import { runApi } from './scenarios/api.js'
 import { clusterSkipReason, runCluster } from './scenarios/cluster.js'
 import { runConnections } from './scenarios/connections.js'
+import { runLists } from './scenarios/lists.js'
 import { runStores } from './scenarios/stores.js'
 import { runScrape, scrapeClients } from './scenarios/scrape.js'
 import { runShared } from './scenarios/shared.js'
 import { runThroughput } from './scenarios/throughput.js'
 import { MOSQUITTO, mosquittoVersion, prepareOurs } from './systems.js'
 
-const SCENARIOS = ['throughput', 'connections', 'api', 'stores', 'cluster', 'scrape', 'shared'] as const
+const SCENARIOS = ['throughput', 'connections', 'api', 'stores', 'cluster', 'scrape', 'shared', 'lists'] as const
 const WANT_FDS = 65536
 
 function fdLimit (): string {
@@ -137,6 +138,10 @@ async function main (): Promise<void> {
     if (only.includes('shared')) {
       log('scenario 7: shared subscriptions (QoS 1, one plain subscriber vs a group of 10)')
       await attempt('shared', async () => { results.shared = await runShared(ctx) })
+    }
+    if (only.includes('lists')) {
+      log('scenario 8: list queries at growing sizes')
+      await attempt('lists', async () => { results.lists = await runLists(ctx) })
     }
   } finally {
     await Promise.all([ctx.mqtt.stop(), ctx.holder.stop(), ctx.http.stop()]).catch((err: unknown) => log(`stopping the load generators: ${String(err)}`))

@@ -70,6 +70,8 @@ export interface Handlers<Ctx> {
   import_data: (input: { path: Record<string, never>, query: NonNullable<operations["import_data"]['parameters']['query']>, body: operations["import_data"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"import_data">>
   /** DELETE /connections/{clientid}: Kick out a connection */
   kickout_connection: (input: { path: operations["kickout_connection"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"kickout_connection">>
+  /** POST /connections/kickout/bulk: Kick out many connections */
+  kickout_connections_bulk: (input: { path: Record<string, never>, query: NonNullable<operations["kickout_connections_bulk"]['parameters']['query']>, body: NonNullable<operations["kickout_connections_bulk"]['requestBody']>['content']['application/json'] | undefined }, ctx: Ctx) => Promise<Reply<"kickout_connections_bulk">>
   /** GET /acl/$all: List the ACL rules for all clients */
   list_acl_all: (input: { path: Record<string, never>, query: NonNullable<operations["list_acl_all"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_acl_all">>
   /** GET /acl/clientid: List the ACL rules of client ids */
@@ -122,6 +124,10 @@ export interface Handlers<Ctx> {
   list_retained_messages: (input: { path: Record<string, never>, query: NonNullable<operations["list_retained_messages"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_retained_messages">>
   /** GET /routes: List routes */
   list_routes: (input: { path: Record<string, never>, query: NonNullable<operations["list_routes"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_routes">>
+  /** GET /sessions/{clientid}/inflight_messages: The messages in flight to a session's client */
+  list_session_inflight_messages: (input: { path: operations["list_session_inflight_messages"]['parameters']['path'], query: NonNullable<operations["list_session_inflight_messages"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_session_inflight_messages">>
+  /** GET /sessions/{clientid}/mqueue_messages: The messages queued for a session */
+  list_session_mqueue_messages: (input: { path: operations["list_session_mqueue_messages"]['parameters']['path'], query: NonNullable<operations["list_session_mqueue_messages"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_session_mqueue_messages">>
   /** GET /sessions: A list of sessions in the cluster */
   list_sessions: (input: { path: Record<string, never>, query: NonNullable<operations["list_sessions"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"list_sessions">>
   /** GET /stats: A list of stats of all nodes in the cluster */
@@ -159,11 +165,17 @@ export interface Handlers<Ctx> {
   /** GET /sessions/{clientid}: Lookup a session in the cluster */
   lookup_session: (input: { path: operations["lookup_session"]['parameters']['path'], query: Record<string, never>, body: undefined }, ctx: Ctx) => Promise<Reply<"lookup_session">>
   /** POST /mqtt/publish: Publish a MQTT message */
-  mqtt_publish: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["mqtt_publish"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"mqtt_publish">>
+  mqtt_publish: (input: { path: Record<string, never>, query: NonNullable<operations["mqtt_publish"]['parameters']['query']>, body: operations["mqtt_publish"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"mqtt_publish">>
+  /** POST /mqtt/publish_batch: Publish many MQTT messages */
+  mqtt_publish_batch: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["mqtt_publish_batch"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"mqtt_publish_batch">>
   /** POST /mqtt/subscribe: Subscribe a topic */
-  mqtt_subscribe: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["mqtt_subscribe"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"mqtt_subscribe">>
+  mqtt_subscribe: (input: { path: Record<string, never>, query: NonNullable<operations["mqtt_subscribe"]['parameters']['query']>, body: operations["mqtt_subscribe"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"mqtt_subscribe">>
+  /** POST /mqtt/subscribe_batch: Subscribe many clients or topics */
+  mqtt_subscribe_batch: (input: { path: Record<string, never>, query: NonNullable<operations["mqtt_subscribe_batch"]['parameters']['query']>, body: operations["mqtt_subscribe_batch"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"mqtt_subscribe_batch">>
   /** POST /mqtt/unsubscribe: Unsubscribe a topic */
-  mqtt_unsubscribe: (input: { path: Record<string, never>, query: Record<string, never>, body: operations["mqtt_unsubscribe"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"mqtt_unsubscribe">>
+  mqtt_unsubscribe: (input: { path: Record<string, never>, query: NonNullable<operations["mqtt_unsubscribe"]['parameters']['query']>, body: operations["mqtt_unsubscribe"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"mqtt_unsubscribe">>
+  /** POST /mqtt/unsubscribe_batch: Unsubscribe many clients or topics */
+  mqtt_unsubscribe_batch: (input: { path: Record<string, never>, query: NonNullable<operations["mqtt_unsubscribe_batch"]['parameters']['query']>, body: operations["mqtt_unsubscribe_batch"]['requestBody']['content']['application/json'] }, ctx: Ctx) => Promise<Reply<"mqtt_unsubscribe_batch">>
   /** GET /prometheus/stats: Metrics in the Prometheus text format */
   prometheus_stats: (input: { path: Record<string, never>, query: NonNullable<operations["prometheus_stats"]['parameters']['query']>, body: undefined }, ctx: Ctx) => Promise<Reply<"prometheus_stats">>
   /** PUT /nodes/{node}/plugins/{plugin}/unload: Unload a plugin */

@@ -156,6 +156,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/connections/kickout/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Kick out many connections
+         * @description EMQX v5's `POST /clients/kickout/bulk` under `/api/v3/connections/`. Either a body with a JSON array of client ids
+         *     (v5's body), or no body and the connection filters of `GET /connections` (at least one; all connections is not
+         *     a filter) with every matching connection of the cluster. `dry_run=true` kicks nobody and answers which clients
+         *     would be kicked and how many. A client id that is not connected is listed in `not_found`; the others are
+         *     kicked, each on its node. A body and a filter together are a 400 (108), as is neither.
+         */
+        post: operations["kickout_connections_bulk"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/nodes/{node}/connections/{clientid}": {
         parameters: {
             query?: never;
@@ -254,6 +278,51 @@ export interface paths {
          *     this client id. A client that reconnects at that instant keeps the session of its new connection.
          */
         delete: operations["discard_session"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{clientid}/mqueue_messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The messages queued for a session
+         * @description EMQX v5's path under `/api/v3/sessions/`. The messages waiting in the session's queue (not yet sent to the
+         *     client: it is offline, or its inflight window is full), oldest first, on whichever node holds the session,
+         *     read from the session store. Cursor-paged like every list (`_cursor`, `meta.hasnext`); `_sort` is not
+         *     offered (the queue's order is the order of delivery). 404 `session_not_found` when no node has the session.
+         */
+        get: operations["list_session_mqueue_messages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{clientid}/inflight_messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The messages in flight to a session's client
+         * @description EMQX v5's path under `/api/v3/sessions/`. The QoS 1 and 2 messages sent to the client and not yet
+         *     acknowledged (they are resent when it resumes the session), by packet id order, on whichever node holds the
+         *     session. Cursor-paged; 404 `session_not_found` when no node has the session.
+         */
+        get: operations["list_session_inflight_messages"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -453,6 +522,7 @@ export interface paths {
          * Publish a MQTT message
          * @description Publishes one message per topic of the comma-separated `topic` (or `topics`). Answers `{"code": 0}` when
          *     published, `{"code": 115}` when a topic is not a valid topic name (empty, or with `+` or `#`); then nothing is published.
+         *     With `with_matched=true` the answer adds `matched` (whether any subscription matched), keeping `code` as it is.
          */
         post: operations["mqtt_publish"];
         delete?: never;
@@ -474,6 +544,7 @@ export interface paths {
          * Subscribe a topic
          * @description Subscribes a connected client to each filter of the comma-separated `topic` (or `topics`), as if it had sent SUBSCRIBE.
          *     Answers `{"code": 0}` when done, `112` when the client is not online, `115` when a filter is invalid (nothing subscribed).
+         *     With `offline=true`, an offline persistent session, or a client id never seen, is subscribed too (see the parameter).
          */
         post: operations["mqtt_subscribe"];
         delete?: never;
@@ -493,9 +564,79 @@ export interface paths {
         put?: never;
         /**
          * Unsubscribe a topic
-         * @description Unsubscribes a connected client from the filters of `topic` (or `topics`). `{"code": 0}` done, `112` client not online, `115` invalid filter.
+         * @description Unsubscribes a connected client from the filters of `topic` (or `topics`). `{"code": 0}` done, `112` client not online, `115` invalid filter. With `offline=true`, an offline persistent session too.
          */
         post: operations["mqtt_unsubscribe"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mqtt/publish_batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish many MQTT messages
+         * @description EMQX v4's `publish_batch`: a JSON array of `POST /mqtt/publish` bodies (1 to 1000), published in order; the
+         *     answer has one result per item, in order, with `matched` (any subscription of the cluster, online or of an
+         *     offline persistent session, matched a topic of the item; EMQX v5's no_matched_subscribers). Every item is
+         *     checked first: an item without a topic or with a bad topic is a 400 (107, 115) naming its index, and
+         *     nothing of the batch is published. A 200 means every item was published (and stored for every persistent
+         *     session); a 503 in the middle may leave the items before it published, so a retry may repeat them.
+         */
+        post: operations["mqtt_publish_batch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mqtt/subscribe_batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Subscribe many clients or topics
+         * @description EMQX v4's `subscribe_batch`: a JSON array of `POST /mqtt/subscribe` bodies (1 to 1000), applied in order; one
+         *     result per item: `code` 0 done, 112 the client is not connected on any node (that item changes nothing;
+         *     the others are applied); `offline=true` as for `POST /mqtt/subscribe`. Every item is checked first: a missing topic or an invalid filter
+         *     is a 400 (107, 115) naming its index, and nothing of the batch is subscribed.
+         */
+        post: operations["mqtt_subscribe_batch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mqtt/unsubscribe_batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unsubscribe many clients or topics
+         * @description EMQX v4's `unsubscribe_batch`: a JSON array of `POST /mqtt/unsubscribe` bodies (1 to 1000), applied in order;
+         *     one result per item (0 done, 112 client not online). As with `subscribe_batch`, a missing topic or an
+         *     invalid filter in any item is a 400 naming its index, and nothing is unsubscribed.
+         */
+        post: operations["mqtt_unsubscribe_batch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1551,7 +1692,7 @@ export interface components {
             zone: string;
         };
         ConnectionPage: {
-            items: components["schemas"]["Connection"][];
+            items: (components["schemas"]["Connection"] | components["schemas"]["ConnectionFields"])[];
             meta: components["schemas"]["PageMeta"];
         };
         Session: {
@@ -1588,7 +1729,7 @@ export interface components {
             username: string;
         };
         SessionPage: {
-            items: components["schemas"]["Session"][];
+            items: (components["schemas"]["Session"] | components["schemas"]["SessionFields"])[];
             meta: components["schemas"]["PageMeta"];
         };
         /** @enum {integer} */
@@ -1600,7 +1741,7 @@ export interface components {
             topic: string;
         };
         SubscriptionPage: {
-            items: components["schemas"]["Subscription"][];
+            items: (components["schemas"]["Subscription"] | components["schemas"]["SubscriptionFields"])[];
             meta: components["schemas"]["PageMeta"];
         };
         Route: {
@@ -1628,7 +1769,7 @@ export interface components {
             payload: string;
         };
         RetainedMessagePage: {
-            items: components["schemas"]["RetainedMessageSummary"][];
+            items: (components["schemas"]["RetainedMessageSummary"] | components["schemas"]["RetainedMessageSummaryFields"])[];
             meta: components["schemas"]["PageMeta"];
         };
         RetainedDeleted: {
@@ -1636,7 +1777,7 @@ export interface components {
             deleted: number;
         };
         RoutePage: {
-            items: components["schemas"]["Route"][];
+            items: (components["schemas"]["Route"] | components["schemas"]["RouteFields"])[];
             meta: components["schemas"]["PageMeta"];
         };
         /** @description `topic` (or its alias `topics`) is required; it may be a comma-separated list. */
@@ -1955,7 +2096,7 @@ export interface components {
             until?: number;
         };
         BannedPage: {
-            items: components["schemas"]["Banned"][];
+            items: (components["schemas"]["Banned"] | components["schemas"]["BannedFields"])[];
             meta: components["schemas"]["PageMeta"];
         };
         BannedCreate: {
@@ -2158,6 +2299,156 @@ export interface components {
         AuthRequest: {
             username: string;
             password: string;
+        };
+        /** @description A Connection row of a list asked with `fields=`, only the fields named there (same names, types and meanings); these are the names `fields` accepts. */
+        ConnectionFields: {
+            clean_start?: boolean;
+            client_id?: string;
+            connected_at?: components["schemas"]["DateTime"];
+            ipaddress?: string;
+            is_bridge?: boolean;
+            is_super?: boolean;
+            keepalive?: number;
+            mountpoint?: string;
+            node?: string;
+            peercert?: string;
+            port?: number;
+            /** @enum {string} */
+            proto_name?: "MQTT" | "MQIsdp";
+            /** @enum {integer} */
+            proto_ver?: 3 | 4;
+            username?: string;
+            will_topic?: string;
+            zone?: string;
+        };
+        /** @description A Session row of a list asked with `fields=`, only the fields named there (same names, types and meanings); these are the names `fields` accepts. */
+        SessionFields: {
+            awaiting_rel_len?: number;
+            /** @enum {string} */
+            binding?: "local" | "remote";
+            clean_start?: boolean;
+            client_id?: string;
+            created_at?: components["schemas"]["DateTime"];
+            deliver_msg?: number;
+            enqueue_msg?: number;
+            expiry_interval?: number;
+            heap_size?: number;
+            inflight_len?: number;
+            mailbox_len?: number;
+            max_awaiting_rel?: number;
+            max_inflight?: number;
+            max_mqueue?: number;
+            max_subscriptions?: number;
+            mqueue_dropped?: number;
+            mqueue_len?: number;
+            node?: string;
+            reductions?: number;
+            subscriptions_count?: number;
+            username?: string;
+        };
+        /** @description A Subscription row of a list asked with `fields=`, only the fields named there (same names, types and meanings); these are the names `fields` accepts. */
+        SubscriptionFields: {
+            client_id?: string;
+            node?: string;
+            qos?: components["schemas"]["Qos"];
+            topic?: string;
+        };
+        /** @description A Route row of a list asked with `fields=`, only the fields named there (same names, types and meanings); these are the names `fields` accepts. */
+        RouteFields: {
+            topic?: string;
+            node?: string;
+        };
+        /** @description A RetainedMessageSummary row of a list asked with `fields=`, only the fields named there (same names, types and meanings); these are the names `fields` accepts. */
+        RetainedMessageSummaryFields: {
+            topic?: string;
+            qos?: components["schemas"]["Qos"];
+            publish_at?: components["schemas"]["DateTime"];
+            expire_at?: components["schemas"]["DateTime"];
+            payload_size?: number;
+        };
+        /** @description A Banned row of a list asked with `fields=`, only the fields named there (same names, types and meanings); these are the names `fields` accepts. */
+        BannedFields: {
+            who?: string;
+            as?: components["schemas"]["BannedKind"];
+            reason?: string;
+            desc?: string;
+            by?: string;
+            until?: number;
+        };
+        /** @description The seed's `{"code": N}` of a publish; `matched` only when asked with `with_matched=true`. */
+        PublishResult: {
+            /**
+             * @description 0 published, 115 bad topic.
+             * @enum {integer}
+             */
+            code: 0 | 115;
+            /** @description Whether any subscription of the cluster (of a connected client or an offline persistent session) matched a topic. */
+            matched?: boolean;
+        };
+        /**
+         * @description Client ids (EMQX v5's kickout/bulk body).
+         * @example [
+         *       "sensor-1",
+         *       "sensor-2"
+         *     ]
+         */
+        ClientIdList: string[];
+        KickoutResult: {
+            /** @description true: nobody was kicked; the lists say who would be. */
+            dry_run: boolean;
+            /** @description How many connections were (would be) kicked. */
+            count: number;
+            /** @description The client ids kicked (would be), sorted. */
+            clientids: string[];
+            /** @description Client ids of the body that were not connected on any node (empty for a filter). */
+            not_found: string[];
+        };
+        PubSubBatchItem: {
+            /** @description The item's `topic` (or `topics`), as sent. */
+            topic: string;
+            /** @description The client of a subscribe or unsubscribe item. */
+            client_id?: string;
+            /**
+             * @description 0 done, 112 client not online (subscribe and unsubscribe).
+             * @enum {integer}
+             */
+            code: 0 | 112;
+            /** @description publish_batch: whether any subscription of the cluster matched a topic of the item. */
+            matched?: boolean;
+        };
+        PubSubBatchResult: {
+            /**
+             * @description 0 the batch was applied (each item's own result is in `data`).
+             * @enum {integer}
+             */
+            code: 0;
+            data: components["schemas"]["PubSubBatchItem"][];
+        };
+        /**
+         * @description A message the session store holds for a client (EMQX v5's fields). `expire_at` and `publish_at` only for a
+         *     message that carries an MQTT 5 Message Expiry Interval (the store keeps no publish time otherwise).
+         */
+        SessionMessage: {
+            /** @description The message's id in the session store (unique within the session's list). */
+            msgid: string;
+            topic: string;
+            qos: components["schemas"]["Qos"];
+            /**
+             * Format: byte
+             * @description The payload, base64.
+             */
+            payload: string;
+            payload_size: number;
+            publish_at?: components["schemas"]["DateTime"];
+            expire_at?: components["schemas"]["DateTime"];
+            /** @description inflight_messages: the packet id the client was sent. */
+            packet_id?: number;
+            /** @description The publisher, when known. */
+            from_clientid?: string;
+        };
+        SessionMessagePage: {
+            items: components["schemas"]["SessionMessage"][];
+            meta: components["schemas"]["PageMeta"];
         };
     };
     responses: {
@@ -2407,6 +2698,35 @@ export interface components {
          * @example -connected_at
          */
         Sort: string;
+        /**
+         * @description Only these fields of each row, comma-separated (EMQX v5's `fields`), e.g. `client_id,connected_at`. The
+         *     names are the row schema's properties (its `...Fields` schema lists them); another name is a 400 (108).
+         *     Filters, `_sort` and `_cursor` still work on every field, whichever are returned.
+         * @example client_id,connected_at
+         */
+        Fields: string;
+        /**
+         * @description `true`: change nothing, answer what would be done.
+         * @example true
+         */
+        DryRun: "true" | "false";
+        /**
+         * @description `true`: the answer also says whether any subscription of the cluster (of a connected client, or of an
+         *     offline persistent session) matched a topic: `{"code": 0, "matched": false}` (EMQX v5's
+         *     no_matched_subscribers). Without it the answer stays the seed's `{"code": 0}`.
+         * @example true
+         */
+        WithMatched: "true" | "false";
+        /**
+         * @description `true` (beyond EMQX, which only reaches connected clients): a client that is not connected is reached through its
+         *     offline persistent session on whichever node has it; for subscribe, a client id no node has a session of gets a
+         *     persistent session (offline) on the node asked. The subscriptions are stored as the client's own SUBSCRIBE would
+         *     store them, so messages are queued for it at once and it resumes them at its next clean=false CONNECT (a
+         *     clean=true CONNECT discards the session, as MQTT says). A shared subscription (`$share/`, `$queue/`) needs its
+         *     client connected: 400 (108). Without `offline`, the seed's answer: 112 for a client that is not connected.
+         * @example true
+         */
+        OnBehalfOffline: "true" | "false";
         /**
          * @description `meta.cursor` of the previous page: the next `_limit` rows after that page's last row, by its sort
          *     key, so rows that come or go meanwhile never shift or repeat a row. Opaque; with a `_page` above 1
@@ -2680,6 +3000,13 @@ export interface operations {
                  *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
                  */
                 _cursor?: components["parameters"]["Cursor"];
+                /**
+                 * @description Only these fields of each row, comma-separated (EMQX v5's `fields`), e.g. `client_id,connected_at`. The
+                 *     names are the row schema's properties (its `...Fields` schema lists them); another name is a 400 (108).
+                 *     Filters, `_sort` and `_cursor` still work on every field, whichever are returned.
+                 * @example client_id,connected_at
+                 */
+                fields?: components["parameters"]["Fields"];
             };
             header?: never;
             path?: never;
@@ -2767,6 +3094,13 @@ export interface operations {
                  *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
                  */
                 _cursor?: components["parameters"]["Cursor"];
+                /**
+                 * @description Only these fields of each row, comma-separated (EMQX v5's `fields`), e.g. `client_id,connected_at`. The
+                 *     names are the row schema's properties (its `...Fields` schema lists them); another name is a 400 (108).
+                 *     Filters, `_sort` and `_cursor` still work on every field, whichever are returned.
+                 * @example client_id,connected_at
+                 */
+                fields?: components["parameters"]["Fields"];
             };
             header?: never;
             path: {
@@ -2844,6 +3178,73 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    kickout_connections_bulk: {
+        parameters: {
+            query?: {
+                /**
+                 * @description `true`: change nothing, answer what would be done.
+                 * @example true
+                 */
+                dry_run?: components["parameters"]["DryRun"];
+                /**
+                 * @description Only the rows of this client id (exact).
+                 * @example c1
+                 */
+                clientid?: components["parameters"]["FilterClientid"];
+                /**
+                 * @description Only the clients with this username (exact).
+                 * @example alice
+                 */
+                username?: components["parameters"]["FilterUsername"];
+                /**
+                 * @description Only the connected clients whose address is this one, or within this CIDR block (`10.0.0.0/8`, `2001:db8::/32`). Anything else is a 400 (108).
+                 * @example 10.0.0.0/8
+                 */
+                ip_address?: components["parameters"]["FilterIpAddress"];
+                /** @description Only the connected clients of this MQTT protocol version (3 for 3.1, 4 for 3.1.1). */
+                proto_ver?: components["parameters"]["FilterProtoVer"];
+                clean_start?: components["parameters"]["FilterCleanStart"];
+                /**
+                 * @description Only the client ids that contain this substring (case-sensitive).
+                 * @example sensor-
+                 */
+                _like_clientid?: components["parameters"]["LikeClientid"];
+                /** @description Only the usernames that contain this substring (case-sensitive). */
+                _like_username?: components["parameters"]["LikeUsername"];
+                /** @description Connected at or after this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). */
+                _gte_connected_at?: components["parameters"]["GteConnectedAt"];
+                /** @description Connected at or before this time, epoch seconds or `YYYY-MM-DD HH:MM:SS` (server-local). */
+                _lte_connected_at?: components["parameters"]["LteConnectedAt"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ClientIdList"];
+            };
+        };
+        responses: {
+            /** @description Who was (with `dry_run`, would be) kicked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KickoutResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderTooLarge"];
@@ -2971,6 +3372,13 @@ export interface operations {
                  *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
                  */
                 _cursor?: components["parameters"]["Cursor"];
+                /**
+                 * @description Only these fields of each row, comma-separated (EMQX v5's `fields`), e.g. `client_id,connected_at`. The
+                 *     names are the row schema's properties (its `...Fields` schema lists them); another name is a 400 (108).
+                 *     Filters, `_sort` and `_cursor` still work on every field, whichever are returned.
+                 * @example client_id,connected_at
+                 */
+                fields?: components["parameters"]["Fields"];
             };
             header?: never;
             path?: never;
@@ -3060,6 +3468,13 @@ export interface operations {
                  *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
                  */
                 _cursor?: components["parameters"]["Cursor"];
+                /**
+                 * @description Only these fields of each row, comma-separated (EMQX v5's `fields`), e.g. `client_id,connected_at`. The
+                 *     names are the row schema's properties (its `...Fields` schema lists them); another name is a 400 (108).
+                 *     Filters, `_sort` and `_cursor` still work on every field, whichever are returned.
+                 * @example client_id,connected_at
+                 */
+                fields?: components["parameters"]["Fields"];
             };
             header?: never;
             path: {
@@ -3143,6 +3558,90 @@ export interface operations {
             503: components["responses"]["StoreUnavailable"];
         };
     };
+    list_session_mqueue_messages: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1 to 2147483647 (larger pages are a 400, never echoed back as a float). */
+                _page?: components["parameters"]["Page"];
+                /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
+                _limit?: components["parameters"]["Limit"];
+                /**
+                 * @description `meta.cursor` of the previous page: the next `_limit` rows after that page's last row, by its sort
+                 *     key, so rows that come or go meanwhile never shift or repeat a row. Opaque; with a `_page` above 1
+                 *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
+                 */
+                _cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /** @description MQTT client id, percent-encoded. */
+                clientid: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of queued messages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionMessagePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    list_session_inflight_messages: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1 to 2147483647 (larger pages are a 400, never echoed back as a float). */
+                _page?: components["parameters"]["Page"];
+                /** @description Page size, from 1; values above 10000 are capped at 10000 (see `meta.limit`). */
+                _limit?: components["parameters"]["Limit"];
+                /**
+                 * @description `meta.cursor` of the previous page: the next `_limit` rows after that page's last row, by its sort
+                 *     key, so rows that come or go meanwhile never shift or repeat a row. Opaque; with a `_page` above 1
+                 *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
+                 */
+                _cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /** @description MQTT client id, percent-encoded. */
+                clientid: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of inflight messages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionMessagePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
     lookup_node_session: {
         parameters: {
             query?: never;
@@ -3214,6 +3713,13 @@ export interface operations {
                  *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
                  */
                 _cursor?: components["parameters"]["Cursor"];
+                /**
+                 * @description Only these fields of each row, comma-separated (EMQX v5's `fields`), e.g. `client_id,connected_at`. The
+                 *     names are the row schema's properties (its `...Fields` schema lists them); another name is a 400 (108).
+                 *     Filters, `_sort` and `_cursor` still work on every field, whichever are returned.
+                 * @example client_id,connected_at
+                 */
+                fields?: components["parameters"]["Fields"];
             };
             header?: never;
             path?: never;
@@ -3308,6 +3814,13 @@ export interface operations {
                  *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
                  */
                 _cursor?: components["parameters"]["Cursor"];
+                /**
+                 * @description Only these fields of each row, comma-separated (EMQX v5's `fields`), e.g. `client_id,connected_at`. The
+                 *     names are the row schema's properties (its `...Fields` schema lists them); another name is a 400 (108).
+                 *     Filters, `_sort` and `_cursor` still work on every field, whichever are returned.
+                 * @example client_id,connected_at
+                 */
+                fields?: components["parameters"]["Fields"];
             };
             header?: never;
             path: {
@@ -3396,6 +3909,13 @@ export interface operations {
                  *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
                  */
                 _cursor?: components["parameters"]["Cursor"];
+                /**
+                 * @description Only these fields of each row, comma-separated (EMQX v5's `fields`), e.g. `client_id,connected_at`. The
+                 *     names are the row schema's properties (its `...Fields` schema lists them); another name is a 400 (108).
+                 *     Filters, `_sort` and `_cursor` still work on every field, whichever are returned.
+                 * @example client_id,connected_at
+                 */
+                fields?: components["parameters"]["Fields"];
             };
             header?: never;
             path?: never;
@@ -3547,6 +4067,13 @@ export interface operations {
                  *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
                  */
                 _cursor?: components["parameters"]["Cursor"];
+                /**
+                 * @description Only these fields of each row, comma-separated (EMQX v5's `fields`), e.g. `client_id,connected_at`. The
+                 *     names are the row schema's properties (its `...Fields` schema lists them); another name is a 400 (108).
+                 *     Filters, `_sort` and `_cursor` still work on every field, whichever are returned.
+                 * @example client_id,connected_at
+                 */
+                fields?: components["parameters"]["Fields"];
             };
             header?: never;
             path?: never;
@@ -3605,7 +4132,15 @@ export interface operations {
     };
     mqtt_publish: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description `true`: the answer also says whether any subscription of the cluster (of a connected client, or of an
+                 *     offline persistent session) matched a topic: `{"code": 0, "matched": false}` (EMQX v5's
+                 *     no_matched_subscribers). Without it the answer stays the seed's `{"code": 0}`.
+                 * @example true
+                 */
+                with_matched?: components["parameters"]["WithMatched"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3622,7 +4157,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PubSubResult"];
+                    "application/json": components["schemas"]["PublishResult"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3637,7 +4172,18 @@ export interface operations {
     };
     mqtt_subscribe: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description `true` (beyond EMQX, which only reaches connected clients): a client that is not connected is reached through its
+                 *     offline persistent session on whichever node has it; for subscribe, a client id no node has a session of gets a
+                 *     persistent session (offline) on the node asked. The subscriptions are stored as the client's own SUBSCRIBE would
+                 *     store them, so messages are queued for it at once and it resumes them at its next clean=false CONNECT (a
+                 *     clean=true CONNECT discards the session, as MQTT says). A shared subscription (`$share/`, `$queue/`) needs its
+                 *     client connected: 400 (108). Without `offline`, the seed's answer: 112 for a client that is not connected.
+                 * @example true
+                 */
+                offline?: components["parameters"]["OnBehalfOffline"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3669,7 +4215,18 @@ export interface operations {
     };
     mqtt_unsubscribe: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description `true` (beyond EMQX, which only reaches connected clients): a client that is not connected is reached through its
+                 *     offline persistent session on whichever node has it; for subscribe, a client id no node has a session of gets a
+                 *     persistent session (offline) on the node asked. The subscriptions are stored as the client's own SUBSCRIBE would
+                 *     store them, so messages are queued for it at once and it resumes them at its next clean=false CONNECT (a
+                 *     clean=true CONNECT discards the session, as MQTT says). A shared subscription (`$share/`, `$queue/`) needs its
+                 *     client connected: 400 (108). Without `offline`, the seed's answer: 112 for a client that is not connected.
+                 * @example true
+                 */
+                offline?: components["parameters"]["OnBehalfOffline"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3687,6 +4244,124 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PubSubResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    mqtt_publish_batch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PublishRequest"][];
+            };
+        };
+        responses: {
+            /** @description One result per item. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PubSubBatchResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    mqtt_subscribe_batch: {
+        parameters: {
+            query?: {
+                /**
+                 * @description `true` (beyond EMQX, which only reaches connected clients): a client that is not connected is reached through its
+                 *     offline persistent session on whichever node has it; for subscribe, a client id no node has a session of gets a
+                 *     persistent session (offline) on the node asked. The subscriptions are stored as the client's own SUBSCRIBE would
+                 *     store them, so messages are queued for it at once and it resumes them at its next clean=false CONNECT (a
+                 *     clean=true CONNECT discards the session, as MQTT says). A shared subscription (`$share/`, `$queue/`) needs its
+                 *     client connected: 400 (108). Without `offline`, the seed's answer: 112 for a client that is not connected.
+                 * @example true
+                 */
+                offline?: components["parameters"]["OnBehalfOffline"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscribeRequest"][];
+            };
+        };
+        responses: {
+            /** @description One result per item. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PubSubBatchResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderTooLarge"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    mqtt_unsubscribe_batch: {
+        parameters: {
+            query?: {
+                /**
+                 * @description `true` (beyond EMQX, which only reaches connected clients): a client that is not connected is reached through its
+                 *     offline persistent session on whichever node has it; for subscribe, a client id no node has a session of gets a
+                 *     persistent session (offline) on the node asked. The subscriptions are stored as the client's own SUBSCRIBE would
+                 *     store them, so messages are queued for it at once and it resumes them at its next clean=false CONNECT (a
+                 *     clean=true CONNECT discards the session, as MQTT says). A shared subscription (`$share/`, `$queue/`) needs its
+                 *     client connected: 400 (108). Without `offline`, the seed's answer: 112 for a client that is not connected.
+                 * @example true
+                 */
+                offline?: components["parameters"]["OnBehalfOffline"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UnsubscribeRequest"][];
+            };
+        };
+        responses: {
+            /** @description One result per item. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PubSubBatchResult"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4448,6 +5123,13 @@ export interface operations {
                  *     it is a 400 (108). A value that is not such a cursor, or one made with another `_sort`, is a 400 (108).
                  */
                 _cursor?: components["parameters"]["Cursor"];
+                /**
+                 * @description Only these fields of each row, comma-separated (EMQX v5's `fields`), e.g. `client_id,connected_at`. The
+                 *     names are the row schema's properties (its `...Fields` schema lists them); another name is a 400 (108).
+                 *     Filters, `_sort` and `_cursor` still work on every field, whichever are returned.
+                 * @example client_id,connected_at
+                 */
+                fields?: components["parameters"]["Fields"];
             };
             header?: never;
             path?: never;

@@ -51,6 +51,8 @@ function resolveParam (p) {
 }
 
 const ops = []
+/** operations whose body may be left out (requestBody.required false): their handlers get undefined then */
+const optionalBody = new Set()
 for (const [path, item] of Object.entries(spec.paths)) {
   for (const method of METHODS) {
     const op = item[method]
@@ -58,6 +60,7 @@ for (const [path, item] of Object.entries(spec.paths)) {
     const params = (op.parameters ?? []).map(resolveParam)
     const secured = !(Array.isArray(op.security) && op.security.length === 0)
     const roleField = bodyRole(op)
+    if (op.requestBody && op.requestBody.required !== true) optionalBody.add(op.operationId)
     ops.push({
       operationId: op.operationId,
       method: method.toUpperCase(),
@@ -75,14 +78,15 @@ for (const [path, item] of Object.entries(spec.paths)) {
       paginated: params.some(p => p.name === '_page'),
       pathParams: params.filter(p => p.in === 'path').map(p => p.name),
       queryParams: params.filter(p => p.in === 'query').map(p => p.name),
-      hasBody: Boolean(op.requestBody)
+      hasBody: Boolean(op.requestBody),
+      bodyOptional: optionalBody.has(op.operationId)
     })
   }
 }
 ops.sort((a, b) => a.operationId < b.operationId ? -1 : a.operationId > b.operationId ? 1 : 0)
 
 const q = JSON.stringify
-const table = ops.map(o => `  { operationId: ${q(o.operationId)}, method: ${q(o.method)}, path: ${q(o.path)}, expressPath: ${q(o.expressPath)}, emqxName: ${q(o.emqxName)}, emqxPath: ${q(o.emqxPath)}, descr: ${q(o.descr)}, indexed: ${o.indexed}, secured: ${o.secured}, requiredRole: ${q(o.requiredRole)}, roleInBody: ${o.roleInBody}, defaultBodyRole: ${q(o.defaultBodyRole)}, paginated: ${o.paginated}, pathParams: ${q(o.pathParams)}, queryParams: ${q(o.queryParams)}, hasBody: ${o.hasBody} }`).join(',\n')
+const table = ops.map(o => `  { operationId: ${q(o.operationId)}, method: ${q(o.method)}, path: ${q(o.path)}, expressPath: ${q(o.expressPath)}, emqxName: ${q(o.emqxName)}, emqxPath: ${q(o.emqxPath)}, descr: ${q(o.descr)}, indexed: ${o.indexed}, secured: ${o.secured}, requiredRole: ${q(o.requiredRole)}, roleInBody: ${o.roleInBody}, defaultBodyRole: ${q(o.defaultBodyRole)}, paginated: ${o.paginated}, pathParams: ${q(o.pathParams)}, queryParams: ${q(o.queryParams)}, hasBody: ${o.hasBody}, bodyOptional: ${o.bodyOptional} }`).join(',\n')
 
 const operationsTs = `${BANNER}
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH'
@@ -118,6 +122,8 @@ export interface OperationEntry {
   readonly pathParams: readonly string[]
   readonly queryParams: readonly string[]
   readonly hasBody: boolean
+  /** the body may be left out (requestBody.required false): an empty request then has none */
+  readonly bodyOptional: boolean
 }
 
 export const operations: readonly OperationEntry[] = [
@@ -129,7 +135,11 @@ const methodLines = ops.map(o => {
   const k = q(o.operationId)
   const path = o.pathParams.length ? `operations[${k}]['parameters']['path']` : 'Record<string, never>'
   const query = o.queryParams.length ? `NonNullable<operations[${k}]['parameters']['query']>` : 'Record<string, never>'
-  const body = o.hasBody ? `operations[${k}]['requestBody']['content']['application/json']` : 'undefined'
+  const body = !o.hasBody
+    ? 'undefined'
+    : optionalBody.has(o.operationId)
+      ? `NonNullable<operations[${k}]['requestBody']>['content']['application/json'] | undefined`
+      : `operations[${k}]['requestBody']['content']['application/json']`
   return `  /** ${o.method} ${o.path}: ${o.descr} */
   ${o.operationId}: (input: { path: ${path}, query: ${query}, body: ${body} }, ctx: Ctx) => Promise<Reply<${k}>>`
 }).join('\n')

@@ -61,6 +61,10 @@ export interface PaginateMeta {
   count?: number | undefined
   limit?: number | undefined
   page?: number | undefined
+  /** whether rows follow this page (EMQX v4's name) */
+  hasnext?: boolean | undefined
+  /** sent with `hasnext`: pass it as `_cursor` for the next page */
+  cursor?: string | undefined
 }
 
 /** The `{ items, meta }` envelope of a paginated list. */
@@ -69,10 +73,14 @@ export interface PaginatePage<T> {
   meta?: PaginateMeta | undefined
 }
 
-/** Query parameters of one page, named as on the wire so they can be spread into a request. */
+/**
+ * Query parameters of one page, named as on the wire so they can be spread into a request: the first
+ * page by `_page`, the next ones by `_cursor` when the list gives one (then `_page` is left out).
+ */
 export interface PaginateRequest {
-  _page: number
+  _page?: number
   _limit: number
+  _cursor?: string
 }
 
 export interface PaginateOptions {
@@ -83,8 +91,10 @@ export interface PaginateOptions {
 }
 
 /**
- * Yields every item of a paginated list, page after page, until `meta.count`
- * items have been covered or a short page arrives.
+ * Yields every item of a paginated list, page after page. A list that answers `meta.cursor` is
+ * followed by its cursor (rows that come or go meanwhile neither repeat nor get skipped) until
+ * `meta.hasnext` is false; one without cursors by `_page`, until `meta.count` items have been
+ * covered or a short page arrives.
  *
  *   for await (const c of paginate((p) => client.connections.listConnections(p), { limit: 100 })) { ... }
  */
@@ -93,15 +103,20 @@ export async function * paginate<T> (
   { limit = 1000, startPage = 1 }: PaginateOptions = {}
 ): AsyncGenerator<T, void, undefined> {
   if (!Number.isInteger(limit) || limit < 1) throw new RangeError('paginate: limit must be a positive integer')
-  let page = startPage
+  let request: PaginateRequest = { _page: startPage, _limit: limit }
   for (;;) {
-    const { items = [], meta = {} } = await fetchPage({ _page: page, _limit: limit })
+    const { items = [], meta = {} } = await fetchPage(request)
     yield * items
-    const current = meta.page ?? page
+    if (meta.hasnext === false || items.length === 0) return
+    if (meta.cursor !== undefined) {
+      request = { _limit: limit, _cursor: meta.cursor }
+      continue
+    }
+    const current = meta.page ?? request._page ?? startPage
     const size = meta.limit ?? limit
-    if (items.length === 0 || items.length < size) return
-    if (meta.count !== undefined && current * size >= meta.count) return
-    page = current + 1
+    if (meta.hasnext !== true && items.length < size) return
+    if (meta.hasnext !== true && meta.count !== undefined && current * size >= meta.count) return
+    request = { _page: current + 1, _limit: limit }
   }
 }
 

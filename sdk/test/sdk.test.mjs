@@ -77,6 +77,35 @@ test('paginate follows a server-capped meta.limit and stops on an exact last pag
   assert.deepEqual(pages, [[1, 5], [2, 5]])
 })
 
+test('paginate follows meta.cursor while meta.hasnext, and leaves _page out of those requests', async () => {
+  const rows = Array.from({ length: 7 }, (_, i) => ({ client_id: `c${i}` }))
+  const { calls, fetchApi } = stubFetch((url) => {
+    const limit = Number(url.searchParams.get('_limit'))
+    const after = url.searchParams.get('_cursor')
+    const start = after === null ? 0 : Number(after) + 1
+    const items = rows.slice(start, start + limit)
+    const hasnext = start + items.length < rows.length
+    // a row joins before the cursor meanwhile: a page walk would repeat one, the cursor does not
+    if (after !== null) rows.unshift({ client_id: 'late' })
+    return Response.json({ items, meta: { count: rows.length, page: 1, limit, hasnext, ...(hasnext ? { cursor: String(start + items.length - 1 + (after === null ? 0 : 1)) } : {}) } })
+  })
+  const client = createClient({ baseUrl: BASE, fetchApi })
+  const seen = []
+  for await (const c of paginate((p) => client.connections.listConnections(p), { limit: 3 })) seen.push(c.client_id)
+  assert.deepEqual(seen, ['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6'])
+  assert.equal(calls[0].url.search, '?_page=1&_limit=3')
+  assert.deepEqual(calls.slice(1).map((c) => [c.url.searchParams.get('_page'), c.url.searchParams.get('_cursor') !== null]), [[null, true], [null, true]])
+})
+
+test('paginate stops at meta.hasnext false even when the page is full', async () => {
+  const { calls, fetchApi } = stubFetch(() => Response.json({ items: [{ client_id: 'a' }, { client_id: 'b' }], meta: { count: 2, page: 1, limit: 2, hasnext: false } }))
+  const client = createClient({ baseUrl: BASE, fetchApi })
+  const seen = []
+  for await (const c of paginate((p) => client.connections.listConnections(p), { limit: 2 })) seen.push(c.client_id)
+  assert.deepEqual(seen, ['a', 'b'])
+  assert.equal(calls.length, 1)
+})
+
 test('toApiError reads { message, code } of an HTTP error, undefined otherwise', async () => {
   const { fetchApi } = stubFetch(() => Response.json({ message: 'not_found', code: 102 }, { status: 404 }))
   const client = createClient({ baseUrl: BASE, fetchApi })

@@ -24,10 +24,19 @@ export async function writeNdjson (res: Response, page: { items: readonly unknow
   for (const row of page.items) {
     buf += JSON.stringify(row) + '\n'
     if (buf.length >= CHUNK) {
-      if (!res.write(buf)) await new Promise<void>(resolve => { res.once('drain', resolve); res.once('close', resolve) })
+      if (!res.write(buf)) await drained(res)
       buf = ''
       if (res.destroyed) return
     }
   }
   res.end(buf)
+}
+
+/** The socket took the buffered chunk, or the client went away; neither listener outlives the wait. */
+function drained (res: Response): Promise<void> {
+  return new Promise<void>(resolve => {
+    const done = (): void => { res.off('drain', done); res.off('close', done); resolve() }
+    res.on('drain', done)
+    res.on('close', done)
+  })
 }

@@ -21,6 +21,8 @@ type Scalar = string | number | boolean | null
 export interface ListOrder<T> {
   readonly order: ReadonlyArray<keyof T & string>
   readonly sortable: ReadonlyArray<keyof T & string>
+  /** the names `fields=` may pick: the row schema's properties (rowFields) */
+  readonly fields?: readonly string[]
 }
 
 const str = (v: unknown): string | undefined => v === undefined ? undefined : String(v)
@@ -179,6 +181,51 @@ function decodeCursor (v: string, sort: Sort): Scalar[] {
   return (c as { k: Scalar[] }).k
 }
 
+/** Whether the rows are already in key order (each node answers its rows sorted; the nodes come in name order). */
+function inOrder (rows: readonly object[], fields: string[]): boolean {
+  for (let i = 1; i < rows.length; i++) {
+    const a = rows[i - 1] as Record<string, unknown>
+    const b = rows[i] as Record<string, unknown>
+    for (const f of fields) {
+      const c = cmpScalar((a[f] ?? null) as Scalar, (b[f] ?? null) as Scalar)
+      if (c < 0) break
+      if (c > 0) return false
+    }
+  }
+  return true
+}
+
+/**
+ * Lists already found in order, by their field list: a node answers the same array until its rows
+ * change (local-node.ts caches it), so polling page 1 of a steady list checks the order once.
+ */
+const checked = new WeakMap<readonly object[], string>()
+const sortedViews = new WeakMap<readonly object[], Map<string, Array<{ r: object, k: Scalar[] }>>>()
+
+interface Ordered<T> { n: number, row: (i: number) => T, key: (i: number) => Scalar[] }
+
+/** The rows in key order, and each row's key on demand (computed only for the rows a page or cursor touches). */
+function ordered<T extends object> (rows: readonly T[], sort: Sort): Ordered<T> {
+  // without `_sort` the rows arrive in the documented order: one cheap check (once per list) instead
+  // of keying and sorting every row, so a first page of 15,000 connections costs no sort
+  const tag = sort.fields.join()
+  if (sort.spec === '' && (checked.get(rows) === tag || inOrder(rows, sort.fields))) {
+    checked.set(rows, tag)
+    return { n: rows.length, row: i => rows[i]!, key: i => keyOf(rows[i]!, sort.fields) }
+  }
+  // a sorted view is kept beside the list it came from (at most one per sortable field and direction)
+  let views = sortedViews.get(rows)
+  let keyed = views?.get(sort.spec)
+  if (keyed === undefined) {
+    keyed = rows.map(r => ({ r, k: keyOf(r, sort.fields) }))
+    keyed.sort((a, b) => cmpKeys(a.k, b.k, sort.desc))
+    if (views === undefined) sortedViews.set(rows, views = new Map())
+    views.set(sort.spec, keyed)
+  }
+  const view = keyed
+  return { n: view.length, row: i => view[i]!.r as T, key: i => view[i]!.k }
+}
+
 /**
  * Orders the merged rows (by `_sort`, then the list's documented order), then pages them by
  * `_cursor` or by `_page`. `meta.hasnext` is on every page; `meta.cursor` whenever there is a next page.
@@ -186,21 +233,20 @@ function decodeCursor (v: string, sort: Sort): Scalar[] {
 export function listPage<T extends object> (rows: readonly T[], q: Query, o: ListOrder<T>): Page<T> {
   const sort = parseSort(q._sort, o)
   const limit = Math.min(int(q._limit) ?? MAX_LIMIT, MAX_LIMIT)
-  // rows arrive in the documented order when there is no _sort: TimSort then takes one pass
-  const keyed = rows.map(r => ({ r, k: keyOf(r, sort.fields) }))
-  keyed.sort((a, b) => cmpKeys(a.k, b.k, sort.desc))
+  const pick = fieldsOf(q.fields, o)
   let start: number
   let page: number
-  if (q._cursor !== undefined) {
-    // the validator fills in `_page`'s default 1, so only a page beyond it contradicts the cursor
-    if ((int(q._page) ?? 1) !== 1) throw errors.badParam('_cursor and _page cannot be combined')
-    const after = decodeCursor(String(q._cursor), sort)
+  // checked before any work on the rows
+  const after = q._cursor !== undefined ? cursorOf(q, sort) : undefined
+  const list = ordered(rows, sort)
+  const n = list.n
+  if (after !== undefined) {
     // the first row after the cursor's key: binary search, as the rows are in key order
     let lo = 0
-    let hi = keyed.length
+    let hi = n
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      if (cmpKeys(keyed[mid]!.k, after, sort.desc) <= 0) lo = mid + 1
+      if (cmpKeys(list.key(mid), after, sort.desc) <= 0) lo = mid + 1
       else hi = mid
     }
     start = lo
@@ -209,12 +255,68 @@ export function listPage<T extends object> (rows: readonly T[], q: Query, o: Lis
     page = int(q._page) ?? 1
     start = (page - 1) * limit
   }
-  const end = q[ALL_ROWS] === true ? keyed.length : start + limit
-  const slice = start >= keyed.length ? [] : keyed.slice(start, end)
-  const hasnext = start + slice.length < keyed.length && slice.length > 0
+  const end = q[ALL_ROWS] === true ? n : start + limit
+  const slice: T[] = []
+  for (let i = start; i < Math.min(end, n); i++) slice.push(list.row(i))
+  const hasnext = start + slice.length < n && slice.length > 0
+  const cursor = hasnext ? { cursor: encodeCursor(sort, list.key(start + slice.length - 1)) } : {}
+  return {
+    items: pick === undefined ? slice : slice.map(pick),
+    meta: { count: n, limit, page, hasnext, ...cursor }
+  }
+}
+
+function cursorOf (q: Query, sort: Sort): Scalar[] {
+  // the validator fills in `_page`'s default 1, so only a page beyond it contradicts the cursor
+  if ((int(q._page) ?? 1) !== 1) throw errors.badParam('_cursor and _page cannot be combined')
+  return decodeCursor(String(q._cursor), sort)
+}
+
+/**
+ * `fields=a,b`: each row with only those fields, in the row schema's order. The names a list accepts
+ * are its row schema's properties in the spec (ListOrder.fields), so a field the spec adds is
+ * selectable at once; another name is a 400.
+ */
+function fieldsOf<T extends object> (v: unknown, o: ListOrder<T>): ((row: T) => T) | undefined {
+  if (v === undefined) return undefined
+  const known = o.fields ?? []
+  const names = String(v).split(',')
+  const bad = names.filter(f => !known.includes(f))
+  if (bad.length > 0 || names.length === 0) throw errors.badParam(`fields: unknown field ${bad.join(', ')}; one or more of ${known.join(', ')}, comma-separated`)
+  // in the schema's order, whatever the order asked; a field the row lacks (an optional one) stays absent
+  const keys = known.filter(k => names.includes(k))
+  return row => {
+    const out: Record<string, unknown> = {}
+    for (const k of keys) if ((row as Record<string, unknown>)[k] !== undefined) out[k] = (row as Record<string, unknown>)[k]
+    return out as T
+  }
+}
+
+const QUEUE: Sort = { spec: 'queue', fields: ['msgid'], desc: false }
+
+/**
+ * A FIFO queue's page: the rows in queue order, the cursor the last row's id. A queue only loses
+ * rows at its head, so when the cursor's row is gone every row before it is gone too and the next
+ * page starts at the head: no row repeats or is skipped while the queue drains.
+ */
+export function queuePage<T extends object> (rows: readonly T[], q: Query, id: (row: T) => string): Page<T> {
+  const limit = Math.min(int(q._limit) ?? MAX_LIMIT, MAX_LIMIT)
+  let start: number
+  let page: number
+  if (q._cursor !== undefined) {
+    const [after] = cursorOf(q, QUEUE)
+    const at = rows.findIndex(r => id(r) === after)
+    start = at + 1
+    page = Math.floor(start / limit) + 1
+  } else {
+    page = int(q._page) ?? 1
+    start = (page - 1) * limit
+  }
+  const slice = start >= rows.length ? [] : rows.slice(start, start + limit)
+  const hasnext = start + slice.length < rows.length && slice.length > 0
   const last = slice[slice.length - 1]
   return {
-    items: slice.map(x => x.r),
-    meta: { count: keyed.length, limit, page, hasnext, ...(hasnext && last !== undefined ? { cursor: encodeCursor(sort, last.k) } : {}) }
+    items: slice,
+    meta: { count: rows.length, limit, page, hasnext, ...(hasnext && last !== undefined ? { cursor: encodeCursor(QUEUE, [id(last)]) } : {}) }
   }
 }

@@ -16,3 +16,13 @@ export function specText (): string {
 export function loadSpec (): Record<string, unknown> {
   return parse(specText()) as Record<string, unknown>
 }
+
+let schemas: Record<string, { properties?: Record<string, unknown> }> | null = null
+
+/** A row schema's property names in the spec's order: what `fields=` may pick of that list (query.ts). */
+export function rowFields (schema: string): readonly string[] {
+  schemas ??= ((loadSpec().components as { schemas?: typeof schemas } | undefined)?.schemas ?? {})
+  const props = schemas?.[schema]?.properties
+  if (props === undefined) throw new Error(`openapi/v3.yaml has no schema ${schema} with properties`)
+  return Object.keys(props)
+}

@@ -4,7 +4,7 @@
  */
 import type { Metrics } from './metrics.js'
 import type { Registry } from './registry.js'
-import type { ListenerInfo, ListenerProtocol, PublishRequest, QoS } from './types.js'
+import type { ListenerInfo, ListenerProtocol, OnBehalf, PublishRequest, QoS, SessionMessage } from './types.js'
 
 export interface Broker {
   readonly aedes: unknown
@@ -18,8 +18,12 @@ export interface Broker {
   /** kicks the client if it is connected here, then removes its session (registry and persistence); false when this node has neither */
   discardSession (clientId: string): Promise<boolean>
   publish (msg: PublishRequest): Promise<void>
-  subscribe (clientId: string, filters: string[], qos: QoS): Promise<boolean>
-  unsubscribe (clientId: string, filters: string[]): Promise<boolean>
+  /** what the session store holds for the client, in queue order; null when this node has no session of it */
+  sessionMessages (clientId: string): Promise<SessionMessage[] | null>
+  /** false when `reach` does not reach the client (default: connected here) */
+  subscribe (clientId: string, filters: string[], qos: QoS, reach?: OnBehalf): Promise<boolean>
+  /** `offline`: also an offline persistent session here */
+  unsubscribe (clientId: string, filters: string[], offline?: boolean): Promise<boolean>
   /** forgets a client's cached decisions on `topic` (every one when absent); false when it is not connected */
   cleanAclCache (clientId: string, topic?: string): boolean
   /** forgets every client's cached decisions (the rules changed) */

@@ -6,11 +6,13 @@
 import type { Aedes, PublishPacket } from 'aedes'
 import type { ConnState } from './conn.js'
 import type { Listener } from './listeners.js'
-import { purgeSession, type PersistenceLike } from './persistence.js'
+import { purgeSession, type PersistenceLike, type StoredPacket } from './persistence.js'
 import type { Registry } from './registry.js'
 import type { Broker } from './handle.js'
-import type { BrokerHooks, Message, PublishRequest, QoS } from './types.js'
+import type { BrokerHooks, Message, OnBehalf, PublishRequest, QoS, SessionMessage } from './types.js'
 import { hasClient, liveClient, liveClients, publishAs } from './upstream.js'
+import { parseShared } from './shared-topics.js'
+import { errors } from '../core/errors.js'
 
 export interface OperationContext {
   aedes: Aedes
@@ -23,11 +25,33 @@ export interface OperationContext {
   trust: (sub: object) => void
 }
 
-export type Operations = Pick<Broker, 'kickout' | 'discardSession' | 'publish' | 'subscribe' | 'unsubscribe' | 'cleanAclCache' | 'cleanAllAclCaches' | 'setMaxConns' | 'setNoDelay'>
+export type Operations = Pick<Broker, 'kickout' | 'discardSession' | 'publish' | 'sessionMessages' | 'subscribe' | 'unsubscribe' | 'cleanAclCache' | 'cleanAllAclCaches' | 'setMaxConns' | 'setNoDelay'>
 
 export function operations (ctx: OperationContext): Operations {
   const { aedes, hooks, persistence, registry, listeners, stateOf, trust } = ctx
   const listener = (protocol: string): Listener | undefined => listeners.find(x => x.protocol === protocol)
+
+  const isOfflineSession = (clientId: string): boolean => {
+    const s = registry.session(clientId)
+    return s !== undefined && !s.connected && !s.cleanStart
+  }
+
+  /**
+   * Stored as a SUBSCRIBE of the client would store them: aedes queues for an offline session's
+   * stored subscriptions (subscriptionsByTopic), so queueing starts at once, and resumes them at
+   * its clean=false CONNECT. A client id without a session gets a persistent one, offline; a
+   * clean=true CONNECT discards it as it discards any session [MQTT-3.1.2-6].
+   */
+  const subscribeOffline = async (clientId: string, filters: string[], qos: QoS, create: boolean): Promise<boolean> => {
+    const known = registry.session(clientId) !== undefined
+    if (known ? !isOfflineSession(clientId) : !create) return false
+    // a shared group picks among its connected members: an offline member would only hold messages back
+    if (filters.some(f => parseShared(f) !== null)) throw errors.badParam('a shared subscription ($share/, $queue/) needs its client connected')
+    if (!known) registry.restoreOffline(clientId, [], 0, Date.now())
+    await persistence.addSubscriptions({ id: clientId }, filters.map(topic => ({ topic, qos })))
+    for (const f of filters) registry.addSubscription(clientId, f, qos)
+    return true
+  }
 
   return {
     kickout (clientId, reason = 'kicked') {
@@ -70,9 +94,21 @@ export function operations (ctx: OperationContext): Operations {
       })
     },
 
-    async subscribe (clientId, filters, qos: QoS) {
+    async sessionMessages (clientId) {
+      if (registry.session(clientId) === undefined) return null
+      const out: SessionMessage[] = []
+      // a snapshot of the client's outgoing queue: queued packets have no messageId until sent
+      for await (const p of persistence.outgoingStream({ id: clientId }) as AsyncIterable<StoredPacket & Record<string, unknown>>) {
+        // a PUBREL stored for an inflight QoS 2 message is no message of its own
+        if (p.cmd !== undefined && p.cmd !== 'publish') continue
+        out.push(sessionMessage(p))
+      }
+      return out
+    },
+
+    async subscribe (clientId, filters, qos: QoS, reach: OnBehalf = 'online') {
       const c = liveClient(aedes, clientId)
-      if (c === undefined) return false
+      if (c === undefined) return reach !== 'online' && await subscribeOffline(clientId, filters, qos, reach === 'create')
       // the same path as a SUBSCRIBE packet minus the SUBACK: persists for clean=false, emits 'subscribe'
       await new Promise<void>((resolve, reject) => {
         // no messageId: aedes then sends no SUBACK to the client
@@ -83,9 +119,14 @@ export function operations (ctx: OperationContext): Operations {
       return true
     },
 
-    async unsubscribe (clientId, filters) {
+    async unsubscribe (clientId, filters, offline = false) {
       const c = liveClient(aedes, clientId)
-      if (c === undefined) return false
+      if (c === undefined) {
+        if (!offline || !isOfflineSession(clientId)) return false
+        await persistence.removeSubscriptions({ id: clientId }, filters)
+        for (const f of filters) registry.removeSubscription(clientId, f)
+        return true
+      }
       // aedes removes stored subscriptions only for an UNSUBSCRIBE packet (one with a messageId)
       if (!c.clean) await persistence.removeSubscriptions({ id: clientId }, filters)
       await new Promise<void>((resolve, reject) => {
@@ -117,5 +158,24 @@ export function operations (ctx: OperationContext): Operations {
       if (l !== undefined) l.noDelay = on
       return l !== undefined
     }
+  }
+}
+
+/** A stored packet as the API shows it; fields aedes does not always set are left undefined. */
+function sessionMessage (p: StoredPacket & Record<string, unknown>): SessionMessage {
+  const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload ?? Buffer.alloc(0)
+  const expiry = typeof p.messageExpiry === 'number' ? p.messageExpiry : undefined
+  const interval = (p.properties as { messageExpiryInterval?: unknown } | undefined)?.messageExpiryInterval
+  const qos = p.qos === 1 || p.qos === 2 ? p.qos : 0
+  return {
+    brokerId: String(p.brokerId ?? ''),
+    brokerCounter: typeof p.brokerCounter === 'number' ? p.brokerCounter : 0,
+    topic: p.topic,
+    qos,
+    payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload as Uint8Array),
+    packetId: typeof p.messageId === 'number' && p.messageId > 0 ? p.messageId : undefined,
+    expiresAt: expiry,
+    publishedAt: expiry !== undefined && typeof interval === 'number' ? expiry - interval * 1000 : undefined,
+    fromClientId: typeof p.clientId === 'string' ? p.clientId : undefined
   }
 }

@@ -197,6 +197,28 @@ export interface BrokerOptions {
   storedSessions?: () => Promise<ReadonlyArray<{ clientId: string, subscriptions: ReadonlyArray<[string, QoS]>, queued: number }>>
 }
 
+/**
+ * Whom a subscribe on behalf reaches: a connected client only (the seed), also an offline
+ * persistent session, or also a client id no session exists for (a persistent session is made).
+ */
+export type OnBehalf = 'online' | 'offline' | 'create'
+
+/** A message the session store holds for a client: queued (no packet id yet) or in flight (sent, unacknowledged). */
+export interface SessionMessage {
+  brokerId: string
+  brokerCounter: number
+  topic: string
+  qos: QoS
+  payload: Buffer
+  /** set once sent to the client: the message is in flight */
+  packetId: number | undefined
+  /** epoch ms, when the message carries an expiry (MQTT 5 Message Expiry Interval) */
+  expiresAt: number | undefined
+  /** epoch ms, derived from the expiry and its interval when both are known */
+  publishedAt: number | undefined
+  fromClientId: string | undefined
+}
+
 export interface PublishRequest {
   topic: string
   payload: Buffer

@@ -5,10 +5,11 @@
  */
 import type {
   AlarmRecordWire, AlarmWire, BrokerInfoWire, ConfigItemWire, ConnectionWire, ListenerWire, MetricsWire, NodeInfoWire,
-  PluginConfigItemWire, PluginWire, Qos, RetainedMessageWire, RouteWire, SessionWire, StatsWire, SubscriptionWire
+  PluginConfigItemWire, PluginWire, Qos, RetainedMessageWire, RouteWire, SessionMessageWire, SessionWire, StatsWire, SubscriptionWire
 } from '../core/wire.js'
 import { ApiError, ReturnCode, errors } from '../core/errors.js'
 import type { PromFamily } from '../services/prometheus.js'
+import type { OnBehalf } from '../broker/types.js'
 import type { ClientFilter, RouteFilter, SubscriptionFilter } from './list-filter.js'
 
 export interface NodeApi {
@@ -56,8 +57,16 @@ export interface NodeApi {
   retainedMessages (filter: string, withPayload: boolean): Promise<RetainedMessageWire[]>
   /** removes the retained messages matching a topic filter; how many */
   removeRetained (filter: string): Promise<number>
-  subscribe (clientId: string, filters: string[], qos: Qos): Promise<boolean>
-  unsubscribe (clientId: string, filters: string[]): Promise<boolean>
+  /** `reach` (default online): also an offline persistent session here, or (create) a new persistent session here */
+  subscribe (clientId: string, filters: string[], qos: Qos, reach?: OnBehalf): Promise<boolean>
+  unsubscribe (clientId: string, filters: string[], offline?: boolean): Promise<boolean>
+  // ---- lists (issue 18) ----
+  /** kicks those of the clients connected here (dryRun: none); the ones that were (would be) kicked */
+  kickoutMany (clientIds: string[], dryRun: boolean): Promise<string[]>
+  /** whether a subscription here (of a connected client or an offline session) matches any of the topics */
+  hasSubscriber (topics: string[]): Promise<boolean>
+  /** the session's queued or inflight messages in the store's order; null when this node has no session of it */
+  sessionMessages (clientId: string, kind: 'mqueue' | 'inflight'): Promise<SessionMessageWire[] | null>
 }
 
 /** What GET /nodes/ and GET /brokers/ show of a member, live or stopped. */

@@ -60,6 +60,10 @@ function ipMatcher (m: IpMatch): (address: string) => boolean {
 const within = (v: number | undefined, gte: number | undefined, lte: number | undefined): boolean =>
   v !== undefined && (gte === undefined || v >= gte) && (lte === undefined || v <= lte)
 
+/** Whether the filter reads the session of a connection (created_at, mqueue length): else the lookup is skipped. */
+export const needsSession = (f: ClientFilter): boolean =>
+  f.gte_created_at !== undefined || f.lte_created_at !== undefined || f.gte_mqueue_len !== undefined
+
 /** A predicate for the filter: built once per request, then run on every row. */
 export function clientPredicate (f: ClientFilter): (v: ClientView) => boolean {
   const ip = f.ip_address !== undefined ? ipMatcher(f.ip_address) : undefined

@@ -2,10 +2,11 @@
 import type { NodeApi } from './cluster.js'
 import { rpcCall, type RpcMethod } from './rpc.js'
 import type { PromFamily } from '../services/prometheus.js'
+import type { OnBehalf } from '../broker/types.js'
 import type { ClientFilter, RouteFilter, SubscriptionFilter } from './list-filter.js'
 import type {
   AlarmRecordWire, AlarmWire, BrokerInfoWire, ConfigItemWire, ConnectionWire, ListenerWire, MetricsWire, NodeInfoWire,
-  PluginConfigItemWire, PluginWire, Qos, RetainedMessageWire, RouteWire, SessionWire, StatsWire, SubscriptionWire
+  PluginConfigItemWire, PluginWire, Qos, RetainedMessageWire, RouteWire, SessionMessageWire, SessionWire, StatsWire, SubscriptionWire
 } from '../core/wire.js'
 
 export class RemoteNode implements NodeApi {
@@ -45,8 +46,11 @@ export class RemoteNode implements NodeApi {
   discardSession (clientId: string): Promise<boolean> { return this.call('discardSession', clientId) }
   retainedMessages (filter: string, withPayload: boolean): Promise<RetainedMessageWire[]> { return this.call('retainedMessages', filter, withPayload) }
   removeRetained (filter: string): Promise<number> { return this.call('removeRetained', filter) }
-  subscribe (clientId: string, filters: string[], qos: Qos): Promise<boolean> { return this.call('subscribe', clientId, filters, qos) }
-  unsubscribe (clientId: string, filters: string[]): Promise<boolean> { return this.call('unsubscribe', clientId, filters) }
+  subscribe (clientId: string, filters: string[], qos: Qos, reach: OnBehalf = 'online'): Promise<boolean> { return this.call('subscribe', clientId, filters, qos, reach) }
+  unsubscribe (clientId: string, filters: string[], offline = false): Promise<boolean> { return this.call('unsubscribe', clientId, filters, offline) }
+  kickoutMany (clientIds: string[], dryRun: boolean): Promise<string[]> { return this.call('kickoutMany', clientIds, dryRun) }
+  hasSubscriber (topics: string[]): Promise<boolean> { return this.call('hasSubscriber', topics) }
+  sessionMessages (clientId: string, kind: 'mqueue' | 'inflight'): Promise<SessionMessageWire[] | null> { return this.call('sessionMessages', clientId, kind) }
 
   /** the peer re-reads the bans and disconnects its clients that a new ban matches */
   refreshBans (): Promise<void> { return this.call('refreshBans') }

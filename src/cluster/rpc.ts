@@ -22,7 +22,8 @@ export const RPC_METHODS = [
   'brokerInfo', 'nodeInfo', 'connections', 'connection', 'sessions', 'session', 'subscriptions',
   'subscriptionsOf', 'routes', 'routesOf', 'listeners', 'metrics', 'stats', 'alarms', 'activatedAlarms', 'deactivateAlarm', 'prometheus', 'prometheusText', 'plugins',
   'loadPlugin', 'unloadPlugin', 'pluginConfigs', 'setPluginConfigs', 'configs', 'setConfig',
-  'kickout', 'cleanAclCache', 'discardSession', 'retainedMessages', 'removeRetained', 'subscribe', 'unsubscribe', 'refreshBans', 'refreshAcl'
+  'kickout', 'cleanAclCache', 'discardSession', 'retainedMessages', 'removeRetained', 'subscribe', 'unsubscribe', 'refreshBans', 'refreshAcl',
+  'kickoutMany', 'hasSubscriber', 'sessionMessages'
 ] as const satisfies ReadonlyArray<keyof NodeApi | keyof RpcExtras>
 export type RpcMethod = typeof RPC_METHODS[number]
 

@@ -10,6 +10,9 @@ export type ConnectionWire = S['Connection']
 export type SessionWire = S['Session']
 export type SubscriptionWire = S['Subscription']
 export type RouteWire = S['Route']
+export type SessionMessageWire = S['SessionMessage']
+export type KickoutResultWire = S['KickoutResult']
+export type PubSubBatchItemWire = S['PubSubBatchItem']
 /** a retained message: the list's summary, with the payload (base64) when asked for one */
 export type RetainedMessageWire = S['RetainedMessageSummary'] & { payload?: string }
 export type ListenerWire = S['Listener']

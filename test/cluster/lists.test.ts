@@ -117,3 +117,62 @@ test('lists across two nodes: filtered on each node, merged in one order, exact 
   assert.equal((await call(n2, 'DELETE', '/sessions/nobody')).status, 404)
   for (const c of [...c1, ...c2, pub1, pub2]) c.end(true)
 })
+
+test('issue 18 actions across two nodes: fields, bulk kickout, batches and matched, a session\'s queue and subscribe on behalf, asked on either node', { skip: SKIP, timeout: 180000 }, async (t) => {
+  const cl = await startCluster(t, 'listacts', names)
+  const [n1, n2] = cl.nodes as [Proc, Proc]
+  const a = await client(t, n1, 'act-a')
+  const b = await client(t, n2, 'act-b')
+  await client(t, n1, 'act-c')
+  await client(t, n2, 'other-d')
+  for (const p of cl.nodes) await eventually(async () => (await call(p, 'GET', '/connections')).body.meta.count === 4)
+
+  // fields on the merged list, in the merged order
+  assert.deepEqual((await call(n2, 'GET', '/connections?fields=client_id,node&_sort=client_id&_like_clientid=act-')).body.items,
+    [{ client_id: 'act-a', node: names[0] }, { client_id: 'act-b', node: names[1] }, { client_id: 'act-c', node: names[0] }])
+
+  // subscribe_batch from node 1 reaches a client on node 2; matched sees a subscription on the other node only
+  const sb = await call(n1, 'POST', '/mqtt/subscribe_batch', [{ topic: 'x/b', qos: 1, client_id: 'act-b' }, { topic: 'x/a', qos: 1, client_id: 'act-a' }, { topic: 'x/z', client_id: 'ghost' }])
+  assert.deepEqual(sb.body.data.map((d: any) => d.code), [0, 0, 112])
+  // the route of x/b reaches node 1 through the bus
+  await eventually(async () => (await call(n1, 'GET', '/routes?_match_topic=x/b')).body.meta.count === 1)
+  const got = new Promise<string>(resolve => b.once('message', (_t, m) => resolve(m.toString())))
+  const pb = await call(n1, 'POST', '/mqtt/publish_batch', [{ topic: 'x/b', payload: 'to-b', qos: 1 }, { topic: 'x/none', payload: 'n' }])
+  assert.deepEqual(pb.body.data.map((d: any) => d.matched), [true, false])
+  assert.equal(await got, 'to-b')
+  assert.deepEqual((await call(n1, 'POST', '/mqtt/publish?with_matched=true', { topic: 'x/b', payload: 'again' })).body, { code: 0, matched: true })
+  assert.deepEqual((await call(n2, 'POST', '/mqtt/unsubscribe_batch', [{ topic: 'x/a', client_id: 'act-a' }])).body.data, [{ topic: 'x/a', client_id: 'act-a', code: 0 }])
+  assert.deepEqual((await call(n2, 'GET', '/subscriptions?clientid=act-a')).body.items, [])
+
+  // bulk kickout by filter through node 2: the dry run lists both nodes' clients, the real one kicks them on their nodes
+  const dry = await call(n2, 'POST', '/connections/kickout/bulk?_like_clientid=act-&dry_run=true')
+  assert.deepEqual(dry.body, { dry_run: true, count: 3, clientids: ['act-a', 'act-b', 'act-c'], not_found: [] })
+  const closedA = new Promise<void>(resolve => a.once('close', () => resolve()))
+  const byId = await call(n2, 'POST', '/connections/kickout/bulk', ['act-a', 'act-b', 'ghost'])
+  assert.deepEqual(byId.body, { dry_run: false, count: 2, clientids: ['act-a', 'act-b'], not_found: ['ghost'] })
+  await closedA
+  for (const p of cl.nodes) await eventually(async () => (await call(p, 'GET', '/connections')).body.items.map((c: any) => c.client_id).join() === 'act-c,other-d')
+
+  // an offline session on node 2: subscribed on behalf through node 1, its queue read through node 1
+  const keeper = await mqttClient(t, n2.mqtt, { clientId: 'act-keeper', clean: false })
+  await subscribe(keeper, 'k/1')
+  await keeper.endAsync()
+  await eventually(async () => (await call(n1, 'GET', '/sessions?clientid=act-keeper&conn_state=disconnected')).body.meta.count === 1)
+  assert.deepEqual((await call(n1, 'POST', '/mqtt/subscribe', { topic: 'k/2', qos: 1, client_id: 'act-keeper' })).body, { code: 112 })
+  assert.deepEqual((await call(n1, 'POST', '/mqtt/subscribe?offline=true', { topic: 'k/2', qos: 1, client_id: 'act-keeper' })).body, { code: 0 })
+  assert.deepEqual((await call(n1, 'GET', '/subscriptions?clientid=act-keeper')).body.items.map((s: any) => [s.topic, s.node]), [['k/1', names[1]], ['k/2', names[1]]])
+  const pub = await client(t, n1, 'act-pub')
+  await pub.publishAsync('k/2', 'queued-on-2', { qos: 1 })
+  const q = await eventually(async () => {
+    const r = await call(n1, 'GET', '/sessions/act-keeper/mqueue_messages')
+    return r.body.meta?.count === 1 ? r : null
+  })
+  assert.equal(Buffer.from(q.body.items[0].payload, 'base64').toString(), 'queued-on-2')
+  assert.deepEqual((await call(n2, 'GET', '/sessions/act-keeper/inflight_messages')).body.items, [])
+  assert.equal((await call(n1, 'GET', '/sessions/nobody/mqueue_messages')).status, 404)
+  // a never-seen client id: one session, on the node asked (not one per node)
+  assert.deepEqual((await call(n2, 'POST', '/mqtt/subscribe?offline=true', { topic: 'k/new', qos: 1, client_id: 'act-new' })).body, { code: 0 })
+  for (const p of cl.nodes) {
+    assert.deepEqual((await call(p, 'GET', '/sessions?clientid=act-new')).body.items.map((s: any) => [s.node, s.clean_start]), [[names[1], false]])
+  }
+})

@@ -70,10 +70,11 @@ test('every operation but POST /auth needs Basic auth', () => {
   assert.deepEqual(operations.filter(o => !o.secured).map(o => o.operationId), ['auth_user'])
 })
 
-test('paginated operations are exactly the seed\'s paginated lists, the audit log and the retained messages', () => {
+test('paginated operations are exactly the seed\'s paginated lists, the audit log, the retained messages and a session\'s messages', () => {
   assert.deepEqual(operations.filter(o => o.paginated).map(o => o.operationId).sort(), [
     'list_audit', 'list_banned', 'list_connections', 'list_node_connections', 'list_node_sessions', 'list_node_subscriptions',
-    'list_retained_messages', 'list_routes', 'list_sessions', 'list_subscriptions', ...PAGINATED_ADDITIONS
+    'list_retained_messages', 'list_routes', 'list_sessions', 'list_subscriptions',
+    'list_session_mqueue_messages', 'list_session_inflight_messages', ...PAGINATED_ADDITIONS
   ].sort())
 })
 
@@ -95,7 +96,7 @@ test('reads are for viewers, mqtt/* for publishers, every other change, the audi
     const expected = o.operationId === 'auth_user'
       ? 'none'
       : o.operationId === 'list_audit' || o.operationId === 'export_data' || o.method !== 'GET'
-        ? (['mqtt_publish', 'mqtt_subscribe', 'mqtt_unsubscribe'].includes(o.operationId) ? 'publisher' : 'administrator')
+        ? (['mqtt_publish', 'mqtt_subscribe', 'mqtt_unsubscribe', 'mqtt_publish_batch', 'mqtt_subscribe_batch', 'mqtt_unsubscribe_batch'].includes(o.operationId) ? 'publisher' : 'administrator')
         : 'viewer'
     assert.equal(o.requiredRole, expected, o.operationId)
   }

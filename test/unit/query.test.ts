@@ -1,7 +1,7 @@
 // listPage and the parameter parsers of src/api/query.ts, on plain rows.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ALL_ROWS, clientFilter, listPage, parseIp, parseTime, subscriptionFilter, type ListOrder } from '../../src/api/query.js'
+import { ALL_ROWS, clientFilter, listPage, parseIp, parseTime, queuePage, subscriptionFilter, type ListOrder } from '../../src/api/query.js'
 import { ApiError } from '../../src/core/errors.js'
 
 interface Row { node: string, id: string, n: number }
@@ -83,4 +83,43 @@ test('filters keep only the keys given; _match_topic must be a concrete topic (1
   assert.deepEqual(clientFilter({}), {})
   assert.deepEqual(subscriptionFilter({ _match_topic: 'a/b', qos: 1 }), { match_topic: 'a/b', qos: 1 })
   for (const t of ['a/+', '#', 'a/#']) assert.throws(() => subscriptionFilter({ _match_topic: t }), bad(115), t)
+})
+
+test('without _sort, rows already in the documented order are paged as they are; rows out of order are still sorted', () => {
+  // in order: the very row objects, no copy (the fast path), and the same pages a sort gives
+  const inOrder = listPage(rows, { _limit: 5, _page: 2 }, ORDER)
+  assert.equal(inOrder.items[0], rows[5])
+  assert.deepEqual(inOrder.items.map(r => r.id), ['r05', 'r06', 'r07', 'r08', 'r09'])
+  // a merge of nodes that is not in order (routes: topic then node) is sorted, cursor included
+  const shuffled = [...rows].reverse()
+  assert.deepEqual(listPage(shuffled, { _limit: 5, _page: 2 }, ORDER).items.map(r => r.id), ['r05', 'r06', 'r07', 'r08', 'r09'])
+  const first = listPage(shuffled, { _limit: 5 }, ORDER)
+  assert.deepEqual(listPage(shuffled, { _limit: 5, _cursor: first.meta.cursor }, ORDER).items.map(r => r.id), ['r05', 'r06', 'r07', 'r08', 'r09'])
+  // ties broken by later key fields count as order too
+  const tied = [{ node: 'a', id: 'x2', n: 0 }, { node: 'a', id: 'x1', n: 0 }]
+  assert.deepEqual(listPage(tied, {}, ORDER).items.map(r => r.id), ['x1', 'x2'])
+})
+
+test('fields picks the named fields in the row order; a name the list does not have is a 400 (108)', () => {
+  const withFields: ListOrder<Row> = { ...ORDER, fields: ['node', 'id', 'n'] }
+  assert.deepEqual(listPage(rows, { _limit: 2, fields: 'n,id' }, withFields).items, [{ id: 'r00', n: 0 }, { id: 'r01', n: 1 }])
+  // the cursor still comes from the whole row
+  const p = listPage(rows, { _limit: 2, fields: 'n', _sort: '-n' }, withFields)
+  assert.deepEqual(listPage(rows, { _limit: 2, fields: 'id', _sort: '-n', _cursor: p.meta.cursor }, withFields).items.map(r => r.id), ['r11', 'r15'])
+  assert.throws(() => listPage(rows, { fields: 'id,zzz' }, withFields), bad(108))
+  assert.throws(() => listPage(rows, { fields: 'id' }, ORDER), bad(108))
+})
+
+test('queuePage: queue order; a cursor whose row was delivered starts at the head, repeating and skipping nothing', () => {
+  const q = ['m1', 'm2', 'm3', 'm4', 'm5'].map(msgid => ({ msgid }))
+  const p1 = queuePage(q, { _limit: 2 }, m => m.msgid)
+  assert.deepEqual(p1.items.map(m => m.msgid), ['m1', 'm2'])
+  assert.equal(p1.meta.hasnext, true)
+  assert.deepEqual(queuePage(q, { _limit: 2, _cursor: p1.meta.cursor }, m => m.msgid).items.map(m => m.msgid), ['m3', 'm4'])
+  // m1..m3 delivered meanwhile, m6 queued: the page after m2 is what is left
+  const later = ['m4', 'm5', 'm6'].map(msgid => ({ msgid }))
+  assert.deepEqual(queuePage(later, { _limit: 2, _cursor: p1.meta.cursor }, m => m.msgid).items.map(m => m.msgid), ['m4', 'm5'])
+  // a cursor of another list is refused
+  const other = listPage(rows, { _limit: 2 }, ORDER)
+  assert.throws(() => queuePage(q, { _cursor: other.meta.cursor }, m => m.msgid), bad(108))
 })

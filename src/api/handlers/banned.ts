@@ -2,11 +2,12 @@
 import type { Ctx, BannedWire, Input } from '../types.js'
 import type { BannedRecord } from '../../store/store.js'
 import { like, listPage, type ListOrder } from '../query.js'
+import { rowFields } from '../spec.js'
 import { errors } from '../../core/errors.js'
 import { normalizeIp } from '../../services/banned.js'
 import { orUndefined } from '../../core/format.js'
 
-const BANNED_ORDER: ListOrder<BannedWire> = { order: ['as', 'who'], sortable: ['who', 'as', 'until'] }
+const BANNED_ORDER: ListOrder<BannedWire> = { order: ['as', 'who'], sortable: ['who', 'as', 'until'], fields: rowFields('BannedFields') }
 
 export const banned = {
   async list_banned ({ query }: Input<'list_banned'>, ctx: Ctx) {

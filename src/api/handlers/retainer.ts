@@ -5,8 +5,9 @@
 import type { Ctx, Input, RetainedMessageWire } from '../types.js'
 import { errors } from '../../core/errors.js'
 import { listPage, retainedFilter, topicName, type ListOrder } from '../query.js'
+import { rowFields } from '../spec.js'
 
-const RETAINED_ORDER: ListOrder<RetainedMessageWire> = { order: ['topic'], sortable: ['topic', 'qos', 'publish_at'] }
+const RETAINED_ORDER: ListOrder<RetainedMessageWire> = { order: ['topic'], sortable: ['topic', 'qos', 'publish_at'], fields: rowFields('RetainedMessageSummaryFields') }
 
 export const retainer = {
   async list_retained_messages ({ query }: Input<'list_retained_messages'>, { cluster }: Ctx) {

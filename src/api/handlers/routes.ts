@@ -2,11 +2,12 @@
 import type { Ctx, Input, RouteWire } from '../types.js'
 import { acrossNodes } from '../../cluster/cluster.js'
 import { listPage, routeFilter, type ListOrder } from '../query.js'
+import { rowFields } from '../spec.js'
 
 const byTopicThenNode = (a: RouteWire, b: RouteWire): number =>
   a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.node < b.node ? -1 : a.node > b.node ? 1 : 0
 
-export const ROUTE_ORDER: ListOrder<RouteWire> = { order: ['topic', 'node'], sortable: ['topic', 'node'] }
+export const ROUTE_ORDER: ListOrder<RouteWire> = { order: ['topic', 'node'], sortable: ['topic', 'node'], fields: rowFields('RouteFields') }
 
 export const routes = {
   async list_routes ({ query }: Input<'list_routes'>, { cluster }: Ctx) {

@@ -2,10 +2,12 @@
 import type { Ctx, Input, SubscriptionWire } from '../types.js'
 import { acrossNodes } from '../../cluster/cluster.js'
 import { listPage, subscriptionFilter, type ListOrder } from '../query.js'
+import { rowFields } from '../spec.js'
 
 export const SUBSCRIPTION_ORDER: ListOrder<SubscriptionWire> = {
   order: ['node', 'client_id', 'topic'],
-  sortable: ['client_id', 'topic', 'qos', 'node']
+  sortable: ['client_id', 'topic', 'qos', 'node'],
+  fields: rowFields('SubscriptionFields')
 }
 
 export const subscriptions = {

@@ -60,6 +60,7 @@ export interface ListBannedRequest {
     _like_who?: string;
     _sort?: string;
     _cursor?: string;
+    fields?: string;
 }
 
 /**
@@ -208,6 +209,10 @@ export class BannedApi extends runtime.BaseAPI {
 
         if (requestParameters['_cursor'] != null) {
             queryParameters['_cursor'] = requestParameters['_cursor'];
+        }
+
+        if (requestParameters['fields'] != null) {
+            queryParameters['fields'] = requestParameters['fields'];
         }
 
         const headerParameters: runtime.HTTPHeaders = {};

@@ -29,6 +29,11 @@ import {
     ErrorBodyToJSON,
 } from '../models/ErrorBody.js';
 import {
+    type KickoutResult,
+    KickoutResultFromJSON,
+    KickoutResultToJSON,
+} from '../models/KickoutResult.js';
+import {
     type Ok,
     OkFromJSON,
     OkToJSON,
@@ -41,6 +46,20 @@ export interface CleanAclCacheRequest {
 
 export interface KickoutConnectionRequest {
     clientid: string;
+}
+
+export interface KickoutConnectionsBulkRequest {
+    dry_run?: KickoutConnectionsBulkDryRunEnum;
+    clientid?: string;
+    username?: string;
+    ip_address?: string;
+    proto_ver?: number;
+    clean_start?: boolean;
+    _like_clientid?: string;
+    _like_username?: string;
+    _gte_connected_at?: string;
+    _lte_connected_at?: string;
+    body?: Array<string>;
 }
 
 export interface ListConnectionsRequest {
@@ -60,6 +79,7 @@ export interface ListConnectionsRequest {
     _lte_connected_at?: string;
     _sort?: string;
     _cursor?: string;
+    fields?: string;
 }
 
 export interface ListNodeConnectionsRequest {
@@ -80,6 +100,7 @@ export interface ListNodeConnectionsRequest {
     _lte_connected_at?: string;
     _sort?: string;
     _cursor?: string;
+    fields?: string;
 }
 
 export interface LookupConnectionsRequest {
@@ -205,6 +226,91 @@ export class ConnectionsApi extends runtime.BaseAPI {
     }
 
     /**
+     * Creates request options for kickoutConnectionsBulk without sending the request
+     */
+    async kickoutConnectionsBulkRequestOpts(requestParameters: KickoutConnectionsBulkRequest): Promise<runtime.RequestOpts> {
+        const queryParameters: any = {};
+
+        if (requestParameters['dry_run'] != null) {
+            queryParameters['dry_run'] = requestParameters['dry_run'];
+        }
+
+        if (requestParameters['clientid'] != null) {
+            queryParameters['clientid'] = requestParameters['clientid'];
+        }
+
+        if (requestParameters['username'] != null) {
+            queryParameters['username'] = requestParameters['username'];
+        }
+
+        if (requestParameters['ip_address'] != null) {
+            queryParameters['ip_address'] = requestParameters['ip_address'];
+        }
+
+        if (requestParameters['proto_ver'] != null) {
+            queryParameters['proto_ver'] = requestParameters['proto_ver'];
+        }
+
+        if (requestParameters['clean_start'] != null) {
+            queryParameters['clean_start'] = requestParameters['clean_start'];
+        }
+
+        if (requestParameters['_like_clientid'] != null) {
+            queryParameters['_like_clientid'] = requestParameters['_like_clientid'];
+        }
+
+        if (requestParameters['_like_username'] != null) {
+            queryParameters['_like_username'] = requestParameters['_like_username'];
+        }
+
+        if (requestParameters['_gte_connected_at'] != null) {
+            queryParameters['_gte_connected_at'] = requestParameters['_gte_connected_at'];
+        }
+
+        if (requestParameters['_lte_connected_at'] != null) {
+            queryParameters['_lte_connected_at'] = requestParameters['_lte_connected_at'];
+        }
+
+        const headerParameters: runtime.HTTPHeaders = {};
+
+        headerParameters['Content-Type'] = 'application/json';
+
+        if (this.configuration && (this.configuration.username !== undefined || this.configuration.password !== undefined)) {
+            headerParameters["Authorization"] = "Basic " + btoa(this.configuration.username + ":" + this.configuration.password);
+        }
+
+        let urlPath = `/connections/kickout/bulk`;
+
+        return {
+            path: urlPath,
+            method: 'POST',
+            headers: headerParameters,
+            query: queryParameters,
+            body: requestParameters['body'],
+        };
+    }
+
+    /**
+     * EMQX v5\'s `POST /clients/kickout/bulk` under `/api/v3/connections/`. Either a body with a JSON array of client ids (v5\'s body), or no body and the connection filters of `GET /connections` (at least one; all connections is not a filter) with every matching connection of the cluster. `dry_run=true` kicks nobody and answers which clients would be kicked and how many. A client id that is not connected is listed in `not_found`; the others are kicked, each on its node. A body and a filter together are a 400 (108), as is neither.  Required role: `administrator`.
+     * Kick out many connections
+     */
+    async kickoutConnectionsBulkRaw(requestParameters: KickoutConnectionsBulkRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<KickoutResult>> {
+        const requestOptions = await this.kickoutConnectionsBulkRequestOpts(requestParameters);
+        const response = await this.request(requestOptions, initOverrides);
+
+        return new runtime.JSONApiResponse(response, (jsonValue) => KickoutResultFromJSON(jsonValue));
+    }
+
+    /**
+     * EMQX v5\'s `POST /clients/kickout/bulk` under `/api/v3/connections/`. Either a body with a JSON array of client ids (v5\'s body), or no body and the connection filters of `GET /connections` (at least one; all connections is not a filter) with every matching connection of the cluster. `dry_run=true` kicks nobody and answers which clients would be kicked and how many. A client id that is not connected is listed in `not_found`; the others are kicked, each on its node. A body and a filter together are a 400 (108), as is neither.  Required role: `administrator`.
+     * Kick out many connections
+     */
+    async kickoutConnectionsBulk(requestParameters: KickoutConnectionsBulkRequest = {}, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<KickoutResult> {
+        const response = await this.kickoutConnectionsBulkRaw(requestParameters, initOverrides);
+        return await response.value();
+    }
+
+    /**
      * Creates request options for listConnections without sending the request
      */
     async listConnectionsRequestOpts(requestParameters: ListConnectionsRequest): Promise<runtime.RequestOpts> {
@@ -272,6 +378,10 @@ export class ConnectionsApi extends runtime.BaseAPI {
 
         if (requestParameters['_cursor'] != null) {
             queryParameters['_cursor'] = requestParameters['_cursor'];
+        }
+
+        if (requestParameters['fields'] != null) {
+            queryParameters['fields'] = requestParameters['fields'];
         }
 
         const headerParameters: runtime.HTTPHeaders = {};
@@ -385,6 +495,10 @@ export class ConnectionsApi extends runtime.BaseAPI {
 
         if (requestParameters['_cursor'] != null) {
             queryParameters['_cursor'] = requestParameters['_cursor'];
+        }
+
+        if (requestParameters['fields'] != null) {
+            queryParameters['fields'] = requestParameters['fields'];
         }
 
         const headerParameters: runtime.HTTPHeaders = {};
@@ -534,6 +648,14 @@ export class ConnectionsApi extends runtime.BaseAPI {
 
 }
 
+/**
+ * @export
+ */
+export const KickoutConnectionsBulkDryRunEnum = {
+    true: 'true',
+    false: 'false'
+} as const;
+export type KickoutConnectionsBulkDryRunEnum = typeof KickoutConnectionsBulkDryRunEnum[keyof typeof KickoutConnectionsBulkDryRunEnum];
 /**
  * @export
  */

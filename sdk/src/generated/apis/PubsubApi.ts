@@ -19,6 +19,11 @@ import {
     ErrorBodyToJSON,
 } from '../models/ErrorBody.js';
 import {
+    type PubSubBatchResult,
+    PubSubBatchResultFromJSON,
+    PubSubBatchResultToJSON,
+} from '../models/PubSubBatchResult.js';
+import {
     type PubSubResult,
     PubSubResultFromJSON,
     PubSubResultToJSON,
@@ -28,6 +33,11 @@ import {
     PublishRequestFromJSON,
     PublishRequestToJSON,
 } from '../models/PublishRequest.js';
+import {
+    type PublishResult,
+    PublishResultFromJSON,
+    PublishResultToJSON,
+} from '../models/PublishResult.js';
 import {
     type SubscribeRequest,
     SubscribeRequestFromJSON,
@@ -41,14 +51,31 @@ import {
 
 export interface MqttPublishRequest {
     body: PublishRequest;
+    with_matched?: MqttPublishWithMatchedEnum;
+}
+
+export interface MqttPublishBatchRequest {
+    body: Array<PublishRequest>;
 }
 
 export interface MqttSubscribeRequest {
     body: SubscribeRequest;
+    offline?: MqttSubscribeOfflineEnum;
+}
+
+export interface MqttSubscribeBatchRequest {
+    body: Array<SubscribeRequest>;
+    offline?: MqttSubscribeBatchOfflineEnum;
 }
 
 export interface MqttUnsubscribeRequest {
     body: UnsubscribeRequest;
+    offline?: MqttUnsubscribeOfflineEnum;
+}
+
+export interface MqttUnsubscribeBatchRequest {
+    body: Array<UnsubscribeRequest>;
+    offline?: MqttUnsubscribeBatchOfflineEnum;
 }
 
 /**
@@ -68,6 +95,10 @@ export class PubsubApi extends runtime.BaseAPI {
         }
 
         const queryParameters: any = {};
+
+        if (requestParameters['with_matched'] != null) {
+            queryParameters['with_matched'] = requestParameters['with_matched'];
+        }
 
         const headerParameters: runtime.HTTPHeaders = {};
 
@@ -89,22 +120,74 @@ export class PubsubApi extends runtime.BaseAPI {
     }
 
     /**
-     * Publishes one message per topic of the comma-separated `topic` (or `topics`). Answers `{\"code\": 0}` when published, `{\"code\": 115}` when a topic is not a valid topic name (empty, or with `+` or `#`); then nothing is published.  Required role: `publisher` or `administrator`.
+     * Publishes one message per topic of the comma-separated `topic` (or `topics`). Answers `{\"code\": 0}` when published, `{\"code\": 115}` when a topic is not a valid topic name (empty, or with `+` or `#`); then nothing is published. With `with_matched=true` the answer adds `matched` (whether any subscription matched), keeping `code` as it is.  Required role: `publisher` or `administrator`.
      * Publish a MQTT message
      */
-    async mqttPublishRaw(requestParameters: MqttPublishRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<PubSubResult>> {
+    async mqttPublishRaw(requestParameters: MqttPublishRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<PublishResult>> {
         const requestOptions = await this.mqttPublishRequestOpts(requestParameters);
         const response = await this.request(requestOptions, initOverrides);
 
-        return new runtime.JSONApiResponse(response, (jsonValue) => PubSubResultFromJSON(jsonValue));
+        return new runtime.JSONApiResponse(response, (jsonValue) => PublishResultFromJSON(jsonValue));
     }
 
     /**
-     * Publishes one message per topic of the comma-separated `topic` (or `topics`). Answers `{\"code\": 0}` when published, `{\"code\": 115}` when a topic is not a valid topic name (empty, or with `+` or `#`); then nothing is published.  Required role: `publisher` or `administrator`.
+     * Publishes one message per topic of the comma-separated `topic` (or `topics`). Answers `{\"code\": 0}` when published, `{\"code\": 115}` when a topic is not a valid topic name (empty, or with `+` or `#`); then nothing is published. With `with_matched=true` the answer adds `matched` (whether any subscription matched), keeping `code` as it is.  Required role: `publisher` or `administrator`.
      * Publish a MQTT message
      */
-    async mqttPublish(requestParameters: MqttPublishRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<PubSubResult> {
+    async mqttPublish(requestParameters: MqttPublishRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<PublishResult> {
         const response = await this.mqttPublishRaw(requestParameters, initOverrides);
+        return await response.value();
+    }
+
+    /**
+     * Creates request options for mqttPublishBatch without sending the request
+     */
+    async mqttPublishBatchRequestOpts(requestParameters: MqttPublishBatchRequest): Promise<runtime.RequestOpts> {
+        if (requestParameters['body'] == null) {
+            throw new runtime.RequiredError(
+                'body',
+                'Required parameter "body" was null or undefined when calling mqttPublishBatch().'
+            );
+        }
+
+        const queryParameters: any = {};
+
+        const headerParameters: runtime.HTTPHeaders = {};
+
+        headerParameters['Content-Type'] = 'application/json';
+
+        if (this.configuration && (this.configuration.username !== undefined || this.configuration.password !== undefined)) {
+            headerParameters["Authorization"] = "Basic " + btoa(this.configuration.username + ":" + this.configuration.password);
+        }
+
+        let urlPath = `/mqtt/publish_batch`;
+
+        return {
+            path: urlPath,
+            method: 'POST',
+            headers: headerParameters,
+            query: queryParameters,
+            body: requestParameters['body']!.map(PublishRequestToJSON),
+        };
+    }
+
+    /**
+     * EMQX v4\'s `publish_batch`: a JSON array of `POST /mqtt/publish` bodies (1 to 1000), published in order; the answer has one result per item, in order, with `matched` (any subscription of the cluster, online or of an offline persistent session, matched a topic of the item; EMQX v5\'s no_matched_subscribers). Every item is checked first: an item without a topic or with a bad topic is a 400 (107, 115) naming its index, and nothing of the batch is published. A 200 means every item was published (and stored for every persistent session); a 503 in the middle may leave the items before it published, so a retry may repeat them.  Required role: `publisher` or `administrator`.
+     * Publish many MQTT messages
+     */
+    async mqttPublishBatchRaw(requestParameters: MqttPublishBatchRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<PubSubBatchResult>> {
+        const requestOptions = await this.mqttPublishBatchRequestOpts(requestParameters);
+        const response = await this.request(requestOptions, initOverrides);
+
+        return new runtime.JSONApiResponse(response, (jsonValue) => PubSubBatchResultFromJSON(jsonValue));
+    }
+
+    /**
+     * EMQX v4\'s `publish_batch`: a JSON array of `POST /mqtt/publish` bodies (1 to 1000), published in order; the answer has one result per item, in order, with `matched` (any subscription of the cluster, online or of an offline persistent session, matched a topic of the item; EMQX v5\'s no_matched_subscribers). Every item is checked first: an item without a topic or with a bad topic is a 400 (107, 115) naming its index, and nothing of the batch is published. A 200 means every item was published (and stored for every persistent session); a 503 in the middle may leave the items before it published, so a retry may repeat them.  Required role: `publisher` or `administrator`.
+     * Publish many MQTT messages
+     */
+    async mqttPublishBatch(requestParameters: MqttPublishBatchRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<PubSubBatchResult> {
+        const response = await this.mqttPublishBatchRaw(requestParameters, initOverrides);
         return await response.value();
     }
 
@@ -120,6 +203,10 @@ export class PubsubApi extends runtime.BaseAPI {
         }
 
         const queryParameters: any = {};
+
+        if (requestParameters['offline'] != null) {
+            queryParameters['offline'] = requestParameters['offline'];
+        }
 
         const headerParameters: runtime.HTTPHeaders = {};
 
@@ -141,7 +228,7 @@ export class PubsubApi extends runtime.BaseAPI {
     }
 
     /**
-     * Subscribes a connected client to each filter of the comma-separated `topic` (or `topics`), as if it had sent SUBSCRIBE. Answers `{\"code\": 0}` when done, `112` when the client is not online, `115` when a filter is invalid (nothing subscribed).  Required role: `publisher` or `administrator`.
+     * Subscribes a connected client to each filter of the comma-separated `topic` (or `topics`), as if it had sent SUBSCRIBE. Answers `{\"code\": 0}` when done, `112` when the client is not online, `115` when a filter is invalid (nothing subscribed). With `offline=true`, an offline persistent session, or a client id never seen, is subscribed too (see the parameter).  Required role: `publisher` or `administrator`.
      * Subscribe a topic
      */
     async mqttSubscribeRaw(requestParameters: MqttSubscribeRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<PubSubResult>> {
@@ -152,11 +239,67 @@ export class PubsubApi extends runtime.BaseAPI {
     }
 
     /**
-     * Subscribes a connected client to each filter of the comma-separated `topic` (or `topics`), as if it had sent SUBSCRIBE. Answers `{\"code\": 0}` when done, `112` when the client is not online, `115` when a filter is invalid (nothing subscribed).  Required role: `publisher` or `administrator`.
+     * Subscribes a connected client to each filter of the comma-separated `topic` (or `topics`), as if it had sent SUBSCRIBE. Answers `{\"code\": 0}` when done, `112` when the client is not online, `115` when a filter is invalid (nothing subscribed). With `offline=true`, an offline persistent session, or a client id never seen, is subscribed too (see the parameter).  Required role: `publisher` or `administrator`.
      * Subscribe a topic
      */
     async mqttSubscribe(requestParameters: MqttSubscribeRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<PubSubResult> {
         const response = await this.mqttSubscribeRaw(requestParameters, initOverrides);
+        return await response.value();
+    }
+
+    /**
+     * Creates request options for mqttSubscribeBatch without sending the request
+     */
+    async mqttSubscribeBatchRequestOpts(requestParameters: MqttSubscribeBatchRequest): Promise<runtime.RequestOpts> {
+        if (requestParameters['body'] == null) {
+            throw new runtime.RequiredError(
+                'body',
+                'Required parameter "body" was null or undefined when calling mqttSubscribeBatch().'
+            );
+        }
+
+        const queryParameters: any = {};
+
+        if (requestParameters['offline'] != null) {
+            queryParameters['offline'] = requestParameters['offline'];
+        }
+
+        const headerParameters: runtime.HTTPHeaders = {};
+
+        headerParameters['Content-Type'] = 'application/json';
+
+        if (this.configuration && (this.configuration.username !== undefined || this.configuration.password !== undefined)) {
+            headerParameters["Authorization"] = "Basic " + btoa(this.configuration.username + ":" + this.configuration.password);
+        }
+
+        let urlPath = `/mqtt/subscribe_batch`;
+
+        return {
+            path: urlPath,
+            method: 'POST',
+            headers: headerParameters,
+            query: queryParameters,
+            body: requestParameters['body']!.map(SubscribeRequestToJSON),
+        };
+    }
+
+    /**
+     * EMQX v4\'s `subscribe_batch`: a JSON array of `POST /mqtt/subscribe` bodies (1 to 1000), applied in order; one result per item: `code` 0 done, 112 the client is not connected on any node (that item changes nothing; the others are applied); `offline=true` as for `POST /mqtt/subscribe`. Every item is checked first: a missing topic or an invalid filter is a 400 (107, 115) naming its index, and nothing of the batch is subscribed.  Required role: `publisher` or `administrator`.
+     * Subscribe many clients or topics
+     */
+    async mqttSubscribeBatchRaw(requestParameters: MqttSubscribeBatchRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<PubSubBatchResult>> {
+        const requestOptions = await this.mqttSubscribeBatchRequestOpts(requestParameters);
+        const response = await this.request(requestOptions, initOverrides);
+
+        return new runtime.JSONApiResponse(response, (jsonValue) => PubSubBatchResultFromJSON(jsonValue));
+    }
+
+    /**
+     * EMQX v4\'s `subscribe_batch`: a JSON array of `POST /mqtt/subscribe` bodies (1 to 1000), applied in order; one result per item: `code` 0 done, 112 the client is not connected on any node (that item changes nothing; the others are applied); `offline=true` as for `POST /mqtt/subscribe`. Every item is checked first: a missing topic or an invalid filter is a 400 (107, 115) naming its index, and nothing of the batch is subscribed.  Required role: `publisher` or `administrator`.
+     * Subscribe many clients or topics
+     */
+    async mqttSubscribeBatch(requestParameters: MqttSubscribeBatchRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<PubSubBatchResult> {
+        const response = await this.mqttSubscribeBatchRaw(requestParameters, initOverrides);
         return await response.value();
     }
 
@@ -172,6 +315,10 @@ export class PubsubApi extends runtime.BaseAPI {
         }
 
         const queryParameters: any = {};
+
+        if (requestParameters['offline'] != null) {
+            queryParameters['offline'] = requestParameters['offline'];
+        }
 
         const headerParameters: runtime.HTTPHeaders = {};
 
@@ -193,7 +340,7 @@ export class PubsubApi extends runtime.BaseAPI {
     }
 
     /**
-     * Unsubscribes a connected client from the filters of `topic` (or `topics`). `{\"code\": 0}` done, `112` client not online, `115` invalid filter.  Required role: `publisher` or `administrator`.
+     * Unsubscribes a connected client from the filters of `topic` (or `topics`). `{\"code\": 0}` done, `112` client not online, `115` invalid filter. With `offline=true`, an offline persistent session too.  Required role: `publisher` or `administrator`.
      * Unsubscribe a topic
      */
     async mqttUnsubscribeRaw(requestParameters: MqttUnsubscribeRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<PubSubResult>> {
@@ -204,7 +351,7 @@ export class PubsubApi extends runtime.BaseAPI {
     }
 
     /**
-     * Unsubscribes a connected client from the filters of `topic` (or `topics`). `{\"code\": 0}` done, `112` client not online, `115` invalid filter.  Required role: `publisher` or `administrator`.
+     * Unsubscribes a connected client from the filters of `topic` (or `topics`). `{\"code\": 0}` done, `112` client not online, `115` invalid filter. With `offline=true`, an offline persistent session too.  Required role: `publisher` or `administrator`.
      * Unsubscribe a topic
      */
     async mqttUnsubscribe(requestParameters: MqttUnsubscribeRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<PubSubResult> {
@@ -212,4 +359,101 @@ export class PubsubApi extends runtime.BaseAPI {
         return await response.value();
     }
 
+    /**
+     * Creates request options for mqttUnsubscribeBatch without sending the request
+     */
+    async mqttUnsubscribeBatchRequestOpts(requestParameters: MqttUnsubscribeBatchRequest): Promise<runtime.RequestOpts> {
+        if (requestParameters['body'] == null) {
+            throw new runtime.RequiredError(
+                'body',
+                'Required parameter "body" was null or undefined when calling mqttUnsubscribeBatch().'
+            );
+        }
+
+        const queryParameters: any = {};
+
+        if (requestParameters['offline'] != null) {
+            queryParameters['offline'] = requestParameters['offline'];
+        }
+
+        const headerParameters: runtime.HTTPHeaders = {};
+
+        headerParameters['Content-Type'] = 'application/json';
+
+        if (this.configuration && (this.configuration.username !== undefined || this.configuration.password !== undefined)) {
+            headerParameters["Authorization"] = "Basic " + btoa(this.configuration.username + ":" + this.configuration.password);
+        }
+
+        let urlPath = `/mqtt/unsubscribe_batch`;
+
+        return {
+            path: urlPath,
+            method: 'POST',
+            headers: headerParameters,
+            query: queryParameters,
+            body: requestParameters['body']!.map(UnsubscribeRequestToJSON),
+        };
+    }
+
+    /**
+     * EMQX v4\'s `unsubscribe_batch`: a JSON array of `POST /mqtt/unsubscribe` bodies (1 to 1000), applied in order; one result per item (0 done, 112 client not online). As with `subscribe_batch`, a missing topic or an invalid filter in any item is a 400 naming its index, and nothing is unsubscribed.  Required role: `publisher` or `administrator`.
+     * Unsubscribe many clients or topics
+     */
+    async mqttUnsubscribeBatchRaw(requestParameters: MqttUnsubscribeBatchRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<PubSubBatchResult>> {
+        const requestOptions = await this.mqttUnsubscribeBatchRequestOpts(requestParameters);
+        const response = await this.request(requestOptions, initOverrides);
+
+        return new runtime.JSONApiResponse(response, (jsonValue) => PubSubBatchResultFromJSON(jsonValue));
+    }
+
+    /**
+     * EMQX v4\'s `unsubscribe_batch`: a JSON array of `POST /mqtt/unsubscribe` bodies (1 to 1000), applied in order; one result per item (0 done, 112 client not online). As with `subscribe_batch`, a missing topic or an invalid filter in any item is a 400 naming its index, and nothing is unsubscribed.  Required role: `publisher` or `administrator`.
+     * Unsubscribe many clients or topics
+     */
+    async mqttUnsubscribeBatch(requestParameters: MqttUnsubscribeBatchRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<PubSubBatchResult> {
+        const response = await this.mqttUnsubscribeBatchRaw(requestParameters, initOverrides);
+        return await response.value();
+    }
+
 }
+
+/**
+ * @export
+ */
+export const MqttPublishWithMatchedEnum = {
+    true: 'true',
+    false: 'false'
+} as const;
+export type MqttPublishWithMatchedEnum = typeof MqttPublishWithMatchedEnum[keyof typeof MqttPublishWithMatchedEnum];
+/**
+ * @export
+ */
+export const MqttSubscribeOfflineEnum = {
+    true: 'true',
+    false: 'false'
+} as const;
+export type MqttSubscribeOfflineEnum = typeof MqttSubscribeOfflineEnum[keyof typeof MqttSubscribeOfflineEnum];
+/**
+ * @export
+ */
+export const MqttSubscribeBatchOfflineEnum = {
+    true: 'true',
+    false: 'false'
+} as const;
+export type MqttSubscribeBatchOfflineEnum = typeof MqttSubscribeBatchOfflineEnum[keyof typeof MqttSubscribeBatchOfflineEnum];
+/**
+ * @export
+ */
+export const MqttUnsubscribeOfflineEnum = {
+    true: 'true',
+    false: 'false'
+} as const;
+export type MqttUnsubscribeOfflineEnum = typeof MqttUnsubscribeOfflineEnum[keyof typeof MqttUnsubscribeOfflineEnum];
+/**
+ * @export
+ */
+export const MqttUnsubscribeBatchOfflineEnum = {
+    true: 'true',
+    false: 'false'
+} as const;
+export type MqttUnsubscribeBatchOfflineEnum = typeof MqttUnsubscribeBatchOfflineEnum[keyof typeof MqttUnsubscribeBatchOfflineEnum];

@@ -53,6 +53,7 @@ export interface ListRetainedMessagesRequest {
     _match_topic?: string;
     _sort?: string;
     _cursor?: string;
+    fields?: string;
 }
 
 export interface LookupRetainedMessageRequest {
@@ -191,6 +192,10 @@ export class RetainerApi extends runtime.BaseAPI {
 
         if (requestParameters['_cursor'] != null) {
             queryParameters['_cursor'] = requestParameters['_cursor'];
+        }
+
+        if (requestParameters['fields'] != null) {
+            queryParameters['fields'] = requestParameters['fields'];
         }
 
         const headerParameters: runtime.HTTPHeaders = {};

@@ -35,6 +35,7 @@ export interface ListRoutesRequest {
     _match_topic?: string;
     _sort?: string;
     _cursor?: string;
+    fields?: string;
 }
 
 export interface LookupRoutesRequest {
@@ -70,6 +71,10 @@ export class RoutesApi extends runtime.BaseAPI {
 
         if (requestParameters['_cursor'] != null) {
             queryParameters['_cursor'] = requestParameters['_cursor'];
+        }
+
+        if (requestParameters['fields'] != null) {
+            queryParameters['fields'] = requestParameters['fields'];
         }
 
         const headerParameters: runtime.HTTPHeaders = {};

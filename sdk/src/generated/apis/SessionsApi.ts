@@ -29,6 +29,11 @@ import {
     SessionToJSON,
 } from '../models/Session.js';
 import {
+    type SessionMessagePage,
+    SessionMessagePageFromJSON,
+    SessionMessagePageToJSON,
+} from '../models/SessionMessagePage.js';
+import {
     type SessionPage,
     SessionPageFromJSON,
     SessionPageToJSON,
@@ -57,6 +62,21 @@ export interface ListNodeSessionsRequest {
     _gte_mqueue_len?: number;
     _sort?: string;
     _cursor?: string;
+    fields?: string;
+}
+
+export interface ListSessionInflightMessagesRequest {
+    clientid: string;
+    _page?: number;
+    _limit?: number;
+    _cursor?: string;
+}
+
+export interface ListSessionMqueueMessagesRequest {
+    clientid: string;
+    _page?: number;
+    _limit?: number;
+    _cursor?: string;
 }
 
 export interface ListSessionsRequest {
@@ -77,6 +97,7 @@ export interface ListSessionsRequest {
     _gte_mqueue_len?: number;
     _sort?: string;
     _cursor?: string;
+    fields?: string;
 }
 
 export interface LookupNodeSessionRequest {
@@ -224,6 +245,10 @@ export class SessionsApi extends runtime.BaseAPI {
             queryParameters['_cursor'] = requestParameters['_cursor'];
         }
 
+        if (requestParameters['fields'] != null) {
+            queryParameters['fields'] = requestParameters['fields'];
+        }
+
         const headerParameters: runtime.HTTPHeaders = {};
 
         if (this.configuration && (this.configuration.username !== undefined || this.configuration.password !== undefined)) {
@@ -258,6 +283,130 @@ export class SessionsApi extends runtime.BaseAPI {
      */
     async listNodeSessions(requestParameters: ListNodeSessionsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<SessionPage> {
         const response = await this.listNodeSessionsRaw(requestParameters, initOverrides);
+        return await response.value();
+    }
+
+    /**
+     * Creates request options for listSessionInflightMessages without sending the request
+     */
+    async listSessionInflightMessagesRequestOpts(requestParameters: ListSessionInflightMessagesRequest): Promise<runtime.RequestOpts> {
+        if (requestParameters['clientid'] == null) {
+            throw new runtime.RequiredError(
+                'clientid',
+                'Required parameter "clientid" was null or undefined when calling listSessionInflightMessages().'
+            );
+        }
+
+        const queryParameters: any = {};
+
+        if (requestParameters['_page'] != null) {
+            queryParameters['_page'] = requestParameters['_page'];
+        }
+
+        if (requestParameters['_limit'] != null) {
+            queryParameters['_limit'] = requestParameters['_limit'];
+        }
+
+        if (requestParameters['_cursor'] != null) {
+            queryParameters['_cursor'] = requestParameters['_cursor'];
+        }
+
+        const headerParameters: runtime.HTTPHeaders = {};
+
+        if (this.configuration && (this.configuration.username !== undefined || this.configuration.password !== undefined)) {
+            headerParameters["Authorization"] = "Basic " + btoa(this.configuration.username + ":" + this.configuration.password);
+        }
+
+        let urlPath = `/sessions/{clientid}/inflight_messages`;
+        urlPath = urlPath.replace('{clientid}', encodeURIComponent(String(requestParameters['clientid'])));
+
+        return {
+            path: urlPath,
+            method: 'GET',
+            headers: headerParameters,
+            query: queryParameters,
+        };
+    }
+
+    /**
+     * EMQX v5\'s path under `/api/v3/sessions/`. The QoS 1 and 2 messages sent to the client and not yet acknowledged (they are resent when it resumes the session), by packet id order, on whichever node holds the session. Cursor-paged; 404 `session_not_found` when no node has the session.  Required role: `viewer` (any user or app).
+     * The messages in flight to a session\'s client
+     */
+    async listSessionInflightMessagesRaw(requestParameters: ListSessionInflightMessagesRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<SessionMessagePage>> {
+        const requestOptions = await this.listSessionInflightMessagesRequestOpts(requestParameters);
+        const response = await this.request(requestOptions, initOverrides);
+
+        return new runtime.JSONApiResponse(response, (jsonValue) => SessionMessagePageFromJSON(jsonValue));
+    }
+
+    /**
+     * EMQX v5\'s path under `/api/v3/sessions/`. The QoS 1 and 2 messages sent to the client and not yet acknowledged (they are resent when it resumes the session), by packet id order, on whichever node holds the session. Cursor-paged; 404 `session_not_found` when no node has the session.  Required role: `viewer` (any user or app).
+     * The messages in flight to a session\'s client
+     */
+    async listSessionInflightMessages(requestParameters: ListSessionInflightMessagesRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<SessionMessagePage> {
+        const response = await this.listSessionInflightMessagesRaw(requestParameters, initOverrides);
+        return await response.value();
+    }
+
+    /**
+     * Creates request options for listSessionMqueueMessages without sending the request
+     */
+    async listSessionMqueueMessagesRequestOpts(requestParameters: ListSessionMqueueMessagesRequest): Promise<runtime.RequestOpts> {
+        if (requestParameters['clientid'] == null) {
+            throw new runtime.RequiredError(
+                'clientid',
+                'Required parameter "clientid" was null or undefined when calling listSessionMqueueMessages().'
+            );
+        }
+
+        const queryParameters: any = {};
+
+        if (requestParameters['_page'] != null) {
+            queryParameters['_page'] = requestParameters['_page'];
+        }
+
+        if (requestParameters['_limit'] != null) {
+            queryParameters['_limit'] = requestParameters['_limit'];
+        }
+
+        if (requestParameters['_cursor'] != null) {
+            queryParameters['_cursor'] = requestParameters['_cursor'];
+        }
+
+        const headerParameters: runtime.HTTPHeaders = {};
+
+        if (this.configuration && (this.configuration.username !== undefined || this.configuration.password !== undefined)) {
+            headerParameters["Authorization"] = "Basic " + btoa(this.configuration.username + ":" + this.configuration.password);
+        }
+
+        let urlPath = `/sessions/{clientid}/mqueue_messages`;
+        urlPath = urlPath.replace('{clientid}', encodeURIComponent(String(requestParameters['clientid'])));
+
+        return {
+            path: urlPath,
+            method: 'GET',
+            headers: headerParameters,
+            query: queryParameters,
+        };
+    }
+
+    /**
+     * EMQX v5\'s path under `/api/v3/sessions/`. The messages waiting in the session\'s queue (not yet sent to the client: it is offline, or its inflight window is full), oldest first, on whichever node holds the session, read from the session store. Cursor-paged like every list (`_cursor`, `meta.hasnext`); `_sort` is not offered (the queue\'s order is the order of delivery). 404 `session_not_found` when no node has the session.  Required role: `viewer` (any user or app).
+     * The messages queued for a session
+     */
+    async listSessionMqueueMessagesRaw(requestParameters: ListSessionMqueueMessagesRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<SessionMessagePage>> {
+        const requestOptions = await this.listSessionMqueueMessagesRequestOpts(requestParameters);
+        const response = await this.request(requestOptions, initOverrides);
+
+        return new runtime.JSONApiResponse(response, (jsonValue) => SessionMessagePageFromJSON(jsonValue));
+    }
+
+    /**
+     * EMQX v5\'s path under `/api/v3/sessions/`. The messages waiting in the session\'s queue (not yet sent to the client: it is offline, or its inflight window is full), oldest first, on whichever node holds the session, read from the session store. Cursor-paged like every list (`_cursor`, `meta.hasnext`); `_sort` is not offered (the queue\'s order is the order of delivery). 404 `session_not_found` when no node has the session.  Required role: `viewer` (any user or app).
+     * The messages queued for a session
+     */
+    async listSessionMqueueMessages(requestParameters: ListSessionMqueueMessagesRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<SessionMessagePage> {
+        const response = await this.listSessionMqueueMessagesRaw(requestParameters, initOverrides);
         return await response.value();
     }
 
@@ -333,6 +482,10 @@ export class SessionsApi extends runtime.BaseAPI {
 
         if (requestParameters['_cursor'] != null) {
             queryParameters['_cursor'] = requestParameters['_cursor'];
+        }
+
+        if (requestParameters['fields'] != null) {
+            queryParameters['fields'] = requestParameters['fields'];
         }
 
         const headerParameters: runtime.HTTPHeaders = {};

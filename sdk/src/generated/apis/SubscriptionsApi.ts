@@ -40,6 +40,7 @@ export interface ListNodeSubscriptionsRequest {
     _match_topic?: string;
     _sort?: string;
     _cursor?: string;
+    fields?: string;
 }
 
 export interface ListSubscriptionsRequest {
@@ -52,6 +53,7 @@ export interface ListSubscriptionsRequest {
     _match_topic?: string;
     _sort?: string;
     _cursor?: string;
+    fields?: string;
 }
 
 export interface LookupClientSubscriptionsRequest {
@@ -115,6 +117,10 @@ export class SubscriptionsApi extends runtime.BaseAPI {
 
         if (requestParameters['_cursor'] != null) {
             queryParameters['_cursor'] = requestParameters['_cursor'];
+        }
+
+        if (requestParameters['fields'] != null) {
+            queryParameters['fields'] = requestParameters['fields'];
         }
 
         const headerParameters: runtime.HTTPHeaders = {};
@@ -194,6 +200,10 @@ export class SubscriptionsApi extends runtime.BaseAPI {
 
         if (requestParameters['_cursor'] != null) {
             queryParameters['_cursor'] = requestParameters['_cursor'];
+        }
+
+        if (requestParameters['fields'] != null) {
+            queryParameters['fields'] = requestParameters['fields'];
         }
 
         const headerParameters: runtime.HTTPHeaders = {};

@@ -13,13 +13,13 @@
  */
 
 import { mapValues } from '../runtime.js';
-import type { Banned } from './Banned.js';
+import type { BannedPageItemsInner } from './BannedPageItemsInner.js';
 import {
-    BannedFromJSON,
-    BannedFromJSONTyped,
-    BannedToJSON,
-    BannedToJSONTyped,
-} from './Banned.js';
+    BannedPageItemsInnerFromJSON,
+    BannedPageItemsInnerFromJSONTyped,
+    BannedPageItemsInnerToJSON,
+    BannedPageItemsInnerToJSONTyped,
+} from './BannedPageItemsInner.js';
 import type { PageMeta } from './PageMeta.js';
 import {
     PageMetaFromJSON,
@@ -36,10 +36,10 @@ import {
 export interface BannedPage {
     /**
      * 
-     * @type {Array<Banned>}
+     * @type {Array<BannedPageItemsInner>}
      * @memberof BannedPage
      */
-    items: Array<Banned>;
+    items: Array<BannedPageItemsInner>;
     /**
      * 
      * @type {PageMeta}
@@ -67,7 +67,7 @@ export function BannedPageFromJSONTyped(json: any, ignoreDiscriminator: boolean)
     }
     return {
         
-        'items': ((json['items'] as Array<any>).map(BannedFromJSON)),
+        'items': ((json['items'] as Array<any>).map(BannedPageItemsInnerFromJSON)),
         'meta': PageMetaFromJSON(json['meta']),
     };
 }
@@ -83,7 +83,7 @@ export function BannedPageToJSONTyped(value?: BannedPage | null, ignoreDiscrimin
 
     return {
         
-        'items': ((value['items'] as Array<any>).map(BannedToJSON)),
+        'items': ((value['items'] as Array<any>).map(BannedPageItemsInnerToJSON)),
         'meta': PageMetaToJSON(value['meta']),
     };
 }

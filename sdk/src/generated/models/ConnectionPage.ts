@@ -13,6 +13,13 @@
  */
 
 import { mapValues } from '../runtime.js';
+import type { ConnectionPageItemsInner } from './ConnectionPageItemsInner.js';
+import {
+    ConnectionPageItemsInnerFromJSON,
+    ConnectionPageItemsInnerFromJSONTyped,
+    ConnectionPageItemsInnerToJSON,
+    ConnectionPageItemsInnerToJSONTyped,
+} from './ConnectionPageItemsInner.js';
 import type { PageMeta } from './PageMeta.js';
 import {
     PageMetaFromJSON,
@@ -20,13 +27,6 @@ import {
     PageMetaToJSON,
     PageMetaToJSONTyped,
 } from './PageMeta.js';
-import type { Connection } from './Connection.js';
-import {
-    ConnectionFromJSON,
-    ConnectionFromJSONTyped,
-    ConnectionToJSON,
-    ConnectionToJSONTyped,
-} from './Connection.js';
 
 /**
  * 
@@ -36,10 +36,10 @@ import {
 export interface ConnectionPage {
     /**
      * 
-     * @type {Array<Connection>}
+     * @type {Array<ConnectionPageItemsInner>}
      * @memberof ConnectionPage
      */
-    items: Array<Connection>;
+    items: Array<ConnectionPageItemsInner>;
     /**
      * 
      * @type {PageMeta}
@@ -67,7 +67,7 @@ export function ConnectionPageFromJSONTyped(json: any, ignoreDiscriminator: bool
     }
     return {
         
-        'items': ((json['items'] as Array<any>).map(ConnectionFromJSON)),
+        'items': ((json['items'] as Array<any>).map(ConnectionPageItemsInnerFromJSON)),
         'meta': PageMetaFromJSON(json['meta']),
     };
 }
@@ -83,7 +83,7 @@ export function ConnectionPageToJSONTyped(value?: ConnectionPage | null, ignoreD
 
     return {
         
-        'items': ((value['items'] as Array<any>).map(ConnectionToJSON)),
+        'items': ((value['items'] as Array<any>).map(ConnectionPageItemsInnerToJSON)),
         'meta': PageMetaToJSON(value['meta']),
     };
 }

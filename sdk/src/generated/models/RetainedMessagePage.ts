@@ -13,6 +13,13 @@
  */
 
 import { mapValues } from '../runtime.js';
+import type { RetainedMessagePageItemsInner } from './RetainedMessagePageItemsInner.js';
+import {
+    RetainedMessagePageItemsInnerFromJSON,
+    RetainedMessagePageItemsInnerFromJSONTyped,
+    RetainedMessagePageItemsInnerToJSON,
+    RetainedMessagePageItemsInnerToJSONTyped,
+} from './RetainedMessagePageItemsInner.js';
 import type { PageMeta } from './PageMeta.js';
 import {
     PageMetaFromJSON,
@@ -20,13 +27,6 @@ import {
     PageMetaToJSON,
     PageMetaToJSONTyped,
 } from './PageMeta.js';
-import type { RetainedMessageSummary } from './RetainedMessageSummary.js';
-import {
-    RetainedMessageSummaryFromJSON,
-    RetainedMessageSummaryFromJSONTyped,
-    RetainedMessageSummaryToJSON,
-    RetainedMessageSummaryToJSONTyped,
-} from './RetainedMessageSummary.js';
 
 /**
  * 
@@ -36,10 +36,10 @@ import {
 export interface RetainedMessagePage {
     /**
      * 
-     * @type {Array<RetainedMessageSummary>}
+     * @type {Array<RetainedMessagePageItemsInner>}
      * @memberof RetainedMessagePage
      */
-    items: Array<RetainedMessageSummary>;
+    items: Array<RetainedMessagePageItemsInner>;
     /**
      * 
      * @type {PageMeta}
@@ -67,7 +67,7 @@ export function RetainedMessagePageFromJSONTyped(json: any, ignoreDiscriminator:
     }
     return {
         
-        'items': ((json['items'] as Array<any>).map(RetainedMessageSummaryFromJSON)),
+        'items': ((json['items'] as Array<any>).map(RetainedMessagePageItemsInnerFromJSON)),
         'meta': PageMetaFromJSON(json['meta']),
     };
 }
@@ -83,7 +83,7 @@ export function RetainedMessagePageToJSONTyped(value?: RetainedMessagePage | nul
 
     return {
         
-        'items': ((value['items'] as Array<any>).map(RetainedMessageSummaryToJSON)),
+        'items': ((value['items'] as Array<any>).map(RetainedMessagePageItemsInnerToJSON)),
         'meta': PageMetaToJSON(value['meta']),
     };
 }

@@ -13,6 +13,13 @@
  */
 
 import { mapValues } from '../runtime.js';
+import type { RoutePageItemsInner } from './RoutePageItemsInner.js';
+import {
+    RoutePageItemsInnerFromJSON,
+    RoutePageItemsInnerFromJSONTyped,
+    RoutePageItemsInnerToJSON,
+    RoutePageItemsInnerToJSONTyped,
+} from './RoutePageItemsInner.js';
 import type { PageMeta } from './PageMeta.js';
 import {
     PageMetaFromJSON,
@@ -20,13 +27,6 @@ import {
     PageMetaToJSON,
     PageMetaToJSONTyped,
 } from './PageMeta.js';
-import type { Route } from './Route.js';
-import {
-    RouteFromJSON,
-    RouteFromJSONTyped,
-    RouteToJSON,
-    RouteToJSONTyped,
-} from './Route.js';
 
 /**
  * 
@@ -36,10 +36,10 @@ import {
 export interface RoutePage {
     /**
      * 
-     * @type {Array<Route>}
+     * @type {Array<RoutePageItemsInner>}
      * @memberof RoutePage
      */
-    items: Array<Route>;
+    items: Array<RoutePageItemsInner>;
     /**
      * 
      * @type {PageMeta}
@@ -67,7 +67,7 @@ export function RoutePageFromJSONTyped(json: any, ignoreDiscriminator: boolean):
     }
     return {
         
-        'items': ((json['items'] as Array<any>).map(RouteFromJSON)),
+        'items': ((json['items'] as Array<any>).map(RoutePageItemsInnerFromJSON)),
         'meta': PageMetaFromJSON(json['meta']),
     };
 }
@@ -83,7 +83,7 @@ export function RoutePageToJSONTyped(value?: RoutePage | null, ignoreDiscriminat
 
     return {
         
-        'items': ((value['items'] as Array<any>).map(RouteToJSON)),
+        'items': ((value['items'] as Array<any>).map(RoutePageItemsInnerToJSON)),
         'meta': PageMetaToJSON(value['meta']),
     };
 }

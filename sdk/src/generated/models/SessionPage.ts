@@ -20,13 +20,13 @@ import {
     PageMetaToJSON,
     PageMetaToJSONTyped,
 } from './PageMeta.js';
-import type { Session } from './Session.js';
+import type { SessionPageItemsInner } from './SessionPageItemsInner.js';
 import {
-    SessionFromJSON,
-    SessionFromJSONTyped,
-    SessionToJSON,
-    SessionToJSONTyped,
-} from './Session.js';
+    SessionPageItemsInnerFromJSON,
+    SessionPageItemsInnerFromJSONTyped,
+    SessionPageItemsInnerToJSON,
+    SessionPageItemsInnerToJSONTyped,
+} from './SessionPageItemsInner.js';
 
 /**
  * 
@@ -36,10 +36,10 @@ import {
 export interface SessionPage {
     /**
      * 
-     * @type {Array<Session>}
+     * @type {Array<SessionPageItemsInner>}
      * @memberof SessionPage
      */
-    items: Array<Session>;
+    items: Array<SessionPageItemsInner>;
     /**
      * 
      * @type {PageMeta}
@@ -67,7 +67,7 @@ export function SessionPageFromJSONTyped(json: any, ignoreDiscriminator: boolean
     }
     return {
         
-        'items': ((json['items'] as Array<any>).map(SessionFromJSON)),
+        'items': ((json['items'] as Array<any>).map(SessionPageItemsInnerFromJSON)),
         'meta': PageMetaFromJSON(json['meta']),
     };
 }
@@ -83,7 +83,7 @@ export function SessionPageToJSONTyped(value?: SessionPage | null, ignoreDiscrim
 
     return {
         
-        'items': ((value['items'] as Array<any>).map(SessionToJSON)),
+        'items': ((value['items'] as Array<any>).map(SessionPageItemsInnerToJSON)),
         'meta': PageMetaToJSON(value['meta']),
     };
 }

@@ -13,6 +13,13 @@
  */
 
 import { mapValues } from '../runtime.js';
+import type { SubscriptionPageItemsInner } from './SubscriptionPageItemsInner.js';
+import {
+    SubscriptionPageItemsInnerFromJSON,
+    SubscriptionPageItemsInnerFromJSONTyped,
+    SubscriptionPageItemsInnerToJSON,
+    SubscriptionPageItemsInnerToJSONTyped,
+} from './SubscriptionPageItemsInner.js';
 import type { PageMeta } from './PageMeta.js';
 import {
     PageMetaFromJSON,
@@ -20,13 +27,6 @@ import {
     PageMetaToJSON,
     PageMetaToJSONTyped,
 } from './PageMeta.js';
-import type { Subscription } from './Subscription.js';
-import {
-    SubscriptionFromJSON,
-    SubscriptionFromJSONTyped,
-    SubscriptionToJSON,
-    SubscriptionToJSONTyped,
-} from './Subscription.js';
 
 /**
  * 
@@ -36,10 +36,10 @@ import {
 export interface SubscriptionPage {
     /**
      * 
-     * @type {Array<Subscription>}
+     * @type {Array<SubscriptionPageItemsInner>}
      * @memberof SubscriptionPage
      */
-    items: Array<Subscription>;
+    items: Array<SubscriptionPageItemsInner>;
     /**
      * 
      * @type {PageMeta}
@@ -67,7 +67,7 @@ export function SubscriptionPageFromJSONTyped(json: any, ignoreDiscriminator: bo
     }
     return {
         
-        'items': ((json['items'] as Array<any>).map(SubscriptionFromJSON)),
+        'items': ((json['items'] as Array<any>).map(SubscriptionPageItemsInnerFromJSON)),
         'meta': PageMetaFromJSON(json['meta']),
     };
 }
@@ -83,7 +83,7 @@ export function SubscriptionPageToJSONTyped(value?: SubscriptionPage | null, ign
 
     return {
         
-        'items': ((value['items'] as Array<any>).map(SubscriptionToJSON)),
+        'items': ((value['items'] as Array<any>).map(SubscriptionPageItemsInnerToJSON)),
         'meta': PageMetaToJSON(value['meta']),
     };
 }

@@ -1,0 +1,111 @@
+/**
+ * Scenario 8: the list queries of issue 18 at growing sizes. For each size our node holds N clients
+ * (2 subscriptions each); every query is measured alone (one connection, closed loop): the first
+ * page, a deep page by `_cursor` and by `_page`, `_like_clientid`, `_match_topic`, a `_sort`ed first
+ * page and a `fields=` page. The sizes show how the cost grows (BENCHMARKS.md projects it).
+ */
+import type { Ctx } from '../context.js'
+import { rotate, tag } from '../context.js'
+import { sleep } from '../../test/support/wait.js'
+import { ratio, spread, type Spread } from '../lib/stats.js'
+import { startSystem } from '../systems.js'
+import type { ConnectResult } from '../workers/mqtt-load.js'
+import type { HttpJob, HttpResult } from '../workers/http-load.js'
+
+export interface ListQueryStats { id: string, path: string, p50Ms: Spread, p99Ms: Spread, errors: number }
+
+export interface ListsAtSize {
+  clients: number
+  subscriptions: number
+  queries: ListQueryStats[]
+  /** p99 of the deep cursor page / p99 of the first page */
+  deepCursorRatio: number
+  /** `Accept: application/x-ndjson` export of every connection, whole response, ms (runs) */
+  ndjsonMs: Spread
+  ndjsonRows: number
+}
+
+export interface ListsResult { sizes: ListsAtSize[] }
+
+/** 1,000 and 15,000 clients (the open-files limit allows 20,000 per process); quick: 1,000 only */
+export const LIST_SIZES = { quick: [1000], full: [1000, 15000] } as const
+
+const AUTH = 'admin:public'
+
+async function getJson (url: string): Promise<{ meta: { cursor?: string, count: number } }> {
+  const res = await fetch(url, { headers: { authorization: `Basic ${Buffer.from(AUTH).toString('base64')}` } })
+  if (!res.ok) throw new Error(`GET ${url}: ${res.status}`)
+  return await res.json() as { meta: { cursor?: string, count: number } }
+}
+
+async function atSize (ctx: Ctx, n: number): Promise<ListsAtSize> {
+  const opts = ctx.cpuProfDir === undefined ? {} : { cpuProfDir: ctx.cpuProfDir }
+  const s = await startSystem('ours', ctx.runtime, opts)
+  const api = s.api as string
+  try {
+    const prefix = tag('l')
+    const held = await ctx.holder.call<ConnectResult>({ kind: 'connect', port: s.mqttPort, prefix, n, concurrency: 100, subscriptions: 2, qos: 1 })
+    ctx.log(`  ${held.connected} clients with ${held.connected * 2} subscriptions in ${Math.round(held.ms)} ms${held.failed > 0 ? ` (${held.failed} failed: ${held.firstError ?? ''})` : ''}`)
+    await sleep(1000)
+    // a cursor 100 rows before the end: the page after it is as deep as a page gets
+    const deep = await getJson(`${api}/connections/?_limit=${Math.max(1, held.connected - 100)}&fields=client_id`)
+    if (deep.meta.cursor === undefined) throw new Error('no cursor for the deep page')
+    const mid = Math.floor(n / 2)
+    const queries = [
+      { id: 'first page', path: '/connections/?_limit=100' },
+      { id: 'deep page by _cursor', path: `/connections/?_limit=100&_cursor=${deep.meta.cursor}` },
+      { id: 'deep page by _page', path: `/connections/?_limit=100&_page=${Math.max(1, Math.floor(held.connected / 100))}` },
+      { id: '_like_clientid', path: `/connections/?_like_clientid=${prefix}-${mid}&_limit=100` },
+      { id: '_match_topic', path: `/subscriptions/?_match_topic=bench/${prefix}/${mid}/1` },
+      { id: '_sort=-connected_at first page', path: '/connections/?_sort=-connected_at&_limit=100' },
+      { id: 'fields first page', path: '/connections/?_limit=100&fields=client_id,connected_at' }
+    ]
+    const job = (path: string, ms: number): HttpJob => ({ kind: 'http', url: api + path, method: 'GET', auth: AUTH, concurrency: 1, durationMs: ms })
+    for (const q of queries) await ctx.http.call<HttpResult>(job(q.path, 300))
+    const runs = new Map<string, HttpResult[]>()
+    for (let r = 0; r < ctx.p.smallRounds; r++) {
+      for (const q of rotate(queries, r)) runs.set(q.id, [...runs.get(q.id) ?? [], await ctx.http.call<HttpResult>(job(q.path, ctx.p.httpMs))])
+    }
+    const out = queries.map(q => {
+      const rs = runs.get(q.id) ?? []
+      const st: ListQueryStats = { ...q, p50Ms: spread(rs.map(x => x.latencyMs.p50)), p99Ms: spread(rs.map(x => x.latencyMs.p99)), errors: rs.reduce((a, x) => a + x.errors, 0) }
+      ctx.log(`  ${n}: ${q.id}: p50 ${st.p50Ms.median.toFixed(2)} ms, p99 ${st.p99Ms.median.toFixed(2)} ms${st.errors > 0 ? `, ${st.errors} errors` : ''}`)
+      return st
+    })
+    // the whole list as a stream, timed to its last byte
+    const ndjson: number[] = []
+    let ndjsonRows = 0
+    for (let r = 0; r < 3; r++) {
+      const t0 = performance.now()
+      const res = await fetch(`${api}/connections/`, { headers: { accept: 'application/x-ndjson', authorization: `Basic ${Buffer.from(AUTH).toString('base64')}` } })
+      const text = await res.text()
+      ndjson.push(performance.now() - t0)
+      ndjsonRows = text.length === 0 ? 0 : text.trimEnd().split('\n').length
+    }
+    ctx.log(`  ${n}: NDJSON export of ${ndjsonRows} connections: ${spread(ndjson).median.toFixed(0)} ms`)
+    await ctx.holder.call({ kind: 'release' })
+    const [first, cursor] = out
+    return {
+      clients: held.connected,
+      subscriptions: held.connected * 2,
+      queries: out,
+      ndjsonMs: spread(ndjson),
+      ndjsonRows,
+      deepCursorRatio: first !== undefined && cursor !== undefined ? ratio(cursor.p99Ms.median, first.p99Ms.median) : NaN
+    }
+  } finally {
+    await s.stop()
+  }
+}
+
+/** BENCH_LIST_SIZES=5000,15000 measures other sizes (the growth table in BENCHMARKS.md) */
+function sizesOf (ctx: Ctx): readonly number[] {
+  const env = process.env.BENCH_LIST_SIZES
+  return env === undefined ? LIST_SIZES[ctx.mode] : env.split(',').map(Number).filter(n => Number.isInteger(n) && n > 0)
+}
+
+export async function runLists (ctx: Ctx): Promise<ListsResult> {
+  const sizes: ListsAtSize[] = []
+  for (const n of sizesOf(ctx)) sizes.push(await atSize(ctx, n))
+  return { sizes }
+}
