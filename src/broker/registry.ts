@@ -40,12 +40,16 @@ export class Session implements SessionInfo {
   readonly maxSubscriptions = 0
   /** epoch ms after which an offline session is discarded; 0 while connected */
   expiresAt = 0
+  // made on first use, like PacketIds' tables: an idle connection never needs them (memory per connection)
+  private _subs: Map<string, QoS> | null = null
+  private _inflight: PacketIds | null = null
+  private _awaitingRel: PacketIds | null = null
   /** topic filter → granted QoS */
-  readonly subs = new Map<string, QoS>()
+  get subs (): Map<string, QoS> { return (this._subs ??= new Map()) }
   /** packet ids of outgoing QoS 1/2 PUBLISH not yet completed (PUBACK, or PUBCOMP for QoS 2) */
-  readonly inflight = new PacketIds()
+  get inflight (): PacketIds { return (this._inflight ??= new PacketIds()) }
   /** packet ids of incoming QoS 2 PUBLISH awaiting PUBREL [MQTT-4.3.3] */
-  readonly awaitingRel = new PacketIds()
+  get awaitingRel (): PacketIds { return (this._awaitingRel ??= new PacketIds()) }
   /** sorted view of `subs` keys, rebuilt lazily */
   sortedTopics: string[] | null = null
 
@@ -58,13 +62,13 @@ export class Session implements SessionInfo {
     readonly maxMqueue = 0
   ) {}
 
-  get subscriptionsCount (): number { return this.subs.size }
-  get inflightLen (): number { return this.inflight.size }
-  get awaitingRelLen (): number { return this.awaitingRel.size }
+  get subscriptionsCount (): number { return this._subs?.size ?? 0 }
+  get inflightLen (): number { return this._inflight?.size ?? 0 }
+  get awaitingRelLen (): number { return this._awaitingRel?.size ?? 0 }
   get expiryInterval (): number { return this.cleanStart ? 0 : DEFAULT_EXPIRY_SECONDS }
 
   topics (): string[] {
-    this.sortedTopics ??= [...this.subs.keys()].sort()
+    this.sortedTopics ??= this._subs === null ? [] : [...this._subs.keys()].sort()
     return this.sortedTopics
   }
 }
@@ -234,7 +238,7 @@ export class Registry {
     const s = this.sess.get(info.clientId)
     if (s !== undefined) {
       // aedes keeps a clean=false session only through its stored subscriptions and queues
-      const keep = !s.cleanStart && (s.subs.size > 0 || s.inflight.size > 0 || s.mqueueLen > 0)
+      const keep = !s.cleanStart && (s.subscriptionsCount > 0 || s.inflightLen > 0 || s.mqueueLen > 0)
       if (keep) {
         s.connected = false
         s.expiresAt = now + s.expiryInterval * 1000
@@ -289,8 +293,10 @@ export class Registry {
   dropSession (clientId: string): void {
     const s = this.sess.get(clientId)
     if (s === undefined) return
-    for (const topic of s.subs.keys()) this.unref(topic)
-    s.subs.clear()
+    if (s.subscriptionsCount > 0) {
+      for (const topic of s.subs.keys()) this.unref(topic)
+      s.subs.clear()
+    }
     this.sess.delete(clientId)
     if (!s.cleanStart) this.persistentCount--
     this.sessView = null
