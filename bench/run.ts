@@ -107,7 +107,7 @@ async function main (): Promise<void> {
       await attempt('throughput', async () => { results.throughput = await runThroughput(ctx) })
     }
     if (only.includes('connections')) {
-      log(`scenario 2: ${p.connections} connections`)
+      log(`scenario 2: ${p.connectionSteps.join(' then ')} connections, ${p.serialConnects} one at a time, a storm of ${p.connectionSteps.at(-1) ?? 0}`)
       await attempt('connections', async () => { results.connections = await runConnections(ctx, results.meta.machine.fdLimit) })
     }
     if (only.includes('api')) {
