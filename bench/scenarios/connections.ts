@@ -91,13 +91,13 @@ async function storm (ctx: Ctx, n: number): Promise<StormResult> {
     await sleep(1000)
     const concurrency = 200
     const connecting = ctx.mqtt.call<ConnectResult>({ kind: 'connect', port: s.mqttPort, prefix: tag('storm'), n, concurrency, subscriptions: 0, qos: 0 })
-    let done = false
-    void connecting.finally(() => { done = true }).catch(() => {})
+    const state = { done: false }
+    connecting.finally(() => { state.done = true }).catch(() => {})
     const lat: number[] = []
     let errors = 0
     const authz = 'Basic ' + Buffer.from('admin:public').toString('base64')
     // polled, not hammered: one request every 50 ms (or after the previous answer, if slower)
-    while (!done) {
+    while (!state.done) {
       const t0 = performance.now()
       try {
         const res = await fetch(`${s.api}/connections/?_limit=100`, { headers: { authorization: authz } })
