@@ -76,6 +76,18 @@ export class Session implements SessionInfo {
 const byKey = (a: string, b: string): number => a < b ? -1 : a > b ? 1 : 0
 const isShared = (topic: string): boolean => parseShared(topic) !== null
 
+/** where `clientId` is in `list` (sorted by client id), or where it would go */
+function sortedIndex (list: readonly ConnInfo[], clientId: string): number {
+  let lo = 0
+  let hi = list.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (list[mid]!.clientId < clientId) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
 export class Registry {
   private readonly conns = new Map<string, ConnInfo>()
   private readonly sess = new Map<string, Session>()
@@ -93,6 +105,12 @@ export class Registry {
   private sharedCount = 0
   private persistentCount = 0
 
+  /**
+   * The connections sorted by client id, kept so on each change (a binary search and a splice):
+   * sorting 15,000 records took 30-100 ms of the loop here, paid by every API read after a change,
+   * which during a connect storm is every read. Lists are handed out as a copy made once per change.
+   */
+  private readonly connSorted: ConnInfo[] = []
   private connView: ConnInfo[] | null = null
   private sessView: Session[] | null = null
   private subView: SubscriptionInfo[] | null = null
@@ -112,7 +130,7 @@ export class Registry {
 
   /** sorted by client id */
   connections (): readonly ConnInfo[] {
-    this.connView ??= [...this.conns.values()].sort((a, b) => byKey(a.clientId, b.clientId))
+    this.connView ??= this.connSorted.slice()
     return this.connView
   }
 
@@ -210,6 +228,9 @@ export class Registry {
     }
     s.connected = true
     s.expiresAt = 0
+    const at = sortedIndex(this.connSorted, id)
+    if (this.conns.has(id)) this.connSorted[at] = info
+    else this.connSorted.splice(at, 0, info)
     this.conns.set(id, info)
     this.connView = null
     this.publishStats()
@@ -234,6 +255,7 @@ export class Registry {
   disconnected (info: ConnInfo, now: number): void {
     if (this.conns.get(info.clientId) !== info) return
     this.conns.delete(info.clientId)
+    this.connSorted.splice(sortedIndex(this.connSorted, info.clientId), 1)
     this.connView = null
     const s = this.sess.get(info.clientId)
     if (s !== undefined) {
