@@ -306,7 +306,9 @@ export class Registry {
     const s = this.sess.get(clientId)
     if (s === undefined) return
     const next = new Map(subs)
-    for (const topic of [...s.subs.keys()]) {
+    // a session with none keeps its table unmade (this runs for every CONNECT)
+    const had = s.subscriptionsCount > 0 ? [...s.subs.keys()] : []
+    for (const topic of had) {
       if (!next.has(topic)) this.removeSubscription(clientId, topic)
     }
     for (const [topic, qos] of next) this.addSubscription(clientId, topic, qos)
