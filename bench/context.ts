@@ -13,8 +13,12 @@ export interface Profile {
   durationMs: number
   /** publishes outstanding end to end (closed loop) in the throughput runs */
   window: number
-  /** clients in the connection and API scenarios */
+  /** clients in the API scenario */
   connections: number
+  /** clients in all at each memory step of the connection scenario (the last also storms our node) */
+  connectionSteps: number[]
+  /** clients connecting one after another in the connection scenario */
+  serialConnects: number
   /** duration of one HTTP measurement */
   httpMs: number
   /** an unrecorded run per system before the rounds (JIT warm-up) */
@@ -26,8 +30,8 @@ export interface Profile {
 }
 
 export const PROFILES: Record<'quick' | 'full', Profile> = {
-  quick: { rounds: 2, smallRounds: 1, connectionRounds: 1, warmupMs: 200, durationMs: 500, window: 200, connections: 1000, httpMs: 700, persistentMessages: 1000, warmupRunMs: 1000, clusterMessages: { qos0: 2000, qos1: 500 } },
-  full: { rounds: 5, smallRounds: 2, connectionRounds: 3, warmupMs: 500, durationMs: 2500, window: 200, connections: 10000, httpMs: 3000, persistentMessages: 10000, warmupRunMs: 3000, clusterMessages: { qos0: 20000, qos1: 5000 } }
+  quick: { rounds: 2, smallRounds: 1, connectionRounds: 1, warmupMs: 200, durationMs: 500, window: 200, connections: 1000, connectionSteps: [200, 1000], serialConnects: 300, httpMs: 700, persistentMessages: 1000, warmupRunMs: 1000, clusterMessages: { qos0: 2000, qos1: 500 } },
+  full: { rounds: 5, smallRounds: 2, connectionRounds: 2, warmupMs: 500, durationMs: 2500, window: 200, connections: 10000, connectionSteps: [1000, 15000], serialConnects: 2000, httpMs: 3000, persistentMessages: 10000, warmupRunMs: 3000, clusterMessages: { qos0: 20000, qos1: 5000 } }
 }
 
 export interface Ctx {

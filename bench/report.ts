@@ -70,12 +70,47 @@ export function evaluate (r: Results): Goal[] {
   if (cases.length > 0) goals.push({ goal: 'No message lost (QoS 0 and 1)', met: lossy.length === 0, detail: lossy.length === 0 ? 'every published message was delivered to every subscriber' : lossy.join('; ') })
   const conn = r.connections
   if (conn !== undefined) {
+    const ours = conn.systems.ours
+    const atN = ours?.bytesPerConn.at(-1)?.median ?? NaN
+    const at1 = ours?.bytesPerConn[0]?.median ?? NaN
     const m = conn.ratios['aedes-memory']?.memory ?? NaN
+    goals.push({
+      goal: `Memory per idle connection ≤ 5,000 B of RSS at ${k(conn.n)} connections`,
+      met: Number.isFinite(atN) ? atN <= 5000 : null,
+      detail: `ours ${k(atN)} B; bare aedes ${k(conn.systems['aedes-memory']?.bytesPerConn.at(-1)?.median ?? NaN)} B, Mosquitto ${k(conn.systems.mosquitto?.bytesPerConn.at(-1)?.median ?? NaN)} B`
+    })
+    if (conn.steps.length > 1) {
+      goals.push({
+        goal: `Linear growth: per connection at ${k(conn.n)} ≤ 1.2 × at ${k(conn.steps[0] ?? NaN)}`,
+        met: Number.isFinite(atN / at1) ? atN <= 1.2 * at1 : null,
+        detail: `${k(atN)} B vs ${k(at1)} B (×${f(atN / at1)})`
+      })
+    }
     goals.push({
       goal: 'Memory per connection ≤ 1.2 × bare aedes (in-memory)',
       met: Number.isFinite(m) ? m <= 1.2 : null,
-      detail: `ours ${k(conn.systems.ours?.bytesPerConn.median ?? NaN)} B vs ${k(conn.systems['aedes-memory']?.bytesPerConn.median ?? NaN)} B per connection (×${f(m)}) at ${conn.n} clients`
+      detail: `ours ${k(atN)} B vs ${k(conn.systems['aedes-memory']?.bytesPerConn.at(-1)?.median ?? NaN)} B per connection (×${f(m)}) at ${k(conn.n)} clients`
     })
+    const serial = ours?.serialPerSec.median ?? NaN
+    goals.push({
+      goal: 'Connect rate ≥ 5,000/s one at a time',
+      met: Number.isFinite(serial) ? serial >= 5000 : null,
+      detail: `ours ${k(serial)}/s; bare aedes ${k(conn.systems['aedes-memory']?.serialPerSec.median ?? NaN)}/s, Mosquitto ${k(conn.systems.mosquitto?.serialPerSec.median ?? NaN)}/s (${k(conn.serial)} clients)`
+    })
+    const vsMosquitto = conn.ratios.mosquitto?.connectRate ?? NaN
+    goals.push({
+      goal: 'Connect rate ≥ 0.8 × Mosquitto, 100 connecting at once',
+      met: Number.isFinite(vsMosquitto) ? vsMosquitto >= 0.8 : null,
+      detail: `ours ${k(ours?.connectPerSec.median ?? NaN)}/s, Mosquitto ${k(conn.systems.mosquitto?.connectPerSec.median ?? NaN)}/s (×${f(vsMosquitto)})`
+    })
+    const st = conn.storm
+    if (st !== undefined) {
+      goals.push({
+        goal: `A storm of ${k(st.clients)} clients ${st.concurrency} at a time completes; GET /connections/?_limit=100 p99 < 50 ms meanwhile`,
+        met: st.failed === 0 && st.api.errors === 0 && st.api.p99Ms < 50,
+        detail: `${st.failed} failed in ${f(st.ms / 1000, 1)} s (${k(st.perSec)}/s); p99 ${f(st.api.p99Ms, 1)} ms, p50 ${f(st.api.p50Ms, 1)} ms, max ${f(st.api.maxMs, 1)} ms over ${st.api.requests} requests, ${st.api.errors} errors`
+      })
+    }
   }
   const api = r.api
   if (api !== undefined) {
@@ -161,10 +196,16 @@ export function markdown (r: Results): string {
   }
   const conn = r.connections
   if (conn !== undefined) {
-    L.push(`### Connections (${conn.n} idle clients, fresh broker each round)`, '', '| system | connects/s | bytes per connection (RSS delta / N) | failed | ours/system (rate, memory) |', '|---|---:|---:|---:|---|')
+    const steps = conn.steps.map(n => `B/conn at ${k(n)} (RSS delta / N)`)
+    L.push(`### Connections (idle clients, fresh broker each round: ${conn.steps.map(k).join(' then ')} connecting 100 at a time, then ${k(conn.serial)} one at a time)`, '')
+    L.push(`| system | connects/s (100 at once) | connects/s (one at a time) | ${steps.join(' | ')} | failed | ours/system (rate 100, rate 1, memory at ${k(conn.n)}) |`, `|---|---:|---:|${steps.map(() => '---:').join('|')}|---:|---|`)
     for (const [n, s] of Object.entries(conn.systems)) {
       const ratios = conn.ratios[n as SystemName]
-      L.push(`| ${n} | ${sp(s.connectPerSec, k)} | ${sp(s.bytesPerConn, k)} | ${s.failed}${s.firstError === null ? '' : ` (${s.firstError})`} | ${ratios === undefined ? '' : `${f(ratios.connectRate)}, ${f(ratios.memory)}`} |`)
+      L.push(`| ${n} | ${sp(s.connectPerSec, k)} | ${sp(s.serialPerSec, k)} | ${s.bytesPerConn.map(b => sp(b, k)).join(' | ')} | ${s.failed}${s.firstError === null ? '' : ` (${s.firstError})`} | ${ratios === undefined ? '' : `${f(ratios.connectRate)}, ${f(ratios.serialRate)}, ${f(ratios.memory)}`} |`)
+    }
+    const st = conn.storm
+    if (st !== undefined) {
+      L.push('', `Storm (ours): ${k(st.clients)} clients ${st.concurrency} at a time in ${f(st.ms / 1000, 1)} s (${k(st.perSec)}/s), ${st.failed} failed; \`GET /connections/?_limit=100\` polled meanwhile: p50 ${f(st.api.p50Ms, 1)} ms, p99 ${f(st.api.p99Ms, 1)} ms, max ${f(st.api.maxMs, 1)} ms, ${st.api.requests} requests, ${st.api.errors} errors.`)
     }
     L.push('')
   }

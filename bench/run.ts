@@ -1,6 +1,7 @@
 /**
  * npm run bench [-- --quick] [-- --only=throughput,connections,api,stores,cluster,scrape,shared,lists] [-- --cpu-prof]
  *   [-- --cases=qos1-fan-out-64B,...] (throughput cases by id, spaces as dashes)
+ *   [-- --storm-only] (of the connection scenario, only the connect storm against our node)
  *
  * Runs each scenario with our node and its baselines side by side (alternating, several rounds),
  * writes bench/results/latest[-quick].json/.md (the latest run per mode: the history is in git and
@@ -109,8 +110,8 @@ async function main (): Promise<void> {
       await attempt('throughput', async () => { results.throughput = await runThroughput(ctx) })
     }
     if (only.includes('connections')) {
-      log(`scenario 2: ${p.connections} connections`)
-      await attempt('connections', async () => { results.connections = await runConnections(ctx, results.meta.machine.fdLimit) })
+      log(`scenario 2: ${p.connectionSteps.join(' then ')} connections, ${p.serialConnects} one at a time, a storm of ${p.connectionSteps.at(-1) ?? 0}`)
+      await attempt('connections', async () => { results.connections = await runConnections(ctx, results.meta.machine.fdLimit, args.includes('--storm-only')) })
     }
     if (only.includes('api')) {
       log(`scenario 3: the API with ${p.connections} clients`)

@@ -40,6 +40,8 @@ export interface StartOptions {
   gcOnSignal?: boolean
   /** write a V8 CPU profile of our node into this directory when it stops */
   cpuProfDir?: string
+  /** Node-based systems: a heap snapshot into this directory on SIGUSR1 (bench/memory.ts) */
+  heapSnapshotDir?: string
 }
 
 /**
@@ -98,8 +100,10 @@ function guard (child: ChildProcess, name: string): () => void {
 
 const profFlags = (opts: StartOptions, name: SystemName): string[] =>
   opts.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(opts.cpuProfDir, name)}`]
-const gcFlags = (opts: StartOptions): string[] =>
-  opts.gcOnSignal === true ? ['--expose-gc', '--require', join(ROOT, 'bench/gc-on-signal.cjs')] : []
+const gcFlags = (opts: StartOptions): string[] => [
+  ...opts.gcOnSignal === true ? ['--expose-gc', '--require', join(ROOT, 'bench/gc-on-signal.cjs')] : [],
+  ...opts.heapSnapshotDir === undefined ? [] : ['--require', join(ROOT, 'bench/heap-on-signal.cjs')]
+]
 
 async function startOurs (name: SystemName, runtime: OursRuntime, opts: StartOptions, cwd = ROOT): Promise<System> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-ours-'))
@@ -113,7 +117,8 @@ async function startOurs (name: SystemName, runtime: OursRuntime, opts: StartOpt
     HOST: '127.0.0.1',
     DATA_DIR: join(dir, 'data'),
     LOG_LEVEL: 'warn',
-    NODE_OPTIONS: undefined
+    NODE_OPTIONS: undefined,
+    BENCH_HEAP_DIR: opts.heapSnapshotDir
   }
   if ((name === 'ours-mongo' || name === 'before-mongo') && opts.mongoUrl !== undefined) env.MONGODB_URL = opts.mongoUrl
   Object.assign(env, opts.env)
@@ -145,7 +150,7 @@ async function startBareAedes (name: SystemName, persistence: 'memory' | 'sqlite
   const flags = [...profFlags(opts, name), ...gcFlags(opts)]
   const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'bench/bare-aedes.ts'], {
     cwd: ROOT,
-    env: { ...process.env, BENCH_PERSISTENCE: persistence, BENCH_DATA_DIR: dir, BENCH_PORT: '0', NODE_OPTIONS: undefined },
+    env: { ...process.env, BENCH_PERSISTENCE: persistence, BENCH_DATA_DIR: dir, BENCH_PORT: '0', NODE_OPTIONS: undefined, BENCH_HEAP_DIR: opts.heapSnapshotDir, ...opts.env },
     stdio: ['ignore', 'pipe', 'inherit']
   })
   const unguard = guard(child, name)

@@ -15,7 +15,7 @@ import { createRequire } from 'node:module'
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { Cleanup } from '../core/cleanup.js'
-import { ConnState, ConnStates } from './conn.js'
+import { ConnState } from './conn.js'
 import type { Peer } from './conn.js'
 import { Drops } from './drops.js'
 import type { Guards } from './guard.js'
@@ -33,7 +33,7 @@ import { Registry } from './registry.js'
 import { SharedSubscriptions } from './shared.js'
 import type { Broker } from './handle.js'
 import type { BrokerOptions, Logger } from './types.js'
-import { guardClient, hasClient, installUpstream, patchBroker, tapConnection } from './upstream.js'
+import { connStateOf, guardClient, hasClient, installUpstream, patchBroker, tapConnection } from './upstream.js'
 import { wireRegistry } from './wiring.js'
 
 export type * from './types.js'
@@ -67,8 +67,9 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
   const maxMqueue = opts.maxMqueue ?? DEFAULT_MAX_MQUEUE
   const slow = opts.slowConsumer ?? DEFAULT_SLOW_CONSUMER
   const registry = new Registry(opts.nodeName, metrics, { maxAwaitingRel: MAX_AWAITING_REL, maxMqueue })
-  const states = new ConnStates()
-  const stateOf = states.of
+  // the state rides on the stream aedes was handed (upstream.ts): no table per connection
+  const stateOf = (client: object | null | undefined): ConnState | undefined =>
+    client == null ? undefined : connStateOf((client as { conn?: object }).conn)
   const drops = new Drops(metrics)
   const retained = new Set<string>()
   const cleanup = new Cleanup()
@@ -185,22 +186,25 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       onOversize: (client) => { const st = stateOf(client); if (st !== undefined) st.errored = true },
       heldBytes: opts.heldBeforeConnack ?? HELD_BEFORE_CONNACK
     }
-    const onConnection = (stream: Duplex, listener: Listener, peer: Peer, req?: IncomingMessage): () => string => {
+    const onConnection = (stream: Duplex, listener: Listener, peer: Peer, req?: IncomingMessage): void => {
       const st = new ConnState(listener.protocol, peer, MAX_AWAITING_REL, metrics)
-      states.add(stream, st)
       const client = aedes.handle(stream, req)
+      st.client = client
       shared.track(client)
-      stream.once('close', () => { shared.untrack(client) })
       guardClient(client, guards)
       tapConnection(client, stream, st)
-      return () => {
-        const reason = closing && st.reason === null ? 'shutdown' : st.shutdownReason()
-        if (st.info !== null) {
-          registry.disconnected(st.info, Date.now())
-          hooks.disconnected?.(st.info, reason)
-        }
-        return reason
+    }
+    // one function for every connection (listeners.ts): no closure per connection
+    const onClose = (stream: Duplex): string => {
+      const st = connStateOf(stream)
+      if (st === undefined) return closing ? 'shutdown' : 'tcp_closed'
+      if (st.client !== null) shared.untrack(st.client)
+      const reason = closing && st.reason === null ? 'shutdown' : st.shutdownReason()
+      if (st.info !== null) {
+        registry.disconnected(st.info, Date.now())
+        hooks.disconnected?.(st.info, reason)
       }
+      return reason
     }
 
     const cfg: ListenerConfig = {
@@ -208,6 +212,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       maxConns: opts.maxConns ?? DEFAULT_MAX_CONNS,
       log,
       onConnection,
+      onClose,
       trustProxy: opts.trustProxy ?? false
     }
     const listeners: Listener[] = []

@@ -60,6 +60,8 @@ export class ConnState {
   info: ConnInfo | null = null
   /** set once aedes registered the client */
   session: Session | null = null
+  /** the aedes client of this connection (for the shared subscriptions' tracking, until it closes) */
+  client: object | null = null
   /** explicit shutdown reason (kicked, takeover, …); otherwise derived when the socket closes */
   reason: string | null = null
   sawDisconnect = false
@@ -78,9 +80,13 @@ export class ConnState {
 
   constructor (readonly listener: ListenerProtocol, readonly peer: Peer, readonly maxAwaitingRel: number, readonly metrics: Metrics) {}
 
-  /** The ConnInfo for this connection once the client id is known (aedes assigns one if empty). */
+  /**
+   * The ConnInfo for this connection once the client id is known (aedes assigns one if empty).
+   * It carries everything the CONNECT snapshot had: the snapshot is dropped here (idle memory).
+   */
   toInfo (clientId: string): ConnInfo {
     const p = this.connect ?? { at: Date.now() }
+    this.connect = null
     return {
       clientId,
       username: p.username ?? null,
@@ -312,17 +318,4 @@ function receivedQoS2 (state: ConnState, metrics: Metrics, id: number): void {
     return
   }
   s.awaitingRel.add(id)
-}
-
-/** Each connection's state, found from its aedes client (by the stream aedes was handed). */
-export class ConnStates {
-  private readonly byStream = new WeakMap<object, ConnState>()
-
-  add (stream: object, state: ConnState): void {
-    this.byStream.set(stream, state)
-  }
-
-  /** the state of `client`'s connection (an aedes Client); a bound function, for hooks and events */
-  readonly of = (client: object | null | undefined): ConnState | undefined =>
-    client == null ? undefined : this.byStream.get((client as { conn: object }).conn)
 }

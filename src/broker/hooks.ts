@@ -63,10 +63,11 @@ export function aedesHooks (ctx: HookContext): AedesHooks {
     authenticate (client, username, password, done) {
       const st = stateOf(client)
       if (st === undefined) return done(null, false)
-      const info = st.toInfo(client.id)
-      const hook = hooks.authenticate
       // [MQTT-3.1.3-8]: an empty client id needs a clean session, else CONNACK 2 and close
       const emptyId = st.connect?.emptyId === true && st.connect.clean === false
+      // (toInfo drops the CONNECT snapshot)
+      const info = st.toInfo(client.id)
+      const hook = hooks.authenticate
       Promise.resolve().then(() => emptyId ? 2 : hook === undefined ? 0 : hook(info, username, password)).catch((err: unknown) => {
         log.error({ err: String(err), clientId: client.id }, 'authenticate hook failed')
         return 3 // [MQTT-3.2.2-6] Server unavailable

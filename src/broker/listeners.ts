@@ -15,8 +15,10 @@ import type { Peer } from './conn.js'
 import type { ListenerInfo, ListenerProtocol, Logger } from './types.js'
 import { webSocketStream } from './upstream.js'
 
-/** Hands an accepted connection to the broker; returns the function that names its close reason. */
-export type OnConnection = (stream: Duplex, listener: Listener, peer: Peer, req?: IncomingMessage) => () => string
+/** Hands an accepted connection to the broker. */
+export type OnConnection = (stream: Duplex, listener: Listener, peer: Peer, req?: IncomingMessage) => void
+/** A connection the broker was handed closed: the broker settles it and names the reason. */
+export type OnClose = (stream: Duplex) => string
 
 export class Listener {
   port = 0
@@ -29,8 +31,19 @@ export class Listener {
     /** changeable at runtime (listener.tcp.external.max_connections) */
     public maxConns: number,
     private readonly server: net.Server,
-    private readonly log: Logger
+    private readonly log: Logger,
+    private readonly onClose: OnClose
   ) {}
+
+  /**
+   * One 'close' listener for all of this listener's connections (the stream is `this`): a closure
+   * and a `once` wrapper per connection cost more than the rest of our per-connection state.
+   */
+  private readonly closed = ((listener: Listener) => function closed (this: Duplex): void {
+    listener.open.delete(this)
+    const reason = listener.onClose(this)
+    listener.shutdown[reason] = (listener.shutdown[reason] ?? 0) + 1
+  })(this)
 
   /**
    * TCP_NODELAY on new connections (listener.<tcp|ssl|ws>.external.nodelay, EMQ X's default true):
@@ -64,12 +77,8 @@ export class Listener {
     this.open.add(stream)
     const socket = req?.socket ?? stream
     if (socket instanceof net.Socket) socket.setNoDelay(this.noDelay)
-    const reasonOf = onConnection(stream, this, peer, req)
-    stream.once('close', () => {
-      this.open.delete(stream)
-      const reason = reasonOf()
-      this.shutdown[reason] = (this.shutdown[reason] ?? 0) + 1
-    })
+    onConnection(stream, this, peer, req)
+    stream.on('close', this.closed)
   }
 
   async listen (port: number): Promise<void> {
@@ -93,13 +102,14 @@ export interface ListenerConfig {
   maxConns: number
   log: Logger
   onConnection: OnConnection
+  onClose: OnClose
   /** a reverse proxy is in front: MQTT over WebSocket takes the client address from X-Forwarded-For */
   trustProxy?: boolean
 }
 
 export async function tcpListener (cfg: ListenerConfig, port: number): Promise<Listener> {
   const server = net.createServer()
-  const l = new Listener('mqtt:tcp', cfg.host, cfg.maxConns, server, cfg.log)
+  const l = new Listener('mqtt:tcp', cfg.host, cfg.maxConns, server, cfg.log, cfg.onClose)
   server.on('connection', (sock: net.Socket) => {
     l.accept(sock, { ip: normalizeIp(sock.remoteAddress), port: sock.remotePort ?? 0, peercert: 'nossl' }, cfg.onConnection)
   })
@@ -118,7 +128,7 @@ export async function tlsListener (cfg: ListenerConfig, o: { port: number, cert:
     requestCert: withCa,
     rejectUnauthorized: false
   })
-  const l = new Listener('mqtt:ssl', cfg.host, cfg.maxConns, server, cfg.log)
+  const l = new Listener('mqtt:ssl', cfg.host, cfg.maxConns, server, cfg.log, cfg.onClose)
   server.on('secureConnection', (sock: tls.TLSSocket) => {
     l.accept(sock, { ip: normalizeIp(sock.remoteAddress), port: sock.remotePort ?? 0, peercert: peerCn(sock) }, cfg.onConnection)
   })
@@ -145,7 +155,7 @@ export async function wsListener (cfg: ListenerConfig, port: number): Promise<Li
     // MQTT over WebSocket uses subprotocol "mqtt" (MQTT 3.1.1 §6, [MQTT-6.0.0-3]); "mqttv3.1" for 3.1
     handleProtocols: (protocols) => protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false
   })
-  const l = new Listener('mqtt:ws', cfg.host, cfg.maxConns, server, cfg.log)
+  const l = new Listener('mqtt:ws', cfg.host, cfg.maxConns, server, cfg.log, cfg.onClose)
   wss.on('connection', (ws, req) => {
     const stream = webSocketStream(ws)
     stream.on('error', () => {}) // aedes attaches its own handler; this covers the refused case

@@ -181,6 +181,14 @@ export class SqlitePersistence extends MemoryPersistenceBase {
   #wills = new Map<string, PersistedPacket>()
   /** topic → rows of inbound retained QoS 2 packets, written after the retained copy committed (incomingStorePacket) */
   #afterRetained = new Map<string, Array<() => unknown>>()
+  /**
+   * Clients that may have rows in subscriptions, incoming and wills: marked when a write adding one is
+   * asked for (or found at load), unmarked when a delete of all of them is. A clean CONNECT deletes all
+   * three, one commit (an fsync) after the other; for a client with none that is nothing to do, and
+   * connecting one at a time ran at the disk's pace. Writes run in the order they are asked for, so a
+   * delete skipped here has no earlier write of the client left to undo.
+   */
+  #mayHave = { subs: new Set<string>(), incoming: new Set<string>(), wills: new Set<string>() }
   /** writes of this loop turn, committed together */
   #pending: PendingWrite[] = []
   #immediate: NodeJS.Immediate | null = null
@@ -243,18 +251,23 @@ export class SqlitePersistence extends MemoryPersistenceBase {
       if (list === undefined) subs.set(r.client_id, list = [])
       list.push(decodeSub(r))
     }
-    for (const [id, list] of subs) await super.addSubscriptions({ id }, list)
+    for (const [id, list] of subs) {
+      this.#mayHave.subs.add(id)
+      await super.addSubscriptions({ id }, list)
+    }
 
     for (const r of db.prepare('SELECT * FROM retained ORDER BY rowid').all() as PacketRow[]) {
       await super.storeRetained(decodePacket(r))
     }
     for (const r of db.prepare('SELECT * FROM incoming ORDER BY rowid').all() as Array<PacketRow & { client_id: string }>) {
+      this.#mayHave.incoming.add(r.client_id)
       await super.incomingStorePacket({ id: r.client_id }, decodePacket(r))
     }
     for (const r of db.prepare('SELECT * FROM outgoing ORDER BY seq').all() as Array<PacketRow & { client_id: string, seq: number }>) {
       queueOf(this.#outgoing, r.client_id).push({ seq: r.seq, packet: outgoingPacket(decodePacket(r)) })
     }
     for (const r of db.prepare('SELECT * FROM wills ORDER BY rowid').all() as Array<PacketRow & { client_id: string }>) {
+      this.#mayHave.wills.add(r.client_id)
       this.#wills.set(r.client_id, decodePacket(r))
     }
   }
@@ -316,6 +329,7 @@ export class SqlitePersistence extends MemoryPersistenceBase {
   // subscriptions
 
   override async addSubscriptions (client: ClientRef, subs: StoredSubscription[]): Promise<void> {
+    this.#mayHave.subs.add(client.id)
     await this.#write(() => {
       for (const s of subs) {
         this.#stmt.subUpsert.run({
@@ -340,7 +354,7 @@ export class SqlitePersistence extends MemoryPersistenceBase {
   }
 
   override async cleanSubscriptions (client: ClientRef): Promise<void> {
-    await this.#write(() => this.#stmt.subClean.run(client.id))
+    await this.#deleteAll('subs', client.id, () => this.#stmt.subClean.run(client.id))
     await super.cleanSubscriptions(client)
   }
 
@@ -422,6 +436,7 @@ export class SqlitePersistence extends MemoryPersistenceBase {
     const copy = new Packet(packet)
     copy.messageId = packet.messageId
     const row = { client_id: client.id, key: String(packet.messageId), ...encodePacket(copy) }
+    this.#mayHave.incoming.add(client.id)
     // aedes stores an inbound QoS 2 packet, then publishes it, then sends PUBREC; a PUBLISH sent again
     // that is found here counts as a duplicate and is not published. Committed on its own, a crash
     // between this commit and the one of the queues it is published to lost the message on the
@@ -443,7 +458,7 @@ export class SqlitePersistence extends MemoryPersistenceBase {
   }
 
   override async cleanIncoming (client: ClientRef): Promise<void> {
-    await this.#write(() => this.#stmt.inClean.run(client.id))
+    await this.#deleteAll('incoming', client.id, () => this.#stmt.inClean.run(client.id))
     await super.cleanIncoming(client)
   }
 
@@ -456,6 +471,7 @@ export class SqlitePersistence extends MemoryPersistenceBase {
     packet.brokerId = broker.id
     packet.clientId = client.id
     const row = { client_id: client.id, ...encodePacket(packet) }
+    this.#mayHave.wills.add(client.id)
     await this.#write(() => this.#stmt.willUpsert.run(row))
     this.#wills.set(client.id, packet)
   }
@@ -465,7 +481,7 @@ export class SqlitePersistence extends MemoryPersistenceBase {
   }
 
   async delWill (client: ClientRef): Promise<PersistedPacket | undefined> {
-    await this.#write(() => this.#stmt.willDelete.run(client.id))
+    await this.#deleteAll('wills', client.id, () => this.#stmt.willDelete.run(client.id))
     const will = this.#wills.get(client.id)
     this.#wills.delete(client.id)
     return will
@@ -475,6 +491,18 @@ export class SqlitePersistence extends MemoryPersistenceBase {
   streamWill (brokers: Record<string, unknown> = {}): Readable {
     const wills = [...this.#wills.values()].filter(w => !brokers[String(w.brokerId)])
     return Readable.from(wills)
+  }
+
+  /** `run`, deleting every row of `clientId` in `table`, unless it can have none (a failed delete marks it again) */
+  async #deleteAll (table: 'subs' | 'incoming' | 'wills', clientId: string, run: () => unknown): Promise<void> {
+    const marked = this.#mayHave[table]
+    if (!marked.delete(clientId)) return
+    try {
+      await this.#write(run)
+    } catch (err) {
+      marked.add(clientId)
+      throw err
+    }
   }
 
   /** `run` in this loop turn's transaction; resolves with its result once that committed */

@@ -53,10 +53,13 @@ export class BrokerEvents {
     const aedes = broker.aedes as EventEmitter
     aedes.on('client', (c: AedesClient) => {
       const username = broker.registry.connection(c.id)?.username ?? null
-      this.usernames.set(c, username)
+      // an anonymous client has no entry: a table entry per idle connection is memory per connection
+      if (username !== null) this.usernames.set(c, username)
+      if (this.handlers.size === 0 && this.lifecycle.size === 0) return
       this.emit('client.connected', { action: 'client_connected', client_id: c.id, username: name(username), conn_ack: 0 })
     })
     aedes.on('clientDisconnect', (c: AedesClient) => {
+      if (this.handlers.size === 0) return
       // an orderly DISCONNECT is EMQ X's "normal"; anything else closed the connection
       const reason = c._disconnected === true ? 'normal' : 'closed'
       this.emit('client.disconnected', { action: 'client_disconnected', client_id: c.id, username: name(this.usernames.get(c)), reason })

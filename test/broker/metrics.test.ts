@@ -97,7 +97,10 @@ test('per-connection counters match the bytes and packets of that socket', async
   const b = await start(t)
   const c = await connect(t, b, { clientId: 'cnt' })
   await c.subscribeAsync('z', { qos: 0 })
+  // the broker counts a packet when it writes it: compare once the client has read it
+  const got = new Promise(resolve => c.once('message', resolve))
   await c.publishAsync('z', 'payload', { qos: 0 })
+  await got
   await until(() => b.registry.connection('cnt')?.counters.sendMsg === 1, 'delivery')
   const counters = b.registry.connection('cnt')?.counters
   const sock = c.stream as net.Socket

@@ -274,3 +274,34 @@ test('a second instance on a file that is in use is refused rather than divergin
   await h.open()
   await assert.rejects(createSqlitePersistence({ dataDir: h.dataDir }), /in use by another broker/)
 })
+
+test('the deletes of a clean CONNECT (skipped for a client with no rows) remove rows found at load and rows written in the same turn, durably', async (t) => {
+  const h = harness(t)
+  let p = await h.open()
+  await p.putWill({ id: 'w0' }, publish('will/0', 'x'))
+  // what aedes does for every clean CONNECT: three deletes, each awaited before the next
+  const cleanConnect = async (id: string): Promise<void> => {
+    await p.cleanSubscriptions({ id })
+    await p.cleanIncoming({ id })
+    await p.delWill({ id })
+  }
+  await cleanConnect('nobody')
+
+  await p.addSubscriptions({ id: 'a' }, [{ topic: 'a/#', qos: 1 }])
+  await p.incomingStorePacket({ id: 'a' }, publish('in/a', 'x', { qos: 2, messageId: 7 }))
+  await p.putWill({ id: 'a' }, publish('will/a', 'x'))
+  await p.addSubscriptions({ id: 'b' }, [{ topic: 'b/#', qos: 1 }])
+  p = await reopen(h, p)
+  await cleanConnect('a')
+  // a subscription written in the same loop turn as the clean, not yet committed
+  const adding = p.addSubscriptions({ id: 'c' }, [{ topic: 'c/#', qos: 1 }])
+  const cleaning = p.cleanSubscriptions({ id: 'c' })
+  await Promise.all([adding, cleaning])
+  await p.cleanSubscriptions({ id: 'b' })
+
+  p = await reopen(h, p)
+  for (const id of ['a', 'b', 'c']) assert.deepEqual(await p.subscriptionsByClient({ id }), [], id)
+  assert.deepEqual((await all(p.streamWill())).map(w => w.topic), ['will/0'], 'only the will of the client never cleaned')
+  // the incoming QoS 2 packet of a is gone: a PUBLISH with its id is not taken for a duplicate
+  await assert.rejects(p.incomingGetPacket({ id: 'a' }, { messageId: 7 }))
+})

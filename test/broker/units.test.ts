@@ -64,6 +64,38 @@ test('10,000 clients with 20,000 subscriptions list sorted; each list is built o
   assert.equal(r.routes()[0]?.topic, 'a/first')
 })
 
+test('the connection list stays sorted through connects, takeovers and disconnects in any order, and a handed-out list never changes', () => {
+  const r = new Registry('n@h', new Metrics(), { maxAwaitingRel: 0 })
+  const live = new Map<string, ConnInfo>()
+  let seed = 7
+  const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n }
+  for (let step = 0; step < 3000; step++) {
+    const id = `k${rand(400)}`
+    const current = live.get(id)
+    if (current !== undefined && rand(3) === 0) {
+      r.disconnected(current, 0)
+      live.delete(id)
+    } else {
+      // a new connection, or a takeover of the same client id
+      const c = info(id)
+      r.connected(c)
+      live.set(id, c)
+    }
+    if (step % 97 === 0) {
+      const before = r.connections()
+      const copy = [...before]
+      r.connected(info('zz-probe'))
+      r.disconnected(r.connection('zz-probe')!, 0)
+      assert.deepEqual(before, copy, 'a list handed out is not changed by later changes')
+    }
+  }
+  const expected = [...live.values()].sort((a, b) => a.clientId < b.clientId ? -1 : 1)
+  assert.deepEqual(r.connections().map(c => c.clientId), expected.map(c => c.clientId))
+  // the records themselves: a takeover's newer one, never the replaced one
+  assert.ok(r.connections().every((c, i) => c === expected[i]))
+  assert.equal(r.connectionCount, live.size)
+})
+
 test('a persistent session outlives its connection until it expires; a clean one does not', () => {
   const r = new Registry('n@h', new Metrics(), { maxAwaitingRel: 0 })
   const p = info('p', false)

@@ -5,6 +5,10 @@ import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import { readFileSync } from 'node:fs'
+import { once } from 'node:events'
+import net from 'node:net'
+import { connectPacket, subscribePacket } from '../support/frames.js'
+import { until } from '../support/wait.js'
 import { startBroker } from '../../src/broker/broker.js'
 import { UpstreamError } from '../../src/broker/upstream.js'
 import { NODE, start } from './helpers.js'
@@ -51,4 +55,27 @@ test('without mqtt-packet\'s Parser.prototype._parseLength the start stops with 
 test('with every internal back in place a broker starts and serves', async (t) => {
   const b = await start(t)
   assert.ok(b.ports.mqtt > 0)
+})
+
+test('a client\'s parser keeps its bytes in a plain list, not a stream, and still parses packets split across reads and several in one', async (t) => {
+  const b = await start(t)
+  const sock = net.connect(b.ports.mqtt, '127.0.0.1')
+  t.after(() => { sock.destroy() })
+  await once(sock, 'connect')
+  const got: Buffer[] = []
+  sock.on('data', (d: Buffer) => got.push(d))
+  // CONNECT one byte per read, then SUBSCRIBE and PINGREQ in one write
+  for (const byte of connectPacket('split', true)) {
+    sock.write(Buffer.from([byte]))
+    await new Promise(resolve => setTimeout(resolve, 2))
+  }
+  await until(() => Buffer.concat(got).length >= 4, 'CONNACK')
+  const client = (b.aedes as unknown as { clients: Record<string, { _parser: { _list: object } }> }).clients.split
+  assert.ok(client !== undefined)
+  assert.equal('_readableState' in client._parser._list, false, 'not a stream')
+  sock.write(Buffer.concat([subscribePacket(1, ['s/#'], 1), Buffer.from([0xc0, 0])]))
+  // CONNACK 20 02 00 00, then SUBACK 90 03 00 01 01 and PINGRESP d0 00 (the SUBACK waits for the store: either order)
+  await until(() => Buffer.concat(got).length >= 11, 'SUBACK and PINGRESP')
+  const all = Buffer.concat(got).toString('hex')
+  assert.ok(['200200009003000101d000', '20020000d00090030001 01'.replace(' ', '')].includes(all), all)
 })
