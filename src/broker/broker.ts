@@ -33,7 +33,7 @@ import { Registry } from './registry.js'
 import { SharedSubscriptions } from './shared.js'
 import type { Broker } from './handle.js'
 import type { BrokerOptions, Logger } from './types.js'
-import { guardClient, hasClient, installUpstream, patchBroker, tapConnection } from './upstream.js'
+import { capInboundQoS2, cleanIncomingWithSession, guardClient, hasClient, installUpstream, patchBroker, tapConnection } from './upstream.js'
 import { wireRegistry } from './wiring.js'
 
 export type * from './types.js'
@@ -42,7 +42,7 @@ export { Registry } from './registry.js'
 export { Metrics } from './metrics.js'
 
 const DEFAULT_MAX_CONNS = 1024000
-/** aedes' maxInflightInbound (its default): the QoS 2 receive window, reported as max_awaiting_rel */
+/** the inbound QoS 2 window (aedes 1.2's maxInflightInbound; the v5 Receive Maximum): reported as max_awaiting_rel */
 const MAX_AWAITING_REL = 1000
 const EXPIRY_SWEEP_MS = 30_000
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
@@ -115,7 +115,10 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       // DUP=1 on what a resumed session is sent again
       markRedeliveries,
       // outermost: a full offline queue refuses a message before any layer beneath counts it
-      ...maxMqueue > 0 ? [limitMqueue({ full: mqueueFull, dropped: mqueueDropped })] : []
+      ...maxMqueue > 0 ? [limitMqueue({ full: mqueueFull, dropped: mqueueDropped })] : [],
+      // fixes aedes 2.0.0-beta.1 lacks (upstream.ts)
+      cleanIncomingWithSession,
+      capInboundQoS2(MAX_AWAITING_REL)
     ])
     function mqueueFull (clientId: string, pending: number): boolean {
       const s = registry.liveSession(clientId)
@@ -136,6 +139,8 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
     const aedesOpts: AedesOptions = {
       ...aedesHooksFor.options,
       persistence,
+      // advertised in a v5 CONNACK; enforced by capInboundQoS2
+      receiveMaximum: MAX_AWAITING_REL,
       // bounded by bytes in guard.ts (HELD_BEFORE_CONNACK) instead
       queueLimit: Number.MAX_SAFE_INTEGER,
       connectTimeout: opts.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS
