@@ -11,6 +11,8 @@ import type { ConnInfo, QoS, RouteInfo, SessionInfo, SubscriptionInfo } from './
 
 /** EMQ X v3 default session expiry for clean_start = false (zone.session_expiry_interval = 2h). */
 export const DEFAULT_EXPIRY_SECONDS = 7200
+/** a v5 Session Expiry Interval of 0xFFFFFFFF: the session does not expire [MQTT-3.1.2.11.2] */
+const NEVER_EXPIRES = 0xFFFFFFFF
 
 export interface SessionLimits {
   /** aedes' maxInflightInbound: QoS 2 receive window; 0 = unlimited */
@@ -38,8 +40,10 @@ export class Session implements SessionInfo {
   /** aedes has no outgoing window and no subscription cap: 0 = unlimited */
   readonly maxInflight = 0
   readonly maxSubscriptions = 0
-  /** epoch ms after which an offline session is discarded; 0 while connected */
+  /** epoch ms after which an offline session is discarded; 0 while connected (and for a v5 session that never expires) */
   expiresAt = 0
+  /** a v5 client's own Session Expiry Interval (s), from CONNECT or DISCONNECT; null: EMQ X's rule for 3.1.1 */
+  sessionExpiry: number | null = null
   /** topic filter → granted QoS */
   readonly subs = new Map<string, QoS>()
   /** packet ids of outgoing QoS 1/2 PUBLISH not yet completed (PUBACK, or PUBCOMP for QoS 2) */
@@ -61,7 +65,10 @@ export class Session implements SessionInfo {
   get subscriptionsCount (): number { return this.subs.size }
   get inflightLen (): number { return this.inflight.size }
   get awaitingRelLen (): number { return this.awaitingRel.size }
-  get expiryInterval (): number { return this.cleanStart ? 0 : DEFAULT_EXPIRY_SECONDS }
+  get expiryInterval (): number { return this.sessionExpiry ?? (this.cleanStart ? 0 : DEFAULT_EXPIRY_SECONDS) }
+
+  /** whether the session outlives its connection: for v5 by its expiry, not by Clean Start [MQTT-3.1.2-5] */
+  get persistent (): boolean { return this.sessionExpiry === null ? !this.cleanStart : this.sessionExpiry > 0 }
 
   topics (): string[] {
     this.sortedTopics ??= [...this.subs.keys()].sort()
@@ -233,11 +240,11 @@ export class Registry {
     this.connView = null
     const s = this.sess.get(info.clientId)
     if (s !== undefined) {
-      // aedes keeps a clean=false session only through its stored subscriptions and queues
-      const keep = !s.cleanStart && (s.subs.size > 0 || s.inflight.size > 0 || s.mqueueLen > 0)
+      // aedes keeps a persistent session only through its stored subscriptions and queues
+      const keep = s.persistent && (s.subs.size > 0 || s.inflight.size > 0 || s.mqueueLen > 0)
       if (keep) {
         s.connected = false
-        s.expiresAt = now + s.expiryInterval * 1000
+        s.expiresAt = s.expiryInterval >= NEVER_EXPIRES ? 0 : now + s.expiryInterval * 1000
       } else {
         this.dropSession(info.clientId)
       }
@@ -284,6 +291,15 @@ export class Registry {
       if (!next.has(topic)) this.removeSubscription(clientId, topic)
     }
     for (const [topic, qos] of next) this.addSubscription(clientId, topic, qos)
+  }
+
+  /**
+   * The client registered its session on another node (a cluster): an offline copy here is no
+   * longer this node's to expire. The store is left as it is (the other node uses it).
+   */
+  movedAway (clientId: string): void {
+    const s = this.sess.get(clientId)
+    if (s !== undefined && !s.connected) this.dropSession(clientId)
   }
 
   dropSession (clientId: string): void {

@@ -107,6 +107,11 @@ interface AedesInternals {
   /** other brokers' heartbeats, by broker id */
   brokers: Record<string, unknown>
   authorizePublish?: (client: unknown, packet: { properties?: Record<string, unknown> }, cb: (err?: Error | null) => void) => void
+  persistence: { getWill?: (client: { id: string }) => Promise<{ brokerId?: string } | null | undefined> }
+  /** aedes 2: its in-memory timers of a session's expiry and of a delayed will, by client id */
+  clearSessionExpiry?: (clientId: string) => void
+  clearDelayedWill?: (clientId: string) => void
+  publishWill?: (client: ClientInternals, will: object) => void
   mq: { _matcher?: { match?: (topic: string, ...rest: unknown[]) => unknown[] }, emit?: (packet: Stampable, cb?: (err?: Error) => void) => unknown }
   id: string
   /** aedes-packet takes a new packet's brokerCounter from here */
@@ -373,6 +378,8 @@ export function patchBroker (aedes: Aedes, taps: BrokerTaps, ownEmitter: boolean
   cleanIncomingAtClose(aedes)
   withoutWillDelay(a)
   replayQueueOnResume(aedes)
+  timersFollowTheSession(a)
+  delayedWillOnlyIfStillStored(a)
 
   const publish = a.publish.bind(aedes)
   // PUBACK after storing (ack-after-store.ts): a QoS 1 publish already run by the authorization is not run again
@@ -629,6 +636,56 @@ function restore (c: Versioned): void {
 function sharedSubscriptionsAvailable (packet: WirePacket): void {
   const props = (packet as { properties?: { sharedSubscriptionAvailable?: boolean } }).properties
   if (props?.sharedSubscriptionAvailable === false) delete props.sharedSubscriptionAvailable
+}
+
+/**
+ * aedes 2 times a v5 session's expiry and a delayed will in the memory of the node the client
+ * left, and checks only that node's clients when the timer fires: in a cluster it wiped a session
+ * that had resumed on another node from the shared store, and published the will of a client that
+ * had come back in time elsewhere. Every node hears each registration on the bus (aedes' own
+ * `$SYS/<broker>/new/clients`, which closes an older connection with the id): a registration on
+ * another node ends this node's timers for that client id.
+ */
+function timersFollowTheSession (a: AedesInternals): void {
+  const clearSession = a.clearSessionExpiry
+  const clearWill = a.clearDelayedWill
+  if (typeof clearSession !== 'function' || typeof clearWill !== 'function') throw missing(AEDES, 'Aedes#clearSessionExpiry/clearDelayedWill')
+  onRegisteredElsewhere(a as unknown as Aedes, (clientId) => {
+    clearSession.call(a, clientId)
+    clearWill.call(a, clientId)
+  })
+}
+
+/**
+ * The same for a will whose node missed that registration (the bus was down, or the client came
+ * back before this node's timer was set): a client that returns, on any node, replaces or deletes
+ * its stored will at CONNECT, so a will is published only while the store still holds this
+ * node's will of that client id.
+ */
+function delayedWillOnlyIfStillStored (a: AedesInternals): void {
+  const publishWill = a.publishWill
+  const getWill = a.persistence.getWill
+  if (typeof publishWill !== 'function' || typeof getWill !== 'function') throw missing(AEDES, 'Aedes#publishWill and its persistence\'s getWill')
+  a.publishWill = function publishStoredWill (client, will) {
+    getWill.call(a.persistence, { id: client.id }).then((stored) => {
+      if (stored != null && stored.brokerId === a.id) publishWill.call(a, client, will)
+    }, () => { publishWill.call(a, client, will) }) // the store did not answer: as aedes would
+  }
+}
+
+/** `fn(clientId)` for every client registered on another broker of the bus (aedes' `$SYS/<broker>/new/clients`). */
+export function onRegisteredElsewhere (aedes: Aedes, fn: (clientId: string) => void): void {
+  const a = aedes as unknown as AedesInternals
+  emitterOf(aedes).on('$SYS/+/new/clients', (packet, cb) => {
+    const p = packet as { topic: string, payload?: Buffer | string }
+    if (p.topic.split('/')[1] !== a.id && p.payload !== undefined) fn(p.payload.toString())
+    cb()
+  }, () => {})
+}
+
+/** A v5 client's Session Expiry Interval in seconds (as aedes applied it); null for 3.1.1. */
+export function sessionExpiryOf (client: Client): number | null {
+  return client.version === 5 ? client.sessionExpiryInterval : null
 }
 
 // ---- reads of aedes internals
