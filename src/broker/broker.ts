@@ -30,6 +30,7 @@ import { composePersistence, observePersistence, purgeSession, retainedTopics } 
 import type { PersistenceLike } from './persistence.js'
 import { markRedeliveries } from './redelivery.js'
 import { Registry } from './registry.js'
+import { SessionExpiries } from './session-expiry.js'
 import { SharedSubscriptions } from './shared.js'
 import type { Broker } from './handle.js'
 import type { BrokerOptions, Logger } from './types.js'
@@ -44,7 +45,8 @@ export { Metrics } from './metrics.js'
 const DEFAULT_MAX_CONNS = 1024000
 /** the inbound QoS 2 window (aedes 1.2's maxInflightInbound; the v5 Receive Maximum): reported as max_awaiting_rel */
 const MAX_AWAITING_REL = 1000
-const EXPIRY_SWEEP_MS = 30_000
+/** a v5 session may expire after a second: the sweep scans only once the earliest expiry is due (registry) */
+const EXPIRY_SWEEP_MS = 1000
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 /** EMQ X v3 zone.max_mqueue_len */
 const DEFAULT_MAX_MQUEUE = 1000
@@ -172,7 +174,9 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       registry.restoreOffline(s.clientId, s.subscriptions, s.queued, restoredAt)
       shared.storedSession(s.clientId, s.subscriptions)
     }
-    wireRegistry(aedes, registry, stateOf, log)
+    const expiries = new SessionExpiries(opts.sessionExpiries, registry, log)
+    await expiries.restore()
+    wireRegistry(aedes, registry, stateOf, log, expiries)
 
     if (sharedRetained !== undefined) await sharedRetained.refresh()
     else {
@@ -231,6 +235,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
         if (hasClient(aedes, id)) continue
         registry.dropSession(id)
         shared.forget(id)
+        expiries.forget(id)
         await purgeSession(persistence, id).catch((err: unknown) => {
           log.warn({ clientId: id, err: String(err) }, 'session expiry: purge failed')
         })

@@ -181,13 +181,34 @@ export class Registry {
     return this.sess.get(clientId)
   }
 
+  /** the earliest expiry of an offline session (epoch ms; Infinity: none): the sweep scans only from then */
+  private nextExpiryAt = Infinity
+
   /** offline sessions whose expiry has passed */
   expiredSessions (now: number): string[] {
     const out: string[] = []
+    if (now < this.nextExpiryAt) return out
+    let next = Infinity
     for (const s of this.sess.values()) {
-      if (!s.connected && s.expiresAt > 0 && s.expiresAt <= now) out.push(s.clientId)
+      if (s.connected || s.expiresAt === 0) continue
+      if (s.expiresAt <= now) out.push(s.clientId)
+      else if (s.expiresAt < next) next = s.expiresAt
     }
+    this.nextExpiryAt = next
     return out
+  }
+
+  private expiresAt (s: Session, at: number): void {
+    s.expiresAt = at
+    if (at > 0 && at < this.nextExpiryAt) this.nextExpiryAt = at
+  }
+
+  /** A restored session's v5 expiry, as stored when its client left (it survives the restart). */
+  restoreExpiry (clientId: string, interval: number, disconnectedAt: number): void {
+    const s = this.sess.get(clientId)
+    if (s === undefined || s.connected) return
+    s.sessionExpiry = interval
+    this.expiresAt(s, interval >= NEVER_EXPIRES ? 0 : disconnectedAt + interval * 1000)
   }
 
   // ---- writes (broker wiring only) ----
@@ -225,7 +246,7 @@ export class Registry {
     const s = new Session(clientId, null, false, now, this.limits.maxAwaitingRel, this.limits.maxMqueue)
     s.connected = false
     s.mqueueLen = queued
-    s.expiresAt = now + s.expiryInterval * 1000
+    this.expiresAt(s, now + s.expiryInterval * 1000)
     this.sess.set(clientId, s)
     this.persistentCount++
     this.sessView = null
@@ -244,7 +265,7 @@ export class Registry {
       const keep = s.persistent && (s.subs.size > 0 || s.inflight.size > 0 || s.mqueueLen > 0)
       if (keep) {
         s.connected = false
-        s.expiresAt = s.expiryInterval >= NEVER_EXPIRES ? 0 : now + s.expiryInterval * 1000
+        this.expiresAt(s, s.expiryInterval >= NEVER_EXPIRES ? 0 : now + s.expiryInterval * 1000)
       } else {
         this.dropSession(info.clientId)
       }

@@ -7,10 +7,11 @@ import type { Aedes, Client, Subscription } from 'aedes'
 import type { ConnState } from './conn.js'
 import { toQoS } from './hooks.js'
 import type { Registry } from './registry.js'
+import type { SessionExpiries } from './session-expiry.js'
 import type { Logger } from './types.js'
 import { onRegisteredElsewhere, sessionExpiryOf, subscriptionsOf } from './upstream.js'
 
-export function wireRegistry (aedes: Aedes, registry: Registry, stateOf: (client: Client) => ConnState | undefined, log: Logger): void {
+export function wireRegistry (aedes: Aedes, registry: Registry, stateOf: (client: Client) => ConnState | undefined, log: Logger, expiries: SessionExpiries): void {
   /** an event of the connection that holds the client id's session now (not one it replaced) */
   const isCurrent = (client: Client): boolean => {
     const s = stateOf(client)?.session
@@ -22,6 +23,7 @@ export function wireRegistry (aedes: Aedes, registry: Registry, stateOf: (client
     if (st?.info != null) {
       st.session = registry.connected(st.info)
       st.session.sessionExpiry = sessionExpiryOf(client)
+      expiries.back(client.id)
     }
   })
   aedes.on('clientReady', (client) => {
@@ -38,7 +40,9 @@ export function wireRegistry (aedes: Aedes, registry: Registry, stateOf: (client
     if (info == null) return
     // a v5 DISCONNECT may have changed the interval [MQTT-3.14.2.2.2]
     if (st?.session != null && isCurrent(client)) st.session.sessionExpiry = sessionExpiryOf(client)
-    registry.disconnected(info, Date.now())
+    const now = Date.now()
+    registry.disconnected(info, now)
+    expiries.left(client.id, now)
   })
   // the session was registered on another node: not this node's to expire any more
   onRegisteredElsewhere(aedes, (clientId) => { registry.movedAway(clientId) })

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt, { type IPublishPacket } from 'mqtt'
 import { eventually, sleep } from '../support/wait.js'
-import { processStores, startProcess, stop } from '../process.js'
+import { call, processStores, startProcess, stop } from '../process.js'
 
 for (const store of processStores('v5restart')) {
   test(`${store.name}: queued v5 messages keep their expiry across a restart; the expired one is not delivered`, { timeout: 120000 }, async (t) => {
@@ -47,5 +47,42 @@ for (const store of processStores('v5restart')) {
     assert.equal(got[0]!.properties?.contentType, 'text/plain')
     assert.deepEqual({ ...got[0]!.properties?.userProperties }, { k: 'v' })
     assert.equal(got[1]!.properties?.messageExpiryInterval, undefined)
+  })
+}
+
+/** long enough for a restart on a busy machine */
+const SHORT = 20
+
+for (const store of processStores('v5expiry')) {
+  test(`${store.name}: a v5 session's own expiry survives a restart (a short one ends on time, a long one resumes); 3.1.1 keeps its default`, { timeout: 120000 }, async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'v5expiry-'))
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }))
+    const env = { ...store.env, DATA_DIR: dataDir }
+    let p = await startProcess(env)
+    t.after(() => { p.child.kill('SIGKILL') })
+
+    const v5 = (clientId: string, sessionExpiryInterval: number): mqtt.IClientOptions => ({ protocolVersion: 5, clientId, clean: false, reconnectPeriod: 0, properties: { sessionExpiryInterval } })
+    for (const [id, opts] of [['short', v5('short', SHORT)], ['long', v5('long', 3600)], ['v311', { clientId: 'v311', clean: false, reconnectPeriod: 0 }]] as const) {
+      const c = await mqtt.connectAsync(p.mqtt, opts)
+      await c.subscribeAsync(`v5e/${id}`, { qos: 1 })
+      await c.endAsync()
+    }
+    const leftAt = Date.now()
+    assert.equal(await stop(p), 0)
+    p = await startProcess(env)
+    const listed = async (id: string): Promise<any> => (await call(p, 'GET', `/sessions/${id}`)).body[0]
+    assert.equal((await listed('short'))?.expiry_interval, SHORT, 'restored with its own expiry')
+    assert.equal((await listed('long'))?.expiry_interval, 3600)
+    assert.equal((await listed('v311'))?.expiry_interval, 7200)
+
+    // gone once its SHORT seconds since it left have passed (the sweep runs every second)
+    await eventually(async () => (await listed('short')) === undefined, { timeoutMs: (SHORT + 10) * 1000, intervalMs: 200 })
+    assert.ok(Date.now() - leftAt >= SHORT * 1000 - 100, 'not before its expiry')
+    const short = mqtt.connect(p.mqtt, v5('short', SHORT))
+    t.after(() => short.endAsync(true))
+    assert.equal((await new Promise<{ sessionPresent: boolean }>((resolve, reject) => { short.once('connect', resolve); short.once('error', reject) })).sessionPresent, false)
+    const long = mqtt.connect(p.mqtt, v5('long', 3600))
+    t.after(() => long.endAsync(true))
+    assert.equal((await new Promise<{ sessionPresent: boolean }>((resolve, reject) => { long.once('connect', resolve); long.once('error', reject) })).sessionPresent, true)
   })
 }
