@@ -34,7 +34,7 @@ import { SessionExpiries } from './session-expiry.js'
 import { SharedSubscriptions } from './shared.js'
 import type { Broker } from './handle.js'
 import type { BrokerOptions, Logger } from './types.js'
-import { capInboundQoS2, cleanIncomingWithSession, guardClient, hasClient, installUpstream, patchBroker, tapConnection } from './upstream.js'
+import { capInboundQoS2, cleanIncomingWithSession, guardClient, hasClient, installUpstream, patchBroker, sessionExpiryOf, tapConnection } from './upstream.js'
 import { wireRegistry } from './wiring.js'
 
 export type * from './types.js'
@@ -204,6 +204,8 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       return () => {
         const reason = closing && st.reason === null ? 'shutdown' : st.shutdownReason()
         if (st.info !== null) {
+          // the interval a v5 DISCONNECT set, whichever of this and aedes' clientDisconnect comes first
+          if (st.session !== null && registry.liveSession(client.id) === st.session) st.session.sessionExpiry = sessionExpiryOf(client)
           registry.disconnected(st.info, Date.now())
           hooks.disconnected?.(st.info, reason)
         }

@@ -165,3 +165,18 @@ test('shared subscriptions for v5 clients: CONNACK does not refuse them, SUBACK 
   await eventually(() => bothGot.length === 31, 5000)
   assert.deepEqual({ ...bothGot[30]!.properties?.userProperties }, { a: '1' }, 'v5 properties: the client reads as v5 again')
 })
+
+test('a v5 session keeps the expiry its DISCONNECT set (1 s at CONNECT, 5 s at DISCONNECT): present after 2.5 s, gone after 6 s', async (t) => {
+  const n = await startTestNode(t)
+  const opts = { ...V5, clientId: 'disc-exp', clean: false, properties: { sessionExpiryInterval: 1 } }
+  const c = await n.client(opts)
+  await c.subscribeAsync('de/t', { qos: 1 })
+  await c.endAsync(false, { reasonCode: 0, properties: { sessionExpiryInterval: 5 } })
+  await sleep(2500)
+  const { client: back, connack } = await connectCollecting(t, n.mqttUrl, opts)
+  assert.equal(connack.sessionPresent, true, 'the 5 s of the DISCONNECT, not the 1 s of the CONNECT')
+  await back.endAsync(false, { reasonCode: 0, properties: { sessionExpiryInterval: 2 } })
+  await sleep(3500)
+  const { connack: gone } = await connectCollecting(t, n.mqttUrl, opts)
+  assert.equal(gone.sessionPresent, false)
+})
