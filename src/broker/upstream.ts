@@ -534,7 +534,9 @@ export function capInboundQoS2 (limit: number): PersistenceLayer {
       },
       incomingDelPacket (client, packet) {
         awaitingRelease.get(client)?.delete(packet.messageId)
-        return del(client, packet)
+        // aedes 2 answers PUBCOMP whatever this gives, through a `.finally` that rethrows: a store
+        // that fails here (a MongoDB pool timeout under load) ended the process as an unhandled rejection
+        return del(client, packet).catch(() => {})
       },
       ...clean !== undefined
         ? { cleanIncoming (client) { awaitingRelease.get(client)?.clear(); return clean(client) } }
