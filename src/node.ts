@@ -98,6 +98,9 @@ async function openMqttPersistence (store: Store, config: Config, log: Logger): 
   return { persistence: p, storedSessions: async () => p.storedSessions(), close: async () => { p.close() } }
 }
 
+/** the store's namespace of v5 sessions' expiry while their clients are away (src/broker/session-expiry.ts) */
+const SESSION_EXPIRY_NS = 'mqtt.session_expiry'
+
 const NODELAY_KEYS = [['listener.tcp.external.nodelay', 'mqtt:tcp'], ['listener.ssl.external.nodelay', 'mqtt:ssl'], ['listener.ws.external.nodelay', 'mqtt:ws']] as const
 
 /** MQTT packets a second (in and out) from which the API is held to API_LOOP_SHARE: a few percent of one core */
@@ -228,6 +231,11 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
     persistence: mqtt.persistence,
     persistenceLayers: [retainer.layer as PersistenceLayer],
     storedSessions: clustering?.storedSessions(mqtt.storedSessions) ?? mqtt.storedSessions,
+    sessionExpiries: {
+      all: async () => await store.kv.all(SESSION_EXPIRY_NS),
+      set: async (clientId, expiry) => { await store.kv.set(SESSION_EXPIRY_NS, clientId, expiry) },
+      delete: async (clientId) => await store.kv.delete(SESSION_EXPIRY_NS, clientId)
+    },
     mq: clustering?.bus,
     busReceivers: clustering !== null ? fn => { observeReceivers(clustering.bus, fn) } : undefined,
     retainedCount: clustering !== null ? mqtt.retainedCount : undefined,

@@ -10,7 +10,7 @@
  */
 
 import { Aedes } from 'aedes'
-import type { AedesOptions } from 'aedes'
+import type { AedesOptions, Client } from 'aedes'
 import { createRequire } from 'node:module'
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
@@ -30,10 +30,11 @@ import { composePersistence, observePersistence, purgeSession, retainedTopics } 
 import type { PersistenceLike } from './persistence.js'
 import { markRedeliveries } from './redelivery.js'
 import { Registry } from './registry.js'
+import { SessionExpiries } from './session-expiry.js'
 import { SharedSubscriptions } from './shared.js'
 import type { Broker } from './handle.js'
 import type { BrokerOptions, Logger } from './types.js'
-import { connStateOf, guardClient, hasClient, installUpstream, patchBroker, tapConnection } from './upstream.js'
+import { capInboundQoS2, cleanIncomingWithSession, connStateOf, guardClient, hasClient, installUpstream, patchBroker, sessionExpiryOf, tapConnection } from './upstream.js'
 import { wireRegistry } from './wiring.js'
 
 export type * from './types.js'
@@ -42,9 +43,10 @@ export { Registry } from './registry.js'
 export { Metrics } from './metrics.js'
 
 const DEFAULT_MAX_CONNS = 1024000
-/** aedes' maxInflightInbound (its default): the QoS 2 receive window, reported as max_awaiting_rel */
+/** the inbound QoS 2 window (aedes 1.2's maxInflightInbound; the v5 Receive Maximum): reported as max_awaiting_rel */
 const MAX_AWAITING_REL = 1000
-const EXPIRY_SWEEP_MS = 30_000
+/** a v5 session may expire after a second: the sweep scans only once the earliest expiry is due (registry) */
+const EXPIRY_SWEEP_MS = 1000
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 /** EMQ X v3 zone.max_mqueue_len */
 const DEFAULT_MAX_MQUEUE = 1000
@@ -116,7 +118,10 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       // DUP=1 on what a resumed session is sent again
       markRedeliveries,
       // outermost: a full offline queue refuses a message before any layer beneath counts it
-      ...maxMqueue > 0 ? [limitMqueue({ full: mqueueFull, dropped: mqueueDropped })] : []
+      ...maxMqueue > 0 ? [limitMqueue({ full: mqueueFull, dropped: mqueueDropped })] : [],
+      // fixes aedes 2.0.0-beta.1 lacks (upstream.ts)
+      cleanIncomingWithSession,
+      capInboundQoS2(MAX_AWAITING_REL)
     ])
     function mqueueFull (clientId: string, pending: number): boolean {
       const s = registry.liveSession(clientId)
@@ -137,7 +142,8 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
     const aedesOpts: AedesOptions = {
       ...aedesHooksFor.options,
       persistence,
-      maxInflightInbound: MAX_AWAITING_REL,
+      // advertised in a v5 CONNACK; enforced by capInboundQoS2
+      receiveMaximum: MAX_AWAITING_REL,
       // bounded by bytes in guard.ts (HELD_BEFORE_CONNACK) instead
       queueLimit: Number.MAX_SAFE_INTEGER,
       connectTimeout: opts.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS
@@ -169,7 +175,9 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       registry.restoreOffline(s.clientId, s.subscriptions, s.queued, restoredAt)
       shared.storedSession(s.clientId, s.subscriptions)
     }
-    wireRegistry(aedes, registry, stateOf, log)
+    const expiries = new SessionExpiries(opts.sessionExpiries, registry, log)
+    await expiries.restore()
+    wireRegistry(aedes, registry, stateOf, log, expiries)
 
     if (sharedRetained !== undefined) await sharedRetained.refresh()
     else {
@@ -198,9 +206,13 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
     const onClose = (stream: Duplex): string => {
       const st = connStateOf(stream)
       if (st === undefined) return closing ? 'shutdown' : 'tcp_closed'
-      if (st.client !== null) shared.untrack(st.client)
+      // ConnState keeps aedes' client untyped (conn.ts does not depend on aedes)
+      const client = st.client as Client | null
+      if (client !== null) shared.untrack(client)
       const reason = closing && st.reason === null ? 'shutdown' : st.shutdownReason()
       if (st.info !== null) {
+        // the interval a v5 DISCONNECT set, whichever of this and aedes' clientDisconnect comes first
+        if (client !== null && st.session !== null && registry.liveSession(client.id) === st.session) st.session.sessionExpiry = sessionExpiryOf(client)
         registry.disconnected(st.info, Date.now())
         hooks.disconnected?.(st.info, reason)
       }
@@ -232,6 +244,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
         if (hasClient(aedes, id)) continue
         registry.dropSession(id)
         shared.forget(id)
+        expiries.forget(id)
         await purgeSession(persistence, id).catch((err: unknown) => {
           log.warn({ clientId: id, err: String(err) }, 'session expiry: purge failed')
         })

@@ -28,6 +28,9 @@ export interface PersistenceLike {
   removeSubscriptions (client: ClientRef, topics: string[]): Promise<void>
   cleanSubscriptions (client: ClientRef): Promise<void>
   cleanIncoming? (client: ClientRef): Promise<void>
+  /** an inbound QoS 2 message awaiting PUBREL (aedes' store of them, by packet id) */
+  incomingStorePacket? (client: ClientRef, packet: StoredPacket): Promise<void>
+  incomingDelPacket? (client: ClientRef, packet: { messageId?: number | undefined }): Promise<void>
   /** drops a client's whole outgoing queue at once (aedes clears it one message at a time) */
   purgeOutgoing? (clientId: string): Promise<void>
   destroy (): Promise<void>

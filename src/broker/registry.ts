@@ -11,6 +11,8 @@ import type { ConnInfo, QoS, RouteInfo, SessionInfo, SubscriptionInfo } from './
 
 /** EMQ X v3 default session expiry for clean_start = false (zone.session_expiry_interval = 2h). */
 export const DEFAULT_EXPIRY_SECONDS = 7200
+/** a v5 Session Expiry Interval of 0xFFFFFFFF: the session does not expire [MQTT-3.1.2.11.2] */
+const NEVER_EXPIRES = 0xFFFFFFFF
 
 export interface SessionLimits {
   /** aedes' maxInflightInbound: QoS 2 receive window; 0 = unlimited */
@@ -38,12 +40,14 @@ export class Session implements SessionInfo {
   /** aedes has no outgoing window and no subscription cap: 0 = unlimited */
   readonly maxInflight = 0
   readonly maxSubscriptions = 0
-  /** epoch ms after which an offline session is discarded; 0 while connected */
+  /** epoch ms after which an offline session is discarded; 0 while connected (and for a v5 session that never expires) */
   expiresAt = 0
   // made on first use, like PacketIds' tables: an idle connection never needs them (memory per connection)
   private _subs: Map<string, QoS> | null = null
   private _inflight: PacketIds | null = null
   private _awaitingRel: PacketIds | null = null
+  /** a v5 client's own Session Expiry Interval (s), from CONNECT or DISCONNECT; null: EMQ X's rule for 3.1.1 */
+  sessionExpiry: number | null = null
   /** topic filter → granted QoS */
   get subs (): Map<string, QoS> { return (this._subs ??= new Map()) }
   /** packet ids of outgoing QoS 1/2 PUBLISH not yet completed (PUBACK, or PUBCOMP for QoS 2) */
@@ -65,7 +69,10 @@ export class Session implements SessionInfo {
   get subscriptionsCount (): number { return this._subs?.size ?? 0 }
   get inflightLen (): number { return this._inflight?.size ?? 0 }
   get awaitingRelLen (): number { return this._awaitingRel?.size ?? 0 }
-  get expiryInterval (): number { return this.cleanStart ? 0 : DEFAULT_EXPIRY_SECONDS }
+  get expiryInterval (): number { return this.sessionExpiry ?? (this.cleanStart ? 0 : DEFAULT_EXPIRY_SECONDS) }
+
+  /** whether the session outlives its connection: for v5 by its expiry, not by Clean Start [MQTT-3.1.2-5] */
+  get persistent (): boolean { return this.sessionExpiry === null ? !this.cleanStart : this.sessionExpiry > 0 }
 
   topics (): string[] {
     this.sortedTopics ??= this._subs === null ? [] : [...this._subs.keys()].sort()
@@ -196,13 +203,34 @@ export class Registry {
     return this.sess.get(clientId)
   }
 
+  /** the earliest expiry of an offline session (epoch ms; Infinity: none): the sweep scans only from then */
+  private nextExpiryAt = Infinity
+
   /** offline sessions whose expiry has passed */
   expiredSessions (now: number): string[] {
     const out: string[] = []
+    if (now < this.nextExpiryAt) return out
+    let next = Infinity
     for (const s of this.sess.values()) {
-      if (!s.connected && s.expiresAt > 0 && s.expiresAt <= now) out.push(s.clientId)
+      if (s.connected || s.expiresAt === 0) continue
+      if (s.expiresAt <= now) out.push(s.clientId)
+      else if (s.expiresAt < next) next = s.expiresAt
     }
+    this.nextExpiryAt = next
     return out
+  }
+
+  private expiresAt (s: Session, at: number): void {
+    s.expiresAt = at
+    if (at > 0 && at < this.nextExpiryAt) this.nextExpiryAt = at
+  }
+
+  /** A restored session's v5 expiry, as stored when its client left (it survives the restart). */
+  restoreExpiry (clientId: string, interval: number, disconnectedAt: number): void {
+    const s = this.sess.get(clientId)
+    if (s === undefined || s.connected) return
+    s.sessionExpiry = interval
+    this.expiresAt(s, interval >= NEVER_EXPIRES ? 0 : disconnectedAt + interval * 1000)
   }
 
   // ---- writes (broker wiring only) ----
@@ -243,7 +271,7 @@ export class Registry {
     const s = new Session(clientId, null, false, now, this.limits.maxAwaitingRel, this.limits.maxMqueue)
     s.connected = false
     s.mqueueLen = queued
-    s.expiresAt = now + s.expiryInterval * 1000
+    this.expiresAt(s, now + s.expiryInterval * 1000)
     this.sess.set(clientId, s)
     this.persistentCount++
     this.sessView = null
@@ -259,11 +287,11 @@ export class Registry {
     this.connView = null
     const s = this.sess.get(info.clientId)
     if (s !== undefined) {
-      // aedes keeps a clean=false session only through its stored subscriptions and queues
-      const keep = !s.cleanStart && (s.subscriptionsCount > 0 || s.inflightLen > 0 || s.mqueueLen > 0)
+      // aedes keeps a persistent session only through its stored subscriptions and queues
+      const keep = s.persistent && (s.subscriptionsCount > 0 || s.inflightLen > 0 || s.mqueueLen > 0)
       if (keep) {
         s.connected = false
-        s.expiresAt = now + s.expiryInterval * 1000
+        this.expiresAt(s, s.expiryInterval >= NEVER_EXPIRES ? 0 : now + s.expiryInterval * 1000)
       } else {
         this.dropSession(info.clientId)
       }
@@ -312,6 +340,15 @@ export class Registry {
       if (!next.has(topic)) this.removeSubscription(clientId, topic)
     }
     for (const [topic, qos] of next) this.addSubscription(clientId, topic, qos)
+  }
+
+  /**
+   * The client registered its session on another node (a cluster): an offline copy here is no
+   * longer this node's to expire. The store is left as it is (the other node uses it).
+   */
+  movedAway (clientId: string): void {
+    const s = this.sess.get(clientId)
+    if (s !== undefined && !s.connected) this.dropSession(clientId)
   }
 
   dropSession (clientId: string): void {

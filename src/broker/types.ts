@@ -195,6 +195,17 @@ export interface BrokerOptions {
   heldBeforeConnack?: number
   /** persistent sessions kept by `persistence`, listed as offline sessions at start */
   storedSessions?: () => Promise<ReadonlyArray<{ clientId: string, subscriptions: ReadonlyArray<[string, QoS]>, queued: number }>>
+  /** where a v5 session's own expiry is kept while its client is away, so that it survives a restart */
+  sessionExpiries?: SessionExpiryStore
+}
+
+/** A v5 session's Session Expiry Interval (s) and when its client left (epoch ms), by client id. */
+export interface StoredExpiry { interval: number, disconnectedAt: number }
+
+export interface SessionExpiryStore {
+  all: () => Promise<Record<string, unknown>>
+  set: (clientId: string, expiry: StoredExpiry) => Promise<void>
+  delete: (clientId: string) => Promise<unknown>
 }
 
 /**

@@ -42,6 +42,7 @@ import type { Aedes, Client } from 'aedes'
 import type { WebSocket } from 'ws'
 import { createWebSocketStream } from 'ws'
 import { ackAfterStore, type AckAfterStore, type Stampable } from './ack-after-store.js'
+import type { PersistenceLayer } from './persistence.js'
 import { afterWrite, beforeDestroy, beforeWrite, packetIn, type ConnState, type WirePacket } from './conn.js'
 import { screenSubscribe } from './shared-topics.js'
 import { checkSlow, dropQoS0, oversize, validMessageId, validString, type Guards } from './guard.js'
@@ -96,12 +97,27 @@ interface ClientInternals {
   closed: boolean
   id: string
   close: (done?: () => void) => void
+  /** aedes 2: the protocol version of the CONNECT (null before it) */
+  version?: number | null
+  /** aedes 2: the Clean Start flag of the CONNECT (`clean` means "session expiry 0" there) */
+  _cleanStart?: boolean
+  duplicates: Record<string, number | undefined>
+  /** aedes 2: DISCONNECT with a reason code to a v5 client, then close (a plain close for 3.1.1) */
+  disconnect?: (opts: { reasonCode: number }, done?: () => void) => void
   [kGuards]?: Guards
 }
 
 /** the aedes instance */
 interface AedesInternals {
   clients: Record<string, (Client & ClientInternals) | undefined>
+  /** other brokers' heartbeats, by broker id */
+  brokers: Record<string, unknown>
+  authorizePublish?: (client: unknown, packet: { properties?: Record<string, unknown> }, cb: (err?: Error | null) => void) => void
+  persistence: { getWill?: (client: { id: string }) => Promise<{ brokerId?: string } | null | undefined> }
+  /** aedes 2: its in-memory timers of a session's expiry and of a delayed will, by client id */
+  clearSessionExpiry?: (clientId: string) => void
+  clearDelayedWill?: (clientId: string) => void
+  publishWill?: (client: ClientInternals, will: object) => void
   mq: { _matcher?: { match?: (topic: string, ...rest: unknown[]) => unknown[] }, emit?: (packet: Stampable, cb?: (err?: Error) => void) => unknown }
   id: string
   /** aedes-packet takes a new packet's brokerCounter from here */
@@ -217,7 +233,10 @@ async function declarePatches (): Promise<Patch[]> {
 function tapWrites (write: WriteToStream): WriteToStream {
   const tapped: WriteToStream = function writeToStream (packet, stream, opts) {
     const st = stream[kConn]
-    if (st !== undefined) beforeWrite(st, stream as Duplex)
+    if (st !== undefined) {
+      if (packet.cmd === 'connack') sharedSubscriptionsAvailable(packet)
+      beforeWrite(st, stream as Duplex)
+    }
     const result = write(packet, stream, opts) // throws on a malformed packet: then nothing was sent
     if (st !== undefined) afterWrite(st, stream as Duplex, packet)
     return result
@@ -308,7 +327,8 @@ export function tapConnection (client: unknown, stream: object, state: ConnState
   // nothing is parsed before the first read: the stream-less list takes the place of the Duplex (about 1 KB)
   if (BufferList !== null && parser._list.length === 0) parser._list = new BufferList()
   parser[kConn] = state
-  parser.prependListener('packet', parsed);
+  parser.prependListener('packet', parsed)
+  sharedSubscriptionsAreOurs(parser);
   (stream as Tapped)[kConn] = state
   // a stream that writes batches is worth holding (TCP, TLS, our WebSocket streams)
   if (stream instanceof Duplex && typeof (stream as { _writev?: unknown })._writev === 'function') state.coalesce = true
@@ -378,6 +398,12 @@ export function patchBroker (aedes: Aedes, taps: BrokerTaps, ownEmitter: boolean
   const matching = taps.matched !== undefined && typeof matcher?.match === 'function'
   if (taps.matched !== undefined && !matching && ownEmitter) throw missing('mqemitter (aedes\' emitter)', 'Matcher#match (mq._matcher)')
   probeClient(a)
+  nullPrototypeMaps(a)
+  cleanIncomingAtClose(aedes)
+  withoutWillDelay(a)
+  replayQueueOnResume(aedes)
+  timersFollowTheSession(a)
+  delayedWillOnlyIfStillStored(a)
 
   const publish = a.publish.bind(aedes)
   // PUBACK after storing (ack-after-store.ts): a QoS 1 publish already run by the authorization is not run again
@@ -454,6 +480,238 @@ function probeClient (a: AedesInternals): void {
     client.clean = false
     client.close()
   }
+}
+
+// ---- what aedes 2.0.0-beta.1 lacks (cut before aedes 1.2's fixes): one function per fix, each
+// to go once upstream ships it. Each has a test that fails without it (test/hardening/mqtt.test.ts
+// 8 and 9, Paho's test_flow_control2, test_will_message, test_offline_message_queueing).
+
+/**
+ * GHSA-52qw-whmv-87c5: aedes keys its clients, brokers and each client's subscriptions and
+ * duplicates in plain objects, where a client id or filter named `constructor` or `__proto__`
+ * finds the inherited member (one CONNECT as `constructor` threw and ended the process).
+ */
+function nullPrototypeMaps (a: AedesInternals): void {
+  a.clients = Object.assign(Object.create(null) as AedesInternals['clients'], a.clients)
+  a.brokers = Object.assign(Object.create(null) as AedesInternals['brokers'], a.brokers)
+  const handle = a.handle.bind(a)
+  a.handle = (conn, ...rest: unknown[]) => {
+    const client = (handle as (conn: Duplex, ...r: unknown[]) => Client)(conn, ...rest) as unknown as ClientInternals
+    client.subscriptions = Object.create(null) as ClientInternals['subscriptions']
+    client.duplicates = Object.create(null) as ClientInternals['duplicates']
+    return client as unknown as Client
+  }
+}
+
+/**
+ * GHSA-p8r9-qf8w-p73r: the QoS 2 packet ids a connection left unreleased are session state
+ * [MQTT-3.1.2-6]; aedes 2 never drops them, so a clean session's first QoS 2 message with a
+ * reused id was taken for a duplicate: PUBREC, PUBCOMP, and lost. aedes wipes a session through
+ * `cleanSubscriptions` (Clean Start, and a v5 session that ends), so the ids go with it.
+ */
+export const cleanIncomingWithSession: PersistenceLayer = (next) => ({
+  async cleanSubscriptions (client) {
+    await next.cleanSubscriptions(client)
+    if (typeof next.cleanIncoming === 'function') await next.cleanIncoming(client)
+  }
+})
+
+/** The same when a 3.1.1 clean session ends with its connection (aedes 2 wipes only v5 sessions then). */
+function cleanIncomingAtClose (aedes: Aedes): void {
+  aedes.on('clientDisconnect', (client) => {
+    const c = client as unknown as ClientInternals
+    const p = (aedes as unknown as { persistence: { cleanIncoming?: (c: unknown) => Promise<void> } }).persistence
+    if (c.version !== 5 && c.clean && typeof p.cleanIncoming === 'function') p.cleanIncoming(client).catch(() => {})
+  })
+}
+
+/** DISCONNECT reason code 0x93 [MQTT-3.3.4-9] */
+const RECEIVE_MAXIMUM_EXCEEDED = 0x93
+/** the packet ids of inbound QoS 2 messages awaiting PUBREL, per connection (aedes 1.2's _inboundInflight) */
+const awaitingRelease = new WeakMap<object, Set<number | undefined>>()
+
+/**
+ * aedes 1.2's `maxInflightInbound`, gone in the beta, and Receive Maximum enforced (the beta only
+ * advertises it): a connection may hold `limit` inbound QoS 2 messages awaiting PUBREL. One more
+ * is refused before it is stored, a v5 client told why (DISCONNECT 0x93), a 3.1.1 one (no reason
+ * codes) disconnected. Counted when aedes stores a new one (a resent duplicate is found first and
+ * stored once), released by PUBREL; the count is taken synchronously, as one read of the socket
+ * hands aedes many packets at once.
+ */
+export function capInboundQoS2 (limit: number): PersistenceLayer {
+  return (next) => {
+    const store = next.incomingStorePacket
+    const del = next.incomingDelPacket
+    const clean = next.cleanIncoming
+    if (limit <= 0 || store === undefined || del === undefined) return {}
+    return {
+      incomingStorePacket (client, packet) {
+        let ids = awaitingRelease.get(client)
+        if (ids === undefined) awaitingRelease.set(client, ids = new Set())
+        const id = packet.messageId
+        if (!ids.has(id) && ids.size >= limit) return receiveMaximumExceeded(client as unknown as ClientInternals, limit)
+        ids.add(id)
+        return store(client, packet).catch((err: unknown) => {
+          ids.delete(id) // nothing stored: the slot goes back
+          throw err
+        })
+      },
+      incomingDelPacket (client, packet) {
+        awaitingRelease.get(client)?.delete(packet.messageId)
+        // aedes 2 answers PUBCOMP whatever this gives, through a `.finally` that rethrows: a store
+        // that fails here (a MongoDB pool timeout under load) ended the process as an unhandled rejection
+        return del(client, packet).catch(() => {})
+      },
+      ...clean !== undefined
+        ? { cleanIncoming (client) { awaitingRelease.get(client)?.clear(); return clean(client) } }
+        : {}
+    }
+  }
+}
+
+/** Rejects (aedes then closes the connection) after telling a v5 client why. */
+async function receiveMaximumExceeded (client: ClientInternals, limit: number): Promise<never> {
+  const err = new Error(`Receive Maximum exceeded: ${limit} inbound QoS 2 messages already awaiting PUBREL`)
+  if (client.version === 5 && typeof client.disconnect === 'function') {
+    await new Promise<void>(resolve => client.disconnect!({ reasonCode: RECEIVE_MAXIMUM_EXCEEDED }, resolve))
+  }
+  throw err
+}
+
+/**
+ * aedes 2 publishes a will with the will's properties, Will Delay Interval among them, which is
+ * no PUBLISH property [MQTT-3.3.2]: Paho's client drops the connection on it. Both its paths (the
+ * client's close, the sweep of dead brokers' wills) authorize the will first, so it goes there.
+ */
+function withoutWillDelay (a: AedesInternals): void {
+  const authorize = a.authorizePublish
+  if (typeof authorize !== 'function') throw missing(AEDES, 'Aedes#authorizePublish')
+  a.authorizePublish = function authorizeWithoutWillDelay (client, packet, cb) {
+    const props = packet.properties
+    if (props?.willDelayInterval !== undefined) {
+      const { willDelayInterval: _, ...rest } = props
+      packet.properties = rest
+    }
+    authorize.call(a, client, packet, cb)
+  }
+}
+
+/**
+ * aedes 2's `client.clean` means "session expiry 0", and its replay of the queue at CONNECT
+ * drops the queue of a clean session: a v5 client that resumes its session (Clean Start 0) with
+ * expiry 0 gets `sessionPresent` and loses its queued messages [MQTT-3.1.2-5]. From its CONNACK
+ * until the replay is done ('connected'), such a client reads as not clean; once closed, as it is.
+ */
+function replayQueueOnResume (aedes: Aedes): void {
+  aedes.on('connackSent', (_connack, client) => {
+    const c = client as unknown as ClientInternals
+    if (c.version !== 5 || c._cleanStart !== false || !c.clean || c.closed) return
+    let clean = true
+    Object.defineProperty(c, 'clean', {
+      configurable: true,
+      enumerable: true,
+      get: () => clean && c.closed,
+      set: (v: boolean) => { clean = v }
+    })
+    client.once('connected', () => {
+      Object.defineProperty(c, 'clean', { configurable: true, enumerable: true, writable: true, value: clean })
+    })
+  })
+}
+
+/**
+ * aedes 2 answers a v5 SUBSCRIBE to `$share/...` with 0x9E (not supported) itself, before any
+ * hook, where it tests `client.version === 5`; for 3.1.1 it subscribes, and our layer (shared.ts,
+ * through `patchBroker`'s subscribe tap) takes the filter. So a v5 SUBSCRIBE naming a shared filter
+ * is handed to aedes' listener with the client reading as 3.1.1, restored right after it: aedes
+ * handles a SUBSCRIBE synchronously up to that test (its authorization, which is asynchronous,
+ * comes after the restore, with the version right for its reason codes).
+ */
+function sharedSubscriptionsAreOurs (parser: ParserInternals): void {
+  parser.prependListener('packet', asSharedSubscriber)
+  parser.on('packet', restoreVersion)
+}
+
+const kVersion = Symbol('version')
+type Versioned = ClientInternals & { [kVersion]?: number }
+
+function asSharedSubscriber (this: ParserInternals, packet: WirePacket): void {
+  const c = this.client as Versioned | undefined
+  if (packet.cmd !== 'subscribe' || c?.version !== 5 || c.connackSent !== true) return
+  const subs = (packet as { subscriptions?: Array<{ topic: string }> }).subscriptions
+  if (subs?.some(s => s.topic.startsWith('$share/')) !== true) return
+  c[kVersion] = 5
+  c.version = 4
+  // aedes' listener closing the client removes `restoreVersion`: restored at the latest after this turn
+  queueMicrotask(() => { restore(c) })
+}
+
+function restoreVersion (this: ParserInternals): void {
+  const c = this.client as Versioned | undefined
+  if (c !== undefined) restore(c)
+}
+
+function restore (c: Versioned): void {
+  const v = c[kVersion]
+  if (v === undefined) return
+  c.version = v
+  delete c[kVersion]
+}
+
+/** aedes 2's v5 CONNACK says shared subscriptions are not available; ours are (absent means available [MQTT-3.2.2.3.16]). */
+function sharedSubscriptionsAvailable (packet: WirePacket): void {
+  const props = (packet as { properties?: { sharedSubscriptionAvailable?: boolean } }).properties
+  if (props?.sharedSubscriptionAvailable === false) delete props.sharedSubscriptionAvailable
+}
+
+/**
+ * aedes 2 times a v5 session's expiry and a delayed will in the memory of the node the client
+ * left, and checks only that node's clients when the timer fires: in a cluster it wiped a session
+ * that had resumed on another node from the shared store, and published the will of a client that
+ * had come back in time elsewhere. Every node hears each registration on the bus (aedes' own
+ * `$SYS/<broker>/new/clients`, which closes an older connection with the id): a registration on
+ * another node ends this node's timers for that client id.
+ */
+function timersFollowTheSession (a: AedesInternals): void {
+  const clearSession = a.clearSessionExpiry
+  const clearWill = a.clearDelayedWill
+  if (typeof clearSession !== 'function' || typeof clearWill !== 'function') throw missing(AEDES, 'Aedes#clearSessionExpiry/clearDelayedWill')
+  onRegisteredElsewhere(a as unknown as Aedes, (clientId) => {
+    clearSession.call(a, clientId)
+    clearWill.call(a, clientId)
+  })
+}
+
+/**
+ * The same for a will whose node missed that registration (the bus was down, or the client came
+ * back before this node's timer was set): a client that returns, on any node, replaces or deletes
+ * its stored will at CONNECT, so a will is published only while the store still holds this
+ * node's will of that client id.
+ */
+function delayedWillOnlyIfStillStored (a: AedesInternals): void {
+  const publishWill = a.publishWill
+  const getWill = a.persistence.getWill
+  if (typeof publishWill !== 'function' || typeof getWill !== 'function') throw missing(AEDES, 'Aedes#publishWill and its persistence\'s getWill')
+  a.publishWill = function publishStoredWill (client, will) {
+    getWill.call(a.persistence, { id: client.id }).then((stored) => {
+      if (stored != null && stored.brokerId === a.id) publishWill.call(a, client, will)
+    }, () => { publishWill.call(a, client, will) }) // the store did not answer: as aedes would
+  }
+}
+
+/** `fn(clientId)` for every client registered on another broker of the bus (aedes' `$SYS/<broker>/new/clients`). */
+export function onRegisteredElsewhere (aedes: Aedes, fn: (clientId: string) => void): void {
+  const a = aedes as unknown as AedesInternals
+  emitterOf(aedes).on('$SYS/+/new/clients', (packet, cb) => {
+    const p = packet as { topic: string, payload?: Buffer | string }
+    if (p.topic.split('/')[1] !== a.id && p.payload !== undefined) fn(p.payload.toString())
+    cb()
+  }, () => {})
+}
+
+/** A v5 client's Session Expiry Interval in seconds (as aedes applied it); null for 3.1.1. */
+export function sessionExpiryOf (client: Client): number | null {
+  return client.version === 5 ? client.sessionExpiryInterval : null
 }
 
 // ---- reads of aedes internals

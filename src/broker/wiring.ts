@@ -7,10 +7,11 @@ import type { Aedes, Client, Subscription } from 'aedes'
 import type { ConnState } from './conn.js'
 import { toQoS } from './hooks.js'
 import type { Registry } from './registry.js'
+import type { SessionExpiries } from './session-expiry.js'
 import type { Logger } from './types.js'
-import { subscriptionsOf } from './upstream.js'
+import { onRegisteredElsewhere, sessionExpiryOf, subscriptionsOf } from './upstream.js'
 
-export function wireRegistry (aedes: Aedes, registry: Registry, stateOf: (client: Client) => ConnState | undefined, log: Logger): void {
+export function wireRegistry (aedes: Aedes, registry: Registry, stateOf: (client: Client) => ConnState | undefined, log: Logger, expiries: SessionExpiries): void {
   /** an event of the connection that holds the client id's session now (not one it replaced) */
   const isCurrent = (client: Client): boolean => {
     const s = stateOf(client)?.session
@@ -19,7 +20,11 @@ export function wireRegistry (aedes: Aedes, registry: Registry, stateOf: (client
 
   aedes.on('client', (client) => {
     const st = stateOf(client)
-    if (st?.info != null) st.session = registry.connected(st.info)
+    if (st?.info != null) {
+      st.session = registry.connected(st.info)
+      st.session.sessionExpiry = sessionExpiryOf(client)
+      expiries.back(client.id)
+    }
   })
   aedes.on('clientReady', (client) => {
     const st = stateOf(client)
@@ -30,9 +35,17 @@ export function wireRegistry (aedes: Aedes, registry: Registry, stateOf: (client
     st.session.mqueueLen = 0
   })
   aedes.on('clientDisconnect', (client) => {
-    const info = stateOf(client)?.info
-    if (info != null) registry.disconnected(info, Date.now())
+    const st = stateOf(client)
+    const info = st?.info
+    if (info == null) return
+    // a v5 DISCONNECT may have changed the interval [MQTT-3.14.2.2.2]
+    if (st?.session != null && isCurrent(client)) st.session.sessionExpiry = sessionExpiryOf(client)
+    const now = Date.now()
+    registry.disconnected(info, now)
+    expiries.left(client.id, now)
   })
+  // the session was registered on another node: not this node's to expire any more
+  onRegisteredElsewhere(aedes, (clientId) => { registry.movedAway(clientId) })
   aedes.on('subscribe', (subs: Subscription[], client) => {
     if (!isCurrent(client)) return
     for (const s of subs) {
