@@ -40,6 +40,7 @@ import { createWebSocketStream } from 'ws'
 import { ackAfterStore, type AckAfterStore, type Stampable } from './ack-after-store.js'
 import { afterWrite, beforeDestroy, beforeWrite, packetIn, type ConnState, type WirePacket } from './conn.js'
 import { checkSlow, dropQoS0, oversize, validMessageId, validString, type Guards } from './guard.js'
+import { limitsOf, OutboundFlow, serverKeepAlive, type FlowPeer, type OutPacket } from './v5-flow.js'
 
 /** An upstream internal this broker needs is missing: the start stops with this one line. */
 export class UpstreamError extends Error {
@@ -48,6 +49,7 @@ export class UpstreamError extends Error {
 
 const kConn = Symbol('connState')
 const kGuards = Symbol('guards')
+const kFlow = Symbol('v5Flow')
 
 // ---- the internals, as aedes 1.2.0 and mqtt-packet 9.0.2 have them (absent from their typings)
 
@@ -80,7 +82,10 @@ interface ClientInternals {
   /** set once CONNACK was written: what arrives before it waits in aedes' queue (guard.ts bounds it) */
   connackSent?: boolean
   clean: boolean
-  subscriptions: Record<string, { qos: number } | undefined>
+  /** 5 for MQTT 5 (set at CONNECT) */
+  version: number | null
+  connected: boolean
+  subscriptions: Record<string, { qos: number, si?: number } | undefined>
   waitForDrain: (cb: (err: Error | null, client: unknown) => void) => void
   deliver0: (packet: unknown, cb: (err?: Error | null) => void) => void
   deliverQoS: (packet: unknown, cb: (err?: Error | null) => void) => void
@@ -88,6 +93,11 @@ interface ClientInternals {
   closed: boolean
   id: string
   close: (done?: () => void) => void
+  /** aedes 2: DISCONNECT 0x95 to a connected MQTT 5 client, then close; others are closed */
+  rejectPacketTooLarge: (size: number) => void
+  /** aedes 2: read at CONNACK (its property) and by its keep-alive timer, if set before either */
+  _serverKeepAlive?: number
+  broker: { persistence: { outgoingClearMessageId: (client: unknown, packet: object) => Promise<unknown> } }
   [kGuards]?: Guards
 }
 
@@ -105,7 +115,7 @@ interface AedesInternals {
   handle: (conn: Duplex) => Client
 }
 
-type Tapped = object & { [kConn]?: ConnState }
+type Tapped = object & { [kConn]?: ConnState, [kFlow]?: OutboundFlow }
 
 // ---- the packages, and their versions for the error line
 
@@ -197,6 +207,13 @@ async function declarePatches (): Promise<Patch[]> {
 /** Every packet aedes writes: counted, and held for coalescing (conn.ts). */
 function tapWrites (write: WriteToStream): WriteToStream {
   const tapped: WriteToStream = function writeToStream (packet, stream, opts) {
+    const flow = stream[kFlow]
+    if (flow !== undefined) {
+      // MQTT 5 limits towards the client (v5-flow.ts): null waits or is discarded, nothing is sent now
+      const shaped = flow.outgoing(packet as OutPacket)
+      if (shaped === null) return true
+      packet = shaped as WirePacket
+    }
     const st = stream[kConn]
     if (st !== undefined) beforeWrite(st, stream as Duplex)
     const result = write(packet, stream, opts) // throws on a malformed packet: then nothing was sent
@@ -234,7 +251,13 @@ function limitedLength (parseLength: ParserInternals['_parseLength']): ParserInt
     if (!parseLength.call(this)) return false
     const client = this.client
     const guards = client?.[kGuards]
-    return client === undefined || guards === undefined || !oversize(client, guards, this.packet.length, client.connackSent !== true)
+    if (client === undefined || guards === undefined) return true
+    const length = this.packet.length
+    return !oversize(client, guards, length, client.connackSent !== true, () => {
+      // [MQTT-3.2.2-15]: DISCONNECT 0x95 first (aedes stops reading the connection meanwhile)
+      if (client.version === 5 && client.connected) client.rejectPacketTooLarge(length)
+      else client.conn.destroy()
+    })
   }
 }
 
@@ -297,6 +320,43 @@ export function tapConnection (client: unknown, stream: object, state: ConnState
 function parsed (this: ParserInternals, packet: WirePacket): void {
   const st = this[kConn]
   if (st !== undefined) packetIn(st, packet)
+  const client = this.client
+  if (client === undefined) return
+  if (packet.cmd === 'connect') connecting(client, packet as ConnectPacket)
+  else (client.conn as Tapped)[kFlow]?.incoming(packet)
+}
+
+interface ConnectPacket extends WirePacket {
+  protocolVersion?: number
+  keepalive?: number
+  properties?: { receiveMaximum?: number, maximumPacketSize?: number, topicAliasMaximum?: number }
+}
+
+const V5 = Object.freeze({ protocolVersion: 5 })
+
+/** An MQTT 5 CONNECT (before aedes handles it): its limits on what it is sent, and our Server Keep Alive. */
+function connecting (c: ClientInternals, packet: ConnectPacket): void {
+  const guards = c[kGuards]
+  const conn = c.conn as Tapped
+  if (guards === undefined || packet.protocolVersion !== 5 || conn[kFlow] !== undefined) return
+  const keepalive = serverKeepAlive(packet.keepalive ?? 0, guards.serverKeepAlive?.() ?? 0)
+  if (keepalive !== undefined) {
+    // aedes holds the client to packet.keepalive and sends _serverKeepAlive in CONNACK (its keepaliveLimit
+    // would also refuse MQTT 3.1.1 clients); the registry shows the value in force
+    packet.keepalive = keepalive
+    c._serverKeepAlive = keepalive
+  }
+  const mqttPacket = ownRequire('mqtt-packet') as MqttPacketModule
+  const peer: FlowPeer = {
+    // through the module object, so the tap (and the flow) sees it
+    send: (p) => { mqttPacket.writeToStream(p as WirePacket, c.conn as Tapped, V5) },
+    discarded: (p) => {
+      if (!c.clean) c.broker.persistence.outgoingClearMessageId(c, p).catch(() => {})
+    },
+    dropped: () => { guards.onDrop(c) },
+    subscriptions: () => c.subscriptions
+  }
+  conn[kFlow] = new OutboundFlow(limitsOf(packet.properties), peer, guards.maxHeld)
 }
 
 /** Guards `client` (an aedes Client) with `guards` (guard.ts). */
