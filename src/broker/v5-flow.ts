@@ -84,7 +84,11 @@ export class OutboundFlow {
    * identifiers), or null when it waits for the window or is discarded.
    */
   outgoing (packet: OutPacket): OutPacket | null {
-    if (packet.cmd !== 'publish') return packet
+    if (packet.cmd !== 'publish') {
+      // a PUBREL sent again on a resumed session: its QoS 2 message is in flight until PUBCOMP
+      if (packet.cmd === 'pubrel') this.inflight.add(packet.messageId ?? 0)
+      return packet
+    }
     const qos = packet.qos ?? 0
     const id = packet.messageId ?? 0
     if (qos > 0 && !this.inflight.has(id)) {
