@@ -356,7 +356,7 @@ function connecting (c: ClientInternals, packet: ConnectPacket): void {
     dropped: () => { guards.onDrop(c) },
     subscriptions: () => c.subscriptions
   }
-  conn[kFlow] = new OutboundFlow(limitsOf(packet.properties), peer, guards.maxHeld)
+  conn[kFlow] = new OutboundFlow(limitsOf(packet.properties), peer, guards.maxHeld, guards.maxPacketSize?.() ?? 0)
 }
 
 /** Guards `client` (an aedes Client) with `guards` (guard.ts). */

@@ -76,8 +76,11 @@ export class OutboundFlow {
   /** the client used Subscription Identifiers on this connection (or its resumed session has them) */
   private subIds = false
 
-  /** `maxHeld`: most messages waiting for the window (0: no bound); beyond it they are dropped */
-  constructor (private readonly limits: FlowLimits, private readonly peer: FlowPeer, private readonly maxHeld: number) {}
+  /**
+   * `maxHeld`: most messages waiting for the window (0: no bound); beyond it they are dropped.
+   * `serverMaxPacketSize`: the remaining length the server accepts (0: no limit), told in CONNACK.
+   */
+  constructor (private readonly limits: FlowLimits, private readonly peer: FlowPeer, private readonly maxHeld: number, private readonly serverMaxPacketSize = 0) {}
 
   /**
    * `packet` is about to be written: the packet to write instead (a copy when aliased or given more
@@ -87,6 +90,7 @@ export class OutboundFlow {
     if (packet.cmd !== 'publish') {
       // a PUBREL sent again on a resumed session: its QoS 2 message is in flight until PUBCOMP
       if (packet.cmd === 'pubrel') this.inflight.add(packet.messageId ?? 0)
+      else if (packet.cmd === 'connack') return this.connack(packet)
       return packet
     }
     const qos = packet.qos ?? 0
@@ -116,6 +120,12 @@ export class OutboundFlow {
         if (packet.properties?.[SUBSCRIPTION_ID_KEY] !== undefined) this.subIds = true
         break
     }
+  }
+
+  /** [MQTT-3.2.2.3.6]: our frame-size limit, as the size of the whole packet, in a successful CONNACK */
+  private connack (packet: OutPacket & { reasonCode?: number }): OutPacket {
+    if (this.serverMaxPacketSize <= 0 || (packet.reasonCode ?? 0) !== 0 || packet.properties?.maximumPacketSize !== undefined) return packet
+    return { ...packet, properties: { ...packet.properties, maximumPacketSize: wireSize(this.serverMaxPacketSize) } } as OutPacket
   }
 
   /** messages waiting for the window */

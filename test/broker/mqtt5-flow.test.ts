@@ -168,6 +168,14 @@ test('Maximum Packet Size towards the client: properties count (user properties 
 test('an inbound packet above mqtt.max_packet_size: a v5 client gets DISCONNECT 0x95 before the close, a 3.1.1 client is closed', async (t) => {
   const b = await start(t, { maxPacketSize: () => 100 })
   const v5 = await connect(t, b, { ...V5, clientId: 'big-v5' })
+  // the limit on the remaining length, told as the whole packet's: 1 type byte, 1 length byte, 100
+  const connack = await new Promise<number | undefined>(resolve => {
+    const probe = net.connect(b.ports.mqtt, '127.0.0.1', () => { probe.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'big-probe', clean: true, keepalive: 0 }, { protocolVersion: 5 })) })
+    const parser = mqttPacket.parser({ protocolVersion: 5 })
+    parser.on('packet', (p: { properties?: { maximumPacketSize?: number } }) => { resolve(p.properties?.maximumPacketSize); probe.destroy() })
+    probe.on('data', (d: Buffer) => { parser.parse(d) })
+  })
+  assert.equal(connack, 102)
   const disconnect = new Promise<number | undefined>(resolve => v5.once('disconnect', (p) => { resolve(p.reasonCode) }))
   v5.publish('big/t', '.'.repeat(200), { qos: 0 })
   assert.equal(await disconnect, 0x95)
