@@ -356,7 +356,9 @@ function connecting (c: ClientInternals, packet: ConnectPacket): void {
     dropped: () => { guards.onDrop(c) },
     subscriptions: () => c.subscriptions
   }
-  conn[kFlow] = new OutboundFlow(limitsOf(packet.properties), peer, guards.maxHeld, guards.maxPacketSize?.() ?? 0)
+  // what waits for the window is bounded as a slow consumer's backlog is
+  const bound = { messages: guards.maxHeld, bytes: guards.slowBytes }
+  conn[kFlow] = new OutboundFlow(limitsOf(packet.properties), peer, bound, guards.maxPacketSize?.() ?? 0)
 }
 
 /** Guards `client` (an aedes Client) with `guards` (guard.ts). */

@@ -8,6 +8,7 @@
  * - Receive Maximum [MQTT-3.3.4-7]: at most that many QoS 1/2 PUBLISHes unacknowledged; the rest
  *   wait here in order and go as PUBACK/PUBCOMP (or a PUBREC with an error code) arrive. A message
  *   waiting here of a persistent session is in the store already (aedes stores before it writes).
+ *   What waits is bounded as an offline queue (count) and a slow consumer's backlog (bytes) are.
  * - Maximum Packet Size [MQTT-3.1.2-24, -25]: a PUBLISH larger than the client accepts is discarded
  *   (counted as messages/dropped) and, QoS 1/2, finished as if acknowledged.
  * - Topic Alias Maximum [MQTT-3.3.2-8]: the first that many topics sent get an alias; later
@@ -71,16 +72,18 @@ export class OutboundFlow {
   /** QoS 1/2 PUBLISHes waiting for the window, oldest first */
   private held: OutPacket[] = []
   private heldFrom = 0
+  /** topic and payload bytes of what waits */
+  private heldBytes = 0
   /** topic → alias set on this connection */
   private readonly aliases = new Map<string, number>()
   /** the client used Subscription Identifiers on this connection (or its resumed session has them) */
   private subIds = false
 
   /**
-   * `maxHeld`: most messages waiting for the window (0: no bound); beyond it they are dropped.
-   * `serverMaxPacketSize`: the remaining length the server accepts (0: no limit), told in CONNACK.
+   * `bound`: most messages (0: no bound) and bytes waiting for the window; beyond either, a message is
+   * dropped. `serverMaxPacketSize`: the remaining length the server accepts (0: no limit), told in CONNACK.
    */
-  constructor (private readonly limits: FlowLimits, private readonly peer: FlowPeer, private readonly maxHeld: number, private readonly serverMaxPacketSize = 0) {}
+  constructor (private readonly limits: FlowLimits, private readonly peer: FlowPeer, private readonly bound: { messages: number, bytes: number }, private readonly serverMaxPacketSize = 0) {}
 
   /**
    * `packet` is about to be written: the packet to write instead (a copy when aliased or given more
@@ -134,11 +137,13 @@ export class OutboundFlow {
   }
 
   private hold (packet: OutPacket): void {
-    if (this.maxHeld > 0 && this.waiting() >= this.maxHeld) {
+    const bytes = octets(packet.topic) + octets(packet.payload)
+    if ((this.bound.messages > 0 && this.waiting() >= this.bound.messages) || this.heldBytes + bytes > this.bound.bytes) {
       // a persistent session keeps it in the store: it is sent again when the session resumes
       this.peer.dropped()
       return
     }
+    this.heldBytes += bytes
     this.held.push(packet)
   }
 
@@ -146,6 +151,7 @@ export class OutboundFlow {
     if (!this.inflight.delete(id)) return
     while (this.waiting() > 0 && this.inflight.size < this.limits.receiveMaximum) {
       const next = this.held[this.heldFrom++]!
+      this.heldBytes -= octets(next.topic) + octets(next.payload)
       if (this.heldFrom === this.held.length) {
         this.held = []
         this.heldFrom = 0

@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { limitsOf, matches, OutboundFlow, serverKeepAlive, type OutPacket } from '../../src/broker/v5-flow.js'
 
-function flow (limits: Parameters<typeof limitsOf>[0], maxHeld = 0, subs: Record<string, { si?: number }> = {}): { f: OutboundFlow, sent: OutPacket[], discarded: OutPacket[], dropped: () => number } {
+function flow (limits: Parameters<typeof limitsOf>[0], maxHeld = 0, subs: Record<string, { si?: number }> = {}, maxHeldBytes = 1e9): { f: OutboundFlow, sent: OutPacket[], discarded: OutPacket[], dropped: () => number } {
   const sent: OutPacket[] = []
   const discarded: OutPacket[] = []
   let dropped = 0
@@ -14,7 +14,7 @@ function flow (limits: Parameters<typeof limitsOf>[0], maxHeld = 0, subs: Record
     discarded: (p) => { discarded.push(p) },
     dropped: () => { dropped++ },
     subscriptions: () => subs
-  }, maxHeld)
+  }, { messages: maxHeld, bytes: maxHeldBytes })
   return { f, sent, discarded, dropped: () => dropped }
 }
 
@@ -49,11 +49,20 @@ test('a PUBREL sent again counts its message in flight until PUBCOMP; a PUBREC w
   assert.deepEqual(sent.map(p => p.messageId), [10, 11])
 })
 
-test('what waits is bounded: beyond maxHeld a message is dropped (counted), not queued', () => {
+test('what waits is bounded: beyond its count or its bytes a message is dropped (counted), not queued', () => {
   const { f, dropped } = flow({ receiveMaximum: 1 }, 2)
   for (let id = 1; id <= 5; id++) f.outgoing(pub(id))
   assert.equal(f.waiting(), 2)
   assert.equal(dropped(), 2)
+  // 1 topic byte + 10 payload bytes each: 3 fit in 35
+  const { f: g, dropped: gDropped } = flow({ receiveMaximum: 1 }, 0, {}, 35)
+  for (let id = 1; id <= 6; id++) g.outgoing(pub(id, 1, '.'.repeat(10)))
+  assert.equal(g.waiting(), 3)
+  assert.equal(gDropped(), 2)
+  g.incoming({ cmd: 'puback', messageId: 1 })
+  assert.equal(g.waiting(), 2)
+  g.outgoing(pub(7, 1, '.'.repeat(10)))
+  assert.equal(g.waiting(), 3, 'a released one frees its bytes')
 })
 
 test('a message above Maximum Packet Size is discarded, QoS 1/2 finished as acknowledged, and frees its place in the window', () => {
