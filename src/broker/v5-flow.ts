@@ -76,7 +76,7 @@ export class OutboundFlow {
   private heldBytes = 0
   /** topic → alias set on this connection */
   private readonly aliases = new Map<string, number>()
-  /** the client used Subscription Identifiers on this connection (or its resumed session has them) */
+  /** the client used Subscription Identifiers on this connection, or its resumed session has them */
   private subIds = false
 
   /**
@@ -127,6 +127,9 @@ export class OutboundFlow {
 
   /** [MQTT-3.2.2.3.6]: our frame-size limit, as the size of the whole packet, in a successful CONNACK */
   private connack (packet: OutPacket & { reasonCode?: number }): OutPacket {
+    // a resumed session's subscriptions are restored before CONNACK: their identifiers count from here
+    const subs = this.peer.subscriptions()
+    for (const filter in subs) if (subs[filter]?.si !== undefined) this.subIds = true
     if (this.serverMaxPacketSize <= 0 || (packet.reasonCode ?? 0) !== 0 || packet.properties?.maximumPacketSize !== undefined) return packet
     return { ...packet, properties: { ...packet.properties, maximumPacketSize: wireSize(this.serverMaxPacketSize) } } as OutPacket
   }

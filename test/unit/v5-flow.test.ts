@@ -100,6 +100,14 @@ test('identifiers of every matching non-shared subscription; retained and single
   assert.equal(f.outgoing(only), only, 'one matching identifier: the packet as it is')
 })
 
+test('a resumed session\'s identifiers count from its CONNACK on, even on a copy aedes sent without one', () => {
+  const { f } = flow({}, 0, { 'r/a': {}, 'r/#': { si: 6 } })
+  const copy = pub(0, 0, 'x', 'r/a')
+  assert.equal(f.outgoing(copy), copy, 'before CONNACK nothing told it identifiers are in use')
+  f.outgoing({ cmd: 'connack', reasonCode: 0 } as OutPacket)
+  assert.deepEqual(f.outgoing(copy)?.properties?.subscriptionIdentifier, [6])
+})
+
 test('topic filter matching [MQTT-4.7]', () => {
   assert.ok(matches('a/+/c', 'a/b/c'))
   assert.ok(matches('a/#', 'a'))
