@@ -24,6 +24,12 @@
  * Shared subscriptions (shared.ts) deliver to one chosen client through its `deliverQoS` /
  * `deliver0`, with a packet identifier taken from its `_nextId` (aedes' QoSPacket keeps one that is
  * set), and a fresh `counter` of the broker for a message sent again to another member.
+ * MQTT 5 (v5-flow.ts): every packet aedes writes to a v5 client passes its OutboundFlow first (the
+ * writeToStream tap); at its CONNECT, before aedes reads them, `packet.keepalive` and the client's
+ * `_serverKeepAlive` (aedes 2 sends it in CONNACK and times the client by it) take our Server Keep
+ * Alive; the flow reads the client's `subscriptions` (aedes 2's `si` on each), `clean`, and clears a
+ * discarded message through `broker.persistence.outgoingClearMessageId`; an oversized frame from a
+ * connected v5 client goes to aedes 2's `rejectPacketTooLarge` (DISCONNECT 0x95).
  *
  * Other users of the same modules in the process (mqtt.js in tests) pass through: only streams,
  * parsers and clients marked here are observed.
@@ -477,6 +483,9 @@ function probeClient (a: AedesInternals): void {
     if (typeof client.subscriptions !== 'object') throw missing(AEDES, 'Client#subscriptions')
     if (typeof client.deliverQoS !== 'function') throw missing(AEDES, 'Client#deliverQoS')
     if (typeof client._nextId !== 'number') throw missing(AEDES, 'Client#_nextId')
+    if (typeof client.rejectPacketTooLarge !== 'function') throw missing(AEDES, 'Client#rejectPacketTooLarge (MQTT 5)')
+    if (typeof client.broker?.persistence?.outgoingClearMessageId !== 'function') throw missing(AEDES, 'Client#broker.persistence.outgoingClearMessageId')
+    if (!('version' in client) || !('connected' in client)) throw missing(AEDES, 'Client#version and Client#connected')
     // the prototypes installUpstream patched are the ones aedes' clients and parsers use
     const holder = (name: string): unknown => patches?.find(p => p.name === name && p.installed !== undefined)?.holder
     const clientProto = holder('waitForDrain')
