@@ -54,6 +54,8 @@ export interface FlowPeer {
 }
 
 const RECEIVE_MAXIMUM_DEFAULT = 65535
+/** aliases we set on one connection at most: each keeps a topic for the connection's life (the client may allow 65535) */
+const ALIASES_SET_MAX = 1024
 const SUBSCRIPTION_ID_KEY = 'subscriptionIdentifier'
 const PUBACK_ERROR = 0x80
 
@@ -62,7 +64,7 @@ export function limitsOf (properties: { receiveMaximum?: number, maximumPacketSi
   return {
     receiveMaximum: properties?.receiveMaximum ?? RECEIVE_MAXIMUM_DEFAULT,
     maximumPacketSize: properties?.maximumPacketSize ?? 0,
-    topicAliasMaximum: properties?.topicAliasMaximum ?? 0
+    topicAliasMaximum: Math.min(properties?.topicAliasMaximum ?? 0, ALIASES_SET_MAX)
   }
 }
 

@@ -108,6 +108,12 @@ test('a resumed session\'s identifiers count from its CONNACK on, even on a copy
   assert.deepEqual(f.outgoing(copy)?.properties?.subscriptionIdentifier, [6])
 })
 
+test('the aliases set on one connection are bounded, whatever the client allows', () => {
+  assert.equal(limitsOf({ topicAliasMaximum: 65535 }).topicAliasMaximum, 1024)
+  assert.equal(limitsOf({ topicAliasMaximum: 3 }).topicAliasMaximum, 3)
+  assert.deepEqual(limitsOf(undefined), { receiveMaximum: 65535, maximumPacketSize: 0, topicAliasMaximum: 0 })
+})
+
 test('topic filter matching [MQTT-4.7]', () => {
   assert.ok(matches('a/+/c', 'a/b/c'))
   assert.ok(matches('a/#', 'a'))
