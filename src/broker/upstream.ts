@@ -383,6 +383,21 @@ export function guardClient (client: unknown, guards: Guards): void {
   }
 }
 
+/**
+ * DISCONNECT with `reasonCode` to an MQTT 5 client whose connection aedes is about to destroy on an
+ * error (a keep-alive timeout: aedes destroys it in the same turn, which drops writes still held for
+ * coalescing): written and flushed now. Nothing for other clients (3.1.1 has no server DISCONNECT).
+ */
+export function disconnectNow (client: unknown, reasonCode: number): void {
+  const c = client as ClientInternals
+  const conn = c.conn as Duplex & Tapped
+  if (c.version !== 5 || conn.destroyed) return
+  const mqttPacket = ownRequire('mqtt-packet') as MqttPacketModule
+  mqttPacket.writeToStream({ cmd: 'disconnect', reasonCode } as WirePacket, conn, V5)
+  const st = conn[kConn]
+  if (st !== undefined) beforeDestroy(st, conn, null)
+}
+
 // ---- per broker
 
 export interface BrokerTaps {

@@ -284,11 +284,18 @@ test('Server Keep Alive: a v5 client asking for more is told our maximum and hel
   assert.equal(v3.packets[0]?.returnCode, 0)
   assert.equal(v3long.packets[0]?.returnCode, 0)
 
-  // silent: closed after 1.5 × 2 s, not 1.5 × 120 s [MQTT-3.1.2-24]
+  // silent: closed after 1.5 × 2 s, not 1.5 × 120 s [MQTT-3.1.2-24], told why (0x8D Keep Alive timeout)
   const t0 = Date.now()
   await until(asking.closed, 'the silent v5 client closed', 6000)
   assert.ok(Date.now() - t0 < 5000)
+  assert.equal(asking.packets.find(p => p.cmd === 'disconnect')?.reasonCode, 0x8d)
   assert.ok(!v3.closed() && !v3long.closed(), '3.1.1 clients keep their keep alive (0: none)')
+
+  // a 3.1.1 client past its keep alive is closed without a DISCONNECT (servers send none in 3.1.1)
+  const v3short = await raw(t, b, 4)
+  v3short.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'ska-v3-short', clean: true, keepalive: 1 })
+  await until(v3short.closed, 'the silent 3.1.1 client closed', 4000)
+  assert.deepEqual(v3short.packets.map(p => p.cmd), ['connack'])
 
   // a live change applies to the next connection
   max = 0
