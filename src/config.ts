@@ -27,6 +27,10 @@ export interface Config {
   connectTimeout: number
   /** MQTT_MAX_MQUEUE: most messages queued for an offline persistent session (0 = unlimited) */
   maxMqueue: number
+  /** MQTT_MAX_TOPIC_ALIAS: MQTT 5 Topic Alias Maximum, the aliases a client may set on one connection (0 = none) */
+  maxTopicAlias: number
+  /** MQTT_RESPONSE_INFORMATION: MQTT 5 Response Information for clients that ask (%c: client id, %u: username); null = none */
+  responseInformation: string | null
   /** MQTT_SLOW_CONSUMER_BYTES / _SECONDS: unsent bytes a subscriber may hold, and for how long */
   slowConsumer: { bytes: number, seconds: number }
   /** validate every response against the spec (tests) */
@@ -80,6 +84,20 @@ function readPem (env: Env, name: string): string {
   }
 }
 
+/** each alias holds a topic for the connection's life: a small default, as Mosquitto's (10) */
+function topicAlias (env: Env): number {
+  const n = nonNegativeInt(env, 'MQTT_MAX_TOPIC_ALIAS', 10)
+  if (n > 65535) throw new ConfigError(`MQTT_MAX_TOPIC_ALIAS=${n} is above 65535`)
+  return n
+}
+
+function responseInformation (env: Env): string | null {
+  const raw = env.MQTT_RESPONSE_INFORMATION
+  if (raw === undefined || raw === '') return null
+  if (raw.includes('#') || raw.includes('+') || raw.includes('\u0000')) throw new ConfigError(`MQTT_RESPONSE_INFORMATION=${raw} must be a topic prefix without wildcards`)
+  return raw
+}
+
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 export function loadConfig (env: Env = process.env): Config {
@@ -116,6 +134,8 @@ export function loadConfig (env: Env = process.env): Config {
     maxConns: positiveInt(env, 'MQTT_MAX_CONNS', 1024000),
     connectTimeout: positiveInt(env, 'MQTT_CONNECT_TIMEOUT', 10),
     maxMqueue: nonNegativeInt(env, 'MQTT_MAX_MQUEUE', 1000),
+    maxTopicAlias: topicAlias(env),
+    responseInformation: responseInformation(env),
     slowConsumer: { bytes: positiveInt(env, 'MQTT_SLOW_CONSUMER_BYTES', 16 * 1024 * 1024), seconds: positiveInt(env, 'MQTT_SLOW_CONSUMER_SECONDS', 5) },
     validateResponses: bool(env, 'API_VALIDATE_RESPONSES', false),
     loopShare,

@@ -246,6 +246,9 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
     tls: config.tls ?? undefined,
     maxConns: config.maxConns,
     maxPacketSize: () => maxPacketSize,
+    serverKeepAlive: () => settings.number('mqtt.server_keepalive'),
+    topicAliasMaximum: config.maxTopicAlias,
+    ...config.responseInformation !== null ? { responseInformation: responseInformationFor(config.responseInformation) } : {},
     connectTimeout: config.connectTimeout * 1000,
     maxMqueue: config.maxMqueue,
     slowConsumer: config.slowConsumer,
@@ -486,4 +489,9 @@ function httpListener (server: Server, port: number, current: number): import('.
     protocol: 'http:management',
     shutdown_count: []
   }
+}
+
+/** MQTT 5 Response Information for one client: the configured text, %c its client id, %u its username */
+function responseInformationFor (template: string): (clientId: string, username: string | null) => string {
+  return (clientId, username) => template.replaceAll('%c', clientId).replaceAll('%u', username ?? '')
 }

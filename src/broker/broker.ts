@@ -146,7 +146,10 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       receiveMaximum: MAX_AWAITING_REL,
       // bounded by bytes in guard.ts (HELD_BEFORE_CONNACK) instead
       queueLimit: Number.MAX_SAFE_INTEGER,
-      connectTimeout: opts.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS
+      connectTimeout: opts.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      // MQTT 5, inbound: aliases a client may set (aedes resolves them)
+      topicAliasMaximum: opts.topicAliasMaximum ?? 0,
+      responseInformation: (client) => opts.responseInformation?.(client.id, stateOf(client)?.info?.username ?? null)
     }
     if (opts.mq !== undefined) aedesOpts.mq = opts.mq
 
@@ -192,7 +195,10 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       onSlow: (client) => { const st = stateOf(client); if (st !== undefined) st.reason ??= 'slow_consumer' },
       onDrop: () => { drops.dropped() },
       onOversize: (client) => { const st = stateOf(client); if (st !== undefined) st.errored = true },
-      heldBytes: opts.heldBeforeConnack ?? HELD_BEFORE_CONNACK
+      heldBytes: opts.heldBeforeConnack ?? HELD_BEFORE_CONNACK,
+      // what may wait for a v5 client's Receive Maximum: as much as an offline session may queue
+      maxHeld: maxMqueue,
+      serverKeepAlive: opts.serverKeepAlive
     }
     const onConnection = (stream: Duplex, listener: Listener, peer: Peer, req?: IncomingMessage): void => {
       const st = new ConnState(listener.protocol, peer, MAX_AWAITING_REL, metrics)

@@ -21,7 +21,7 @@ export interface Guards {
   slowSeconds: number
   /** the client is being disconnected as a slow consumer */
   onSlow: (client: object) => void
-  /** a QoS 0 message was not written because the client is slow */
+  /** a message was not written to the client: QoS 0 while it is slow, or beyond an MQTT 5 client's limits (v5-flow.ts) */
   onDrop: (client: object) => void
   /** the client sent a header above maxPacketSize, or more than heldBytes before CONNACK; its connection is being closed */
   onOversize: (client: object) => void
@@ -32,6 +32,10 @@ export interface Guards {
    * not wait for CONNACK)
    */
   heldBytes: number
+  /** MQTT 5 messages that may wait for a client's Receive Maximum window (0: no bound; v5-flow.ts) */
+  maxHeld: number
+  /** live Server Keep Alive, seconds: an MQTT 5 client asking for more (or none) is given this (0: off) */
+  serverKeepAlive?: (() => number) | undefined
 }
 
 /** A guarded aedes client: its connection (public in aedes' typings). */
@@ -64,11 +68,12 @@ export function validMessageId (id: number | undefined): boolean {
 }
 
 /**
- * A frame above maxPacketSize closes the connection on its header, before its body is buffered.
- * Packets that arrive before CONNACK wait in aedes' queue: a connection that sends more than
- * `heldBytes` of them (counted from their headers) is closed, whatever their number.
+ * A frame above maxPacketSize closes the connection on its header, before its body is buffered
+ * (`close`: an MQTT 5 client is told why first). Packets that arrive before CONNACK wait in aedes'
+ * queue: a connection that sends more than `heldBytes` of them (counted from their headers) is
+ * closed, whatever their number.
  */
-export function oversize (client: GuardedClient, guards: Guards, length: number, beforeConnack: boolean): boolean {
+export function oversize (client: GuardedClient, guards: Guards, length: number, beforeConnack: boolean, close: () => void): boolean {
   const max = guards.maxPacketSize
   let over = max !== undefined && length > max()
   if (!over && beforeConnack) {
@@ -80,7 +85,7 @@ export function oversize (client: GuardedClient, guards: Guards, length: number,
   }
   if (!over) return false
   guards.onOversize(client)
-  client.conn.destroy()
+  close()
   return true
 }
 

@@ -193,6 +193,12 @@ export interface BrokerOptions {
   slowConsumer?: { bytes: number, seconds: number }
   /** bytes a connection may send before its CONNACK (default 1 MiB); more closes it */
   heldBeforeConnack?: number
+  /** MQTT 5: live Server Keep Alive in seconds; a v5 client asking for more (or 0) is held to it; 0 = off (default) */
+  serverKeepAlive?: () => number
+  /** MQTT 5: Topic Alias Maximum advertised to clients, the aliases a client may set (aedes'); default 0 (none) */
+  topicAliasMaximum?: number
+  /** MQTT 5: Response Information in CONNACK for a client that asks for it; undefined = none */
+  responseInformation?: (clientId: string, username: string | null) => string | undefined
   /** persistent sessions kept by `persistence`, listed as offline sessions at start */
   storedSessions?: () => Promise<ReadonlyArray<{ clientId: string, subscriptions: ReadonlyArray<[string, QoS]>, queued: number }>>
   /** where a v5 session's own expiry is kept while its client is away, so that it survives a restart */

@@ -28,6 +28,12 @@
  * Shared subscriptions (shared.ts) deliver to one chosen client through its `deliverQoS` /
  * `deliver0`, with a packet identifier taken from its `_nextId` (aedes' QoSPacket keeps one that is
  * set), and a fresh `counter` of the broker for a message sent again to another member.
+ * MQTT 5 (v5-flow.ts): every packet aedes writes to a v5 client passes its OutboundFlow first (the
+ * writeToStream tap); at its CONNECT, before aedes reads them, `packet.keepalive` and the client's
+ * `_serverKeepAlive` (aedes 2 sends it in CONNACK and times the client by it) take our Server Keep
+ * Alive; the flow reads the client's `subscriptions` (aedes 2's `si` on each), `clean`, and clears a
+ * discarded message through `broker.persistence.outgoingClearMessageId`; an oversized frame from a
+ * connected v5 client goes to aedes 2's `rejectPacketTooLarge` (DISCONNECT 0x95).
  *
  * Other users of the same modules in the process (mqtt.js in tests) pass through: only streams,
  * parsers and clients marked here are observed.
@@ -46,6 +52,7 @@ import type { PersistenceLayer } from './persistence.js'
 import { afterWrite, beforeDestroy, beforeWrite, packetIn, type ConnState, type WirePacket } from './conn.js'
 import { screenSubscribe } from './shared-topics.js'
 import { checkSlow, dropQoS0, oversize, validMessageId, validString, type Guards } from './guard.js'
+import { limitsOf, OutboundFlow, serverKeepAlive, type FlowPeer, type OutPacket } from './v5-flow.js'
 
 /** An upstream internal this broker needs is missing: the start stops with this one line. */
 export class UpstreamError extends Error {
@@ -54,6 +61,7 @@ export class UpstreamError extends Error {
 
 const kConn = Symbol('connState')
 const kGuards = Symbol('guards')
+const kFlow = Symbol('v5Flow')
 
 // ---- the internals, as aedes 1.2.0 and mqtt-packet 9.0.2 have them (absent from their typings)
 
@@ -89,7 +97,10 @@ interface ClientInternals {
   /** set once CONNACK was written: what arrives before it waits in aedes' queue (guard.ts bounds it) */
   connackSent?: boolean
   clean: boolean
-  subscriptions: Record<string, { qos: number } | undefined>
+  /** aedes 2: the protocol version of the CONNECT, 5 for MQTT 5 (null before it) */
+  version: number | null
+  connected: boolean
+  subscriptions: Record<string, { qos: number, si?: number } | undefined>
   waitForDrain: (cb: (err: Error | null, client: unknown) => void) => void
   deliver0: (packet: unknown, cb: (err?: Error | null) => void) => void
   deliverQoS: (packet: unknown, cb: (err?: Error | null) => void) => void
@@ -97,13 +108,16 @@ interface ClientInternals {
   closed: boolean
   id: string
   close: (done?: () => void) => void
-  /** aedes 2: the protocol version of the CONNECT (null before it) */
-  version?: number | null
   /** aedes 2: the Clean Start flag of the CONNECT (`clean` means "session expiry 0" there) */
   _cleanStart?: boolean
   duplicates: Record<string, number | undefined>
   /** aedes 2: DISCONNECT with a reason code to a v5 client, then close (a plain close for 3.1.1) */
   disconnect?: (opts: { reasonCode: number }, done?: () => void) => void
+  /** aedes 2: DISCONNECT 0x95 to a connected MQTT 5 client, then close; others are closed */
+  rejectPacketTooLarge: (size: number) => void
+  /** aedes 2: read at CONNACK (its property) and by its keep-alive timer, if set before either */
+  _serverKeepAlive?: number
+  broker: { persistence: { outgoingClearMessageId: (client: unknown, packet: object) => Promise<unknown> } }
   [kGuards]?: Guards
 }
 
@@ -129,7 +143,7 @@ interface AedesInternals {
   handle: (conn: Duplex) => Client
 }
 
-type Tapped = object & { [kConn]?: ConnState }
+type Tapped = object & { [kConn]?: ConnState, [kFlow]?: OutboundFlow }
 
 // ---- the packages, and their versions for the error line
 
@@ -232,6 +246,13 @@ async function declarePatches (): Promise<Patch[]> {
 /** Every packet aedes writes: counted, and held for coalescing (conn.ts). */
 function tapWrites (write: WriteToStream): WriteToStream {
   const tapped: WriteToStream = function writeToStream (packet, stream, opts) {
+    const flow = stream[kFlow]
+    if (flow !== undefined) {
+      // MQTT 5 limits towards the client (v5-flow.ts): null waits or is discarded, nothing is sent now
+      const shaped = flow.outgoing(packet as OutPacket)
+      if (shaped === null) return true
+      packet = shaped as WirePacket
+    }
     const st = stream[kConn]
     if (st !== undefined) {
       if (packet.cmd === 'connack') sharedSubscriptionsAvailable(packet)
@@ -272,7 +293,13 @@ function limitedLength (parseLength: ParserInternals['_parseLength']): ParserInt
     if (!parseLength.call(this)) return false
     const client = this.client
     const guards = client?.[kGuards]
-    return client === undefined || guards === undefined || !oversize(client, guards, this.packet.length, client.connackSent !== true)
+    if (client === undefined || guards === undefined) return true
+    const length = this.packet.length
+    return !oversize(client, guards, length, client.connackSent !== true, () => {
+      // [MQTT-3.2.2-15]: DISCONNECT 0x95 first (aedes stops reading the connection meanwhile)
+      if (client.version === 5 && client.connected) client.rejectPacketTooLarge(length)
+      else client.conn.destroy()
+    })
   }
 }
 
@@ -342,9 +369,49 @@ export function connStateOf (stream: object | null | undefined): ConnState | und
 /** one listener function for every parser: no closure per connection */
 function parsed (this: ParserInternals, packet: WirePacket): void {
   const st = this[kConn]
-  if (st === undefined) return
-  packetIn(st, packet)
-  if (packet.cmd === 'subscribe') screenSubscribe((packet as { subscriptions?: Array<{ topic: string }> }).subscriptions ?? [])
+  if (st !== undefined) {
+    packetIn(st, packet)
+    if (packet.cmd === 'subscribe') screenSubscribe((packet as { subscriptions?: Array<{ topic: string }> }).subscriptions ?? [])
+  }
+  const client = this.client
+  if (client === undefined) return
+  if (packet.cmd === 'connect') connecting(client, packet as ConnectPacket)
+  else (client.conn as Tapped)[kFlow]?.incoming(packet)
+}
+
+interface ConnectPacket extends WirePacket {
+  protocolVersion?: number
+  keepalive?: number
+  properties?: { receiveMaximum?: number, maximumPacketSize?: number, topicAliasMaximum?: number }
+}
+
+const V5 = Object.freeze({ protocolVersion: 5 })
+
+/** An MQTT 5 CONNECT (before aedes handles it): its limits on what it is sent, and our Server Keep Alive. */
+function connecting (c: ClientInternals, packet: ConnectPacket): void {
+  const guards = c[kGuards]
+  const conn = c.conn as Tapped
+  if (guards === undefined || packet.protocolVersion !== 5 || conn[kFlow] !== undefined) return
+  const keepalive = serverKeepAlive(packet.keepalive ?? 0, guards.serverKeepAlive?.() ?? 0)
+  if (keepalive !== undefined) {
+    // aedes holds the client to packet.keepalive and sends _serverKeepAlive in CONNACK (its keepaliveLimit
+    // would also refuse MQTT 3.1.1 clients); the registry shows the value in force
+    packet.keepalive = keepalive
+    c._serverKeepAlive = keepalive
+  }
+  const mqttPacket = ownRequire('mqtt-packet') as MqttPacketModule
+  const peer: FlowPeer = {
+    // through the module object, so the tap (and the flow) sees it
+    send: (p) => { mqttPacket.writeToStream(p as WirePacket, c.conn as Tapped, V5) },
+    discarded: (p) => {
+      if (!c.clean) c.broker.persistence.outgoingClearMessageId(c, p).catch(() => {})
+    },
+    dropped: () => { guards.onDrop(c) },
+    subscriptions: () => c.subscriptions
+  }
+  // what waits for the window is bounded as a slow consumer's backlog is
+  const bound = { messages: guards.maxHeld, bytes: guards.slowBytes }
+  conn[kFlow] = new OutboundFlow(limitsOf(packet.properties), peer, bound, guards.maxPacketSize?.() ?? 0)
 }
 
 /** Guards `client` (an aedes Client) with `guards` (guard.ts). */
@@ -361,6 +428,21 @@ export function guardClient (client: unknown, guards: Guards): void {
     }
     deliver0(packet, cb)
   }
+}
+
+/**
+ * DISCONNECT with `reasonCode` to an MQTT 5 client whose connection aedes is about to destroy on an
+ * error (a keep-alive timeout: aedes destroys it in the same turn, which drops writes still held for
+ * coalescing): written and flushed now. Nothing for other clients (3.1.1 has no server DISCONNECT).
+ */
+export function disconnectNow (client: unknown, reasonCode: number): void {
+  const c = client as ClientInternals
+  const conn = c.conn as Duplex & Tapped
+  if (c.version !== 5 || conn.destroyed) return
+  const mqttPacket = ownRequire('mqtt-packet') as MqttPacketModule
+  mqttPacket.writeToStream({ cmd: 'disconnect', reasonCode } as WirePacket, conn, V5)
+  const st = conn[kConn]
+  if (st !== undefined) beforeDestroy(st, conn, null)
 }
 
 // ---- per broker
@@ -469,6 +551,9 @@ function probeClient (a: AedesInternals): void {
     if (typeof client.subscriptions !== 'object') throw missing(AEDES, 'Client#subscriptions')
     if (typeof client.deliverQoS !== 'function') throw missing(AEDES, 'Client#deliverQoS')
     if (typeof client._nextId !== 'number') throw missing(AEDES, 'Client#_nextId')
+    if (typeof client.rejectPacketTooLarge !== 'function') throw missing(AEDES, 'Client#rejectPacketTooLarge (MQTT 5)')
+    if (typeof client.broker?.persistence?.outgoingClearMessageId !== 'function') throw missing(AEDES, 'Client#broker.persistence.outgoingClearMessageId')
+    if (!('version' in client) || !('connected' in client)) throw missing(AEDES, 'Client#version and Client#connected')
     // the prototypes installUpstream patched are the ones aedes' clients and parsers use
     const holder = (name: string): unknown => patches?.find(p => p.name === name && p.installed !== undefined)?.holder
     const clientProto = holder('waitForDrain')

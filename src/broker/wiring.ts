@@ -9,7 +9,10 @@ import { toQoS } from './hooks.js'
 import type { Registry } from './registry.js'
 import type { SessionExpiries } from './session-expiry.js'
 import type { Logger } from './types.js'
-import { onRegisteredElsewhere, sessionExpiryOf, subscriptionsOf } from './upstream.js'
+import { disconnectNow, onRegisteredElsewhere, sessionExpiryOf, subscriptionsOf } from './upstream.js'
+
+/** MQTT 5 reason code 0x8D: Keep Alive timeout */
+const KEEP_ALIVE_TIMEOUT = 0x8d
 
 export function wireRegistry (aedes: Aedes, registry: Registry, stateOf: (client: Client) => ConnState | undefined, log: Logger, expiries: SessionExpiries): void {
   /** an event of the connection that holds the client id's session now (not one it replaced) */
@@ -61,6 +64,8 @@ export function wireRegistry (aedes: Aedes, registry: Registry, stateOf: (client
   aedes.on('keepaliveTimeout', (client) => {
     const st = stateOf(client)
     if (st !== undefined) st.reason ??= 'keepalive_timeout'
+    // aedes closes the connection right after this event: a v5 client is told why first
+    disconnectNow(client, KEEP_ALIVE_TIMEOUT)
   })
   aedes.on('clientError', (client, err) => {
     const st = stateOf(client)

@@ -27,6 +27,8 @@ export interface SettingDef {
   values?: readonly string[]
   /** smallest accepted number for integer-like types */
   min?: number
+  /** largest accepted number for integer-like types */
+  max?: number
 }
 
 export type Value = number | boolean | string
@@ -36,9 +38,9 @@ const DURATIONS: Record<string, number> = { '': 1, ms: 0.001, s: 1, m: 60, h: 36
 const MAX_STRING = 65535
 
 /** Parses a value to a number (integers, bytes, seconds, fractions), a boolean or a string; null when invalid. */
-export function parseValue (def: Pick<SettingDef, 'datatype' | 'values' | 'min'>, raw: string): Value | null {
+export function parseValue (def: Pick<SettingDef, 'datatype' | 'values' | 'min' | 'max'>, raw: string): Value | null {
   const v = raw.trim().toLowerCase()
-  const atLeast = (n: number | null): number | null => n !== null && n >= (def.min ?? 0) ? n : null
+  const atLeast = (n: number | null): number | null => n !== null && n >= (def.min ?? 0) && n <= (def.max ?? Infinity) ? n : null
   switch (def.datatype) {
     case 'boolean': return v === 'true' ? true : v === 'false' ? false : null
     case 'integer': return atLeast(/^\d{1,15}$/.test(v) ? Number(v) : null)
@@ -80,6 +82,7 @@ export function coreSettings (maxConns: number): SettingDef[] {
     { key: 'mqtt.allow_anonymous', app: 'emqx', datatype: 'boolean', datatpye: 'enum', desc: 'Allow clients that no auth plugin authenticated', default: 'true' },
     { key: 'mqtt.max_clientid_len', app: 'emqx', datatype: 'integer', datatpye: 'integer', desc: 'Longest client id accepted at CONNECT', default: '65535' },
     { key: 'mqtt.max_packet_size', app: 'emqx', datatype: 'bytesize', datatpye: 'bytesize', desc: 'Largest MQTT packet (remaining length) a client may send; a larger one closes its connection', default: '1MB', min: 1 },
+    { key: 'mqtt.server_keepalive', app: 'emqx', datatype: 'integer', datatpye: 'integer', desc: 'MQTT 5 Server Keep Alive, seconds: a v5 client asking for a longer keep alive (or none) is told this one in CONNACK and held to it; MQTT 3.1/3.1.1 clients keep theirs; applies to new connections (0 = off)', default: '0', max: 65535 },
     { key: 'mqtt.max_topic_levels', app: 'emqx', datatype: 'integer', datatpye: 'integer', desc: 'Most topic levels in a PUBLISH or SUBSCRIBE (0 = no limit)', default: '0' },
     { key: 'sysmon.memory_high_watermark', app: 'emqx', datatype: 'percent', datatpye: 'percent', desc: 'Raise high_memory when the process uses more than this share of system memory ("80%" or 0.8)', default: '80%' }
   ]

@@ -138,6 +138,7 @@ async function main (): Promise<number> {
       await system?.stop()
       system = await startSystem(name, { argv: ['--import', 'tsx', 'src/main.ts'], how: 'tsx' })
       port = system.mqttPort
+      if (system.api !== null) await configureOurs(system.api)
     }
     if (!values.fresh) await start()
   }
@@ -169,6 +170,20 @@ async function main (): Promise<number> {
     await (system as System | null)?.stop()
   }
   return short ? 1 : 0
+}
+
+/**
+ * What the suites expect of a broker's configuration, set through our API as an operator would:
+ * client_test5.py's test_server_keep_alive connects asking for 120 s and expects a Server Keep Alive of 60.
+ */
+async function configureOurs (api: string): Promise<void> {
+  const auth = `Basic ${Buffer.from('admin:public').toString('base64')}`
+  const res = await fetch(`${api}/configs/emqx`, {
+    method: 'PUT',
+    headers: { authorization: auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ key: 'mqtt.server_keepalive', value: '60' })
+  })
+  if (!res.ok) throw new Error(`PUT ${api}/configs/emqx mqtt.server_keepalive: ${res.status} ${await res.text()}`)
 }
 
 main().then(code => { process.exitCode = code }, (err: unknown) => {
