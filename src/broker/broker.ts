@@ -136,7 +136,6 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
     const aedesOpts: AedesOptions = {
       ...aedesHooksFor.options,
       persistence,
-      maxInflightInbound: MAX_AWAITING_REL,
       // bounded by bytes in guard.ts (HELD_BEFORE_CONNACK) instead
       queueLimit: Number.MAX_SAFE_INTEGER,
       connectTimeout: opts.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS
