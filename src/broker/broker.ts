@@ -10,13 +10,14 @@
  */
 
 import { Aedes } from 'aedes'
-import type { AedesOptions } from 'aedes'
+import type { AedesOptions, Client } from 'aedes'
 import { createRequire } from 'node:module'
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { Cleanup } from '../core/cleanup.js'
 import { ConnState, ConnStates } from './conn.js'
 import type { Peer } from './conn.js'
+import { closeClient, disconnectForShutdown } from './disconnect.js'
 import { Drops } from './drops.js'
 import type { Guards } from './guard.js'
 import { aedesHooks, subscribeAuthorization } from './hooks.js'
@@ -33,7 +34,7 @@ import { Registry } from './registry.js'
 import { SharedSubscriptions } from './shared.js'
 import type { Broker } from './handle.js'
 import type { BrokerOptions, Logger } from './types.js'
-import { guardClient, hasClient, installUpstream, patchBroker, tapConnection } from './upstream.js'
+import { guardClient, hasClient, installUpstream, liveClients, patchBroker, tapConnection } from './upstream.js'
 import { wireRegistry } from './wiring.js'
 
 export type * from './types.js'
@@ -45,6 +46,8 @@ const DEFAULT_MAX_CONNS = 1024000
 /** aedes' maxInflightInbound (its default): the QoS 2 receive window, reported as max_awaiting_rel */
 const MAX_AWAITING_REL = 1000
 const EXPIRY_SWEEP_MS = 30_000
+/** at shutdown, how long MQTT 5 clients have to read their DISCONNECT 0x8B before the listeners close */
+const SHUTDOWN_DISCONNECT_MS = 1000
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 /** EMQ X v3 zone.max_mqueue_len */
 const DEFAULT_MAX_MQUEUE = 1000
@@ -180,6 +183,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       slowBytes: slow.bytes,
       slowSeconds: slow.seconds,
       onSlow: (client) => { const st = stateOf(client); if (st !== undefined) st.reason ??= 'slow_consumer' },
+      disconnect: (client) => { closeClient(client as Client, stateOf(client), 'slow_consumer') },
       onDrop: () => { drops.dropped() },
       onOversize: (client) => { const st = stateOf(client); if (st !== undefined) st.errored = true },
       heldBytes: opts.heldBeforeConnack ?? HELD_BEFORE_CONNACK
@@ -245,6 +249,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       ...operations({ aedes, hooks, persistence, registry, listeners, stateOf, trust: subscriptions.trust }),
       async close () {
         closing = true
+        await disconnectForShutdown(liveClients(aedes), stateOf, SHUTDOWN_DISCONNECT_MS)
         await cleanup.run()
       }
     }

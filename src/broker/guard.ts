@@ -21,6 +21,8 @@ export interface Guards {
   slowSeconds: number
   /** the client is being disconnected as a slow consumer */
   onSlow: (client: object) => void
+  /** closes a slow consumer's connection (an MQTT 5 client is sent DISCONNECT 0x97 first: disconnect.ts) */
+  disconnect: (client: GuardedClient) => void
   /** a QoS 0 message was not written because the client is slow */
   onDrop: (client: object) => void
   /** the client sent a header above maxPacketSize, or more than heldBytes before CONNACK; its connection is being closed */
@@ -119,5 +121,5 @@ export function checkSlow (c: Watched, guards: Guards): void {
 function disconnectSlow (c: GuardedClient, guards: Guards): void {
   if (c.conn.destroyed) return
   guards.onSlow(c)
-  c.conn.destroy()
+  guards.disconnect(c)
 }

@@ -70,9 +70,9 @@ export class Metrics {
       'packets/pingreq': i[12] ?? 0,
       'packets/pingresp': o[13] ?? 0,
       'packets/disconnect/received': i[14] ?? 0,
-      // always 0 for MQTT 3.1/3.1.1: only clients send DISCONNECT [MQTT-3.14]
+      // MQTT 5 only: the server's DISCONNECT with a reason (kickout, ban, takeover, ...); a 3.1.1 client is just closed
       'packets/disconnect/sent': o[14] ?? 0,
-      // AUTH is MQTT 5 only; aedes 1.x drops such a connection
+      // MQTT 5 only (enhanced authentication, which this broker does not offer: aedes closes such a connection)
       'packets/auth': (i[15] ?? 0) + (o[15] ?? 0),
       'messages/received': sum(this.msgIn),
       'messages/sent': sum(this.msgOut),

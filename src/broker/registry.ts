@@ -56,12 +56,17 @@ export class Session implements SessionInfo {
     readonly createdAt: number,
     readonly maxAwaitingRel: number,
     readonly maxMqueue = 0
-  ) {}
+  ) {
+    this.expiryInterval = cleanStart ? 0 : DEFAULT_EXPIRY_SECONDS
+  }
 
   get subscriptionsCount (): number { return this.subs.size }
   get inflightLen (): number { return this.inflight.size }
   get awaitingRelLen (): number { return this.awaitingRel.size }
-  get expiryInterval (): number { return this.cleanStart ? 0 : DEFAULT_EXPIRY_SECONDS }
+  /** seconds kept offline: set from each connection (an MQTT 5 client chooses its own), EMQ X's default before one */
+  expiryInterval: number
+  protoVer: 3 | 4 | 5 | undefined = undefined
+  protoName: 'MQTT' | 'MQIsdp' | undefined = undefined
 
   topics (): string[] {
     this.sortedTopics ??= [...this.subs.keys()].sort()
@@ -206,6 +211,9 @@ export class Registry {
     }
     s.connected = true
     s.expiresAt = 0
+    s.expiryInterval = info.expiryInterval
+    s.protoVer = info.protoVer
+    s.protoName = info.protoName
     this.conns.set(id, info)
     this.connView = null
     this.publishStats()

@@ -6,6 +6,7 @@ import type { Ctx, Input, PublishRequestWire, SubscribeRequestWire, UnsubscribeR
 import { onAnyNode } from '../../cluster/cluster.js'
 import { errors, ReturnCode } from '../../core/errors.js'
 import { isValidTopicFilter, isValidTopicName, splitTopics } from '../../services/topics.js'
+import { publishProperties } from '../../services/publish.js'
 
 const done = { code: ReturnCode.SUCCESS } as const
 const badTopic = { code: ReturnCode.BAD_TOPIC } as const
@@ -22,8 +23,9 @@ export const pubsub = {
     const topics = topicsOf(body)
     if (!topics.every(isValidTopicName)) return badTopic
     const payload = Buffer.from(body.payload ?? '', 'utf8')
+    const properties = publishProperties(body.properties)
     for (const topic of topics) {
-      await ctx.publish({ topic, payload, qos: body.qos ?? 0, retain: body.retain ?? false, clientId: body.client_id ?? 'http' })
+      await ctx.publish({ topic, payload, qos: body.qos ?? 0, retain: body.retain ?? false, clientId: body.client_id ?? 'http', ...properties === undefined ? {} : { properties } })
     }
     return done
   },

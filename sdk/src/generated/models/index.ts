@@ -61,6 +61,7 @@ export * from './PageMeta.js';
 export * from './Plugin.js';
 export * from './PluginConfigItem.js';
 export * from './PubSubResult.js';
+export * from './PublishProperties.js';
 export * from './PublishRequest.js';
 export * from './Qos.js';
 export * from './RetainedDeleted.js';
