@@ -72,6 +72,8 @@ export class ConnState {
   errored = false
   /** closed with a server DISCONNECT: its next destroy ends the stream first (beforeDestroy) */
   linger = false
+  /** ended so, and not destroyed yet */
+  lingering = false
   /** the stream writes through hold/release: it writes a batch at once */
   coalesce = false
   /** corked by hold, until release or destroy */
@@ -191,14 +193,21 @@ export function beforeDestroy (st: ConnState, stream: Duplex, err: Error | null 
     // mqtt-packet's cork of the current tick too: its uncork on the next tick is then a no-op
     if (err == null) while (stream.writableCorked > 0) stream.uncork()
   }
+  // lingering: aedes' own later destroys (a delivery after the close fails) wait too, until the
+  // client has closed its side or everything was sent
+  if (st.lingering) return !(stream.readableEnded || stream.writableFinished)
   if (!st.linger || err != null) return false
   st.linger = false
   if (stream.writableEnded || stream.destroyed) return false
+  st.lingering = true
   stream.end()
   // aedes reads no more: what still arrives is discarded, so the client's close reaches 'end' (then the stream closes)
   stream.resume()
   // a client that reads nothing (a slow consumer) is not waited for long: memory stays bounded
-  const timer = setTimeout(() => { stream.destroy() }, LINGER_MS)
+  const timer = setTimeout(() => {
+    st.lingering = false
+    stream.destroy()
+  }, LINGER_MS)
   timer.unref()
   stream.once('close', () => { clearTimeout(timer) })
   return true

@@ -26,6 +26,8 @@ export const DISCONNECT_REASON_CODES: Readonly<Record<string, number>> = {
  */
 export function closeClient (client: Client, state: ConnState | undefined, reason: string): void {
   const reasonCode = DISCONNECT_REASON_CODES[reason]
+  // already closing with a DISCONNECT, what it buffered still leaving: left to its linger
+  if (client.conn.writableEnded) return
   if (client.version !== 5 || reasonCode === undefined || !client.connected) {
     client.conn.destroy()
     return

@@ -119,7 +119,8 @@ export function checkSlow (c: Watched, guards: Guards): void {
 }
 
 function disconnectSlow (c: GuardedClient, guards: Guards): void {
-  if (c.conn.destroyed) return
+  // ended: already closing with a DISCONNECT, its backlog lingering (conn.ts)
+  if (c.conn.destroyed || c.conn.writableEnded) return
   guards.onSlow(c)
   guards.disconnect(c)
 }
