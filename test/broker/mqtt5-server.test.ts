@@ -24,18 +24,20 @@ function serverDisconnect (c: MqttClient): Promise<IDisconnectPacket | null> {
 }
 
 /** A v5 client on a bare socket: every packet it reads, parsed by mqtt-packet. */
-async function rawV5 (port: number, clientId: string): Promise<{ sock: net.Socket, packets: Packet[], closed: Promise<void>, send: (p: object) => void }> {
+async function rawV5 (port: number, clientId: string): Promise<{ sock: net.Socket, packets: Packet[], received: { bytes: number }, closed: Promise<void>, send: (p: object) => void }> {
   const sock = net.connect(port, '127.0.0.1')
   await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject) })
   const parser = mqttPacket.parser({ protocolVersion: 5 })
   const packets: Packet[] = []
+  const received = { bytes: 0 }
   parser.on('packet', (p) => { packets.push(p) })
   sock.on('data', (d) => { parser.parse(d) })
+  sock.on('data', (d) => { received.bytes += d.length })
   const closed = new Promise<void>(resolve => { sock.once('close', () => { resolve() }) })
   const send = (p: object): void => { sock.write(mqttPacket.generate(p as Packet, { protocolVersion: 5 })) }
   send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId, clean: true, keepalive: 0 })
   await eventually(() => packets.some(p => p.cmd === 'connack'))
-  return { sock, packets, closed, send }
+  return { sock, packets, received, closed, send }
 }
 
 test('a slow MQTT 5 consumer is sent DISCONNECT 0x97 after what was buffered for it, then closed; a 3.1.1 one is just closed', { timeout: 60000 }, async (t) => {
@@ -98,4 +100,21 @@ test('shutdown: MQTT 5 clients (TCP and WebSocket) get DISCONNECT 0x8B before th
   assert.equal(a?.reasonCode, 0x8b)
   assert.equal(w?.reasonCode, 0x8b)
   assert.equal(c, null)
+})
+
+test('the octets counted for an MQTT 5 connection are the bytes it was sent, properties and reason codes included', async (t) => {
+  const b = await start(t)
+  const sub = await rawV5(b.ports.mqtt, 'octets-v5')
+  sub.send({ cmd: 'subscribe', messageId: 1, properties: { subscriptionIdentifier: 7 }, subscriptions: [{ topic: 'o/#', qos: 1 }] })
+  await eventually(() => sub.packets.some(p => p.cmd === 'suback'))
+  const properties = { contentType: 'text/plain', userProperties: { a: 'b', trace: 'x'.repeat(300) }, correlationData: Buffer.from('c1'), messageExpiryInterval: 60 }
+  await b.publish({ topic: 'o/small', payload: Buffer.from('hi'), qos: 1, retain: false, properties })
+  await b.publish({ topic: 'o/big', payload: Buffer.alloc(20000, 1), qos: 0, retain: false, properties })
+  await b.publish({ topic: 'o/plain', payload: Buffer.from('p'), qos: 1, retain: false })
+  await eventually(() => sub.packets.filter(p => p.cmd === 'publish').length === 3)
+  const info = b.registry.connection('octets-v5')!
+  // CONNACK, SUBACK and three PUBLISH, exactly as read off the socket
+  assert.equal(info.counters.sendPkt, 5)
+  assert.equal(info.counters.sendOct, sub.received.bytes)
+  sub.sock.destroy()
 })
