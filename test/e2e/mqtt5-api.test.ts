@@ -230,3 +230,29 @@ test('a ban and a session discard send a connected MQTT 5 client DISCONNECT 0x98
   assert.equal((await discarded)?.reasonCode, 0x98)
   await eventually(async () => (await n.api('GET', '/sessions/kept-5')).body.length === 0)
 })
+
+test('a retained message published through the API keeps its v5 properties for later v5 subscribers, and expires', async (t) => {
+  const n = await startTestNode(t)
+  const pub = async (topic: string, properties: object): Promise<void> => {
+    assert.deepEqual((await n.api('POST', '/mqtt/publish', { body: { topic, payload: topic, qos: 1, retain: true, properties } })).body, { code: 0 })
+  }
+  await pub('r/kept', { content_type: 'text/plain', user_properties: { k: 'v' }, message_expiry_interval: 300 })
+  await pub('r/brief', { message_expiry_interval: 1 })
+  await new Promise(resolve => setTimeout(resolve, 2200))
+
+  const v5 = await n.client({ clientId: 'late-v5', protocolVersion: 5 })
+  const got5 = packets(v5)
+  await v5.subscribeAsync('r/#', { qos: 1 })
+  const v4 = await n.client({ clientId: 'late-v4' })
+  const got4 = packets(v4)
+  await v4.subscribeAsync('r/#', { qos: 1 })
+  await eventually(() => got5.length >= 1 && got4.length >= 1)
+  await new Promise(resolve => setTimeout(resolve, 300))
+  assert.deepEqual(got5.map(p => p.topic), ['r/kept'])
+  assert.equal(got5[0]!.retain, true)
+  assert.equal(got5[0]!.properties?.contentType, 'text/plain')
+  assert.deepEqual({ ...got5[0]!.properties?.userProperties }, { k: 'v' })
+  const left = got5[0]!.properties?.messageExpiryInterval
+  assert.ok(left !== undefined && left <= 298, `remaining ${left}`)
+  assert.deepEqual(got4.map(p => [p.topic, p.properties]), [['r/kept', undefined]])
+})
