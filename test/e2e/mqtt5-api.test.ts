@@ -223,6 +223,8 @@ test('a ban and a session discard send a connected MQTT 5 client DISCONNECT 0x98
   const r = await n.api('POST', '/banned', { body: { who: 'bad-5', as: 'client_id', reason: 'test' } })
   assert.equal(r.status, 200)
   assert.equal((await bye)?.reasonCode, 0x98)
+  // back while banned: refused in CONNACK, with aedes' v5 equivalent of 3.1.1's 5 (see README)
+  await assert.rejects(n.client({ clientId: 'bad-5', protocolVersion: 5 }), (err: { code?: number }) => err.code === 0x87)
 
   const kept = await n.client({ clientId: 'kept-5', protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 60 } })
   const discarded = serverDisconnect(kept)
