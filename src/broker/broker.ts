@@ -19,6 +19,7 @@ import { ConnState, ConnStates } from './conn.js'
 import type { Peer } from './conn.js'
 import { closeClient, disconnectForShutdown } from './disconnect.js'
 import { Drops } from './drops.js'
+import { countExpired } from './expiry.js'
 import type { Guards } from './guard.js'
 import { aedesHooks, subscribeAuthorization } from './hooks.js'
 import type { AckAfterStore } from './ack-after-store.js'
@@ -117,6 +118,8 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       ...opts.persistenceLayers ?? [],
       // DUP=1 on what a resumed session is sent again
       markRedeliveries,
+      // queued messages aedes drops as expired (MQTT 5 message expiry), counted
+      countExpired(() => { metrics.expired++ }),
       // outermost: a full offline queue refuses a message before any layer beneath counts it
       ...maxMqueue > 0 ? [limitMqueue({ full: mqueueFull, dropped: mqueueDropped })] : []
     ])

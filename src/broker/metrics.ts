@@ -27,6 +27,8 @@ export class Metrics {
   qos2Dropped = 0
   /** published with no subscriber at all (messages/dropped) */
   dropped = 0
+  /** queued messages dropped for their MQTT 5 Message Expiry Interval (expiry.ts) */
+  expired = 0
   /** gauge, kept in step with the retained store */
   retained = 0
 
@@ -87,8 +89,8 @@ export class Metrics {
       'messages/qos2/dropped': this.qos2Dropped,
       'messages/retained': this.retained,
       'messages/dropped': this.dropped,
-      // MQTT 5 message expiry only
-      'messages/expired': 0,
+      // MQTT 5 message expiry: queued messages expired before they could be sent
+      'messages/expired': this.expired,
       // single node: nothing is forwarded to peers
       'messages/forward': 0
     }

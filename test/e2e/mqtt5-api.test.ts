@@ -146,6 +146,9 @@ test('message_expiry_interval: a message still queued for an offline v5 session 
   const remaining = got[0]!.properties?.messageExpiryInterval
   assert.ok(remaining !== undefined && remaining <= 98 && remaining >= 90, `remaining ${remaining}`)
   assert.equal(got[1]!.properties?.messageExpiryInterval, undefined)
+  // the expired one left the queue too, and is counted
+  await eventually(async () => (await n.api('GET', '/sessions/away')).body[0]?.mqueue_len === 0)
+  assert.equal((await n.api('GET', '/metrics')).body[0].metrics['messages/expired'], 1)
 })
 
 test('POST /mqtt/publish: bad v5 properties are a 400 with the catalog code, and nothing is published', async (t) => {
