@@ -1781,6 +1781,7 @@ export interface components {
             "bytes/received": number;
             "bytes/sent": number;
             "messages/dropped": number;
+            /** @description MQTT 5: queued messages dropped, unsent, because their Message Expiry Interval passed while they waited. */
             "messages/expired": number;
             "messages/forward": number;
             "messages/qos0/received": number;
@@ -1798,10 +1799,12 @@ export interface components {
             /** @description Not in EMQ X. Audit log entries this node could not write to the store (each failure is also logged). */
             "audit/failed"?: number;
             "messages/sent": number;
+            /** @description MQTT 5 AUTH packets (enhanced authentication is not offered: a CONNECT asking for it is refused). */
             "packets/auth": number;
             "packets/connack": number;
             "packets/connect": number;
             "packets/disconnect/received": number;
+            /** @description MQTT 5: DISCONNECT packets the server sent with a reason (kickout, ban, session discard, slow consumer, takeover, shutdown); an MQTT 3.1/3.1.1 connection is closed without one. */
             "packets/disconnect/sent": number;
             "packets/pingreq": number;
             "packets/pingresp": number;

@@ -38,7 +38,7 @@ export interface Metrics {
      */
     messages_dropped: number;
     /**
-     * 
+     * MQTT 5: queued messages dropped, unsent, because their Message Expiry Interval passed while they waited.
      * @type {number}
      * @memberof Metrics
      */
@@ -128,7 +128,7 @@ export interface Metrics {
      */
     messages_sent: number;
     /**
-     * 
+     * MQTT 5 AUTH packets (enhanced authentication is not offered: a CONNECT asking for it is refused).
      * @type {number}
      * @memberof Metrics
      */
@@ -152,7 +152,7 @@ export interface Metrics {
      */
     packets_disconnect_received: number;
     /**
-     * 
+     * MQTT 5: DISCONNECT packets the server sent with a reason (kickout, ban, session discard, slow consumer, takeover, shutdown); an MQTT 3.1/3.1.1 connection is closed without one.
      * @type {number}
      * @memberof Metrics
      */
