@@ -522,6 +522,8 @@ export interface paths {
          * Publish a MQTT message
          * @description Publishes one message per topic of the comma-separated `topic` (or `topics`). Answers `{"code": 0}` when
          *     published, `{"code": 115}` when a topic is not a valid topic name (empty, or with `+` or `#`); then nothing is published.
+         *     `properties` (MQTT 5, EMQX v5's names) go with the message to MQTT 5 subscribers; an invalid one is a 400 and
+         *     nothing is published.
          *     With `with_matched=true` the answer adds `matched` (whether any subscription matched), keeping `code` as it is.
          */
         post: operations["mqtt_publish"];
@@ -1683,13 +1685,29 @@ export interface components {
             port: number;
             /** @enum {string} */
             proto_name: "MQTT" | "MQIsdp";
-            /** @enum {integer} */
-            proto_ver: 3 | 4;
+            /**
+             * @description 3 for MQTT 3.1 (`proto_name` `MQIsdp`), 4 for 3.1.1, 5 for 5.0 (both `MQTT`).
+             * @enum {integer}
+             */
+            proto_ver: 3 | 4 | 5;
             /** @description `"undefined"` when the client sent none. */
             username: string;
             /** @description `"undefined"` when the client set no will. */
             will_topic: string;
             zone: string;
+            /**
+             * @description Seconds the session is kept after the connection closes (EMQX v4/v5's name). An MQTT 5 client's Session Expiry
+             *     Interval from its CONNECT (0 when it sent none; 4294967295 means never); for MQTT 3.1/3.1.1 EMQ X's rule:
+             *     0 for a clean session, else 7200. Present on every row this server answers; not in `required`, so rows in the
+             *     EMQ X 3.0 shape stay valid.
+             */
+            expiry_interval?: number;
+            /** @description The client's MQTT 5 Receive Maximum (the QoS 1/2 messages it takes unacknowledged); 65535, the standard's default, when it sent none and for MQTT 3.1/3.1.1. */
+            receive_maximum?: number;
+            /** @description The client's MQTT 5 Topic Alias Maximum (aliases it accepts from the server); 0 when it sent none and for MQTT 3.1/3.1.1. */
+            topic_alias_maximum?: number;
+            /** @description The client's MQTT 5 Maximum Packet Size in bytes; 0 when it set none (no limit) and for MQTT 3.1/3.1.1. */
+            maximum_packet_size?: number;
         };
         ConnectionPage: {
             items: (components["schemas"]["Connection"] | components["schemas"]["ConnectionFields"])[];
@@ -1707,8 +1725,21 @@ export interface components {
             deliver_msg: number;
             /** @description Messages enqueued for the client. */
             enqueue_msg: number;
-            /** @description Seconds a persistent session is kept after its client leaves (0 for clean sessions). */
+            /**
+             * @description Seconds the session is kept after its client leaves: an MQTT 5 client's Session Expiry Interval (its latest
+             *     CONNECT's), for MQTT 3.1/3.1.1 0 for a clean session, else 7200.
+             */
             expiry_interval: number;
+            /**
+             * @description MQTT version of the session's latest connection on this node (3 for 3.1, 4 for 3.1.1, 5 for 5.0); absent for a session restored from the store that has not connected since the node started.
+             * @enum {integer}
+             */
+            proto_ver?: 3 | 4 | 5;
+            /**
+             * @description Protocol name of that connection; absent with `proto_ver`.
+             * @enum {string}
+             */
+            proto_name?: "MQTT" | "MQIsdp";
             /** @description Always 0 here, a Node.js session has no heap of its own (Erlang showed its process heap). */
             heap_size: number;
             inflight_len: number;
@@ -1794,6 +1825,34 @@ export interface components {
              * @default http
              */
             client_id: string;
+            properties?: components["schemas"]["PublishProperties"];
+        };
+        /**
+         * @description MQTT 5 PUBLISH properties, with EMQX v5's names (its `POST /publish`). Sent to MQTT 5 subscribers with the message;
+         *     MQTT 3.1/3.1.1 subscribers get the message without them. Strings are MQTT UTF-8 strings: at most 65535 bytes in
+         *     UTF-8 and no U+0000 (else 400, code 108).
+         */
+        PublishProperties: {
+            /**
+             * @description 1 says the payload is UTF-8 text (a JSON `payload` always is), 0 unspecified bytes.
+             * @enum {integer}
+             */
+            payload_format_indicator?: 0 | 1;
+            /**
+             * @description Seconds the message lives: a message still queued for an offline session when they have passed is not delivered,
+             *     and a queued message is delivered with what remains of them. 0 (as absent) means it does not expire.
+             */
+            message_expiry_interval?: number;
+            /** @description The payload's content type (a MIME type, by convention). */
+            content_type?: string;
+            /** @description Topic for a response (request/response); a topic name, so no `+` or `#` (else 400, code 115). */
+            response_topic?: string;
+            /** @description Sent as its UTF-8 bytes; the requester's data to match the response to its request. */
+            correlation_data?: string;
+            /** @description Name/value pairs, sent as MQTT 5 User Properties in this order. */
+            user_properties?: {
+                [key: string]: string;
+            };
         };
         /** @description `topic` (or its alias `topics`) is required; it may be a comma-separated list of filters. */
         SubscribeRequest: {
@@ -1863,6 +1922,7 @@ export interface components {
             "bytes/received": number;
             "bytes/sent": number;
             "messages/dropped": number;
+            /** @description MQTT 5: queued messages dropped, unsent, because their Message Expiry Interval passed while they waited. */
             "messages/expired": number;
             "messages/forward": number;
             "messages/qos0/received": number;
@@ -1880,10 +1940,12 @@ export interface components {
             /** @description Not in EMQ X. Audit log entries this node could not write to the store (each failure is also logged). */
             "audit/failed"?: number;
             "messages/sent": number;
+            /** @description MQTT 5 AUTH packets (enhanced authentication is not offered: a CONNECT asking for it is refused). */
             "packets/auth": number;
             "packets/connack": number;
             "packets/connect": number;
             "packets/disconnect/received": number;
+            /** @description MQTT 5: DISCONNECT packets the server sent with a reason (kickout, ban, session discard, slow consumer, takeover, shutdown); an MQTT 3.1/3.1.1 connection is closed without one. */
             "packets/disconnect/sent": number;
             "packets/pingreq": number;
             "packets/pingresp": number;
@@ -2316,10 +2378,14 @@ export interface components {
             /** @enum {string} */
             proto_name?: "MQTT" | "MQIsdp";
             /** @enum {integer} */
-            proto_ver?: 3 | 4;
+            proto_ver?: 3 | 4 | 5;
             username?: string;
             will_topic?: string;
             zone?: string;
+            expiry_interval?: number;
+            receive_maximum?: number;
+            topic_alias_maximum?: number;
+            maximum_packet_size?: number;
         };
         /** @description A Session row of a list asked with `fields=`, only the fields named there (same names, types and meanings); these are the names `fields` accepts. */
         SessionFields: {
@@ -2345,6 +2411,10 @@ export interface components {
             reductions?: number;
             subscriptions_count?: number;
             username?: string;
+            /** @enum {integer} */
+            proto_ver?: 3 | 4 | 5;
+            /** @enum {string} */
+            proto_name?: "MQTT" | "MQIsdp";
         };
         /** @description A Subscription row of a list asked with `fields=`, only the fields named there (same names, types and meanings); these are the names `fields` accepts. */
         SubscriptionFields: {
@@ -2652,7 +2722,7 @@ export interface components {
         FilterIpAddress: string;
         /** @description `connected`, or `disconnected` (an offline persistent session). */
         FilterConnState: "connected" | "disconnected";
-        /** @description Only the connected clients of this MQTT protocol version (3 for 3.1, 4 for 3.1.1). */
+        /** @description Only the connected clients of this MQTT protocol version (3 for 3.1, 4 for 3.1.1, 5 for 5.0). */
         FilterProtoVer: number;
         FilterCleanStart: boolean;
         /**
@@ -2963,7 +3033,7 @@ export interface operations {
                 ip_address?: components["parameters"]["FilterIpAddress"];
                 /** @description `connected`, or `disconnected` (an offline persistent session). */
                 conn_state?: components["parameters"]["FilterConnState"];
-                /** @description Only the connected clients of this MQTT protocol version (3 for 3.1, 4 for 3.1.1). */
+                /** @description Only the connected clients of this MQTT protocol version (3 for 3.1, 4 for 3.1.1, 5 for 5.0). */
                 proto_ver?: components["parameters"]["FilterProtoVer"];
                 clean_start?: components["parameters"]["FilterCleanStart"];
                 /**
@@ -3057,7 +3127,7 @@ export interface operations {
                 ip_address?: components["parameters"]["FilterIpAddress"];
                 /** @description `connected`, or `disconnected` (an offline persistent session). */
                 conn_state?: components["parameters"]["FilterConnState"];
-                /** @description Only the connected clients of this MQTT protocol version (3 for 3.1, 4 for 3.1.1). */
+                /** @description Only the connected clients of this MQTT protocol version (3 for 3.1, 4 for 3.1.1, 5 for 5.0). */
                 proto_ver?: components["parameters"]["FilterProtoVer"];
                 clean_start?: components["parameters"]["FilterCleanStart"];
                 /**
@@ -3207,7 +3277,7 @@ export interface operations {
                  * @example 10.0.0.0/8
                  */
                 ip_address?: components["parameters"]["FilterIpAddress"];
-                /** @description Only the connected clients of this MQTT protocol version (3 for 3.1, 4 for 3.1.1). */
+                /** @description Only the connected clients of this MQTT protocol version (3 for 3.1, 4 for 3.1.1, 5 for 5.0). */
                 proto_ver?: components["parameters"]["FilterProtoVer"];
                 clean_start?: components["parameters"]["FilterCleanStart"];
                 /**
@@ -3333,7 +3403,7 @@ export interface operations {
                 ip_address?: components["parameters"]["FilterIpAddress"];
                 /** @description `connected`, or `disconnected` (an offline persistent session). */
                 conn_state?: components["parameters"]["FilterConnState"];
-                /** @description Only the connected clients of this MQTT protocol version (3 for 3.1, 4 for 3.1.1). */
+                /** @description Only the connected clients of this MQTT protocol version (3 for 3.1, 4 for 3.1.1, 5 for 5.0). */
                 proto_ver?: components["parameters"]["FilterProtoVer"];
                 clean_start?: components["parameters"]["FilterCleanStart"];
                 /**
@@ -3429,7 +3499,7 @@ export interface operations {
                 ip_address?: components["parameters"]["FilterIpAddress"];
                 /** @description `connected`, or `disconnected` (an offline persistent session). */
                 conn_state?: components["parameters"]["FilterConnState"];
-                /** @description Only the connected clients of this MQTT protocol version (3 for 3.1, 4 for 3.1.1). */
+                /** @description Only the connected clients of this MQTT protocol version (3 for 3.1, 4 for 3.1.1, 5 for 5.0). */
                 proto_ver?: components["parameters"]["FilterProtoVer"];
                 clean_start?: components["parameters"]["FilterCleanStart"];
                 /**

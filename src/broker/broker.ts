@@ -17,7 +17,9 @@ import type { Duplex } from 'node:stream'
 import { Cleanup } from '../core/cleanup.js'
 import { ConnState } from './conn.js'
 import type { Peer } from './conn.js'
+import { closeClient, disconnectForShutdown } from './disconnect.js'
 import { Drops } from './drops.js'
+import { countExpired } from './expiry.js'
 import type { Guards } from './guard.js'
 import { aedesHooks, subscribeAuthorization } from './hooks.js'
 import type { AckAfterStore } from './ack-after-store.js'
@@ -34,7 +36,7 @@ import { SessionExpiries } from './session-expiry.js'
 import { SharedSubscriptions } from './shared.js'
 import type { Broker } from './handle.js'
 import type { BrokerOptions, Logger } from './types.js'
-import { capInboundQoS2, cleanIncomingWithSession, connStateOf, guardClient, hasClient, installUpstream, patchBroker, sessionExpiryOf, tapConnection } from './upstream.js'
+import { capInboundQoS2, cleanIncomingWithSession, connStateOf, guardClient, hasClient, installUpstream, liveClients, patchBroker, sessionExpiryOf, tapConnection } from './upstream.js'
 import { wireRegistry } from './wiring.js'
 
 export type * from './types.js'
@@ -47,6 +49,8 @@ const DEFAULT_MAX_CONNS = 1024000
 const MAX_AWAITING_REL = 1000
 /** a v5 session may expire after a second: the sweep scans only once the earliest expiry is due (registry) */
 const EXPIRY_SWEEP_MS = 1000
+/** at shutdown, how long MQTT 5 clients have to read their DISCONNECT 0x8B before the listeners close */
+const SHUTDOWN_DISCONNECT_MS = 1000
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 /** EMQ X v3 zone.max_mqueue_len */
 const DEFAULT_MAX_MQUEUE = 1000
@@ -117,6 +121,8 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       ...opts.persistenceLayers ?? [],
       // DUP=1 on what a resumed session is sent again
       markRedeliveries,
+      // queued messages aedes drops as expired (MQTT 5 message expiry), counted
+      countExpired(() => { metrics.expired++ }),
       // outermost: a full offline queue refuses a message before any layer beneath counts it
       ...maxMqueue > 0 ? [limitMqueue({ full: mqueueFull, dropped: mqueueDropped })] : [],
       // fixes aedes 2.0.0-beta.1 lacks (upstream.ts)
@@ -193,6 +199,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       slowBytes: slow.bytes,
       slowSeconds: slow.seconds,
       onSlow: (client) => { const st = stateOf(client); if (st !== undefined) st.reason ??= 'slow_consumer' },
+      disconnect: (client) => { closeClient(client as Client, stateOf(client), 'slow_consumer') },
       onDrop: () => { drops.dropped() },
       onOversize: (client) => { const st = stateOf(client); if (st !== undefined) st.errored = true },
       heldBytes: opts.heldBeforeConnack ?? HELD_BEFORE_CONNACK,
@@ -270,6 +277,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       ...operations({ aedes, hooks, persistence, registry, listeners, stateOf, trust: subscriptions.trust }),
       async close () {
         closing = true
+        await disconnectForShutdown(liveClients(aedes), stateOf, SHUTDOWN_DISCONNECT_MS)
         await cleanup.run()
       }
     }

@@ -16,8 +16,9 @@
  */
 
 import type { Duplex } from 'node:stream'
+import { generate, type Packet } from 'mqtt-packet'
 import type { Metrics } from './metrics.js'
-import type { Session } from './registry.js'
+import { DEFAULT_EXPIRY_SECONDS, type Session } from './registry.js'
 import type { Authorization, ConnCounters, ConnInfo, ListenerProtocol } from './types.js'
 
 const PUBLISH = 3
@@ -50,7 +51,12 @@ export interface ConnectSnapshot {
   will?: { topic?: string } | null
   /** the CONNECT carried a zero-length client id (aedes then assigns one) */
   emptyId?: boolean
+  /** MQTT 5 CONNECT properties kept for the API [MQTT-3.1.2.11] */
+  properties?: { sessionExpiryInterval?: number, receiveMaximum?: number, topicAliasMaximum?: number, maximumPacketSize?: number }
 }
+
+/** [MQTT-3.1.2.11.3]: a v5 client that sends no Receive Maximum accepts 65,535 */
+const DEFAULT_RECEIVE_MAXIMUM = 65535
 
 export class ConnState {
   /** captured in aedes' preConnect, before authentication */
@@ -66,6 +72,10 @@ export class ConnState {
   reason: string | null = null
   sawDisconnect = false
   errored = false
+  /** closed with a server DISCONNECT: its next destroy ends the stream first (beforeDestroy) */
+  linger = false
+  /** ended so, and not destroyed yet */
+  lingering = false
   /** the stream writes through hold/release: it writes a batch at once */
   coalesce = false
   /** corked by hold, until release or destroy */
@@ -87,6 +97,9 @@ export class ConnState {
   toInfo (clientId: string): ConnInfo {
     const p = this.connect ?? { at: Date.now() }
     this.connect = null
+    const v5 = p.protocolVersion === 5
+    const props = v5 ? p.properties ?? {} : {}
+    const cleanStart = p.clean !== false
     return {
       clientId,
       username: p.username ?? null,
@@ -94,14 +107,19 @@ export class ConnState {
       port: this.peer.port,
       keepalive: p.keepalive ?? 0,
       protoName: p.protocolId === 'MQIsdp' ? 'MQIsdp' : 'MQTT',
-      protoVer: p.protocolVersion === 3 ? 3 : 4,
+      protoVer: p.protocolVersion === 3 || p.protocolVersion === 5 ? p.protocolVersion : 4,
       isBridge: p.bridgeMode === true,
-      cleanStart: p.clean !== false,
+      cleanStart,
       connectedAt: p.at,
       willTopic: p.will?.topic ?? null,
       peercert: this.peer.peercert,
       listener: this.listener,
-      counters: this.counters
+      counters: this.counters,
+      // v5: the client's own choice [MQTT-3.1.2-23]; 3.1.1 has no such field, EMQ X's zone default applies
+      expiryInterval: v5 ? props.sessionExpiryInterval ?? 0 : cleanStart ? 0 : DEFAULT_EXPIRY_SECONDS,
+      receiveMaximum: props.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM,
+      topicAliasMaximum: props.topicAliasMaximum ?? 0,
+      maximumPacketSize: props.maximumPacketSize ?? 0
     }
   }
 
@@ -147,7 +165,7 @@ export function normalizeIp (addr: string | undefined): string {
 /** MQTT control packet types [MQTT-2.2.1] by mqtt-packet's `cmd` (the index is the type) */
 const TYPE: Readonly<Record<string, number>> = Object.fromEntries([
   'reserved', 'connect', 'connack', 'publish', 'puback', 'pubrec', 'pubrel', 'pubcomp',
-  'subscribe', 'suback', 'unsubscribe', 'unsuback', 'pingreq', 'pingresp', 'disconnect'
+  'subscribe', 'suback', 'unsubscribe', 'unsuback', 'pingreq', 'pingresp', 'disconnect', 'auth'
 ].map((cmd, type) => [cmd, type]))
 
 /** A packet as mqtt-packet parses or writes it: the fields the counters need. */
@@ -171,13 +189,38 @@ export function afterWrite (st: ConnState, stream: Duplex, packet: WirePacket): 
 /**
  * A stream aedes closes right after a last packet (a refused CONNACK, a takeover) is destroyed, which
  * drops what is still corked: that is written first. On an error it is dropped, as it would be anyway.
+ * A lingering stream (a server DISCONNECT, disconnect.ts) is ended instead, so that its buffered
+ * writes still leave (a socket closed with unread input sends RST and drops its own output), and
+ * destroyed once it closes or after LINGER_MS: true when the destroy was deferred so.
  */
-export function beforeDestroy (st: ConnState, stream: Duplex, err: Error | null | undefined): void {
-  if (!st.held) return
-  st.held = false
-  // mqtt-packet's cork of the current tick too: its uncork on the next tick is then a no-op
-  if (err == null) while (stream.writableCorked > 0) stream.uncork()
+export function beforeDestroy (st: ConnState, stream: Duplex, err: Error | null | undefined): boolean {
+  if (st.held) {
+    st.held = false
+    // mqtt-packet's cork of the current tick too: its uncork on the next tick is then a no-op
+    if (err == null) while (stream.writableCorked > 0) stream.uncork()
+  }
+  // lingering: aedes' own later destroys (a delivery after the close fails) wait too, until the
+  // client has closed its side or everything was sent
+  if (st.lingering) return !(stream.readableEnded || stream.writableFinished)
+  if (!st.linger || err != null) return false
+  st.linger = false
+  if (stream.writableEnded || stream.destroyed) return false
+  st.lingering = true
+  stream.end()
+  // aedes reads no more: what still arrives is discarded, so the client's close reaches 'end' (then the stream closes)
+  stream.resume()
+  // a client that reads nothing (a slow consumer) is not waited for long: memory stays bounded
+  const timer = setTimeout(() => {
+    st.lingering = false
+    stream.destroy()
+  }, LINGER_MS)
+  timer.unref()
+  stream.once('close', () => { clearTimeout(timer) })
+  return true
 }
+
+/** how long a connection closed with a server DISCONNECT may take to send what it has buffered */
+const LINGER_MS = 2000
 
 /**
  * A held stream is flushed early once this much waits in it: what a loop turn holds stays bounded,
@@ -266,7 +309,7 @@ function packetOut (state: ConnState, packet: WirePacket): void {
   const type = TYPE[packet.cmd] ?? 0
   metrics.pktOut[type]!++
   c.sendPkt++
-  const octets = wireLength(remainingLength(type, packet))
+  const octets = state.connect?.protocolVersion === 5 ? v5Length(type, packet) : wireLength(remainingLength(type, packet))
   metrics.bytesOut += octets
   c.sendOct += octets
   const s = state.session
@@ -300,6 +343,28 @@ function remainingLength (type: number, packet: WirePacket): number {
     case SUBACK: return 2 + (packet.granted?.length ?? 0)
     case PINGRESP: return 0
     default: return 2 // CONNACK, PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK: a packet identifier or two flag bytes
+  }
+}
+
+const V5 = { protocolVersion: 5 }
+const NO_PAYLOAD = Buffer.alloc(0)
+
+/**
+ * An MQTT 5 packet's size on the wire: its properties and reason codes vary too much to count
+ * by hand, so mqtt-packet (the writer's own encoder) encodes it once more, a PUBLISH without its
+ * payload (counted apart, not copied). Only MQTT 5 connections pay for it.
+ */
+function v5Length (type: number, packet: WirePacket): number {
+  try {
+    if (type !== PUBLISH) return generate(packet as Packet, V5).length
+    const payload = octetsOf(packet.payload)
+    const head = generate({ ...packet, payload: NO_PAYLOAD } as Packet, V5).length
+    // the Remaining Length without the payload, from the header's size (its length field is 1 to 4 bytes)
+    let rest = head - 2
+    while (rest > 0 && wireLength(rest) > head) rest--
+    return wireLength(rest + payload)
+  } catch {
+    return wireLength(remainingLength(type, packet))
   }
 }
 

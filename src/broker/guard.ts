@@ -21,6 +21,8 @@ export interface Guards {
   slowSeconds: number
   /** the client is being disconnected as a slow consumer */
   onSlow: (client: object) => void
+  /** closes a slow consumer's connection (an MQTT 5 client is sent DISCONNECT 0x97 first: disconnect.ts) */
+  disconnect: (client: GuardedClient) => void
   /** a message was not written to the client: QoS 0 while it is slow, or beyond an MQTT 5 client's limits (v5-flow.ts) */
   onDrop: (client: object) => void
   /** the client sent a header above maxPacketSize, or more than heldBytes before CONNACK; its connection is being closed */
@@ -122,7 +124,8 @@ export function checkSlow (c: Watched, guards: Guards): void {
 }
 
 function disconnectSlow (c: GuardedClient, guards: Guards): void {
-  if (c.conn.destroyed) return
+  // ended: already closing with a DISCONNECT, its backlog lingering (conn.ts)
+  if (c.conn.destroyed || c.conn.writableEnded) return
   guards.onSlow(c)
-  c.conn.destroy()
+  guards.disconnect(c)
 }

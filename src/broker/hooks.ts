@@ -220,6 +220,15 @@ function snapshot (p: ConnectPacket): NonNullable<ConnState['connect']> {
     emptyId: p.clientId === ''
   }
   if (p.username !== undefined) s.username = p.username
+  const props = p.properties
+  if (p.protocolVersion === 5 && props !== undefined) {
+    // copied field by field: the packet's own object also carries user properties and auth data
+    s.properties = {}
+    if (props.sessionExpiryInterval !== undefined) s.properties.sessionExpiryInterval = props.sessionExpiryInterval
+    if (props.receiveMaximum !== undefined) s.properties.receiveMaximum = props.receiveMaximum
+    if (props.topicAliasMaximum !== undefined) s.properties.topicAliasMaximum = props.topicAliasMaximum
+    if (props.maximumPacketSize !== undefined) s.properties.maximumPacketSize = props.maximumPacketSize
+  }
   return s
 }
 

@@ -27,6 +27,8 @@ export class Metrics {
   qos2Dropped = 0
   /** published with no subscriber at all (messages/dropped) */
   dropped = 0
+  /** queued messages dropped for their MQTT 5 Message Expiry Interval (expiry.ts) */
+  expired = 0
   /** gauge, kept in step with the retained store */
   retained = 0
 
@@ -70,9 +72,9 @@ export class Metrics {
       'packets/pingreq': i[12] ?? 0,
       'packets/pingresp': o[13] ?? 0,
       'packets/disconnect/received': i[14] ?? 0,
-      // always 0 for MQTT 3.1/3.1.1: only clients send DISCONNECT [MQTT-3.14]
+      // MQTT 5 only: the server's DISCONNECT with a reason (kickout, ban, takeover, ...); a 3.1.1 client is just closed
       'packets/disconnect/sent': o[14] ?? 0,
-      // AUTH is MQTT 5 only; aedes 1.x drops such a connection
+      // MQTT 5 only (enhanced authentication, which this broker does not offer: aedes closes such a connection)
       'packets/auth': (i[15] ?? 0) + (o[15] ?? 0),
       'messages/received': sum(this.msgIn),
       'messages/sent': sum(this.msgOut),
@@ -87,8 +89,8 @@ export class Metrics {
       'messages/qos2/dropped': this.qos2Dropped,
       'messages/retained': this.retained,
       'messages/dropped': this.dropped,
-      // MQTT 5 message expiry only
-      'messages/expired': 0,
+      // MQTT 5 message expiry: queued messages expired before they could be sent
+      'messages/expired': this.expired,
       // single node: nothing is forwarded to peers
       'messages/forward': 0
     }

@@ -5,6 +5,7 @@
 
 import type { Aedes, PublishPacket } from 'aedes'
 import type { ConnState } from './conn.js'
+import { closeClient } from './disconnect.js'
 import type { Listener } from './listeners.js'
 import { purgeSession, type PersistenceLike, type StoredPacket } from './persistence.js'
 import type { Registry } from './registry.js'
@@ -59,7 +60,7 @@ export function operations (ctx: OperationContext): Operations {
       if (c === undefined) return false
       const st = stateOf(c)
       if (st !== undefined) st.reason = reason
-      c.conn.destroy()
+      closeClient(c, st, reason)
       return true
     },
 
@@ -71,7 +72,7 @@ export function operations (ctx: OperationContext): Operations {
         const st = stateOf(c)
         if (st !== undefined) st.reason = 'discarded'
         // aedes stores what it still holds of the session as the connection closes: purge after that
-        c.conn.destroy()
+        closeClient(c, st, 'discarded')
         // aedes lets go of a closing client only after it has stored what it held of the session
         // (asynchronously, on a remote persistence): purge after that, waiting at most 3 s
         const gone = (): boolean => !hasClient(aedes, clientId) || isNewer(liveClient(aedes, clientId))
@@ -87,6 +88,8 @@ export function operations (ctx: OperationContext): Operations {
     async publish (msg: PublishRequest) {
       const retain = msg.retain && (hooks.keepRetained === undefined || hooks.keepRetained(msg.topic, msg.payload))
       const packet: PublishPacket = { cmd: 'publish', topic: msg.topic, payload: msg.payload, qos: msg.qos, retain, dup: false }
+      // a copy per message: aedes writes into a delivered packet's properties (the remaining expiry)
+      if (msg.properties !== undefined) packet.properties = { ...msg.properties }
       if (hooks.publish?.(msg.clientId ?? null, packet as Message) === true) return
       const from = msg.clientId === undefined ? null : liveClient(aedes, msg.clientId) ?? null
       await new Promise<void>((resolve, reject) => {

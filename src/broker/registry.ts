@@ -69,10 +69,13 @@ export class Session implements SessionInfo {
   get subscriptionsCount (): number { return this._subs?.size ?? 0 }
   get inflightLen (): number { return this._inflight?.size ?? 0 }
   get awaitingRelLen (): number { return this._awaitingRel?.size ?? 0 }
+  /** seconds kept offline: an MQTT 5 client's own choice, EMQ X's default for 3.1.1 */
   get expiryInterval (): number { return this.sessionExpiry ?? (this.cleanStart ? 0 : DEFAULT_EXPIRY_SECONDS) }
 
   /** whether the session outlives its connection: for v5 by its expiry, not by Clean Start [MQTT-3.1.2-5] */
   get persistent (): boolean { return this.sessionExpiry === null ? !this.cleanStart : this.sessionExpiry > 0 }
+  protoVer: 3 | 4 | 5 | undefined = undefined
+  protoName: 'MQTT' | 'MQIsdp' | undefined = undefined
 
   topics (): string[] {
     this.sortedTopics ??= this._subs === null ? [] : [...this._subs.keys()].sort()
@@ -259,6 +262,8 @@ export class Registry {
     const at = sortedIndex(this.connSorted, id)
     if (this.conns.has(id)) this.connSorted[at] = info
     else this.connSorted.splice(at, 0, info)
+    s.protoVer = info.protoVer
+    s.protoName = info.protoName
     this.conns.set(id, info)
     this.connView = null
     this.publishStats()

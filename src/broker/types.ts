@@ -22,7 +22,7 @@ export interface ConnInfo {
   readonly port: number
   readonly keepalive: number
   readonly protoName: 'MQTT' | 'MQIsdp'
-  readonly protoVer: 3 | 4
+  readonly protoVer: 3 | 4 | 5
   /** bridge bit of the protocol version byte (0x80), set by bridging brokers */
   readonly isBridge: boolean
   readonly cleanStart: boolean
@@ -33,6 +33,17 @@ export interface ConnInfo {
   readonly peercert: string
   readonly listener: ListenerProtocol
   readonly counters: Readonly<ConnCounters>
+  /**
+   * Seconds the session outlives the connection: an MQTT 5 client's Session Expiry Interval
+   * (0 when it sent none), for MQTT 3.1/3.1.1 EMQ X's rule (0 for a clean session, else 2 h)
+   */
+  readonly expiryInterval: number
+  /** MQTT 5 Receive Maximum of the client's CONNECT; 65535 (the standard's default) when absent or MQTT 3.1.1 */
+  readonly receiveMaximum: number
+  /** MQTT 5 Topic Alias Maximum of the client's CONNECT; 0 (no aliases) when absent or MQTT 3.1.1 */
+  readonly topicAliasMaximum: number
+  /** MQTT 5 Maximum Packet Size of the client's CONNECT; 0 when it set none (no limit) */
+  readonly maximumPacketSize: number
 }
 
 export interface SessionInfo {
@@ -53,6 +64,9 @@ export interface SessionInfo {
   readonly maxAwaitingRel: number
   readonly maxSubscriptions: number
   readonly expiryInterval: number
+  /** of the session's latest connection on this node; undefined for a session restored from the store since */
+  readonly protoVer?: 3 | 4 | 5 | undefined
+  readonly protoName?: 'MQTT' | 'MQIsdp' | undefined
 }
 
 export interface SubscriptionInfo {
@@ -242,4 +256,17 @@ export interface PublishRequest {
   qos: QoS
   retain: boolean
   clientId?: string
+  /** MQTT 5 PUBLISH properties (mqtt-packet's names): sent to MQTT 5 subscribers only */
+  properties?: PublishProperties
+}
+
+/** The MQTT 5 PUBLISH properties a message may carry from the API [MQTT-3.3.2.3]. */
+export interface PublishProperties {
+  payloadFormatIndicator?: boolean
+  /** seconds; the message is not delivered (nor kept queued) after it */
+  messageExpiryInterval?: number
+  contentType?: string
+  responseTopic?: string
+  correlationData?: Buffer
+  userProperties?: Record<string, string>
 }

@@ -14,7 +14,8 @@
  *   own `drainTimeout` option does not replace it: it still makes every delivery wait for the slow
  *   client's drain, for up to the timeout, and judges by time, not by bytes buffered.
  * - `net.Socket.prototype.destroy` (TCP and TLS connections) and, on our WebSocket streams only,
- *   an own `destroy`: a connection destroyed while its writes are held sends them first (conn.ts)
+ *   an own `destroy`: a connection destroyed while its writes are held sends them first, and one
+ *   closed with a server DISCONNECT is ended and destroyed a little later (conn.ts)
  * Per connection (tapConnection, guardClient): the parser's public 'packet' event, prepended so it
  * runs before aedes' listener (counters; a SUBSCRIBE's malformed shared filters marked refused,
  * shared-topics.ts); aedes' per-client `deliver0`; the parser's byte list (`_list`, bl's
@@ -317,7 +318,8 @@ type Destroy = (this: Duplex, err?: Error | null, cb?: unknown) => Duplex
 function flushOnDestroy (destroy: Destroy): Destroy {
   return function destroyHeld (this: Duplex & Tapped, err, cb) {
     const st = this[kConn]
-    if (st !== undefined) beforeDestroy(st, this, err)
+    // deferred: the stream is ended first and destroyed later (a server DISCONNECT, conn.ts)
+    if (st !== undefined && beforeDestroy(st, this, err)) return this
     return destroy.call(this, err, cb)
   }
 }

@@ -406,7 +406,11 @@ function formatConnection (c: ConnInfo, node: string): ConnectionWire {
     proto_ver: c.protoVer,
     username: orUndefined(c.username),
     will_topic: orUndefined(c.willTopic),
-    zone: 'external'
+    zone: 'external',
+    expiry_interval: c.expiryInterval,
+    receive_maximum: c.receiveMaximum,
+    topic_alias_maximum: c.topicAliasMaximum,
+    maximum_packet_size: c.maximumPacketSize
   }
 }
 
@@ -432,7 +436,8 @@ function formatSession (s: SessionInfo, node: string, packets: number): SessionW
     node,
     reductions: packets,
     subscriptions_count: s.subscriptionsCount,
-    username: orUndefined(s.username)
+    username: orUndefined(s.username),
+    ...s.protoVer === undefined ? {} : { proto_ver: s.protoVer, proto_name: s.protoName ?? 'MQTT' }
   }
 }
 

@@ -26,7 +26,11 @@ function info (clientId: string, cleanStart = true): ConnInfo {
     willTopic: null,
     peercert: 'nossl',
     listener: 'mqtt:tcp',
-    counters: { recvPkt: 0, sendPkt: 0, recvOct: 0, sendOct: 0, recvMsg: 0, sendMsg: 0 }
+    counters: { recvPkt: 0, sendPkt: 0, recvOct: 0, sendOct: 0, recvMsg: 0, sendMsg: 0 },
+    expiryInterval: cleanStart ? 0 : 7200,
+    receiveMaximum: 65535,
+    topicAliasMaximum: 0,
+    maximumPacketSize: 0
   }
 }
 

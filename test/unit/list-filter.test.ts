@@ -19,6 +19,10 @@ const conn = (o: Partial<ConnInfo>): ConnInfo => ({
   peercert: 'nossl',
   listener: 'mqtt:tcp',
   counters: { recvPkt: 0, sendPkt: 0, recvOct: 0, sendOct: 0, recvMsg: 0, sendMsg: 0 },
+  expiryInterval: 0,
+  receiveMaximum: 65535,
+  topicAliasMaximum: 0,
+  maximumPacketSize: 0,
   ...o
 })
 const session = (o: Partial<SessionInfo>): SessionInfo => ({

@@ -7,6 +7,7 @@ import type { Cluster } from '../../cluster/cluster.js'
 import { onAnyNode } from '../../cluster/cluster.js'
 import { errors, ReturnCode } from '../../core/errors.js'
 import { isValidTopicFilter, isValidTopicName, splitTopics } from '../../services/topics.js'
+import { publishProperties } from '../../services/publish.js'
 
 const done = { code: ReturnCode.SUCCESS } as const
 const badTopic = { code: ReturnCode.BAD_TOPIC } as const
@@ -46,10 +47,10 @@ async function subscribeOnBehalf (cluster: Cluster, clientId: string, filters: s
 /** any subscription on any live node: the topics of one publish */
 const anySubscriber = async (cluster: Cluster, topics: string[]): Promise<boolean> => await onAnyNode(cluster, n => n.hasSubscriber(topics))
 
-async function publishOne (ctx: Ctx, body: PublishRequestWire, topics: string[]): Promise<void> {
+async function publishOne (ctx: Ctx, body: PublishRequestWire, topics: string[], properties: ReturnType<typeof publishProperties>): Promise<void> {
   const payload = Buffer.from(body.payload ?? '', 'utf8')
   for (const topic of topics) {
-    await ctx.publish({ topic, payload, qos: body.qos ?? 0, retain: body.retain ?? false, clientId: body.client_id ?? 'http' })
+    await ctx.publish({ topic, payload, qos: body.qos ?? 0, retain: body.retain ?? false, clientId: body.client_id ?? 'http', ...properties === undefined ? {} : { properties } })
   }
 }
 
@@ -57,17 +58,20 @@ export const pubsub = {
   async mqtt_publish ({ body, query }: Input<'mqtt_publish'>, ctx: Ctx) {
     const topics = topicsOf(body)
     if (!topics.every(isValidTopicName)) return badTopic
+    const properties = publishProperties(body.properties)
     // asked before publishing: who was subscribed when the message went out
     const matched = query.with_matched === 'true' ? await anySubscriber(ctx.cluster, topics) : undefined
-    await publishOne(ctx, body, topics)
+    await publishOne(ctx, body, topics, properties)
     return matched === undefined ? done : { ...done, matched }
   },
   async mqtt_publish_batch ({ body }: Input<'mqtt_publish_batch'>, ctx: Ctx) {
     const topics = batchTopics(body, isValidTopicName, 'topic name')
+    // checked for every item before any is published, as the topics are
+    const properties = body.map(item => publishProperties(item.properties))
     const data: PubSubBatchItemWire[] = []
     for (const [i, item] of body.entries()) {
       const matched = await anySubscriber(ctx.cluster, topics[i]!)
-      await publishOne(ctx, item, topics[i]!)
+      await publishOne(ctx, item, topics[i]!, properties[i])
       data.push({ topic: asSent(item), code: ReturnCode.SUCCESS, matched })
     }
     return { code: ReturnCode.SUCCESS, data }

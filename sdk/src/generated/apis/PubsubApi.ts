@@ -2,7 +2,7 @@
 /* eslint-disable */
 /**
  * EMQ X 3.0 compatible management API
- * Management REST API of an MQTT broker (aedes), compatible with the EMQ X 3.0 API (`/api/v3/`).  * Bodies are bare JSON as in the EMQ X 3.0 documentation: objects and arrays, actions answer the JSON string `\"ok\"`. * Paginated lists take `_page` (default 1) and `_limit` (default and maximum 10000; larger values are capped) and answer   `{\"items\": [...], \"meta\": {\"count\": TOTAL, \"limit\": L, \"page\": P}}`, where `count` is the total number of matching rows. * Every error answers `{\"message\": \"<reason>\", \"code\": <EMQX result code>}` with an honest HTTP status (see `openapi/README.md`). * Datetimes are server-local `YYYY-MM-DD HH:MM:SS`; an absent username is the string `\"undefined\"`, as in EMQ X. * Fields that only make sense in Erlang keep the nearest honest value; each says what it means here. * MQTT 3.1 and 3.1.1 only (`proto_ver` 3 or 4); MQTT 5 is not supported. 
+ * Management REST API of an MQTT broker (aedes), compatible with the EMQ X 3.0 API (`/api/v3/`).  * Bodies are bare JSON as in the EMQ X 3.0 documentation: objects and arrays, actions answer the JSON string `\"ok\"`. * Paginated lists take `_page` (default 1) and `_limit` (default and maximum 10000; larger values are capped) and answer   `{\"items\": [...], \"meta\": {\"count\": TOTAL, \"limit\": L, \"page\": P}}`, where `count` is the total number of matching rows. * Every error answers `{\"message\": \"<reason>\", \"code\": <EMQX result code>}` with an honest HTTP status (see `openapi/README.md`). * Datetimes are server-local `YYYY-MM-DD HH:MM:SS`; an absent username is the string `\"undefined\"`, as in EMQ X. * Fields that only make sense in Erlang keep the nearest honest value; each says what it means here. * MQTT 3.1, 3.1.1 and 5.0 (`proto_ver` 3, 4 or 5). The MQTT 5 fields (`expiry_interval`, `receive_maximum`,   `topic_alias_maximum`, `maximum_packet_size` of a connection, `properties` of `mqtt/publish`) take EMQX v4/v5\'s names   and sit beside the EMQ X 3.0 fields, which keep their meaning. 
  *
  * The version of the OpenAPI document: 0.1.0
  * 
@@ -120,7 +120,7 @@ export class PubsubApi extends runtime.BaseAPI {
     }
 
     /**
-     * Publishes one message per topic of the comma-separated `topic` (or `topics`). Answers `{\"code\": 0}` when published, `{\"code\": 115}` when a topic is not a valid topic name (empty, or with `+` or `#`); then nothing is published. With `with_matched=true` the answer adds `matched` (whether any subscription matched), keeping `code` as it is.  Required role: `publisher` or `administrator`.
+     * Publishes one message per topic of the comma-separated `topic` (or `topics`). Answers `{\"code\": 0}` when published, `{\"code\": 115}` when a topic is not a valid topic name (empty, or with `+` or `#`); then nothing is published. `properties` (MQTT 5, EMQX v5\'s names) go with the message to MQTT 5 subscribers; an invalid one is a 400 and nothing is published. With `with_matched=true` the answer adds `matched` (whether any subscription matched), keeping `code` as it is.  Required role: `publisher` or `administrator`.
      * Publish a MQTT message
      */
     async mqttPublishRaw(requestParameters: MqttPublishRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<PublishResult>> {
@@ -131,7 +131,7 @@ export class PubsubApi extends runtime.BaseAPI {
     }
 
     /**
-     * Publishes one message per topic of the comma-separated `topic` (or `topics`). Answers `{\"code\": 0}` when published, `{\"code\": 115}` when a topic is not a valid topic name (empty, or with `+` or `#`); then nothing is published. With `with_matched=true` the answer adds `matched` (whether any subscription matched), keeping `code` as it is.  Required role: `publisher` or `administrator`.
+     * Publishes one message per topic of the comma-separated `topic` (or `topics`). Answers `{\"code\": 0}` when published, `{\"code\": 115}` when a topic is not a valid topic name (empty, or with `+` or `#`); then nothing is published. `properties` (MQTT 5, EMQX v5\'s names) go with the message to MQTT 5 subscribers; an invalid one is a 400 and nothing is published. With `with_matched=true` the answer adds `matched` (whether any subscription matched), keeping `code` as it is.  Required role: `publisher` or `administrator`.
      * Publish a MQTT message
      */
     async mqttPublish(requestParameters: MqttPublishRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<PublishResult> {

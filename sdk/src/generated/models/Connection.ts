@@ -2,7 +2,7 @@
 /* eslint-disable */
 /**
  * EMQ X 3.0 compatible management API
- * Management REST API of an MQTT broker (aedes), compatible with the EMQ X 3.0 API (`/api/v3/`).  * Bodies are bare JSON as in the EMQ X 3.0 documentation: objects and arrays, actions answer the JSON string `\"ok\"`. * Paginated lists take `_page` (default 1) and `_limit` (default and maximum 10000; larger values are capped) and answer   `{\"items\": [...], \"meta\": {\"count\": TOTAL, \"limit\": L, \"page\": P}}`, where `count` is the total number of matching rows. * Every error answers `{\"message\": \"<reason>\", \"code\": <EMQX result code>}` with an honest HTTP status (see `openapi/README.md`). * Datetimes are server-local `YYYY-MM-DD HH:MM:SS`; an absent username is the string `\"undefined\"`, as in EMQ X. * Fields that only make sense in Erlang keep the nearest honest value; each says what it means here. * MQTT 3.1 and 3.1.1 only (`proto_ver` 3 or 4); MQTT 5 is not supported. 
+ * Management REST API of an MQTT broker (aedes), compatible with the EMQ X 3.0 API (`/api/v3/`).  * Bodies are bare JSON as in the EMQ X 3.0 documentation: objects and arrays, actions answer the JSON string `\"ok\"`. * Paginated lists take `_page` (default 1) and `_limit` (default and maximum 10000; larger values are capped) and answer   `{\"items\": [...], \"meta\": {\"count\": TOTAL, \"limit\": L, \"page\": P}}`, where `count` is the total number of matching rows. * Every error answers `{\"message\": \"<reason>\", \"code\": <EMQX result code>}` with an honest HTTP status (see `openapi/README.md`). * Datetimes are server-local `YYYY-MM-DD HH:MM:SS`; an absent username is the string `\"undefined\"`, as in EMQ X. * Fields that only make sense in Erlang keep the nearest honest value; each says what it means here. * MQTT 3.1, 3.1.1 and 5.0 (`proto_ver` 3, 4 or 5). The MQTT 5 fields (`expiry_interval`, `receive_maximum`,   `topic_alias_maximum`, `maximum_packet_size` of a connection, `properties` of `mqtt/publish`) take EMQX v4/v5\'s names   and sit beside the EMQ X 3.0 fields, which keep their meaning. 
  *
  * The version of the OpenAPI document: 0.1.0
  * 
@@ -92,7 +92,7 @@ export interface Connection {
      */
     proto_name: ConnectionProtoNameEnum;
     /**
-     * 
+     * 3 for MQTT 3.1 (`proto_name` `MQIsdp`), 4 for 3.1.1, 5 for 5.0 (both `MQTT`).
      * @type {ConnectionProtoVerEnum}
      * @memberof Connection
      */
@@ -115,6 +115,34 @@ export interface Connection {
      * @memberof Connection
      */
     zone: string;
+    /**
+     * Seconds the session is kept after the connection closes (EMQX v4/v5's name). An MQTT 5 client's Session Expiry
+     * Interval from its CONNECT (0 when it sent none; 4294967295 means never); for MQTT 3.1/3.1.1 EMQ X's rule:
+     * 0 for a clean session, else 7200. Present on every row this server answers; not in `required`, so rows in the
+     * EMQ X 3.0 shape stay valid.
+     * 
+     * @type {number}
+     * @memberof Connection
+     */
+    expiry_interval?: number;
+    /**
+     * The client's MQTT 5 Receive Maximum (the QoS 1/2 messages it takes unacknowledged); 65535, the standard's default, when it sent none and for MQTT 3.1/3.1.1.
+     * @type {number}
+     * @memberof Connection
+     */
+    receive_maximum?: number;
+    /**
+     * The client's MQTT 5 Topic Alias Maximum (aliases it accepts from the server); 0 when it sent none and for MQTT 3.1/3.1.1.
+     * @type {number}
+     * @memberof Connection
+     */
+    topic_alias_maximum?: number;
+    /**
+     * The client's MQTT 5 Maximum Packet Size in bytes; 0 when it set none (no limit) and for MQTT 3.1/3.1.1.
+     * @type {number}
+     * @memberof Connection
+     */
+    maximum_packet_size?: number;
 }
 
 
@@ -132,7 +160,8 @@ export type ConnectionProtoNameEnum = typeof ConnectionProtoNameEnum[keyof typeo
  */
 export const ConnectionProtoVerEnum = {
     NUMBER_3: 3,
-    NUMBER_4: 4
+    NUMBER_4: 4,
+    NUMBER_5: 5
 } as const;
 export type ConnectionProtoVerEnum = typeof ConnectionProtoVerEnum[keyof typeof ConnectionProtoVerEnum];
 
@@ -186,6 +215,10 @@ export function ConnectionFromJSONTyped(json: any, ignoreDiscriminator: boolean)
         'username': json['username'],
         'will_topic': json['will_topic'],
         'zone': json['zone'],
+        'expiry_interval': json['expiry_interval'] == null ? undefined : json['expiry_interval'],
+        'receive_maximum': json['receive_maximum'] == null ? undefined : json['receive_maximum'],
+        'topic_alias_maximum': json['topic_alias_maximum'] == null ? undefined : json['topic_alias_maximum'],
+        'maximum_packet_size': json['maximum_packet_size'] == null ? undefined : json['maximum_packet_size'],
     };
 }
 
@@ -216,6 +249,10 @@ export function ConnectionToJSONTyped(value?: Connection | null, ignoreDiscrimin
         'username': value['username'],
         'will_topic': value['will_topic'],
         'zone': value['zone'],
+        'expiry_interval': value['expiry_interval'],
+        'receive_maximum': value['receive_maximum'],
+        'topic_alias_maximum': value['topic_alias_maximum'],
+        'maximum_packet_size': value['maximum_packet_size'],
     };
 }
 

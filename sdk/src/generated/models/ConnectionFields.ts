@@ -2,7 +2,7 @@
 /* eslint-disable */
 /**
  * EMQ X 3.0 compatible management API
- * Management REST API of an MQTT broker (aedes), compatible with the EMQ X 3.0 API (`/api/v3/`).  * Bodies are bare JSON as in the EMQ X 3.0 documentation: objects and arrays, actions answer the JSON string `\"ok\"`. * Paginated lists take `_page` (default 1) and `_limit` (default and maximum 10000; larger values are capped) and answer   `{\"items\": [...], \"meta\": {\"count\": TOTAL, \"limit\": L, \"page\": P}}`, where `count` is the total number of matching rows. * Every error answers `{\"message\": \"<reason>\", \"code\": <EMQX result code>}` with an honest HTTP status (see `openapi/README.md`). * Datetimes are server-local `YYYY-MM-DD HH:MM:SS`; an absent username is the string `\"undefined\"`, as in EMQ X. * Fields that only make sense in Erlang keep the nearest honest value; each says what it means here. * MQTT 3.1 and 3.1.1 only (`proto_ver` 3 or 4); MQTT 5 is not supported. 
+ * Management REST API of an MQTT broker (aedes), compatible with the EMQ X 3.0 API (`/api/v3/`).  * Bodies are bare JSON as in the EMQ X 3.0 documentation: objects and arrays, actions answer the JSON string `\"ok\"`. * Paginated lists take `_page` (default 1) and `_limit` (default and maximum 10000; larger values are capped) and answer   `{\"items\": [...], \"meta\": {\"count\": TOTAL, \"limit\": L, \"page\": P}}`, where `count` is the total number of matching rows. * Every error answers `{\"message\": \"<reason>\", \"code\": <EMQX result code>}` with an honest HTTP status (see `openapi/README.md`). * Datetimes are server-local `YYYY-MM-DD HH:MM:SS`; an absent username is the string `\"undefined\"`, as in EMQ X. * Fields that only make sense in Erlang keep the nearest honest value; each says what it means here. * MQTT 3.1, 3.1.1 and 5.0 (`proto_ver` 3, 4 or 5). The MQTT 5 fields (`expiry_interval`, `receive_maximum`,   `topic_alias_maximum`, `maximum_packet_size` of a connection, `properties` of `mqtt/publish`) take EMQX v4/v5\'s names   and sit beside the EMQ X 3.0 fields, which keep their meaning. 
  *
  * The version of the OpenAPI document: 0.1.0
  * 
@@ -115,6 +115,30 @@ export interface ConnectionFields {
      * @memberof ConnectionFields
      */
     zone?: string;
+    /**
+     * 
+     * @type {number}
+     * @memberof ConnectionFields
+     */
+    expiry_interval?: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof ConnectionFields
+     */
+    receive_maximum?: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof ConnectionFields
+     */
+    topic_alias_maximum?: number;
+    /**
+     * 
+     * @type {number}
+     * @memberof ConnectionFields
+     */
+    maximum_packet_size?: number;
 }
 
 
@@ -132,7 +156,8 @@ export type ConnectionFieldsProtoNameEnum = typeof ConnectionFieldsProtoNameEnum
  */
 export const ConnectionFieldsProtoVerEnum = {
     NUMBER_3: 3,
-    NUMBER_4: 4
+    NUMBER_4: 4,
+    NUMBER_5: 5
 } as const;
 export type ConnectionFieldsProtoVerEnum = typeof ConnectionFieldsProtoVerEnum[keyof typeof ConnectionFieldsProtoVerEnum];
 
@@ -170,6 +195,10 @@ export function ConnectionFieldsFromJSONTyped(json: any, ignoreDiscriminator: bo
         'username': json['username'] == null ? undefined : json['username'],
         'will_topic': json['will_topic'] == null ? undefined : json['will_topic'],
         'zone': json['zone'] == null ? undefined : json['zone'],
+        'expiry_interval': json['expiry_interval'] == null ? undefined : json['expiry_interval'],
+        'receive_maximum': json['receive_maximum'] == null ? undefined : json['receive_maximum'],
+        'topic_alias_maximum': json['topic_alias_maximum'] == null ? undefined : json['topic_alias_maximum'],
+        'maximum_packet_size': json['maximum_packet_size'] == null ? undefined : json['maximum_packet_size'],
     };
 }
 
@@ -200,6 +229,10 @@ export function ConnectionFieldsToJSONTyped(value?: ConnectionFields | null, ign
         'username': value['username'],
         'will_topic': value['will_topic'],
         'zone': value['zone'],
+        'expiry_interval': value['expiry_interval'],
+        'receive_maximum': value['receive_maximum'],
+        'topic_alias_maximum': value['topic_alias_maximum'],
+        'maximum_packet_size': value['maximum_packet_size'],
     };
 }
 

@@ -2,7 +2,7 @@
 /* eslint-disable */
 /**
  * EMQ X 3.0 compatible management API
- * Management REST API of an MQTT broker (aedes), compatible with the EMQ X 3.0 API (`/api/v3/`).  * Bodies are bare JSON as in the EMQ X 3.0 documentation: objects and arrays, actions answer the JSON string `\"ok\"`. * Paginated lists take `_page` (default 1) and `_limit` (default and maximum 10000; larger values are capped) and answer   `{\"items\": [...], \"meta\": {\"count\": TOTAL, \"limit\": L, \"page\": P}}`, where `count` is the total number of matching rows. * Every error answers `{\"message\": \"<reason>\", \"code\": <EMQX result code>}` with an honest HTTP status (see `openapi/README.md`). * Datetimes are server-local `YYYY-MM-DD HH:MM:SS`; an absent username is the string `\"undefined\"`, as in EMQ X. * Fields that only make sense in Erlang keep the nearest honest value; each says what it means here. * MQTT 3.1 and 3.1.1 only (`proto_ver` 3 or 4); MQTT 5 is not supported. 
+ * Management REST API of an MQTT broker (aedes), compatible with the EMQ X 3.0 API (`/api/v3/`).  * Bodies are bare JSON as in the EMQ X 3.0 documentation: objects and arrays, actions answer the JSON string `\"ok\"`. * Paginated lists take `_page` (default 1) and `_limit` (default and maximum 10000; larger values are capped) and answer   `{\"items\": [...], \"meta\": {\"count\": TOTAL, \"limit\": L, \"page\": P}}`, where `count` is the total number of matching rows. * Every error answers `{\"message\": \"<reason>\", \"code\": <EMQX result code>}` with an honest HTTP status (see `openapi/README.md`). * Datetimes are server-local `YYYY-MM-DD HH:MM:SS`; an absent username is the string `\"undefined\"`, as in EMQ X. * Fields that only make sense in Erlang keep the nearest honest value; each says what it means here. * MQTT 3.1, 3.1.1 and 5.0 (`proto_ver` 3, 4 or 5). The MQTT 5 fields (`expiry_interval`, `receive_maximum`,   `topic_alias_maximum`, `maximum_packet_size` of a connection, `properties` of `mqtt/publish`) take EMQX v4/v5\'s names   and sit beside the EMQ X 3.0 fields, which keep their meaning. 
  *
  * The version of the OpenAPI document: 0.1.0
  * 
@@ -38,7 +38,7 @@ export interface Metrics {
      */
     messages_dropped: number;
     /**
-     * 
+     * MQTT 5: queued messages dropped, unsent, because their Message Expiry Interval passed while they waited.
      * @type {number}
      * @memberof Metrics
      */
@@ -128,7 +128,7 @@ export interface Metrics {
      */
     messages_sent: number;
     /**
-     * 
+     * MQTT 5 AUTH packets (enhanced authentication is not offered: a CONNECT asking for it is refused).
      * @type {number}
      * @memberof Metrics
      */
@@ -152,7 +152,7 @@ export interface Metrics {
      */
     packets_disconnect_received: number;
     /**
-     * 
+     * MQTT 5: DISCONNECT packets the server sent with a reason (kickout, ban, session discard, slow consumer, takeover, shutdown); an MQTT 3.1/3.1.1 connection is closed without one.
      * @type {number}
      * @memberof Metrics
      */

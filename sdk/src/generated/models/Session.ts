@@ -2,7 +2,7 @@
 /* eslint-disable */
 /**
  * EMQ X 3.0 compatible management API
- * Management REST API of an MQTT broker (aedes), compatible with the EMQ X 3.0 API (`/api/v3/`).  * Bodies are bare JSON as in the EMQ X 3.0 documentation: objects and arrays, actions answer the JSON string `\"ok\"`. * Paginated lists take `_page` (default 1) and `_limit` (default and maximum 10000; larger values are capped) and answer   `{\"items\": [...], \"meta\": {\"count\": TOTAL, \"limit\": L, \"page\": P}}`, where `count` is the total number of matching rows. * Every error answers `{\"message\": \"<reason>\", \"code\": <EMQX result code>}` with an honest HTTP status (see `openapi/README.md`). * Datetimes are server-local `YYYY-MM-DD HH:MM:SS`; an absent username is the string `\"undefined\"`, as in EMQ X. * Fields that only make sense in Erlang keep the nearest honest value; each says what it means here. * MQTT 3.1 and 3.1.1 only (`proto_ver` 3 or 4); MQTT 5 is not supported. 
+ * Management REST API of an MQTT broker (aedes), compatible with the EMQ X 3.0 API (`/api/v3/`).  * Bodies are bare JSON as in the EMQ X 3.0 documentation: objects and arrays, actions answer the JSON string `\"ok\"`. * Paginated lists take `_page` (default 1) and `_limit` (default and maximum 10000; larger values are capped) and answer   `{\"items\": [...], \"meta\": {\"count\": TOTAL, \"limit\": L, \"page\": P}}`, where `count` is the total number of matching rows. * Every error answers `{\"message\": \"<reason>\", \"code\": <EMQX result code>}` with an honest HTTP status (see `openapi/README.md`). * Datetimes are server-local `YYYY-MM-DD HH:MM:SS`; an absent username is the string `\"undefined\"`, as in EMQ X. * Fields that only make sense in Erlang keep the nearest honest value; each says what it means here. * MQTT 3.1, 3.1.1 and 5.0 (`proto_ver` 3, 4 or 5). The MQTT 5 fields (`expiry_interval`, `receive_maximum`,   `topic_alias_maximum`, `maximum_packet_size` of a connection, `properties` of `mqtt/publish`) take EMQX v4/v5\'s names   and sit beside the EMQ X 3.0 fields, which keep their meaning. 
  *
  * The version of the OpenAPI document: 0.1.0
  * 
@@ -62,11 +62,25 @@ export interface Session {
      */
     enqueue_msg: number;
     /**
-     * Seconds a persistent session is kept after its client leaves (0 for clean sessions).
+     * Seconds the session is kept after its client leaves: an MQTT 5 client's Session Expiry Interval (its latest
+     * CONNECT's), for MQTT 3.1/3.1.1 0 for a clean session, else 7200.
+     * 
      * @type {number}
      * @memberof Session
      */
     expiry_interval: number;
+    /**
+     * MQTT version of the session's latest connection on this node (3 for 3.1, 4 for 3.1.1, 5 for 5.0); absent for a session restored from the store that has not connected since the node started.
+     * @type {SessionProtoVerEnum}
+     * @memberof Session
+     */
+    proto_ver?: SessionProtoVerEnum;
+    /**
+     * Protocol name of that connection; absent with `proto_ver`.
+     * @type {SessionProtoNameEnum}
+     * @memberof Session
+     */
+    proto_name?: SessionProtoNameEnum;
     /**
      * Always 0 here, a Node.js session has no heap of its own (Erlang showed its process heap).
      * @type {number}
@@ -157,6 +171,25 @@ export const SessionBindingEnum = {
 } as const;
 export type SessionBindingEnum = typeof SessionBindingEnum[keyof typeof SessionBindingEnum];
 
+/**
+ * @export
+ */
+export const SessionProtoVerEnum = {
+    NUMBER_3: 3,
+    NUMBER_4: 4,
+    NUMBER_5: 5
+} as const;
+export type SessionProtoVerEnum = typeof SessionProtoVerEnum[keyof typeof SessionProtoVerEnum];
+
+/**
+ * @export
+ */
+export const SessionProtoNameEnum = {
+    MQTT: 'MQTT',
+    MQIsdp: 'MQIsdp'
+} as const;
+export type SessionProtoNameEnum = typeof SessionProtoNameEnum[keyof typeof SessionProtoNameEnum];
+
 
 /**
  * Check if a given object implements the Session interface.
@@ -204,6 +237,8 @@ export function SessionFromJSONTyped(json: any, ignoreDiscriminator: boolean): S
         'deliver_msg': json['deliver_msg'],
         'enqueue_msg': json['enqueue_msg'],
         'expiry_interval': json['expiry_interval'],
+        'proto_ver': json['proto_ver'] == null ? undefined : json['proto_ver'],
+        'proto_name': json['proto_name'] == null ? undefined : json['proto_name'],
         'heap_size': json['heap_size'],
         'inflight_len': json['inflight_len'],
         'mailbox_len': json['mailbox_len'],
@@ -239,6 +274,8 @@ export function SessionToJSONTyped(value?: Session | null, ignoreDiscriminator: 
         'deliver_msg': value['deliver_msg'],
         'enqueue_msg': value['enqueue_msg'],
         'expiry_interval': value['expiry_interval'],
+        'proto_ver': value['proto_ver'],
+        'proto_name': value['proto_name'],
         'heap_size': value['heap_size'],
         'inflight_len': value['inflight_len'],
         'mailbox_len': value['mailbox_len'],

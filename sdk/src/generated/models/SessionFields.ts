@@ -2,7 +2,7 @@
 /* eslint-disable */
 /**
  * EMQ X 3.0 compatible management API
- * Management REST API of an MQTT broker (aedes), compatible with the EMQ X 3.0 API (`/api/v3/`).  * Bodies are bare JSON as in the EMQ X 3.0 documentation: objects and arrays, actions answer the JSON string `\"ok\"`. * Paginated lists take `_page` (default 1) and `_limit` (default and maximum 10000; larger values are capped) and answer   `{\"items\": [...], \"meta\": {\"count\": TOTAL, \"limit\": L, \"page\": P}}`, where `count` is the total number of matching rows. * Every error answers `{\"message\": \"<reason>\", \"code\": <EMQX result code>}` with an honest HTTP status (see `openapi/README.md`). * Datetimes are server-local `YYYY-MM-DD HH:MM:SS`; an absent username is the string `\"undefined\"`, as in EMQ X. * Fields that only make sense in Erlang keep the nearest honest value; each says what it means here. * MQTT 3.1 and 3.1.1 only (`proto_ver` 3 or 4); MQTT 5 is not supported. 
+ * Management REST API of an MQTT broker (aedes), compatible with the EMQ X 3.0 API (`/api/v3/`).  * Bodies are bare JSON as in the EMQ X 3.0 documentation: objects and arrays, actions answer the JSON string `\"ok\"`. * Paginated lists take `_page` (default 1) and `_limit` (default and maximum 10000; larger values are capped) and answer   `{\"items\": [...], \"meta\": {\"count\": TOTAL, \"limit\": L, \"page\": P}}`, where `count` is the total number of matching rows. * Every error answers `{\"message\": \"<reason>\", \"code\": <EMQX result code>}` with an honest HTTP status (see `openapi/README.md`). * Datetimes are server-local `YYYY-MM-DD HH:MM:SS`; an absent username is the string `\"undefined\"`, as in EMQ X. * Fields that only make sense in Erlang keep the nearest honest value; each says what it means here. * MQTT 3.1, 3.1.1 and 5.0 (`proto_ver` 3, 4 or 5). The MQTT 5 fields (`expiry_interval`, `receive_maximum`,   `topic_alias_maximum`, `maximum_packet_size` of a connection, `properties` of `mqtt/publish`) take EMQX v4/v5\'s names   and sit beside the EMQ X 3.0 fields, which keep their meaning. 
  *
  * The version of the OpenAPI document: 0.1.0
  * 
@@ -145,6 +145,18 @@ export interface SessionFields {
      * @memberof SessionFields
      */
     username?: string;
+    /**
+     * 
+     * @type {SessionFieldsProtoVerEnum}
+     * @memberof SessionFields
+     */
+    proto_ver?: SessionFieldsProtoVerEnum;
+    /**
+     * 
+     * @type {SessionFieldsProtoNameEnum}
+     * @memberof SessionFields
+     */
+    proto_name?: SessionFieldsProtoNameEnum;
 }
 
 
@@ -156,6 +168,25 @@ export const SessionFieldsBindingEnum = {
     remote: 'remote'
 } as const;
 export type SessionFieldsBindingEnum = typeof SessionFieldsBindingEnum[keyof typeof SessionFieldsBindingEnum];
+
+/**
+ * @export
+ */
+export const SessionFieldsProtoVerEnum = {
+    NUMBER_3: 3,
+    NUMBER_4: 4,
+    NUMBER_5: 5
+} as const;
+export type SessionFieldsProtoVerEnum = typeof SessionFieldsProtoVerEnum[keyof typeof SessionFieldsProtoVerEnum];
+
+/**
+ * @export
+ */
+export const SessionFieldsProtoNameEnum = {
+    MQTT: 'MQTT',
+    MQIsdp: 'MQIsdp'
+} as const;
+export type SessionFieldsProtoNameEnum = typeof SessionFieldsProtoNameEnum[keyof typeof SessionFieldsProtoNameEnum];
 
 
 /**
@@ -196,6 +227,8 @@ export function SessionFieldsFromJSONTyped(json: any, ignoreDiscriminator: boole
         'reductions': json['reductions'] == null ? undefined : json['reductions'],
         'subscriptions_count': json['subscriptions_count'] == null ? undefined : json['subscriptions_count'],
         'username': json['username'] == null ? undefined : json['username'],
+        'proto_ver': json['proto_ver'] == null ? undefined : json['proto_ver'],
+        'proto_name': json['proto_name'] == null ? undefined : json['proto_name'],
     };
 }
 
@@ -231,6 +264,8 @@ export function SessionFieldsToJSONTyped(value?: SessionFields | null, ignoreDis
         'reductions': value['reductions'],
         'subscriptions_count': value['subscriptions_count'],
         'username': value['username'],
+        'proto_ver': value['proto_ver'],
+        'proto_name': value['proto_name'],
     };
 }
 

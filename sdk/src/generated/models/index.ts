@@ -68,6 +68,7 @@ export * from './PluginConfigItem.js';
 export * from './PubSubBatchItem.js';
 export * from './PubSubBatchResult.js';
 export * from './PubSubResult.js';
+export * from './PublishProperties.js';
 export * from './PublishRequest.js';
 export * from './PublishResult.js';
 export * from './Qos.js';
