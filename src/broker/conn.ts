@@ -309,7 +309,9 @@ function packetOut (state: ConnState, packet: WirePacket): void {
   const type = TYPE[packet.cmd] ?? 0
   metrics.pktOut[type]!++
   c.sendPkt++
-  const octets = state.connect?.protocolVersion === 5 ? v5Length(type, packet) : wireLength(remainingLength(type, packet))
+  // the CONNECT snapshot is dropped once the ConnInfo holds it (idle memory): either tells the version
+  const v5 = (state.info?.protoVer ?? state.connect?.protocolVersion) === 5
+  const octets = v5 ? v5Length(type, packet) : wireLength(remainingLength(type, packet))
   metrics.bytesOut += octets
   c.sendOct += octets
   const s = state.session
