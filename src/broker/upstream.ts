@@ -149,6 +149,8 @@ type Tapped = object & { [kConn]?: ConnState, [kFlow]?: OutboundFlow }
 // ---- the packages, and their versions for the error line
 
 const ownRequire = createRequire(import.meta.url)
+/** mqtt-packet's module object, resolved once: its writeToStream is read from it at each call, so the tap sees it */
+const mqttPacketModule = ownRequire('mqtt-packet') as MqttPacketModule
 const aedesUrl = import.meta.resolve('aedes')
 const aedesRequire = createRequire(aedesUrl)
 
@@ -214,7 +216,7 @@ async function declarePatches (): Promise<Patch[]> {
   if (aedesRequire.resolve('mqtt-packet') !== ownRequire.resolve('mqtt-packet')) {
     throw new UpstreamError(`${AEDES}: resolves another copy of mqtt-packet than this server's ${MQTT_PACKET}; reinstall so there is one`)
   }
-  const mqttPacket = ownRequire('mqtt-packet') as MqttPacketModule
+  const mqttPacket = mqttPacketModule
   if (typeof mqttPacket.parser !== 'function') throw missing(MQTT_PACKET, 'parser()')
   const sample = mqttPacket.parser()
   const parserProto = Object.getPrototypeOf(sample) as Record<string, unknown>
@@ -401,10 +403,9 @@ function connecting (c: ClientInternals, packet: ConnectPacket): void {
     packet.keepalive = keepalive
     c._serverKeepAlive = keepalive
   }
-  const mqttPacket = ownRequire('mqtt-packet') as MqttPacketModule
   const peer: FlowPeer = {
     // through the module object, so the tap (and the flow) sees it
-    send: (p) => { mqttPacket.writeToStream(p as WirePacket, c.conn as Tapped, V5) },
+    send: (p) => { mqttPacketModule.writeToStream(p as WirePacket, c.conn as Tapped, V5) },
     discarded: (p) => {
       if (!c.clean) c.broker.persistence.outgoingClearMessageId(c, p).catch(() => {})
     },
@@ -441,8 +442,7 @@ export function disconnectNow (client: unknown, reasonCode: number): void {
   const c = client as ClientInternals
   const conn = c.conn as Duplex & Tapped
   if (c.version !== 5 || conn.destroyed) return
-  const mqttPacket = ownRequire('mqtt-packet') as MqttPacketModule
-  mqttPacket.writeToStream({ cmd: 'disconnect', reasonCode } as WirePacket, conn, V5)
+  mqttPacketModule.writeToStream({ cmd: 'disconnect', reasonCode } as WirePacket, conn, V5)
   const st = conn[kConn]
   if (st !== undefined) beforeDestroy(st, conn, null)
 }
