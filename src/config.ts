@@ -27,6 +27,8 @@ export interface Config {
   connectTimeout: number
   /** MQTT_MAX_MQUEUE: most messages queued for an offline persistent session (0 = unlimited) */
   maxMqueue: number
+  /** MQTT_MAX_AWAITING_REL: inbound QoS 2 messages a connection may hold awaiting PUBREL (the v5 Receive Maximum) */
+  maxAwaitingRel: number
   /** MQTT_MAX_TOPIC_ALIAS: MQTT 5 Topic Alias Maximum, the aliases a client may set on one connection (0 = none) */
   maxTopicAlias: number
   /** MQTT_RESPONSE_INFORMATION: MQTT 5 Response Information for clients that ask (%c: client id, %u: username); null = none */
@@ -91,6 +93,13 @@ function topicAlias (env: Env): number {
   return n
 }
 
+/** EMQ X's zone max_awaiting_rel; as Receive Maximum it must fit the CONNACK property (1-65535) */
+function awaitingRel (env: Env): number {
+  const n = positiveInt(env, 'MQTT_MAX_AWAITING_REL', 1000)
+  if (n > 65535) throw new ConfigError(`MQTT_MAX_AWAITING_REL=${n} is above 65535`)
+  return n
+}
+
 function responseInformation (env: Env): string | null {
   const raw = env.MQTT_RESPONSE_INFORMATION
   if (raw === undefined || raw === '') return null
@@ -134,6 +143,7 @@ export function loadConfig (env: Env = process.env): Config {
     maxConns: positiveInt(env, 'MQTT_MAX_CONNS', 1024000),
     connectTimeout: positiveInt(env, 'MQTT_CONNECT_TIMEOUT', 10),
     maxMqueue: nonNegativeInt(env, 'MQTT_MAX_MQUEUE', 1000),
+    maxAwaitingRel: awaitingRel(env),
     maxTopicAlias: topicAlias(env),
     responseInformation: responseInformation(env),
     slowConsumer: { bytes: positiveInt(env, 'MQTT_SLOW_CONSUMER_BYTES', 16 * 1024 * 1024), seconds: positiveInt(env, 'MQTT_SLOW_CONSUMER_SECONDS', 5) },

@@ -247,6 +247,7 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
     maxConns: config.maxConns,
     maxPacketSize: () => maxPacketSize,
     serverKeepAlive: () => settings.number('mqtt.server_keepalive'),
+    maxAwaitingRel: config.maxAwaitingRel,
     topicAliasMaximum: config.maxTopicAlias,
     ...config.responseInformation !== null ? { responseInformation: responseInformationFor(config.responseInformation) } : {},
     connectTimeout: config.connectTimeout * 1000,

@@ -36,7 +36,7 @@ import { SessionExpiries } from './session-expiry.js'
 import { SharedSubscriptions } from './shared.js'
 import type { Broker } from './handle.js'
 import type { BrokerOptions, Logger } from './types.js'
-import { capInboundQoS2, cleanIncomingWithSession, connStateOf, guardClient, hasClient, installUpstream, liveClients, patchBroker, sessionExpiryOf, tapConnection } from './upstream.js'
+import { capInboundQoS2, cleanIncomingWithSession, connStateOf, guardClient, hasClient, installUpstream, liveClients, patchBroker, readAfterWipe, sessionExpiryOf, tapConnection } from './upstream.js'
 import { wireRegistry } from './wiring.js'
 
 export type * from './types.js'
@@ -46,7 +46,7 @@ export { Metrics } from './metrics.js'
 
 const DEFAULT_MAX_CONNS = 1024000
 /** the inbound QoS 2 window (aedes 1.2's maxInflightInbound; the v5 Receive Maximum): reported as max_awaiting_rel */
-const MAX_AWAITING_REL = 1000
+const DEFAULT_MAX_AWAITING_REL = 1000
 /** a v5 session may expire after a second: the sweep scans only once the earliest expiry is due (registry) */
 const EXPIRY_SWEEP_MS = 1000
 /** at shutdown, how long MQTT 5 clients have to read their DISCONNECT 0x8B before the listeners close */
@@ -71,8 +71,9 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
   const hooks = opts.hooks ?? {}
   const metrics = new Metrics()
   const maxMqueue = opts.maxMqueue ?? DEFAULT_MAX_MQUEUE
+  const maxAwaitingRel = opts.maxAwaitingRel ?? DEFAULT_MAX_AWAITING_REL
   const slow = opts.slowConsumer ?? DEFAULT_SLOW_CONSUMER
-  const registry = new Registry(opts.nodeName, metrics, { maxAwaitingRel: MAX_AWAITING_REL, maxMqueue })
+  const registry = new Registry(opts.nodeName, metrics, { maxAwaitingRel, maxMqueue })
   // the state rides on the stream aedes was handed (upstream.ts): no table per connection
   const stateOf = (client: object | null | undefined): ConnState | undefined =>
     client == null ? undefined : connStateOf((client as { conn?: object }).conn)
@@ -127,7 +128,8 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       ...maxMqueue > 0 ? [limitMqueue({ full: mqueueFull, dropped: mqueueDropped })] : [],
       // fixes aedes 2.0.0-beta.1 lacks (upstream.ts)
       cleanIncomingWithSession,
-      capInboundQoS2(MAX_AWAITING_REL)
+      readAfterWipe,
+      capInboundQoS2(maxAwaitingRel)
     ])
     function mqueueFull (clientId: string, pending: number): boolean {
       const s = registry.liveSession(clientId)
@@ -149,7 +151,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       ...aedesHooksFor.options,
       persistence,
       // advertised in a v5 CONNACK; enforced by capInboundQoS2
-      receiveMaximum: MAX_AWAITING_REL,
+      receiveMaximum: maxAwaitingRel,
       // bounded by bytes in guard.ts (HELD_BEFORE_CONNACK) instead
       queueLimit: Number.MAX_SAFE_INTEGER,
       connectTimeout: opts.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS,
@@ -208,7 +210,7 @@ export async function startBroker (opts: BrokerOptions): Promise<Broker> {
       serverKeepAlive: opts.serverKeepAlive
     }
     const onConnection = (stream: Duplex, listener: Listener, peer: Peer, req?: IncomingMessage): void => {
-      const st = new ConnState(listener.protocol, peer, MAX_AWAITING_REL, metrics)
+      const st = new ConnState(listener.protocol, peer, maxAwaitingRel, metrics)
       const client = aedes.handle(stream, req)
       st.client = client
       shared.track(client)

@@ -24,6 +24,8 @@ export interface PersistenceLike {
   outgoingClearMessageId (client: ClientRef, packet: StoredPacket): Promise<unknown>
   /** the stored subscriptions matching `topic` (aedes queues a QoS 1/2 message for each) */
   subscriptionsByTopic (topic: string): Promise<Array<{ clientId: string, topic: string, qos: number }>>
+  /** a session's stored subscriptions, read at CONNECT (null: no session) */
+  subscriptionsByClient (client: ClientRef): Promise<unknown>
   addSubscriptions (client: ClientRef, subs: Array<{ topic: string, qos: number }>): Promise<void>
   removeSubscriptions (client: ClientRef, topics: string[]): Promise<void>
   cleanSubscriptions (client: ClientRef): Promise<void>

@@ -209,6 +209,8 @@ export interface BrokerOptions {
   heldBeforeConnack?: number
   /** MQTT 5: live Server Keep Alive in seconds; a v5 client asking for more (or 0) is held to it; 0 = off (default) */
   serverKeepAlive?: () => number
+  /** inbound QoS 2 messages a connection may hold awaiting PUBREL, told to v5 clients as Receive Maximum; default 1000 */
+  maxAwaitingRel?: number
   /** MQTT 5: Topic Alias Maximum advertised to clients, the aliases a client may set (aedes'); default 0 (none) */
   topicAliasMaximum?: number
   /** MQTT 5: Response Information in CONNACK for a client that asks for it; undefined = none */

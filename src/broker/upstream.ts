@@ -603,6 +603,29 @@ export const cleanIncomingWithSession: PersistenceLayer = (next) => ({
   }
 })
 
+/**
+ * aedes 2 wipes a v5 session that ends with its connection (expiry 0) without waiting for the
+ * store, and forgets the client at once: a reconnect quicker than the store (MongoDB) found the old
+ * subscriptions, and `sessionPresent` for a session that had ended [MQTT-3.1.2-5]. The read at
+ * CONNECT waits for a wipe of that client id still under way.
+ */
+export const readAfterWipe: PersistenceLayer = (next) => {
+  const wiping = new Map<string, Promise<void>>()
+  return {
+    cleanSubscriptions (client) {
+      const done = next.cleanSubscriptions(client)
+      const settled: Promise<void> = done.then(forget, forget)
+      wiping.set(client.id, settled)
+      return done
+      function forget (): void { if (wiping.get(client.id) === settled) wiping.delete(client.id) }
+    },
+    async subscriptionsByClient (client) {
+      await wiping.get(client.id)
+      return await next.subscriptionsByClient(client)
+    }
+  }
+}
+
 /** The same when a 3.1.1 clean session ends with its connection (aedes 2 wipes only v5 sessions then). */
 function cleanIncomingAtClose (aedes: Aedes): void {
   aedes.on('clientDisconnect', (client) => {

@@ -78,4 +78,9 @@ export function wireRegistry (aedes: Aedes, registry: Registry, stateOf: (client
     st.errored = true
     if (err.message === 'connect did not arrive in time') st.reason ??= 'connect_timeout'
   })
+  // aedes reports a store that fails in the background (a session wipe, a will's removal, the will
+  // sweep) on its 'error' event; with no listener the emit throws, which ended the process
+  aedes.on('error', (err: Error) => {
+    log.warn({ err: err.message }, 'session store operation failed in the background')
+  })
 }

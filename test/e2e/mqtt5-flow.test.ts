@@ -71,7 +71,10 @@ test('CONNACK to a v5 client: Topic Alias Maximum (MQTT_MAX_TOPIC_ALIAS, default
   assert.deepEqual(got, ['ta/x:a', 'ta/x:b'])
 })
 
-test('bad MQTT_MAX_TOPIC_ALIAS and MQTT_RESPONSE_INFORMATION stop the start with one line', () => {
+test('bad MQTT_MAX_TOPIC_ALIAS, MQTT_MAX_AWAITING_REL and MQTT_RESPONSE_INFORMATION stop the start with one line', () => {
+  assert.throws(() => loadConfig({ MQTT_MAX_AWAITING_REL: '0' }), ConfigError)
+  assert.throws(() => loadConfig({ MQTT_MAX_AWAITING_REL: '65536' }), ConfigError)
+  assert.equal(loadConfig({}).maxAwaitingRel, 1000)
   assert.throws(() => loadConfig({ MQTT_MAX_TOPIC_ALIAS: '65536' }), ConfigError)
   assert.throws(() => loadConfig({ MQTT_MAX_TOPIC_ALIAS: 'many' }), ConfigError)
   assert.throws(() => loadConfig({ MQTT_RESPONSE_INFORMATION: 'reply/#' }), ConfigError)
