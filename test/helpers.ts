@@ -4,6 +4,7 @@ import type { TestContext } from 'node:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { MongoClient } from 'mongodb'
 import pino from 'pino'
 import type { IClientOptions, MqttClient } from 'mqtt'
 import { loadConfig, type Config } from '../src/config.js'
@@ -36,6 +37,17 @@ function storeEnv (): Record<string, string> {
   return { MONGODB_URL: `${url.replace(/\/?$/, '/')}e2e_${process.pid}_${++dbCounter}` }
 }
 
+async function dropDatabase (url: string): Promise<void> {
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000 })
+  try {
+    await client.db().dropDatabase()
+  } catch {
+    // the store is gone (a test that stopped it): nothing to drop
+  } finally {
+    await client.close().catch(() => {})
+  }
+}
+
 export const testStore = process.env.TEST_STORE === 'mongo' ? 'mongo' : 'embedded'
 
 /** `opts.dataDir`: reuse a data dir (a restart); the caller then removes it. `opts.node`: timings. */
@@ -55,9 +67,11 @@ export async function startTestNode (t: TestContext, env: Record<string, string>
   const clients: MqttClient[] = []
   t.after(async () => {
     await Promise.all(clients.map(c => c.endAsync(true).catch(() => {})))
-    // a database the caller named (a restart on MongoDB) is the caller's to drop
-    if (node.store instanceof MongoStore && env.MONGODB_URL === undefined) await node.store.database.dropDatabase().catch(() => {})
+    const dbUrl = node.store instanceof MongoStore && env.MONGODB_URL === undefined ? config.mongodbUrl : null
     await node.close()
+    // after the node is closed: FerretDB (SQLite) crashed with SIGBUS when a database's files went
+    // while the node still wrote to it. A database the caller named (a restart) is the caller's to drop.
+    if (dbUrl !== null) await dropDatabase(dbUrl)
     if (opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true })
   })
   const base = `http://127.0.0.1:${node.ports.api}/api/v3`

@@ -178,12 +178,13 @@ async function main (): Promise<number> {
  */
 async function configureOurs (api: string): Promise<void> {
   const auth = `Basic ${Buffer.from('admin:public').toString('base64')}`
-  const res = await fetch(`${api}/configs/emqx`, {
-    method: 'PUT',
-    headers: { authorization: auth, 'content-type': 'application/json' },
-    body: JSON.stringify({ key: 'mqtt.server_keepalive', value: '60' })
-  })
-  if (!res.ok) throw new Error(`PUT ${api}/configs/emqx mqtt.server_keepalive: ${res.status} ${await res.text()}`)
+  const call = async (method: string, path: string, body: unknown): Promise<void> => {
+    const res = await fetch(`${api}${path}`, { method, headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    if (!res.ok) throw new Error(`${method} ${api}${path}: ${res.status} ${await res.text()}`)
+  }
+  await call('PUT', '/configs/emqx', { key: 'mqtt.server_keepalive', value: '60' })
+  // test_subscribe_failure (both suites) expects the broker's authorization to refuse this filter
+  await call('POST', '/acl', { topic: 'test/nosubscribe', action: 'sub', access: 'deny' })
 }
 
 main().then(code => { process.exitCode = code }, (err: unknown) => {
