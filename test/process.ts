@@ -8,8 +8,9 @@ export interface Proc { child: ChildProcess, api: string, mqtt: string }
 export async function startProcess (env: Record<string, string>): Promise<Proc> {
   const [mqttPort, apiPort] = [await freePort(), await freePort()]
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, ...env, MQTT_PORT: String(mqttPort), MQTT_WS_PORT: 'off', API_PORT: String(apiPort), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit']
+    env: { ...process.env, ...env, MQTT_PORT: String(mqttPort), MQTT_WS_PORT: 'off', API_PORT: String(apiPort), HOST: '127.0.0.1', LOG_LEVEL: process.env.TEST_PROC_LOG_LEVEL ?? 'warn' },
+    // TEST_PROC_LOG_LEVEL=info (say): the process' own log on stdout too, to see what it did
+    stdio: ['ignore', process.env.TEST_PROC_LOG_LEVEL !== undefined ? 'inherit' : 'ignore', 'inherit']
   })
   const api = `http://127.0.0.1:${apiPort}/api/v3`
   await eventually(async () => (await fetch(api.replace('/api/v3', '/status'))).ok, 30000)
