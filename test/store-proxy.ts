@@ -11,7 +11,15 @@ export async function behindProxy (t: TestContext, db: string, env: Record<strin
   const target = new URL(MONGO as string)
   const proxy = new CuttableProxy({ host: target.hostname, port: Number(target.port) })
   await proxy.open()
+  let n: TestNode
+  try {
+    n = await startTestNode(t, { MONGODB_URL: `mongodb://127.0.0.1:${proxy.port}/${db}_${process.pid}`, ...env })
+  } catch (err) {
+    await proxy.cut()
+    throw err
+  }
+  // after hooks run in the order they were added: the node closes with its store still reachable
+  // (closed with it cut, one run of the full suite hung past the file's 300 s), then the proxy goes
   t.after(() => proxy.cut())
-  const n = await startTestNode(t, { MONGODB_URL: `mongodb://127.0.0.1:${proxy.port}/${db}_${process.pid}`, ...env })
   return { proxy, n }
 }
