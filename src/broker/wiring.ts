@@ -3,6 +3,7 @@
  * connection states told why a connection ended (keepalive, errors).
  */
 
+import type { EventEmitter } from 'node:events'
 import type { Aedes, Client, Subscription } from 'aedes'
 import type { ConnState } from './conn.js'
 import { toQoS } from './hooks.js'
@@ -79,8 +80,8 @@ export function wireRegistry (aedes: Aedes, registry: Registry, stateOf: (client
     if (err.message === 'connect did not arrive in time') st.reason ??= 'connect_timeout'
   })
   // aedes reports a store that fails in the background (a session wipe, a will's removal, the will
-  // sweep) on its 'error' event; with no listener the emit throws, which ended the process
-  aedes.on('error', (err: Error) => {
+  // sweep) on its 'error' event (not in its types); with no listener the emit throws, which ended the process
+  ;(aedes as unknown as EventEmitter).on('error', (err: Error) => {
     log.warn({ err: err.message }, 'session store operation failed in the background')
   })
 }
