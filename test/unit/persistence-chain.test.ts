@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { composePersistence, type PersistenceLayer, type PersistenceLike } from '../../src/broker/persistence.js'
+import { readAfterWipe } from '../../src/broker/upstream.js'
 import { createSqlitePersistence } from '../../src/broker/sqlite-persistence.js'
 import { Cleanup } from '../../src/core/cleanup.js'
 
@@ -60,4 +61,24 @@ test('Cleanup.abort undoes what was acquired and rethrows the start\'s own error
   c.add(() => { throw new Error('cleanup failed too') })
   await assert.rejects(c.abort(new Error('port taken')), /port taken/)
   assert.deepEqual(ran, ['store'])
+})
+
+test('readAfterWipe: a CONNECT\'s session read waits for that client id\'s wipe still under way, and only that id\'s', async () => {
+  // a store whose wipe finishes when the test says: the race a slow MongoDB opened
+  const subs = new Map<string, string[]>([['c1', ['a/#']], ['c2', ['b/#']]])
+  let finishWipe = (): void => {}
+  const base = {
+    async cleanSubscriptions (client: { id: string }) {
+      await new Promise<void>(resolve => { finishWipe = resolve })
+      subs.delete(client.id)
+    },
+    async subscriptionsByClient (client: { id: string }) { return subs.get(client.id) ?? null }
+  } as unknown as PersistenceLike
+  const p = composePersistence(base, [readAfterWipe])
+  const wipe = p.cleanSubscriptions({ id: 'c1' })
+  assert.deepEqual(await p.subscriptionsByClient({ id: 'c2' }), ['b/#'], 'another id does not wait')
+  const read = p.subscriptionsByClient({ id: 'c1' })
+  setTimeout(() => { finishWipe() }, 20)
+  assert.equal(await read, null, 'the ended session is not read as present')
+  await wipe
 })
