@@ -161,6 +161,14 @@ export function evaluate (r: Results): Goal[] {
     goals.push({ goal: `_like_clientid and _match_topic p99 < 20 ms (${z.clients} clients)`, met: Number.isFinite(worst) ? worst < 20 : null, detail: `_like_clientid ${f(p99('_like_clientid'))} ms, _match_topic ${f(p99('_match_topic'))} ms` })
     goals.push({ goal: `Deep cursor page ≤ 1.2 × first page, p99 (${z.clients} clients)`, met: Number.isFinite(z.deepCursorRatio) ? z.deepCursorRatio <= 1.2 : null, detail: `×${f(z.deepCursorRatio)}` })
     goals.push({ goal: `NDJSON export of all connections < 1 s (${z.clients} clients)`, met: Number.isFinite(z.ndjsonMs.median) ? z.ndjsonMs.median < 1000 : null, detail: `${f(z.ndjsonMs.median, 0)} ms for ${z.ndjsonRows} rows` })
+    const u = z.mqttUnderQueries
+    if (u !== undefined) {
+      goals.push({
+        goal: `MQTT throughput while list queries run ≥ 0.9 × without (QoS 0 fan-in 64 B, ${z.clients} clients)`,
+        met: Number.isFinite(u.hammeredRatio) ? u.hammeredRatio >= 0.9 : null,
+        detail: `hammered (4 queries, 1 conn each, ${k(u.queriesPerSecWhileHammered.median)} queries/s): ×${f(u.hammeredRatio)}; polled at 5 req/s each: ×${f(u.polledRatio)}${u.lost > 0 ? `; ${u.lost} lost` : ''}`
+      })
+    }
   }
   return goals
 }
@@ -224,6 +232,13 @@ export function markdown (r: Results): string {
     L.push(`### List queries (${z.clients} clients, ${z.subscriptions} subscriptions; deep cursor page ×${f(z.deepCursorRatio)} of the first)`, '', '| query | p50 ms (1 conn) | p99 ms (1 conn) | errors |', '|---|---:|---:|---:|')
     for (const q of z.queries) L.push(`| ${q.id}: \`GET ${q.path.length > 80 ? q.path.slice(0, 77) + '...' : q.path}\` | ${sp(q.p50Ms, v => f(v))} | ${sp(q.p99Ms, v => f(v))} | ${q.errors} |`)
     L.push(`| NDJSON export of all ${z.ndjsonRows} connections (whole response) | ${sp(z.ndjsonMs, v => f(v, 0))} | | 0 |`, '')
+    const u = z.mqttUnderQueries
+    if (u !== undefined) {
+      L.push('| MQTT QoS 0 fan-in 64 B (deliveries/s) | median (range) | × alone (median of each round’s ratio) |', '|---|---:|---:|')
+      L.push(`| no list queries | ${sp(u.idle, k)} | 1.00 |`)
+      L.push(`| 4 list queries hammered (1 conn each, ${k(u.queriesPerSecWhileHammered.median)} queries/s) | ${sp(u.hammered, k)} | ${f(u.hammeredRatio)} |`)
+      L.push(`| 4 list queries polled (5 req/s each) | ${sp(u.polled, k)} | ${f(u.polledRatio)} |`, '')
+    }
   }
   const st = r.stores
   if (st !== undefined) {

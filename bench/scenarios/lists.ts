@@ -2,7 +2,10 @@
  * Scenario 8: the list queries of issue 18 at growing sizes. For each size our node holds N clients
  * (2 subscriptions each); every query is measured alone (one connection, closed loop): the first
  * page, a deep page by `_cursor` and by `_page`, `_like_clientid`, `_match_topic`, a `_sort`ed first
- * page and a `fields=` page. The sizes show how the cost grows (BENCHMARKS.md projects it).
+ * page and a `fields=` page. The sizes show how the cost grows (BENCHMARKS.md projects it). Then
+ * QoS 0 fan-in throughput alone, with four of those queries hammered (one closed-loop connection
+ * each) and with them polled (5 req/s each), alternating: the issue's "MQTT throughput while these
+ * queries run ≥ 0.9 × without".
  */
 import type { Ctx } from '../context.js'
 import { rotate, tag } from '../context.js'
@@ -11,6 +14,7 @@ import { ratio, spread, type Spread } from '../lib/stats.js'
 import { startSystem } from '../systems.js'
 import type { ConnectResult } from '../workers/mqtt-load.js'
 import type { HttpJob, HttpResult } from '../workers/http-load.js'
+import { CASES, measure, throughputJob } from './throughput.js'
 
 export interface ListQueryStats { id: string, path: string, p50Ms: Spread, p99Ms: Spread, errors: number }
 
@@ -23,6 +27,18 @@ export interface ListsAtSize {
   /** `Accept: application/x-ndjson` export of every connection, whole response, ms (runs) */
   ndjsonMs: Spread
   ndjsonRows: number
+  /** QoS 0 fan-in 64 B deliveries/s with and without list queries running */
+  mqttUnderQueries: {
+    idle: Spread
+    hammered: Spread
+    polled: Spread
+    /** list queries answered per second, all four together, while hammered */
+    queriesPerSecWhileHammered: Spread
+    /** medians of each round's ratio to that round's run without queries (adjacent runs: less drift) */
+    hammeredRatio: number
+    polledRatio: number
+    lost: number
+  }
 }
 
 export interface ListsResult { sizes: ListsAtSize[] }
@@ -83,6 +99,8 @@ async function atSize (ctx: Ctx, n: number): Promise<ListsAtSize> {
       ndjsonRows = text.length === 0 ? 0 : text.trimEnd().split('\n').length
     }
     ctx.log(`  ${n}: NDJSON export of ${ndjsonRows} connections: ${spread(ndjson).median.toFixed(0)} ms`)
+    const mqttUnderQueries = await underQueries(ctx, s, queries.filter(q => LOADED.includes(q.id)).map(q => q.path))
+    ctx.log(`  ${n}: MQTT QoS 0 fan-in while list queries run: hammered ×${mqttUnderQueries.hammeredRatio.toFixed(2)} (${Math.round(mqttUnderQueries.queriesPerSecWhileHammered.median)} queries/s), polled ×${mqttUnderQueries.polledRatio.toFixed(2)}`)
     await ctx.holder.call({ kind: 'release' })
     const [first, cursor] = out
     return {
@@ -91,10 +109,52 @@ async function atSize (ctx: Ctx, n: number): Promise<ListsAtSize> {
       queries: out,
       ndjsonMs: spread(ndjson),
       ndjsonRows,
+      mqttUnderQueries,
       deepCursorRatio: first !== undefined && cursor !== undefined ? ratio(cursor.p99Ms.median, first.p99Ms.median) : NaN
     }
   } finally {
     await s.stop()
+  }
+}
+
+/** the queries run beside MQTT traffic: the two an operator's tool polls, and the two that page */
+const LOADED = ['_like_clientid', '_match_topic', 'deep page by _cursor', '_sort=-connected_at first page']
+
+async function underQueries (ctx: Ctx, s: Awaited<ReturnType<typeof startSystem>>, paths: string[]): Promise<ListsAtSize['mqttUnderQueries']> {
+  const c = CASES[0]
+  if (c === undefined) throw new Error('no throughput case')
+  const api = s.api as string
+  const mqttMs = ctx.p.warmupMs + ctx.p.durationMs
+  const load = (ratePerSec?: number): Promise<HttpResult[]> => Promise.all(paths.map(async path => await ctx.http.call<HttpResult>({
+    kind: 'http', url: api + path, method: 'GET', auth: AUTH, concurrency: 1, durationMs: mqttMs + 300, ...(ratePerSec === undefined ? {} : { ratePerSec })
+  } satisfies HttpJob)))
+  const idle: number[] = []
+  const hammered: number[] = []
+  const polled: number[] = []
+  const qps: number[] = []
+  let lost = 0
+  // the throughput of runs far apart spreads ± 25 % here, so each round's ratio is taken within it
+  const paired = (xs: number[]): number => spread(xs.map((x, i) => ratio(x, idle[i] ?? NaN))).median
+  await measure(ctx, s, { ...throughputJob(ctx, s, c), warmupMs: 0, durationMs: ctx.p.warmupRunMs })
+  for (let r = 0; r < ctx.p.rounds; r++) {
+    for (const mode of rotate(['idle', 'hammered', 'polled'] as const, r)) {
+      const queried = mode === 'idle' ? null : load(mode === 'polled' ? 5 : undefined)
+      const res = await measure(ctx, s, throughputJob(ctx, s, c))
+      const hs = queried === null ? [] : await queried
+      lost += res.lost
+      if (mode === 'idle') idle.push(res.deliveredPerSec)
+      else if (mode === 'polled') polled.push(res.deliveredPerSec)
+      else { hammered.push(res.deliveredPerSec); qps.push(hs.reduce((a, h) => a + h.perSec, 0)) }
+    }
+  }
+  return {
+    idle: spread(idle),
+    hammered: spread(hammered),
+    polled: spread(polled),
+    queriesPerSecWhileHammered: spread(qps),
+    hammeredRatio: paired(hammered),
+    polledRatio: paired(polled),
+    lost
   }
 }
 
