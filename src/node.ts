@@ -212,6 +212,7 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
   const mqtt = await openMqttPersistence(store, config, log)
   cleanup.add(() => mqtt.close())
   const policy = policyHooks({
+    storeAvailable: () => health.ok,
     maxClientIdLen: () => settings.number('mqtt.max_clientid_len'),
     isBanned: (c) => banned.isBanned(c),
     authenticators: [

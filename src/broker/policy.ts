@@ -9,7 +9,7 @@
 import type { Authorization, BrokerHooks, ConnInfo } from './types.js'
 
 /** [MQTT-3.2.2-3] CONNACK return codes the policy refuses with */
-export const CONNACK = { ACCEPTED: 0, IDENTIFIER_REJECTED: 2, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const
+export const CONNACK = { ACCEPTED: 0, IDENTIFIER_REJECTED: 2, SERVER_UNAVAILABLE: 3, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const
 
 /** A client as bans match it. */
 export interface ClientIdentity {
@@ -22,6 +22,8 @@ export interface ClientIdentity {
 export type AuthAnswer = 'ok' | 'bad' | 'next'
 
 export interface MqttPolicy {
+  /** the store answers: a session cannot be opened without it (CONNACK 3, MQTT 5 0x88) */
+  storeAvailable: () => boolean
   /** mqtt.max_clientid_len */
   maxClientIdLen: () => number
   /** a ban applies to this client */
@@ -51,6 +53,9 @@ export function policyHooks (p: MqttPolicy): Required<Pick<BrokerHooks, 'authent
     p.acl(c, action, topic) || (p.aclDenyAction() === 'disconnect' ? 'disconnect' : false)
   return {
     async authenticate (c, username, password) {
+      // aedes reads and writes the session before CONNACK: against a store that is down it would
+      // hang until the client gives up, where the protocol has an answer for it [MQTT-3.2.2-6]
+      if (!p.storeAvailable()) return CONNACK.SERVER_UNAVAILABLE
       if (c.clientId.length > p.maxClientIdLen()) return CONNACK.IDENTIFIER_REJECTED
       if (p.isBanned(identity(c))) return CONNACK.NOT_AUTHORIZED
       // auth plugins in turn: a listed client passes or fails here; an unlisted one falls through

@@ -3,6 +3,7 @@
 // messages, and everything recovers without a restart.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import mqtt from 'mqtt'
 import { MONGO, behindProxy } from '../store-proxy.js'
 import { nextMessage } from '../support/mqtt.js'
 import { eventually } from '../support/wait.js'
@@ -38,6 +39,42 @@ test('MongoDB unreachable: 503 in bounded time, alarm, QoS 0 keeps flowing; back
   await eventually(async () => (await fetch(n.base.replace('/api/v3', '/status'))).status === 200, 10000)
   await eventually(async () => !(await n.api('GET', `/alarms/${n.nodeName}`)).body.some((a: { id: string }) => a.id === 'store_unavailable'), 10000)
   assert.equal((await n.api('POST', '/banned', { body: { who: 'after', as: 'client_id' } })).status, 200)
+})
+
+test('MongoDB unreachable: a CONNECT gets CONNACK Server unavailable at once (3.1.1: 3, MQTT 5: 0x88), never a hang; back: it connects', { skip: MONGO ? false : 'MONGODB_TEST_URL not set', timeout: 120000 }, async (t) => {
+  const { proxy, n } = await behindProxy(t, 'connect-down')
+  const stored = await n.client({ clientId: 'cd-p5', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 600 } })
+  await stored.subscribeAsync('cd/#', { qos: 1 })
+  await stored.endAsync()
+  // (the API's credentials are confirmed once while the store answers: alarms stay readable)
+  assert.equal((await n.api('GET', '/apps')).status, 200)
+
+  await proxy.cut()
+  // the node learns of the outage from its store watch (the alarm), then refuses at once
+  await eventually(async () => (await n.api('GET', `/alarms/${n.nodeName}`)).body.some?.((a: { id: string }) => a.id === 'store_unavailable'), 15000)
+  const cases = [
+    { clientId: 'cd-c4', clean: true, protocolVersion: 4, code: 3 },
+    { clientId: 'cd-p4', clean: false, protocolVersion: 4, code: 3 },
+    { clientId: 'cd-c5', clean: true, protocolVersion: 5, code: 0x88 },
+    { clientId: 'cd-p5', clean: false, protocolVersion: 5, code: 0x88 }
+  ] as const
+  for (const c of cases) {
+    const started = Date.now()
+    const err = await mqtt.connectAsync(n.mqttUrl, { clientId: c.clientId, clean: c.clean, protocolVersion: c.protocolVersion, reconnectPeriod: 0, connectTimeout: 20000 }, false)
+      .then(cl => { cl.end(true); return null }, (e: unknown) => e as { code?: number })
+    assert.equal(err?.code, c.code, `${c.clientId}: ${String(err)}`)
+    assert.ok(Date.now() - started < 3000, `${c.clientId}: refused after ${Date.now() - started} ms`)
+  }
+
+  await proxy.open()
+  await eventually(async () => (await n.api('GET', '/apps')).status === 200, 20000)
+  const back = await eventually(async () => await mqtt.connectAsync(n.mqttUrl, { clientId: 'cd-p5', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 600 }, reconnectPeriod: 0, connectTimeout: 10000 }, false).catch(() => null), 20000)
+  t.after(() => back.end(true))
+  assert.equal(back.connected, true)
+  const pub = await n.client({ clientId: 'cd-pub' })
+  const got = nextMessage(back)
+  await pub.publishAsync('cd/1', 'after the outage', { qos: 1 })
+  assert.equal((await got).payload, 'after the outage', 'the stored session kept its subscription through the outage')
 })
 
 test('MongoDB paused (connections open, no answers): 503 in bounded time, never a hang; resumes', { skip: MONGO ? false : 'MONGODB_TEST_URL not set', timeout: 120000 }, async (t) => {
