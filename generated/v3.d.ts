@@ -1434,7 +1434,8 @@ export interface paths {
          *     twice changes nothing the second time. `dry_run=true` only answers the diff. A document of a newer format version,
          *     or with a section this server does not know, is a 400 that says so. In a cluster the import applies on every live
          *     node: bans and ACL rules at once through the shared store, hot configs and plugin states on each node where they
-         *     differ (the diff answered is this node's).
+         *     differ (the diff answered is this node's). A live node that does not answer is left out and the import answers
+         *     503 `badrpc` once every other node has it: the same document imported again completes it.
          */
         post: operations["import_data"];
         delete?: never;
@@ -2682,7 +2683,9 @@ export interface components {
         /**
          * @description `store_unavailable`: the store (MongoDB or the embedded store) cannot be reached (also while checking
          *     credentials that were never seen before). `busy`: the broker is busy with MQTT traffic and the API's queue
-         *     of waiting requests is full (`API_LOOP_SHARE`); `Retry-After` says when to try again.
+         *     of waiting requests is full (`API_LOOP_SHARE`); `Retry-After` says when to try again. `badrpc` (code 101):
+         *     in a cluster, a node that had to take part did not answer in time (5 s); an import is then applied on
+         *     every other node and in the store, and importing the same document again completes it.
          */
         StoreUnavailable: {
             headers: {

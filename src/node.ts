@@ -302,6 +302,7 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
     acl,
     // the cluster is joined below, before the API (and so any import) starts
     peers: async () => (await cluster.nodes()).filter(n => n.name !== config.nodeName),
+    log: log.child({ component: 'data' }),
     retained: {
       list: async () => await retainedMessages(running),
       put: async (m) => { await publish({ topic: m.topic, payload: Buffer.from(m.payload, 'base64'), qos: m.qos, retain: true, clientId: 'data_import' }) }

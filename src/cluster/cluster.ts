@@ -84,7 +84,7 @@ export interface Cluster {
 
 /** A peer that did not answer in time (or at all): 503, EMQ X's badrpc. */
 export function badRpc (): ApiError {
-  return new ApiError(503, ReturnCode.BADRPC, 'badrpc')
+  return errors.badRpc()
 }
 
 export function isBadRpc (err: unknown): boolean {

@@ -51,6 +51,8 @@ export const errors = {
   tooLarge: () => new ApiError(413, ReturnCode.UNKNOWN_ERROR, 'body_too_large'),
   unsupportedMediaType: () => new ApiError(415, ReturnCode.NOT_JSON, 'content type must be application/json'),
   tooManyRequests: (retryAfterSec: number) => new ApiError(429, ReturnCode.UNKNOWN_ERROR, 'too_many_requests', { 'Retry-After': String(retryAfterSec) }),
+  /** a node that had to take part did not answer in time (cluster) */
+  badRpc: () => new ApiError(503, ReturnCode.BADRPC, 'badrpc'),
   storeUnavailable: () => new ApiError(503, ReturnCode.UNKNOWN_ERROR, 'store_unavailable'),
   busy: () => new ApiError(503, ReturnCode.UNKNOWN_ERROR, 'busy', { 'Retry-After': '1' })
 }

@@ -50,6 +50,7 @@ export interface TransferDeps {
   acl: AclService
   /** the other live nodes (none when alone) */
   peers: () => Promise<TransferPeer[]>
+  log?: { warn: (o: object, m: string) => void }
   /** the retained messages (not $SYS), and storing one (a retained publish) */
   retained: { list: () => Promise<RetainedItem[]>, put: (m: RetainedItem) => Promise<void> }
 }
@@ -243,17 +244,27 @@ export class DataTransfer {
       plans.push({ name, section, diff, writes })
     }
     if (!dryRun) {
+      // the nodes live when the import starts: one that hangs during the writes (a ban's kick waits on it) is still asked
+      const peers = await this.d.peers()
       for (const p of plans) {
         if (p.section.writeAll !== undefined) await p.section.writeAll(p.writes, this.d)
         else for (const [item, existing] of p.writes) await p.section.write(item, existing, this.d)
       }
-      // per-node data: every live peer is brought to the document's values too (PUT /configs/{app} does the same)
-      const peers = await this.d.peers()
+      // per-node data: every live peer is brought to the document's values too (PUT /configs/{app} does the same).
+      // Every peer is tried, each section once it took the ones before: a peer that fails is left out of the
+      // rest and the import answers badrpc, applied everywhere else; importing the same document again completes it
+      const failed = new Set<string>()
       for (const p of plans) {
         const toPeer = p.section.toPeer
         if (toPeer === undefined) continue
         const items = given[p.name] as never[]
-        await Promise.all(peers.map(async peer => { await toPeer(items, peer) }))
+        const tried = peers.filter(peer => !failed.has(peer.name))
+        const results = await Promise.allSettled(tried.map(async peer => { await toPeer(items, peer) }))
+        results.forEach((r, i) => { if (r.status === 'rejected') failed.add(tried[i]?.name ?? '') })
+      }
+      if (failed.size > 0) {
+        this.d.log?.warn({ nodes: [...failed] }, 'import: applied here and in the store, not on these nodes (they did not answer); importing again completes it')
+        throw errors.badRpc()
       }
     }
     return Object.fromEntries(plans.map(p => [p.name, p.diff]))

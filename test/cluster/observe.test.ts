@@ -201,3 +201,35 @@ test('an import on one node applies on every node: bans and ACL rules at once, h
   const after = await Promise.all([n1, n2].map(async (p, i) => (await call(p, 'GET', `/nodes/${names[i] as string}/configs`)).body))
   assert.deepEqual(after, before)
 })
+
+test('an import while a node hangs: every other node gets it, the answer is 503 badrpc, and importing again completes it', { skip: SKIP, timeout: 120000 }, async (t) => {
+  const three = ['h1@127.0.0.1', 'h2@127.0.0.1', 'h3@127.0.0.1'] as const
+  const cl = await startCluster(t, 'observe-import-hang', three)
+  const [n1, n2, n3] = cl.nodes as [Proc, Proc, Proc]
+  const level = async (p: Proc, name: string): Promise<string> =>
+    (await call(p, 'GET', `/nodes/${name}/configs`)).body.find((c: any) => c.key === 'mqtt.max_topic_levels').value
+  assert.equal((await call(n1, 'PUT', `/nodes/${three[0]}/configs/emqx`, { key: 'mqtt.max_topic_levels', value: '4' })).status, 200)
+  const doc = (await call(n1, 'GET', '/data/export')).body
+  doc.sections.banned = [{ who: 'hang-evil', as: 'client_id', reason: 'r', desc: '', by: 'test', until: null, created_at: Math.floor(Date.now() / 1000) }]
+
+  // h3 stops answering but is still a live member (its last heartbeat is fresh) when the import starts
+  n3.child.kill('SIGSTOP')
+  t.after(() => n3.child.kill('SIGCONT'))
+  const started = Date.now()
+  const r = await call(n1, 'POST', '/data/import', doc)
+  t.diagnostic(`import answered ${r.status} after ${Date.now() - started} ms`)
+  assert.deepEqual([r.status, r.body], [503, { message: 'badrpc', code: 101 }])
+  assert.ok(Date.now() - started < 20000, `answered after ${Date.now() - started} ms`)
+  // applied in the store and on the node that answered
+  assert.equal(await level(n2, three[1]), '4')
+  const bans = await call(n2, 'GET', '/banned')
+  assert.deepEqual([bans.status, bans.body.items?.map((b: any) => b.who)], [200, ['hang-evil']], JSON.stringify(bans.body))
+
+  n3.child.kill('SIGCONT')
+  await eventually(async () => (await call(n1, 'GET', '/nodes')).body.filter((n: any) => n.node_status === 'Running').length === 3, 15000)
+  assert.equal(await level(n3, three[2]), '0', 'the hung node was left out')
+  const again = await call(n1, 'POST', '/data/import', doc)
+  assert.equal(again.status, 200, JSON.stringify(again.body))
+  assert.deepEqual([again.body.sections.configs.changed, again.body.sections.banned.added], [[], []], 'nothing changes here the second time')
+  assert.equal(await level(n3, three[2]), '4', 'importing again completed it')
+})

@@ -118,7 +118,7 @@ export class DataApi extends runtime.BaseAPI {
     }
 
     /**
-     * EMQX v5\'s name. Applies an export document on this node: for each section, what it would add, change and keep. Every item is checked before anything is written (a bad document changes nothing); importing the same document twice changes nothing the second time. `dry_run=true` only answers the diff. A document of a newer format version, or with a section this server does not know, is a 400 that says so. In a cluster the import applies on every live node: bans and ACL rules at once through the shared store, hot configs and plugin states on each node where they differ (the diff answered is this node\'s).  Required role: `administrator`.
+     * EMQX v5\'s name. Applies an export document on this node: for each section, what it would add, change and keep. Every item is checked before anything is written (a bad document changes nothing); importing the same document twice changes nothing the second time. `dry_run=true` only answers the diff. A document of a newer format version, or with a section this server does not know, is a 400 that says so. In a cluster the import applies on every live node: bans and ACL rules at once through the shared store, hot configs and plugin states on each node where they differ (the diff answered is this node\'s). A live node that does not answer is left out and the import answers 503 `badrpc` once every other node has it: the same document imported again completes it.  Required role: `administrator`.
      * Import a configuration and data export
      */
     async importDataRaw(requestParameters: ImportDataRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<ImportResult>> {
@@ -129,7 +129,7 @@ export class DataApi extends runtime.BaseAPI {
     }
 
     /**
-     * EMQX v5\'s name. Applies an export document on this node: for each section, what it would add, change and keep. Every item is checked before anything is written (a bad document changes nothing); importing the same document twice changes nothing the second time. `dry_run=true` only answers the diff. A document of a newer format version, or with a section this server does not know, is a 400 that says so. In a cluster the import applies on every live node: bans and ACL rules at once through the shared store, hot configs and plugin states on each node where they differ (the diff answered is this node\'s).  Required role: `administrator`.
+     * EMQX v5\'s name. Applies an export document on this node: for each section, what it would add, change and keep. Every item is checked before anything is written (a bad document changes nothing); importing the same document twice changes nothing the second time. `dry_run=true` only answers the diff. A document of a newer format version, or with a section this server does not know, is a 400 that says so. In a cluster the import applies on every live node: bans and ACL rules at once through the shared store, hot configs and plugin states on each node where they differ (the diff answered is this node\'s). A live node that does not answer is left out and the import answers 503 `badrpc` once every other node has it: the same document imported again completes it.  Required role: `administrator`.
      * Import a configuration and data export
      */
     async importData(requestParameters: ImportDataRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<ImportResult> {
