@@ -103,8 +103,12 @@ export class Registry {
   private readonly sess = new Map<string, Session>()
   /** topic filter → number of subscribers on this node */
   private readonly routeRefs = new Map<string, number>()
-  /** subscription topic (with any `$share/{group}/` prefix) → subscribers on this node: the matcher's entries */
-  private readonly filterRefs = new Map<string, number>()
+  /**
+   * subscription topic (with any `$share/{group}/` prefix) → the client ids subscribed to it on this node,
+   * one id as itself (most filters have one subscriber: no Set each): the matcher's entries, and "who
+   * receives a/b/c" without a pass over every subscription
+   */
+  private readonly filterSubs = new Map<string, string | Set<string>>()
   /**
    * The same filters in a topic trie (qlobber, aedes' own matcher): "which filters match a/b/c?"
    * walks the topic's levels instead of testing every filter. Values are the registry's keys.
@@ -199,6 +203,19 @@ export class Registry {
     const found: ReadonlySet<string> = this.matcher.match(topic)
     if (!topic.startsWith('$')) return found
     return new Set([...found].filter(f => !/^[+#]/.test(routeFilter(f))))
+  }
+
+  /**
+   * The subscriptions whose filter matches a concrete topic (matchingFilters), sorted by (client id,
+   * topic) as subscriptions() is: O(matches), so it stays cheap while the full list changes under load.
+   */
+  subscriptionsMatching (topic: string): SubscriptionInfo[] {
+    const out: SubscriptionInfo[] = []
+    for (const f of this.matchingFilters(topic)) {
+      const subs = this.filterSubs.get(f)
+      for (const clientId of typeof subs === 'string' ? [subs] : subs ?? []) out.push({ clientId, topic: f, qos: this.sess.get(clientId)?.subs.get(f) ?? 0 })
+    }
+    return out.sort((a, b) => byKey(a.clientId, b.clientId) || byKey(a.topic, b.topic))
   }
 
   /** internal: the mutable session, for the wire tap and persistence tap */
@@ -319,9 +336,12 @@ export class Registry {
     const refs = this.routeRefs.get(route) ?? 0
     this.routeRefs.set(route, refs + 1)
     if (refs === 0) this.routeView = null
-    const subs = this.filterRefs.get(topic) ?? 0
-    this.filterRefs.set(topic, subs + 1)
-    if (subs === 0) this.matcher.add(route, topic)
+    const subs = this.filterSubs.get(topic)
+    if (subs === undefined) {
+      this.filterSubs.set(topic, clientId)
+      this.matcher.add(route, topic)
+    } else if (typeof subs === 'string') this.filterSubs.set(topic, new Set([subs, clientId]))
+    else subs.add(clientId)
     this.publishStats()
   }
 
@@ -330,7 +350,7 @@ export class Registry {
     if (s === undefined || !s.subs.delete(topic)) return
     s.sortedTopics = null
     this.subView = null
-    this.unref(topic)
+    this.unref(clientId, topic)
     this.publishStats()
   }
 
@@ -360,7 +380,7 @@ export class Registry {
     const s = this.sess.get(clientId)
     if (s === undefined) return
     if (s.subscriptionsCount > 0) {
-      for (const topic of s.subs.keys()) this.unref(topic)
+      for (const topic of s.subs.keys()) this.unref(clientId, topic)
       s.subs.clear()
     }
     this.sess.delete(clientId)
@@ -375,7 +395,7 @@ export class Registry {
     this.metrics.setStat('retained', count)
   }
 
-  private unref (topic: string): void {
+  private unref (clientId: string, topic: string): void {
     this.subCount--
     if (isShared(topic)) this.sharedCount--
     const route = routeFilter(topic)
@@ -386,10 +406,12 @@ export class Registry {
       this.routeRefs.delete(route)
       this.routeView = null
     }
-    const subs = (this.filterRefs.get(topic) ?? 1) - 1
-    if (subs > 0) this.filterRefs.set(topic, subs)
-    else {
-      this.filterRefs.delete(topic)
+    const subs = this.filterSubs.get(topic)
+    if (typeof subs === 'object') {
+      subs.delete(clientId)
+      if (subs.size === 1) this.filterSubs.set(topic, subs.values().next().value as string)
+    } else if (subs !== undefined) {
+      this.filterSubs.delete(topic)
       this.matcher.remove(route, topic)
     }
   }

@@ -116,3 +116,34 @@ test('a persistent session outlives its connection until it expires; a clean one
   assert.deepEqual(r.expiredSessions(1000 + 7200 * 1000 - 1), [])
   assert.deepEqual(r.expiredSessions(1000 + 7200 * 1000), ['p'])
 })
+
+test('subscriptionsMatching agrees with the full list through subscribes, unsubscribes and dropped sessions, filters shared by many clients or one', () => {
+  const r = new Registry('n@h', new Metrics(), { maxAwaitingRel: 0 })
+  const filters = ['a/b', 'a/+', 'a/#', '#', '+/b', '$share/g/a/+', 'x/y']
+  const topics = ['a/b', 'a/c', 'x/y', 'q/b']
+  let seed = 11
+  const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n }
+  const live = new Set<string>()
+  const matches = (f: string, t: string): boolean => {
+    const fl = f.replace(/^\$share\/[^/]+\//, '').split('/')
+    const tl = t.split('/')
+    for (let i = 0; i < fl.length; i++) {
+      if (fl[i] === '#') return true
+      if (i >= tl.length || (fl[i] !== '+' && fl[i] !== tl[i])) return false
+    }
+    return fl.length === tl.length
+  }
+  for (let step = 0; step < 4000; step++) {
+    const id = `m${rand(12)}`
+    const op = rand(10)
+    if (!live.has(id)) { r.connected(info(id)); live.add(id) }
+    if (op < 6) r.addSubscription(id, filters[rand(filters.length)] as string, rand(3) as 0 | 1 | 2)
+    else if (op < 9) r.removeSubscription(id, filters[rand(filters.length)] as string)
+    else { r.dropSession(id); live.delete(id) }
+    if (step % 50 !== 0) continue
+    for (const t of topics) {
+      const expected = r.subscriptions().filter(s => matches(s.topic, t)).map(s => `${s.clientId} ${s.topic} ${s.qos}`)
+      assert.deepEqual(r.subscriptionsMatching(t).map(s => `${s.clientId} ${s.topic} ${s.qos}`), expected, `step ${step}, topic ${t}`)
+    }
+  }
+})
