@@ -1358,7 +1358,7 @@ export interface paths {
         };
         /**
          * List Applications
-         * @description Every application, sorted by id, without secrets.
+         * @description Every application, sorted by id, without secrets. `_sort` accepts app_id, name, status, expired, role.
          */
         get: operations["list_apps"];
         put?: never;
@@ -1453,7 +1453,7 @@ export interface paths {
         };
         /**
          * List users
-         * @description `_like_name` matches the username.
+         * @description Sorted by username; `_like_name` matches the username. `_sort` accepts username, tags, role.
          */
         get: operations["list_users"];
         put?: never;
@@ -5651,6 +5651,13 @@ export interface operations {
                  * @example ci
                  */
                 _like_name?: components["parameters"]["LikeName"];
+                /**
+                 * @description Order by this field (`-field`: descending), then by the list's documented order. The fields each
+                 *     list accepts are in its description; another is a 400 (108). `meta.cursor` of a sorted list is
+                 *     only valid with the same `_sort`.
+                 * @example -connected_at
+                 */
+                _sort?: components["parameters"]["Sort"];
             };
             header?: never;
             path?: never;
@@ -5921,6 +5928,13 @@ export interface operations {
                  * @example ci
                  */
                 _like_name?: components["parameters"]["LikeName"];
+                /**
+                 * @description Order by this field (`-field`: descending), then by the list's documented order. The fields each
+                 *     list accepts are in its description; another is a 400 (108). `meta.cursor` of a sorted list is
+                 *     only valid with the same `_sort`.
+                 * @example -connected_at
+                 */
+                _sort?: components["parameters"]["Sort"];
             };
             header?: never;
             path?: never;

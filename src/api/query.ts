@@ -226,6 +226,12 @@ function ordered<T extends object> (rows: readonly T[], sort: Sort): Ordered<T> 
   return { n: view.length, row: i => view[i]!.r as T, key: i => view[i]!.k }
 }
 
+/** A list the seed answers as a plain array (apps, users): all of it, in `_sort`'s order or the documented one. */
+export function sortedList<T extends object> (rows: readonly T[], q: Query, o: ListOrder<T>): T[] {
+  const list = ordered(rows, parseSort(q._sort, o))
+  return Array.from({ length: list.n }, (_, i) => list.row(i))
+}
+
 /**
  * Orders the merged rows (by `_sort`, then the list's documented order), then pages them by
  * `_cursor` or by `_page`. `meta.hasnext` is on every page; `meta.cursor` whenever there is a next page.

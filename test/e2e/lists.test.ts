@@ -221,6 +221,14 @@ test('banned: as and _like_who, sorted and cursor-paged; apps and users: _like_n
   assert.deepEqual((await n.api('GET', '/users?_like_name=ops-')).body.map((u: any) => u.username), ['ops-anna'])
   assert.equal((await n.api('GET', '/users?_like_name=')).status, 400)
   assert.equal((await n.api('GET', '/users?name=x')).status, 400)
+  // _sort on the unpaged lists too: by name descending, ties by id; an unknown field is a 400
+  assert.deepEqual((await n.api('GET', '/apps?_sort=-name')).body.map((a: any) => a.name).filter((x: string) => ['CI runner', 'Monitoring'].includes(x)), ['Monitoring', 'CI runner'])
+  assert.deepEqual((await n.api('GET', '/apps?_sort=app_id')).body.map((a: any) => a.app_id).filter((x: string) => ['ci-1', 'mon-1'].includes(x)), ['ci-1', 'mon-1'])
+  assert.equal((await n.api('GET', '/apps?_sort=secret')).status, 400)
+  assert.equal((await n.api('POST', '/users', { body: { username: 'ops-bert', password: 'secret-2', tags: 'administrator' } })).status, 200)
+  assert.deepEqual((await n.api('GET', '/users?_like_name=ops-&_sort=-username')).body.map((u: any) => u.username), ['ops-bert', 'ops-anna'])
+  assert.deepEqual((await n.api('GET', '/users?_like_name=ops-&_sort=tags')).body.map((u: any) => u.tags), ['administrator', 'viewer'])
+  assert.equal((await n.api('GET', '/users?_sort=password')).status, 400)
 })
 
 test('Accept: application/x-ndjson streams the whole filtered, sorted list, one row per line', async (t) => {

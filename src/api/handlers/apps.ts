@@ -1,11 +1,13 @@
 /** emqx_mgmt_api_apps: API credentials; the secret is shown once, at creation (AppsService). */
 import type { Ctx, AppWire, Input } from '../types.js'
 import type { AppRecord } from '../../store/store.js'
-import { like } from '../query.js'
+import { like, sortedList, type ListOrder } from '../query.js'
+
+const APP_ORDER: ListOrder<AppWire> = { order: ['app_id'], sortable: ['app_id', 'name', 'status', 'expired', 'role'] }
 
 export const apps = {
   async list_apps ({ query }: Input<'list_apps'>, ctx: Ctx) {
-    return like(await ctx.apps.list(), query._like_name, a => a.name).map(format)
+    return sortedList(like(await ctx.apps.list(), query._like_name, a => a.name).map(format), query, APP_ORDER)
   },
   async add_app ({ body }: Input<'add_app'>, ctx: Ctx) {
     const { app, secret } = await ctx.apps.create(body)

@@ -1,11 +1,15 @@
 /** emqx_dashboard_api: dashboard users, passwords kept as salted scrypt hashes (UsersService). */
 import type { Ctx, Input } from '../types.js'
 import { errors } from '../../core/errors.js'
-import { like } from '../query.js'
+import { like, sortedList, type ListOrder } from '../query.js'
+
+interface UserRow { username: string, tags: string, role: string }
+const USER_ORDER: ListOrder<UserRow> = { order: ['username'], sortable: ['username', 'tags', 'role'] }
 
 export const users = {
   async list_users ({ query }: Input<'list_users'>, ctx: Ctx) {
-    return like(await ctx.users.list(), query._like_name, u => u.username).map(u => ({ username: u.username, tags: u.tags, role: u.role }))
+    const rows = like(await ctx.users.list(), query._like_name, u => u.username).map(u => ({ username: u.username, tags: u.tags, role: u.role }))
+    return sortedList(rows, query, USER_ORDER)
   },
   async create_user ({ body }: Input<'create_user'>, ctx: Ctx) {
     await ctx.users.create(body)

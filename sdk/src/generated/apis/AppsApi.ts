@@ -54,6 +54,7 @@ export interface DelAppRequest {
 
 export interface ListAppsRequest {
     _like_name?: string;
+    _sort?: string;
 }
 
 export interface LookupAppRequest {
@@ -182,6 +183,10 @@ export class AppsApi extends runtime.BaseAPI {
             queryParameters['_like_name'] = requestParameters['_like_name'];
         }
 
+        if (requestParameters['_sort'] != null) {
+            queryParameters['_sort'] = requestParameters['_sort'];
+        }
+
         const headerParameters: runtime.HTTPHeaders = {};
 
         if (this.configuration && (this.configuration.username !== undefined || this.configuration.password !== undefined)) {
@@ -199,7 +204,7 @@ export class AppsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Every application, sorted by id, without secrets.  Required role: `viewer` (any user or app).
+     * Every application, sorted by id, without secrets. `_sort` accepts app_id, name, status, expired, role.  Required role: `viewer` (any user or app).
      * List Applications
      */
     async listAppsRaw(requestParameters: ListAppsRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<App>>> {
@@ -210,7 +215,7 @@ export class AppsApi extends runtime.BaseAPI {
     }
 
     /**
-     * Every application, sorted by id, without secrets.  Required role: `viewer` (any user or app).
+     * Every application, sorted by id, without secrets. `_sort` accepts app_id, name, status, expired, role.  Required role: `viewer` (any user or app).
      * List Applications
      */
     async listApps(requestParameters: ListAppsRequest = {}, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<App>> {

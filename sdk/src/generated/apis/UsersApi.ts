@@ -68,6 +68,7 @@ export interface DeleteUserRequest {
 
 export interface ListUsersRequest {
     _like_name?: string;
+    _sort?: string;
 }
 
 export interface UpdateUserRequest {
@@ -301,6 +302,10 @@ export class UsersApi extends runtime.BaseAPI {
             queryParameters['_like_name'] = requestParameters['_like_name'];
         }
 
+        if (requestParameters['_sort'] != null) {
+            queryParameters['_sort'] = requestParameters['_sort'];
+        }
+
         const headerParameters: runtime.HTTPHeaders = {};
 
         if (this.configuration && (this.configuration.username !== undefined || this.configuration.password !== undefined)) {
@@ -318,7 +323,7 @@ export class UsersApi extends runtime.BaseAPI {
     }
 
     /**
-     * `_like_name` matches the username.  Required role: `viewer` (any user or app).
+     * Sorted by username; `_like_name` matches the username. `_sort` accepts username, tags, role.  Required role: `viewer` (any user or app).
      * List users
      */
     async listUsersRaw(requestParameters: ListUsersRequest, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<runtime.ApiResponse<Array<User>>> {
@@ -329,7 +334,7 @@ export class UsersApi extends runtime.BaseAPI {
     }
 
     /**
-     * `_like_name` matches the username.  Required role: `viewer` (any user or app).
+     * Sorted by username; `_like_name` matches the username. `_sort` accepts username, tags, role.  Required role: `viewer` (any user or app).
      * List users
      */
     async listUsers(requestParameters: ListUsersRequest = {}, initOverrides?: RequestInit | runtime.InitOverrideFunction): Promise<Array<User>> {
