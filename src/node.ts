@@ -212,7 +212,8 @@ async function startOnStore (config: Config, log: Logger, opts: NodeOptions, sto
   const mqtt = await openMqttPersistence(store, config, log)
   cleanup.add(() => mqtt.close())
   const policy = policyHooks({
-    storeAvailable: () => health.ok,
+    // while the store is known down, each CONNECT waits for the one check under way (≤ the store's 3 s timeout)
+    storeAvailable: async () => await health.current(),
     maxClientIdLen: () => settings.number('mqtt.max_clientid_len'),
     isBanned: (c) => banned.isBanned(c),
     authenticators: [

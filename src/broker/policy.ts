@@ -23,7 +23,7 @@ export type AuthAnswer = 'ok' | 'bad' | 'next'
 
 export interface MqttPolicy {
   /** the store answers: a session cannot be opened without it (CONNACK 3, MQTT 5 0x88) */
-  storeAvailable: () => boolean
+  storeAvailable: () => boolean | Promise<boolean>
   /** mqtt.max_clientid_len */
   maxClientIdLen: () => number
   /** a ban applies to this client */
@@ -55,7 +55,7 @@ export function policyHooks (p: MqttPolicy): Required<Pick<BrokerHooks, 'authent
     async authenticate (c, username, password) {
       // aedes reads and writes the session before CONNACK: against a store that is down it would
       // hang until the client gives up, where the protocol has an answer for it [MQTT-3.2.2-6]
-      if (!p.storeAvailable()) return CONNACK.SERVER_UNAVAILABLE
+      if (!await p.storeAvailable()) return CONNACK.SERVER_UNAVAILABLE
       if (c.clientId.length > p.maxClientIdLen()) return CONNACK.IDENTIFIER_REJECTED
       if (p.isBanned(identity(c))) return CONNACK.NOT_AUTHORIZED
       // auth plugins in turn: a listed client passes or fails here; an unlisted one falls through

@@ -15,6 +15,19 @@ export class StoreHealth {
 
   get ok (): boolean { return this.healthy }
 
+  private checking: Promise<boolean> | null = null
+
+  /**
+   * Whether the store answers now: at once while the last check passed, else a check of its own (one
+   * at a time, shared by every caller; bounded by the store's timeout), so a store that came back is
+   * seen by the first caller rather than at the next poll.
+   */
+  async current (): Promise<boolean> {
+    if (this.healthy) return true
+    this.checking ??= this.check().finally(() => { this.checking = null })
+    return await this.checking
+  }
+
   start (intervalMs = 2000): void {
     this.timer = setInterval(() => { this.check().catch(() => {}) }, intervalMs)
     this.timer.unref()

@@ -41,7 +41,7 @@ test('MongoDB unreachable: 503 in bounded time, alarm, QoS 0 keeps flowing; back
   assert.equal((await n.api('POST', '/banned', { body: { who: 'after', as: 'client_id' } })).status, 200)
 })
 
-test('MongoDB unreachable: a CONNECT gets CONNACK Server unavailable at once (3.1.1: 3, MQTT 5: 0x88), never a hang; back: it connects', { skip: MONGO ? false : 'MONGODB_TEST_URL not set', timeout: 120000 }, async (t) => {
+test('MongoDB unreachable: a CONNECT gets CONNACK Server unavailable (3.1.1: 3, MQTT 5: 0x88) within the store timeout, never a hang; back: it connects', { skip: MONGO ? false : 'MONGODB_TEST_URL not set', timeout: 120000 }, async (t) => {
   const { proxy, n } = await behindProxy(t, 'connect-down')
   const stored = await n.client({ clientId: 'cd-p5', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 600 } })
   await stored.subscribeAsync('cd/#', { qos: 1 })
@@ -63,7 +63,8 @@ test('MongoDB unreachable: a CONNECT gets CONNACK Server unavailable at once (3.
     const err = await mqtt.connectAsync(n.mqttUrl, { clientId: c.clientId, clean: c.clean, protocolVersion: c.protocolVersion, reconnectPeriod: 0, connectTimeout: 20000 }, false)
       .then(cl => { cl.end(true); return null }, (e: unknown) => e as { code?: number })
     assert.equal(err?.code, c.code, `${c.clientId}: ${String(err)}`)
-    assert.ok(Date.now() - started < 3000, `${c.clientId}: refused after ${Date.now() - started} ms`)
+    // a store known down is checked again by the CONNECT (one check at a time, its 3 s timeout): bounded, never the client's own timeout
+    assert.ok(Date.now() - started < 8000, `${c.clientId}: refused after ${Date.now() - started} ms`)
   }
 
   await proxy.open()
