@@ -683,6 +683,11 @@ export function capInboundQoS2 (limit: number): PersistenceLayer {
 async function receiveMaximumExceeded (client: ClientInternals, limit: number): Promise<never> {
   const err = new Error(`Receive Maximum exceeded: ${limit} inbound QoS 2 messages already awaiting PUBREL`)
   if (client.version === 5 && typeof client.disconnect === 'function') {
+    // lingering, as every server DISCONNECT (disconnect.ts): the client is still sending, and a socket
+    // destroyed with unread input answers with a reset that can overtake the DISCONNECT (Paho's
+    // test_flow_control2 then failed with ECONNRESET)
+    const st = connStateOf(client.conn)
+    if (st !== undefined) st.linger = true
     await new Promise<void>(resolve => client.disconnect!({ reasonCode: RECEIVE_MAXIMUM_EXCEEDED }, resolve))
   }
   throw err
