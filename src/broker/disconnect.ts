@@ -15,6 +15,7 @@ export const DISCONNECT_REASON_CODES: Readonly<Record<string, number>> = {
   // not 0x8A (Banned): that is a CONNACK code, not a DISCONNECT one [MQTT-3.14.2.1], and clients
   // (mqtt.js, Paho) drop a DISCONNECT carrying it as malformed without reading it
   banned: 0x98, // Administrative action
+  not_authorized: 0x87, // Not authorized: mqtt.acl_deny_action disconnect
   slow_consumer: 0x97, // Quota exceeded
   shutdown: 0x8b // Server shutting down
 }

@@ -8,6 +8,7 @@
 import type { AedesOptions, AuthenticateError, Client, ConnectPacket, PublishPacket } from 'aedes'
 import type { AckAfterStore } from './ack-after-store.js'
 import type { ConnState } from './conn.js'
+import { closeClient } from './disconnect.js'
 import type { PersistenceLayer, PersistenceLike } from './persistence.js'
 import type { Registry } from './registry.js'
 import { isRefused } from './shared-topics.js'
@@ -106,11 +107,19 @@ export function aedesHooks (ctx: HookContext): AedesHooks {
       const st = stateOf(client)
       // the cache first: a PUBLISH whose decision is known allocates nothing here
       const decision = st?.aclGet('pub', packet.topic) ?? decide(st, 'pub', packet.topic, log, () => hook(st?.info ?? null, packet.topic, toBuffer(packet.payload), packet.retain))
+      const v5 = client !== null && client.version === 5
       if (decision === 'disconnect') {
         if (st !== undefined) st.reason ??= 'not_authorized'
-        // aedes closes the connection on an authorizePublish error, without acknowledging
-        return done(new Error('publish not authorized'))
+        // 3.1.1: aedes closes the connection on an authorizePublish error, without acknowledging
+        if (!v5) return done(new Error('publish not authorized'))
+        // MQTT 5: aedes answers PUBACK/PUBREC 0x87 and keeps the connection; the deny action closes it, told why
+        done(new NotAuthorized())
+        closeClient(client, st, 'not_authorized')
+        return
       }
+      // MQTT 5: refused with PUBACK/PUBREC 0x87 Not authorized, routed nowhere (aedes does both); 3.1.1 has no
+      // such code: acknowledged and swallowed, as EMQ X does
+      if (!decision && v5) return done(new NotAuthorized())
       if (!decision || taken(client, packet)) denied.add(packet)
       allowed(client, packet, done)
     }
@@ -138,6 +147,11 @@ export function aedesHooks (ctx: HookContext): AedesHooks {
       return true
     }
   }
+}
+
+/** An MQTT 5 PUBLISH the ACL denies: aedes answers it with 0x87 and reports it as a client error, which it is not. */
+export class NotAuthorized extends Error {
+  constructor () { super('publish not authorized') }
 }
 
 /** Asks the hook and caches its decision on the connection; a failing hook denies, uncached. */

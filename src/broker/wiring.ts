@@ -6,7 +6,7 @@
 import type { EventEmitter } from 'node:events'
 import type { Aedes, Client, Subscription } from 'aedes'
 import type { ConnState } from './conn.js'
-import { toQoS } from './hooks.js'
+import { NotAuthorized, toQoS } from './hooks.js'
 import type { Registry } from './registry.js'
 import type { SessionExpiries } from './session-expiry.js'
 import type { Logger } from './types.js'
@@ -69,6 +69,8 @@ export function wireRegistry (aedes: Aedes, registry: Registry, stateOf: (client
     disconnectNow(client, KEEP_ALIVE_TIMEOUT)
   })
   aedes.on('clientError', (client, err) => {
+    // an ACL-denied v5 PUBLISH (answered 0x87) leaves the client connected and in good standing
+    if (err instanceof NotAuthorized) return
     const st = stateOf(client)
     if (st !== undefined) st.errored = true
     log.info({ clientId: client.id, err: err.message }, 'client error')

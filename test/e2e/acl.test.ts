@@ -249,3 +249,33 @@ test('rules survive a restart of the node on the same store', async (t) => {
   const c = await n.client({ clientId: 'back', username: 'kept' })
   assert.deepEqual(await granted(c, 'k/1', 'ip/1', 'free/1'), [128, 128, 1])
 })
+
+test('MQTT 5: a denied SUBSCRIBE gets 0x87, a denied PUBLISH PUBACK/PUBREC 0x87 and is routed nowhere, the client stays; with acl_deny_action disconnect, DISCONNECT 0x87', async (t) => {
+  const n = await startTestNode(t)
+  await rule(n, { topic: 'secret/#', action: 'pubsub', access: 'deny' })
+  const sub = await n.client({ clientId: 'v5-reader' })
+  await sub.subscribeAsync('#', { qos: 1 })
+  const c = await n.client({ clientId: 'v5-curious', protocolVersion: 5 })
+  const acks: Array<[string, number | undefined]> = []
+  c.on('packetreceive', (p: any) => { if (['suback', 'puback', 'pubrec'].includes(p.cmd)) acks.push([p.cmd, p.cmd === 'suback' ? p.granted?.[1] : p.reasonCode]) })
+  await new Promise<void>(resolve => c.subscribe(['public/#', 'secret/#'], { qos: 1 }, () => resolve()))
+  assert.deepEqual(acks.shift(), ['suback', 0x87])
+  const got: string[] = []
+  sub.on('message', (topic) => got.push(topic))
+  // mqtt.js rejects a publish whose acknowledgement carries an error code: the code is what counts
+  await c.publishAsync('secret/1', 'x', { qos: 1 }).catch(() => {})
+  await c.publishAsync('secret/2', 'x', { qos: 2 }).catch(() => {})
+  await c.publishAsync('public/1', 'x', { qos: 1 })
+  await eventually(() => got.includes('public/1'))
+  assert.deepEqual(acks, [['puback', 0x87], ['pubrec', 0x87], ['puback', 0]])
+  assert.deepEqual(got, ['public/1'], 'nothing denied was routed')
+  assert.equal(c.connected, true)
+
+  assert.equal((await n.api('PUT', '/configs/emqx', { body: { key: 'mqtt.acl_deny_action', value: 'disconnect' } })).status, 200)
+  const told = new Promise<number | undefined>(resolve => c.once('disconnect', (p: any) => resolve(p.reasonCode)))
+  const closed = new Promise<void>(resolve => c.once('close', () => resolve()))
+  c.publish('secret/3', 'x', { qos: 1 }, () => {})
+  assert.equal(await told, 0x87)
+  await closed
+  await eventually(async () => ((await n.api('GET', `/nodes/${n.nodeName}/listeners`)).body.find((l: any) => l.protocol === 'mqtt:tcp').shutdown_count.not_authorized ?? 0) === 1)
+})
