@@ -111,7 +111,7 @@ export function aedesHooks (ctx: HookContext): AedesHooks {
       if (decision === 'disconnect') {
         if (st !== undefined) st.reason ??= 'not_authorized'
         // 3.1.1: aedes closes the connection on an authorizePublish error, without acknowledging
-        if (!v5) return done(new Error('publish not authorized'))
+        if (!v5) return done(new NotAuthorized())
         // MQTT 5: aedes answers PUBACK/PUBREC 0x87 and keeps the connection; the deny action closes it, told why
         done(new NotAuthorized())
         closeClient(client, st, 'not_authorized')
@@ -149,7 +149,7 @@ export function aedesHooks (ctx: HookContext): AedesHooks {
   }
 }
 
-/** An MQTT 5 PUBLISH the ACL denies: aedes answers it with 0x87 and reports it as a client error, which it is not. */
+/** A PUBLISH the ACL denies: aedes answers an MQTT 5 one with 0x87 and reports it as a client error, which it is not. */
 export class NotAuthorized extends Error {
   constructor () { super('publish not authorized') }
 }

@@ -82,11 +82,6 @@ export interface Cluster {
   members (): Promise<MemberView[]>
 }
 
-/** A peer that did not answer in time (or at all): 503, EMQ X's badrpc. */
-export function badRpc (): ApiError {
-  return errors.badRpc()
-}
-
 export function isBadRpc (err: unknown): boolean {
   return err instanceof ApiError && err.code === ReturnCode.BADRPC
 }

@@ -10,7 +10,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import express, { type NextFunction, type Request, type Response, type Router } from 'express'
 import { ApiError, ReturnCode, errors, type ReturnCodeValue } from '../core/errors.js'
 import { StoreUnavailableError } from '../store/store.js'
-import { badRpc, type NodeApi } from './cluster.js'
+import type { NodeApi } from './cluster.js'
 
 export const RPC_PATH = '/rpc'
 export const SECRET_HEADER = 'x-cluster-secret'
@@ -80,11 +80,11 @@ export async function rpcCall<T> (apiUrl: string, secret: string, method: RpcMet
     })
     body = await res.json() as typeof body
   } catch {
-    throw badRpc()
+    throw errors.badRpc()
   }
   const e = body.error
   if (res.ok && e === undefined) return body.result as T
   // 401: the peer's secret differs; 404: not a cluster node; both mean it cannot be asked
-  if (e === undefined || typeof e.status !== 'number' || e.status === 401 || e.status >= 500) throw badRpc()
+  if (e === undefined || typeof e.status !== 'number' || e.status === 401 || e.status >= 500) throw errors.badRpc()
   return Promise.reject(new ApiError(e.status, Number(e.code) as ReturnCodeValue, String(e.message)))
 }
